@@ -1,0 +1,20 @@
+package v1alpha1
+
+// Condition types shared by both kinds. They follow the kstatus convention:
+// Ready is always present; Reconciling and Stalled are present only while true.
+const (
+	// ConditionReady says whether the object is fully reconciled and healthy.
+	ConditionReady = "Ready"
+	// ConditionReconciling is present while the controller is working towards the desired state.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present while the controller cannot make progress without a change by a person.
+	ConditionStalled = "Stalled"
+	// ConditionRateLimited is present while GitHub's rate limit holds the work back.
+	ConditionRateLimited = "RateLimited"
+	// ConditionTrackerReady says whether the GitHub tracker can be reached with the configured credentials.
+	ConditionTrackerReady = "TrackerReady"
+	// ConditionReviewOverdue is present while the previous review is still open when the next one is due.
+	ConditionReviewOverdue = "ReviewOverdue"
+	// ConditionStale is present when the map has not changed across several reviews.
+	ConditionStale = "Stale"
+)

@@ -1,0 +1,475 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Channel is the medium through which a persona meets a touchpoint.
+// +kubebuilder:validation:Enum=web;mobile-app;email;phone;chat;social;store;print;tv;radio;event;in-person;partner;signage;mail;self-service;other
+type Channel string
+
+// Persona is an archetype of the customers who take the journey.
+type Persona struct {
+	// name identifies the persona in experiences, pain points and phase
+	// selectors, and becomes a GitHub label. Lower case, digits and dashes.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// description says who this persona is, in a sentence or two.
+	// +optional
+	// +kubebuilder:validation:MaxLength=500
+	Description string `json:"description,omitempty"`
+
+	// goals are what this persona wants to achieve on the journey; the top
+	// tasks of the journey serve them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=200
+	Goals []string `json:"goals,omitempty"`
+}
+
+// Stage is one step of the journey, in order (for example orientation,
+// booking, arrival, the visit, after the visit).
+type Stage struct {
+	// name identifies the stage, unique in the journey. Lower case, digits and dashes.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// description says what the customer does in this stage.
+	// +optional
+	// +kubebuilder:validation:MaxLength=500
+	Description string `json:"description,omitempty"`
+
+	// touchpoints are the moments in this stage where the customer meets the
+	// organisation, on any channel. A stage has at least one.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=40
+	Touchpoints []Touchpoint `json:"touchpoints"`
+}
+
+// Touchpoint is a moment where a persona meets the organisation.
+// +kubebuilder:validation:XValidation:rule="self.channel != 'other' || has(self.channelName)",message="channelName is required when channel is other",fieldPath=".channelName"
+// +kubebuilder:validation:XValidation:rule="!has(self.channelName) || self.channel == 'other'",message="channelName is only used when channel is other",fieldPath=".channelName"
+type Touchpoint struct {
+	// name identifies the touchpoint, unique in its stage. Lower case, digits and dashes.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=60
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// channel is the medium: web, mobile-app, email, phone, chat, social,
+	// store, print, tv, radio, event, in-person, partner, signage, mail,
+	// self-service, or other (then name it in channelName).
+	// +required
+	Channel Channel `json:"channel"`
+
+	// channelName names a channel that is not in the list, when channel is other.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	ChannelName string `json:"channelName,omitempty"`
+
+	// owner is the department accountable for this touchpoint (for example
+	// "Visitor services"). A touchpoint without an owner is a gap in the map.
+	// +optional
+	// +kubebuilder:validation:MaxLength=80
+	Owner string `json:"owner,omitempty"`
+
+	// topTask marks a touchpoint that serves one of the few tasks most
+	// customers come to do. Top tasks weigh more in the health score.
+	// +optional
+	TopTask bool `json:"topTask,omitempty"`
+
+	// momentOfTruth marks a touchpoint where the customer forms a lasting
+	// opinion. Moments of truth weigh most in the health score, and every
+	// stage should have one.
+	// +optional
+	MomentOfTruth bool `json:"momentOfTruth,omitempty"`
+
+	// personalize marks a touchpoint to be tailored one-to-one for each
+	// persona in the Personalization phase.
+	// +optional
+	Personalize bool `json:"personalize,omitempty"`
+
+	// experiences record how each persona feels at this touchpoint today,
+	// one entry per persona.
+	// +optional
+	// +listType=map
+	// +listMapKey=persona
+	// +kubebuilder:validation:MaxItems=12
+	Experiences []Experience `json:"experiences,omitempty"`
+
+	// painPoints are the problems found at this touchpoint.
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=8
+	PainPoints []PainPoint `json:"painPoints,omitempty"`
+}
+
+// Experience is how one persona feels at one touchpoint.
+type Experience struct {
+	// persona is the name of a persona declared in spec.personas.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	Persona string `json:"persona"`
+
+	// score is how the persona feels here today, from -2 (very negative)
+	// through 0 (neutral) to +2 (very positive).
+	// +required
+	// +kubebuilder:validation:Minimum=-2
+	// +kubebuilder:validation:Maximum=2
+	Score int32 `json:"score"`
+
+	// target is the feeling the redesigned journey aims for, from -2 to +2.
+	// The method designs the to-be journey first ("reverse thinking"); the
+	// distance from score to target lowers the health score.
+	// +optional
+	// +kubebuilder:validation:Minimum=-2
+	// +kubebuilder:validation:Maximum=2
+	Target *int32 `json:"target,omitempty"`
+
+	// note says why the persona feels this way, in the customer's words.
+	// +optional
+	// +kubebuilder:validation:MaxLength=280
+	Note string `json:"note,omitempty"`
+}
+
+// PainPoint is a problem found at a touchpoint.
+type PainPoint struct {
+	// id identifies the pain point, unique in the journey; issues opened for
+	// it are keyed by it, so keep it when you edit the summary.
+	// Lower case, digits and dashes.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ID string `json:"id"`
+
+	// summary says what goes wrong, in a line.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	Summary string `json:"summary"`
+
+	// personas are the personas who suffer it; empty means all.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=12
+	// +kubebuilder:validation:items:MaxLength=40
+	Personas []string `json:"personas,omitempty"`
+
+	// impact is how much fixing it would improve the experience, from 1 (little)
+	// to 5 (a lot). Unset while it is still to be sized (a gap of the map).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	Impact *int32 `json:"impact,omitempty"`
+
+	// effort is how much work fixing it takes, from 1 (little) to 5 (a lot).
+	// Unset while it is still to be sized (a gap of the map).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	Effort *int32 `json:"effort,omitempty"`
+
+	// personalize marks a pain point best solved one-to-one, per persona, in
+	// the Personalization phase.
+	// +optional
+	Personalize bool `json:"personalize,omitempty"`
+}
+
+// ReviewSpec is the cadence on which the journey map is reviewed, with the
+// semantics of a Kubernetes CronJob.
+type ReviewSpec struct {
+	// schedule is a cron expression ("0 9 * * 1") or a descriptor: @weekly,
+	// @monthly, @quarterly, @yearly, @every <duration>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	Schedule string `json:"schedule"`
+
+	// timeZone is the IANA time zone of the schedule (for example
+	// "Europe/Amsterdam"); UTC when unset.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone *string `json:"timeZone,omitempty"`
+
+	// startingDeadlineSeconds is how late a review may still be opened after
+	// its scheduled time (after downtime, say); a later one is recorded as
+	// missed. Unset means no deadline.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
+
+	// suspend stops opening new reviews; reviews already open are kept.
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
+}
+
+// TrackerSpec says where the work of the journey is tracked.
+type TrackerSpec struct {
+	// github tracks the work as GitHub issues.
+	// +required
+	GitHub *GitHubTracker `json:"github"`
+}
+
+// SecretReference names a Secret in the journey's namespace.
+type SecretReference struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// GitHubTracker tracks the journey's work as issues in one GitHub repository.
+type GitHubTracker struct {
+	// owner is the user or organisation that owns the repository.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`
+	Owner string `json:"owner"`
+
+	// repo is the repository's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+$`
+	Repo string `json:"repo"`
+
+	// apiURL is the REST API base URL of a GitHub Enterprise Server (for
+	// example https://github.example.com/api/v3/); api.github.com when unset.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://')",message="apiURL must be an http(s) URL"
+	APIURL string `json:"apiURL,omitempty"`
+
+	// labels are added to every issue cxloop opens, besides its own labels.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=50
+	Labels []string `json:"labels,omitempty"`
+
+	// assignees are the GitHub users every issue is assigned to.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=39
+	Assignees []string `json:"assignees,omitempty"`
+
+	// secretRef names the Secret with the credentials: either key "token"
+	// (a personal access or fine-grained token), or keys "appID",
+	// "installationID" and "privateKey" (a GitHub App).
+	// +required
+	SecretRef SecretReference `json:"secretRef"`
+
+	// dashboard opts in to one issue per journey, edited in place, that shows
+	// leadership the personas' feelings, the phases and the oldest quick wins.
+	// +optional
+	Dashboard bool `json:"dashboard,omitempty"`
+}
+
+// CustomerJourneySpec is the journey map.
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || t.experiences.all(e, self.personas.exists(p, p.name == e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || pp.personas.all(n, self.personas.exists(p, p.name == n)))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
+type CustomerJourneySpec struct {
+	// owner is the team accountable for the journey.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=80
+	Owner string `json:"owner"`
+
+	// description says which journey this is: who, from where to where.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1000
+	Description string `json:"description,omitempty"`
+
+	// personas are the customer archetypes who take the journey. At least one.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=12
+	Personas []Persona `json:"personas"`
+
+	// stages are the steps of the journey, in order. At least one.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=12
+	Stages []Stage `json:"stages"`
+
+	// review is the cadence on which the map is reviewed; without it the map
+	// goes stale.
+	// +optional
+	Review *ReviewSpec `json:"review,omitempty"`
+
+	// tracker is where the work of the journey's phases is tracked.
+	// +optional
+	Tracker *TrackerSpec `json:"tracker,omitempty"`
+}
+
+// JourneySummary counts what the map holds.
+type JourneySummary struct {
+	// personas is the number of personas.
+	Personas int32 `json:"personas"`
+	// stages is the number of stages.
+	Stages int32 `json:"stages"`
+	// touchpoints is the number of touchpoints over all stages.
+	Touchpoints int32 `json:"touchpoints"`
+	// channels is the number of distinct channels.
+	Channels int32 `json:"channels"`
+	// painPoints is the number of pain points.
+	PainPoints int32 `json:"painPoints"`
+	// quickWins is the number of pain points with high impact and low effort.
+	QuickWins int32 `json:"quickWins"`
+	// momentsOfTruth is the number of touchpoints marked as moments of truth.
+	MomentsOfTruth int32 `json:"momentsOfTruth"`
+	// topTasks is the number of touchpoints marked as top tasks.
+	TopTasks int32 `json:"topTasks"`
+}
+
+// Gap is something the map still lacks.
+type Gap struct {
+	// key identifies the gap stably across reconciles.
+	Key string `json:"key"`
+	// kind of gap: PersonaNotScored, TouchpointWithoutOwner,
+	// StageWithoutMomentOfTruth, PainPointNotSized, PersonaWithoutGoals, NoTopTask.
+	Kind string `json:"kind"`
+	// message says what is missing and where, for a person.
+	Message string `json:"message"`
+}
+
+// IssueReference points at a GitHub issue.
+type IssueReference struct {
+	// number of the issue.
+	Number int `json:"number"`
+	// url of the issue.
+	URL string `json:"url"`
+}
+
+// ReviewStatus describes the journey's reviews.
+type ReviewStatus struct {
+	// lastScheduledTime is the scheduled time of the most recent review cxloop opened.
+	// +optional
+	LastScheduledTime *metav1.Time `json:"lastScheduledTime,omitempty"`
+	// openIssue is the review issue still open, if any.
+	// +optional
+	OpenIssue *IssueReference `json:"openIssue,omitempty"`
+	// missed counts reviews that were not opened because they were past the
+	// starting deadline.
+	// +optional
+	Missed int32 `json:"missed,omitempty"`
+	// mapDigest is a digest of the map at the last review.
+	// +optional
+	MapDigest string `json:"mapDigest,omitempty"`
+	// unchangedReviews counts consecutive reviews at which the map had not changed.
+	// +optional
+	UnchangedReviews int32 `json:"unchangedReviews,omitempty"`
+}
+
+// CustomerJourneyStatus is what cxloop observed of the journey.
+type CustomerJourneyStatus struct {
+	// observedGeneration is the generation of the spec last reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Reconciling and Stalled (kstatus), TrackerReady,
+	// RateLimited, ReviewOverdue, Stale.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// summary counts what the map holds.
+	// +optional
+	Summary *JourneySummary `json:"summary,omitempty"`
+
+	// healthScore rates the journey from 0 to 100: today's feelings, the
+	// distance to the targets and the open pain points, weighted towards
+	// moments of truth and top tasks.
+	// +optional
+	HealthScore *int32 `json:"healthScore,omitempty"`
+
+	// gaps are what the map still lacks.
+	// +optional
+	Gaps []Gap `json:"gaps,omitempty"`
+
+	// activePhase is the name of the journey's ImprovementPhase that is Active now.
+	// +optional
+	ActivePhase string `json:"activePhase,omitempty"`
+
+	// lastReviewTime is when the last review was done (its issue closed).
+	// +optional
+	LastReviewTime *metav1.Time `json:"lastReviewTime,omitempty"`
+
+	// nextReviewTime is when the next review is due.
+	// +optional
+	NextReviewTime *metav1.Time `json:"nextReviewTime,omitempty"`
+
+	// review describes the journey's reviews.
+	// +optional
+	Review *ReviewStatus `json:"review,omitempty"`
+
+	// dashboard is the journey's dashboard issue, when opted in.
+	// +optional
+	Dashboard *IssueReference `json:"dashboard,omitempty"`
+}
+
+// CustomerJourney is a customer journey map: the personas, the stages and
+// the touchpoints at each stage across channels, how each persona feels
+// there, and the pain points found. cxloop keeps it alive: it scores the
+// map, finds its gaps, schedules its reviews and drives its improvement
+// phases.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=cj;journey,categories=cx
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Health",type=integer,JSONPath=`.status.healthScore`
+// +kubebuilder:printcolumn:name="Touchpoints",type=integer,JSONPath=`.status.summary.touchpoints`
+// +kubebuilder:printcolumn:name="Quick Wins",type=integer,JSONPath=`.status.summary.quickWins`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.activePhase`
+// +kubebuilder:printcolumn:name="Next Review",type=date,JSONPath=`.status.nextReviewTime`
+// +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type CustomerJourney struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the journey map.
+	// +required
+	Spec CustomerJourneySpec `json:"spec"`
+
+	// status is what cxloop observed of the journey.
+	// +optional
+	Status CustomerJourneyStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// CustomerJourneyList is a list of CustomerJourney.
+type CustomerJourneyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []CustomerJourney `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&CustomerJourney{}, &CustomerJourneyList{})
+}

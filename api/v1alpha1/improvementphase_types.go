@@ -1,0 +1,309 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PhaseType is one of the four phases of the continuous-improvement method.
+// +kubebuilder:validation:Enum=Discovery;Improve;Perfection;Personalization
+type PhaseType string
+
+const (
+	// PhaseDiscovery builds the map and finds its gaps and issues.
+	PhaseDiscovery PhaseType = "Discovery"
+	// PhaseImprove executes the quick wins: high impact, low effort.
+	PhaseImprove PhaseType = "Improve"
+	// PhasePerfection executes the long-term improvements.
+	PhasePerfection PhaseType = "Perfection"
+	// PhasePersonalization makes the journey one-to-one, per persona.
+	PhasePersonalization PhaseType = "Personalization"
+)
+
+// PhaseState is where a phase stands.
+// +kubebuilder:validation:Enum=Pending;Active;Completed;Suspended
+type PhaseState string
+
+const (
+	// PhasePending waits for the phase named in spec.after to complete.
+	PhasePending PhaseState = "Pending"
+	// PhaseActive opens and tracks the phase's work.
+	PhaseActive PhaseState = "Active"
+	// PhaseCompleted met its exit criteria.
+	PhaseCompleted PhaseState = "Completed"
+	// PhaseSuspended is paused by spec.suspend.
+	PhaseSuspended PhaseState = "Suspended"
+)
+
+// ItemState is where one piece of a phase's work stands.
+// +kubebuilder:validation:Enum=Planned;Open;Closed;Obsolete
+type ItemState string
+
+const (
+	// ItemPlanned is not opened yet (limits hold it back).
+	ItemPlanned ItemState = "Planned"
+	// ItemOpen has an open issue.
+	ItemOpen ItemState = "Open"
+	// ItemClosed has a closed issue.
+	ItemClosed ItemState = "Closed"
+	// ItemObsolete no longer follows from the map; its issue was closed as not planned.
+	ItemObsolete ItemState = "Obsolete"
+)
+
+// JourneyReference names a CustomerJourney in the phase's namespace.
+type JourneyReference struct {
+	// name of the CustomerJourney.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// PhaseSelector chooses the pain points a phase works on.
+type PhaseSelector struct {
+	// minImpact is the lowest impact (1-5) a pain point needs; for Improve
+	// it defaults to 4.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	MinImpact *int32 `json:"minImpact,omitempty"`
+
+	// maxEffort is the highest effort (1-5) a pain point may take; for
+	// Improve it defaults to 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	MaxEffort *int32 `json:"maxEffort,omitempty"`
+
+	// personas narrows the work to pain points of these personas; empty means all.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=12
+	// +kubebuilder:validation:items:MaxLength=40
+	Personas []string `json:"personas,omitempty"`
+}
+
+// PhaseLimits pace the opening of issues so that product owners are not flooded.
+type PhaseLimits struct {
+	// maxOpenIssues is the most issues of this phase open at once; the rest
+	// stay Planned and open as earlier ones close.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=500
+	MaxOpenIssues *int32 `json:"maxOpenIssues,omitempty"`
+
+	// maxIssuesPerHour is the most issues of this phase opened in any hour.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxIssuesPerHour *int32 `json:"maxIssuesPerHour,omitempty"`
+}
+
+// ExitCriteria say when a phase is complete.
+type ExitCriteria struct {
+	// closedPercent is the share of the phase's items (0-100) whose issues
+	// must be closed; 100 when unset.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	ClosedPercent *int32 `json:"closedPercent,omitempty"`
+
+	// minHealthScore is the journey health score (0-100) the phase must reach.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MinHealthScore *int32 `json:"minHealthScore,omitempty"`
+}
+
+// ImprovementPhaseSpec declares one phase of the method for one journey.
+// +kubebuilder:validation:XValidation:rule="!has(self.after) || size(self.after) > 0",message="after must name an ImprovementPhase",fieldPath=".after"
+type ImprovementPhaseSpec struct {
+	// journeyRef names the CustomerJourney this phase improves.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="journeyRef is immutable"
+	JourneyRef JourneyReference `json:"journeyRef"`
+
+	// type is the phase of the method: Discovery (find the map's gaps),
+	// Improve (the quick wins), Perfection (the long-term improvements) or
+	// Personalization (one-to-one, per persona).
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="type is immutable"
+	Type PhaseType `json:"type"`
+
+	// after names the ImprovementPhase (same namespace) that must be
+	// Completed before this one starts. A phase without it starts at once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	After string `json:"after,omitempty"`
+
+	// owner is the person or team accountable for the phase.
+	// +optional
+	// +kubebuilder:validation:MaxLength=80
+	Owner string `json:"owner,omitempty"`
+
+	// budget is what the phase may spend, in free text (for example "20 person-days").
+	// +optional
+	// +kubebuilder:validation:MaxLength=80
+	Budget string `json:"budget,omitempty"`
+
+	// deadline is the date (YYYY-MM-DD) the phase should be complete by.
+	// +optional
+	// +kubebuilder:validation:Format=date
+	Deadline string `json:"deadline,omitempty"`
+
+	// selector chooses the pain points the phase works on.
+	// +optional
+	Selector *PhaseSelector `json:"selector,omitempty"`
+
+	// limits pace the opening of issues.
+	// +optional
+	Limits *PhaseLimits `json:"limits,omitempty"`
+
+	// exitCriteria say when the phase is complete.
+	// +optional
+	ExitCriteria *ExitCriteria `json:"exitCriteria,omitempty"`
+
+	// syncInterval is how often the phase's issues are polled on GitHub;
+	// webhooks bring changes sooner. Defaults to 5m.
+	// +optional
+	// +kubebuilder:default="5m"
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+
+	// suspend pauses opening and tracking issues.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// ItemSource says where in the journey map an item comes from.
+type ItemSource struct {
+	// kind is Gap, PainPoint or Personalization.
+	Kind string `json:"kind"`
+	// stage of the journey.
+	// +optional
+	Stage string `json:"stage,omitempty"`
+	// touchpoint in the stage.
+	// +optional
+	Touchpoint string `json:"touchpoint,omitempty"`
+	// painPoint id.
+	// +optional
+	PainPoint string `json:"painPoint,omitempty"`
+	// persona concerned.
+	// +optional
+	Persona string `json:"persona,omitempty"`
+}
+
+// PhaseItem is one piece of the phase's work and its GitHub issue.
+type PhaseItem struct {
+	// key identifies the item stably; the same pain point always yields the same key.
+	Key string `json:"key"`
+	// title of the item and of its issue.
+	Title string `json:"title"`
+	// source says where in the map the item comes from.
+	Source ItemSource `json:"source"`
+	// state is Planned, Open, Closed or Obsolete.
+	State ItemState `json:"state"`
+	// issue is the GitHub issue number, once opened.
+	// +optional
+	Issue int `json:"issue,omitempty"`
+	// url of the GitHub issue.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// openedAt is when the issue was opened.
+	// +optional
+	OpenedAt *metav1.Time `json:"openedAt,omitempty"`
+	// closedAt is when the issue was closed.
+	// +optional
+	ClosedAt *metav1.Time `json:"closedAt,omitempty"`
+	// message reports something a person should know (for example, that the
+	// issue was deleted or transferred on GitHub).
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// PhaseProgress counts the phase's items.
+type PhaseProgress struct {
+	// total items, Obsolete ones excluded.
+	Total int32 `json:"total"`
+	// planned items not opened yet.
+	Planned int32 `json:"planned"`
+	// open items.
+	Open int32 `json:"open"`
+	// closed items.
+	Closed int32 `json:"closed"`
+	// percent of the items closed, 0-100.
+	Percent int32 `json:"percent"`
+	// summary reads "closed/total (percent%)".
+	Summary string `json:"summary"`
+}
+
+// ImprovementPhaseStatus is what cxloop observed of the phase.
+type ImprovementPhaseStatus struct {
+	// observedGeneration is the generation of the spec last reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready, Reconciling and Stalled (kstatus), TrackerReady, RateLimited.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// state is Pending, Active, Completed or Suspended.
+	// +optional
+	State PhaseState `json:"state,omitempty"`
+	// items are the phase's work, each with its issue.
+	// +optional
+	Items []PhaseItem `json:"items,omitempty"`
+	// progress counts the items.
+	// +optional
+	Progress PhaseProgress `json:"progress,omitempty"`
+	// startedAt is when the phase became Active.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// completedAt is when the phase met its exit criteria.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+	// lastSyncTime is when the phase's issues were last read from GitHub.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+}
+
+// ImprovementPhase is one phase of the continuous-improvement method for
+// one CustomerJourney. cxloop opens GitHub issues for its work (quick wins
+// first), tracks them until closed, and completes the phase when its exit
+// criteria hold, which starts the phase that names it in spec.after.
+// Deleting a phase leaves its GitHub issues as they are.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=phase;phases,categories=cx
+// +kubebuilder:printcolumn:name="Journey",type=string,JSONPath=`.spec.journeyRef.name`
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Progress",type=string,JSONPath=`.status.progress.summary`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Owner",type=string,priority=1,JSONPath=`.spec.owner`
+// +kubebuilder:printcolumn:name="Deadline",type=string,priority=1,JSONPath=`.spec.deadline`
+// +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ImprovementPhase struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the phase.
+	// +required
+	Spec ImprovementPhaseSpec `json:"spec"`
+
+	// status is what cxloop observed of the phase.
+	// +optional
+	Status ImprovementPhaseStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ImprovementPhaseList is a list of ImprovementPhase.
+type ImprovementPhaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ImprovementPhase `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ImprovementPhase{}, &ImprovementPhaseList{})
+}

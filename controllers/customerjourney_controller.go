@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/journey"
+)
+
+// Reasons of the CustomerJourney's conditions and Events.
+const (
+	ReasonMapScored  = "MapScored"
+	ReasonInvalidMap = "InvalidMap"
+)
+
+// CustomerJourneyReconciler scores a journey map, lists its gaps and shows
+// its active phase.
+type CustomerJourneyReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
+// Reconcile brings a journey's status up to date with its map.
+func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	var cj cxv1.CustomerJourney
+	if err := r.Get(ctx, req.NamespacedName, &cj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := cj.DeepCopy()
+	// Every return path writes the status in one patch, and only when it changed.
+	defer func() {
+		cj.Status.ObservedGeneration = cj.Generation
+		if patchErr := patchStatus(ctx, r.Client, before, &cj); patchErr != nil && err == nil {
+			err = patchErr
+		}
+	}()
+
+	phases, err := phasesOf(ctx, r.Client, cj.Namespace, cj.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	m := journeyMap(&cj.Spec)
+	if problems := journey.Validate(m); len(problems) > 0 {
+		msg := problemsMessage(problems)
+		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidMap, msg)
+		if !equality.Semantic.DeepEqual(before.Status.Conditions, cj.Status.Conditions) {
+			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidMap, "Validate", msg)
+		}
+		return ctrl.Result{}, nil
+	}
+	scoreMap(&cj, m, phases)
+	cj.Status.ActivePhase = activePhase(phases)
+
+	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
+	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, ReasonMapScored, msg)
+	if !equality.Semantic.DeepEqual(before.Status.Summary, cj.Status.Summary) || !equality.Semantic.DeepEqual(before.Status.HealthScore, cj.Status.HealthScore) {
+		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, ReasonMapScored, "Score", msg)
+	}
+	return ctrl.Result{}, nil
+}
+
+// scoreMap fills the journey's summary, health and gaps from the analytics.
+// Pain points whose work is closed in any phase no longer count against health.
+func scoreMap(cj *cxv1.CustomerJourney, m journey.Map, phases []cxv1.ImprovementPhase) {
+	s := journey.Summarize(m, journey.DefaultQuickWins)
+	cj.Status.Summary = &cxv1.JourneySummary{
+		Personas: int32(s.Personas), Stages: int32(s.Stages), Touchpoints: int32(s.Touchpoints), Channels: int32(s.Channels),
+		PainPoints: int32(s.PainPoints), QuickWins: int32(s.QuickWins), MomentsOfTruth: int32(s.MomentsOfTruth), TopTasks: int32(s.TopTasks),
+	}
+	health := int32(journey.Health(m, resolvedPainPoints(phases)))
+	cj.Status.HealthScore = &health
+	cj.Status.Gaps = nil
+	for _, g := range journey.Gaps(m) {
+		cj.Status.Gaps = append(cj.Status.Gaps, cxv1.Gap{Key: g.Key, Kind: string(g.Kind), Message: g.Message})
+	}
+}
+
+// resolvedPainPoints are the pain points whose issue was closed in any phase.
+func resolvedPainPoints(phases []cxv1.ImprovementPhase) map[string]bool {
+	resolved := map[string]bool{}
+	for _, p := range phases {
+		for _, it := range p.Status.Items {
+			if it.State == cxv1.ItemClosed && it.Source.PainPoint != "" && it.Source.Kind == itemKindPainPoint {
+				resolved[it.Source.PainPoint] = true
+			}
+		}
+	}
+	return resolved
+}
+
+// activePhase names the journey's Active phase; with several, the earliest in the method's order.
+func activePhase(phases []cxv1.ImprovementPhase) string {
+	best, bestRank := "", len(phaseOrder)
+	for _, p := range phases {
+		if p.Status.State != cxv1.PhaseActive {
+			continue
+		}
+		if rank := phaseRank(p.Spec.Type); rank < bestRank || (rank == bestRank && p.Name < best) {
+			best, bestRank = p.Name, rank
+		}
+	}
+	return best
+}
+
+var phaseOrder = []cxv1.PhaseType{cxv1.PhaseDiscovery, cxv1.PhaseImprove, cxv1.PhasePerfection, cxv1.PhasePersonalization}
+
+func phaseRank(t cxv1.PhaseType) int {
+	for i, o := range phaseOrder {
+		if o == t {
+			return i
+		}
+	}
+	return len(phaseOrder)
+}
+
+// problemsMessage lists the first few problems, each naming its field.
+func problemsMessage(problems []journey.Problem) string {
+	const shown = 3
+	var parts []string
+	for i, p := range problems {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(problems)-shown))
+			break
+		}
+		parts = append(parts, p.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// patchStatus writes obj's status when it differs from before's.
+func patchStatus[T client.Object](ctx context.Context, c client.Client, before, obj T) error {
+	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		logf.FromContext(ctx).Error(err, "writing status")
+		return client.IgnoreNotFound(err)
+	}
+	return nil
+}
+
+func statusOf(o client.Object) any {
+	switch v := o.(type) {
+	case *cxv1.CustomerJourney:
+		return v.Status
+	case *cxv1.ImprovementPhase:
+		return v.Status
+	}
+	return nil
+}
+
+func now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now().Truncate(time.Second)) }
+
+// SetupWithManager registers the reconciler: it watches journeys and the
+// phases that refer to them.
+func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&cxv1.CustomerJourney{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
+		Named("customerjourney").
+		Complete(r)
+}

@@ -1,0 +1,37 @@
+package controllers
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+)
+
+// journeyRefIndex indexes ImprovementPhases by the journey they improve.
+const journeyRefIndex = "spec.journeyRef.name"
+
+// SetupIndexes registers the cache indexes the reconcilers share. Call it
+// once per manager, before setting up the reconcilers.
+func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+		return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+	})
+}
+
+// phasesOf lists the ImprovementPhases of a journey.
+func phasesOf(ctx context.Context, c client.Reader, namespace, journey string) ([]cxv1.ImprovementPhase, error) {
+	var list cxv1.ImprovementPhaseList
+	if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{journeyRefIndex: journey}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// journeyOfPhase maps a phase event to its journey.
+func journeyOfPhase(_ context.Context, o client.Object) []reconcile.Request {
+	p := o.(*cxv1.ImprovementPhase)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.JourneyRef.Name}}}
+}

@@ -1,0 +1,393 @@
+// Package dashboard renders the body of a journey's dashboard issue: the
+// leadership view of a CustomerJourney on GitHub. It shows how each persona
+// feels across the stages (a Mermaid journey diagram, which GitHub draws),
+// the improvement phases with their progress, the oldest open quick wins,
+// the health score, the gaps and the next review.
+//
+// Render is deterministic: the same journey and phases give a byte-identical
+// body, whatever the order of the phases, so the controller edits the issue
+// only when its content changes. The only use of the clock is to flag phases
+// past their deadline, which changes the body once, on the day after the
+// deadline; dates are shown, never ages.
+package dashboard
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+)
+
+// MaxQuickWins is the most open quick wins the dashboard lists.
+const MaxQuickWins = 5
+
+// barCells is the width of the text progress bar.
+const barCells = 10
+
+// Render returns the Markdown body of the dashboard issue of journey j.
+// phases may hold phases of other journeys: only those in j's namespace whose
+// spec.journeyRef names j are shown. now is only used to flag phases past
+// their deadline. Every text taken from the custom resources is neutralised:
+// no raw HTML, no @mention, no #reference, nothing that breaks a table or the
+// Mermaid diagram.
+func Render(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase, now time.Time) string {
+	if j == nil {
+		return ""
+	}
+	var b strings.Builder
+	mine := journeyPhases(j, phases)
+
+	fmt.Fprintf(&b, "# Customer journey: %s\n\n", safeText(j.Name))
+	if d := safeText(j.Spec.Description); d != "" {
+		b.WriteString(d)
+		b.WriteString("\n\n")
+	}
+	fmt.Fprintf(&b, "**Owner:** %s · **Namespace:** %s\n\n", orDash(safeText(j.Spec.Owner)), orDash(safeText(j.Namespace)))
+
+	writeOverview(&b, j, mine)
+	writeJourneyDiagram(&b, j)
+	writePhases(&b, mine, now)
+	writeQuickWins(&b, mine)
+
+	b.WriteString("<sub>Kept up to date by cxloop from the CustomerJourney and its ImprovementPhases; edit those, not this issue.</sub>\n")
+	return b.String()
+}
+
+// journeyPhases returns j's phases in the method's order: Discovery, Improve,
+// Perfection, Personalization, then by name.
+func journeyPhases(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase) []*cxv1.ImprovementPhase {
+	var out []*cxv1.ImprovementPhase
+	for i := range phases {
+		p := &phases[i]
+		if p.Namespace == j.Namespace && p.Spec.JourneyRef.Name == j.Name {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		ra, rb := phaseRank(out[a].Spec.Type), phaseRank(out[b].Spec.Type)
+		if ra != rb {
+			return ra < rb
+		}
+		if out[a].Spec.Type != out[b].Spec.Type {
+			return out[a].Spec.Type < out[b].Spec.Type
+		}
+		return out[a].Name < out[b].Name
+	})
+	return out
+}
+
+func phaseRank(t cxv1.PhaseType) int {
+	switch t {
+	case cxv1.PhaseDiscovery:
+		return 0
+	case cxv1.PhaseImprove:
+		return 1
+	case cxv1.PhasePerfection:
+		return 2
+	case cxv1.PhasePersonalization:
+		return 3
+	}
+	return 4
+}
+
+func writeOverview(b *strings.Builder, j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase) {
+	next := "not scheduled"
+	if t := j.Status.NextReviewTime; t != nil && !t.IsZero() {
+		next = formatTime(t.Time)
+	}
+	if c := meta.FindStatusCondition(j.Status.Conditions, cxv1.ConditionReviewOverdue); c != nil && c.Status == metav1.ConditionTrue {
+		next += " ⚠️ previous review still open"
+	}
+	active := "none"
+	if j.Status.ActivePhase != "" {
+		active = safeText(j.Status.ActivePhase)
+		for _, p := range phases {
+			if p.Name == j.Status.ActivePhase && p.Spec.Type != "" {
+				active = safeText(string(p.Spec.Type)) + " (" + active + ")"
+				break
+			}
+		}
+	}
+	b.WriteString("| Health | Gaps | Active phase | Next review |\n")
+	b.WriteString("|:--|--:|:--|:--|\n")
+	fmt.Fprintf(b, "| %s | %d | %s | %s |\n\n", HealthText(j.Status.HealthScore), len(j.Status.Gaps), active, next)
+}
+
+// HealthText shows a health score with a colour band: 🟢 from 75, 🟡 from
+// 50, 🔴 below; "not scored yet" when there is none.
+func HealthText(h *int32) string {
+	if h == nil {
+		return "⚪ not scored yet"
+	}
+	v := *h
+	switch {
+	case v >= 75:
+		return fmt.Sprintf("🟢 %d/100", v)
+	case v >= 50:
+		return fmt.Sprintf("🟡 %d/100", v)
+	default:
+		return fmt.Sprintf("🔴 %d/100", v)
+	}
+}
+
+// MermaidScore maps a feeling from −2…+2 to Mermaid's journey scale 1…5.
+// Out-of-range feelings are clamped.
+func MermaidScore(score int32) int {
+	s := int(score) + 3
+	if s < 1 {
+		return 1
+	}
+	if s > 5 {
+		return 5
+	}
+	return s
+}
+
+// JourneyDiagram returns the Mermaid journey diagram of j, without the code
+// fence, or "" when no persona has been scored yet. Each stage is a section;
+// each touchpoint yields one task per distinct score, naming the personas
+// who feel that way (in the order of spec.personas), so that every persona's
+// feeling shows while personas who agree share one task. Touchpoints and
+// stages without any score are left out.
+func JourneyDiagram(j *cxv1.CustomerJourney) string {
+	order := make(map[string]int, len(j.Spec.Personas))
+	for i, p := range j.Spec.Personas {
+		if _, dup := order[p.Name]; !dup {
+			order[p.Name] = i
+		}
+	}
+	var b strings.Builder
+	tasks := 0
+	for _, s := range j.Spec.Stages {
+		var section strings.Builder
+		for _, t := range s.Touchpoints {
+			for _, g := range scoreGroups(t.Experiences, order) {
+				actors := make([]string, 0, len(g.personas))
+				for _, p := range g.personas {
+					actors = append(actors, mermaidText(p, true))
+				}
+				fmt.Fprintf(&section, "      %s: %d: %s\n", mermaidTask(t.Name), g.score, strings.Join(actors, ", "))
+				tasks++
+			}
+		}
+		if section.Len() > 0 {
+			fmt.Fprintf(&b, "    section %s\n", mermaidTask(s.Name))
+			b.WriteString(section.String())
+		}
+	}
+	if tasks == 0 {
+		return ""
+	}
+	return "journey\n    title " + mermaidTask(j.Name) + "\n" + b.String()
+}
+
+type scoreGroup struct {
+	score    int
+	personas []string
+}
+
+// scoreGroups groups a touchpoint's experiences by Mermaid score. Groups come
+// in the order of their first persona; personas in the order of
+// spec.personas, undeclared ones after them by name. A persona listed twice
+// counts once.
+func scoreGroups(exps []cxv1.Experience, order map[string]int) []scoreGroup {
+	if len(exps) == 0 {
+		return nil
+	}
+	type scored struct {
+		persona string
+		pos     int
+		score   int
+	}
+	seen := make(map[string]bool, len(exps))
+	list := make([]scored, 0, len(exps))
+	for _, e := range exps {
+		if e.Persona == "" || seen[e.Persona] {
+			continue
+		}
+		seen[e.Persona] = true
+		pos, ok := order[e.Persona]
+		if !ok {
+			pos = len(order)
+		}
+		list = append(list, scored{e.Persona, pos, MermaidScore(e.Score)})
+	}
+	sort.SliceStable(list, func(a, b int) bool {
+		if list[a].pos != list[b].pos {
+			return list[a].pos < list[b].pos
+		}
+		return list[a].persona < list[b].persona
+	})
+	var groups []scoreGroup
+	idx := map[int]int{}
+	for _, s := range list {
+		gi, ok := idx[s.score]
+		if !ok {
+			gi = len(groups)
+			idx[s.score] = gi
+			groups = append(groups, scoreGroup{score: s.score})
+		}
+		groups[gi].personas = append(groups[gi].personas, s.persona)
+	}
+	return groups
+}
+
+func writeJourneyDiagram(b *strings.Builder, j *cxv1.CustomerJourney) {
+	b.WriteString("## How the personas feel\n\n")
+	d := JourneyDiagram(j)
+	if d == "" {
+		b.WriteString("_No persona has been scored at any touchpoint yet._\n\n")
+		return
+	}
+	b.WriteString("```mermaid\n")
+	b.WriteString(d)
+	b.WriteString("```\n\n")
+	b.WriteString("Scores: 5 = very positive, 3 = neutral, 1 = very negative (the map's +2 … −2).\n\n")
+}
+
+func writePhases(b *strings.Builder, phases []*cxv1.ImprovementPhase, now time.Time) {
+	b.WriteString("## Phases\n\n")
+	if len(phases) == 0 {
+		b.WriteString("_No improvement phase has been declared for this journey yet._\n\n")
+		return
+	}
+	b.WriteString("| Phase | Name | State | Owner | Budget | Deadline | Progress | Closed |\n")
+	b.WriteString("|:--|:--|:--|:--|:--|:--|:--|--:|\n")
+	for _, p := range phases {
+		b.WriteString(phaseRow(p, now))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+}
+
+// phaseRow returns the Markdown table row of one phase, without the newline.
+func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
+	state := string(p.Status.State)
+	if state == "" {
+		state = "—"
+	}
+	deadline := orDash(safeText(p.Spec.Deadline))
+	if Overdue(p, now) {
+		deadline += " ⚠️ overdue"
+	}
+	prog := p.Status.Progress
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %d/%d |",
+		orDash(safeText(string(p.Spec.Type))), safeText(p.Name), safeText(state),
+		orDash(safeText(p.Spec.Owner)), orDash(safeText(p.Spec.Budget)), deadline,
+		ProgressBar(prog.Percent), prog.Closed, prog.Total)
+}
+
+// ProgressBar draws percent (clamped to 0…100) as ten cells and the figure:
+// "▓▓▓▓░░░░░░ 40%". A cell fills for every full 10%.
+func ProgressBar(percent int32) string {
+	if percent < 0 {
+		percent = 0
+	}
+	if percent > 100 {
+		percent = 100
+	}
+	full := int(percent) / (100 / barCells)
+	return strings.Repeat("▓", full) + strings.Repeat("░", barCells-full) + " " + strconv.Itoa(int(percent)) + "%"
+}
+
+// Overdue reports whether phase p is past its deadline (the whole day of the
+// deadline, in UTC, has gone by) and not Completed. A phase without a
+// deadline, or with one that is not a YYYY-MM-DD date, is never overdue.
+func Overdue(p *cxv1.ImprovementPhase, now time.Time) bool {
+	if p.Status.State == cxv1.PhaseCompleted || p.Spec.Deadline == "" {
+		return false
+	}
+	d, err := time.Parse(time.DateOnly, p.Spec.Deadline)
+	if err != nil {
+		return false
+	}
+	return !now.UTC().Before(d.AddDate(0, 0, 1))
+}
+
+// QuickWin is an open item of an Improve phase.
+type QuickWin struct {
+	Phase string
+	Item  cxv1.PhaseItem
+}
+
+// OldestQuickWins returns the open items of the Improve phases among
+// phases, oldest openedAt first (items without one last), at most limit.
+func OldestQuickWins(phases []*cxv1.ImprovementPhase, limit int) []QuickWin {
+	var out []QuickWin
+	for _, p := range phases {
+		if p.Spec.Type != cxv1.PhaseImprove {
+			continue
+		}
+		for _, it := range p.Status.Items {
+			if it.State == cxv1.ItemOpen {
+				out = append(out, QuickWin{Phase: p.Name, Item: it})
+			}
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		ta, tb := out[a].Item.OpenedAt, out[b].Item.OpenedAt
+		switch {
+		case ta != nil && tb == nil:
+			return true
+		case ta == nil && tb != nil:
+			return false
+		case ta != nil && tb != nil && !ta.Equal(tb):
+			return ta.Before(tb)
+		}
+		if out[a].Item.Issue != out[b].Item.Issue {
+			return out[a].Item.Issue < out[b].Item.Issue
+		}
+		if out[a].Phase != out[b].Phase {
+			return out[a].Phase < out[b].Phase
+		}
+		return out[a].Item.Key < out[b].Item.Key
+	})
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+func writeQuickWins(b *strings.Builder, phases []*cxv1.ImprovementPhase) {
+	b.WriteString("## Oldest open quick wins\n\n")
+	wins := OldestQuickWins(phases, MaxQuickWins)
+	if len(wins) == 0 {
+		b.WriteString("_No quick win is open._\n\n")
+		return
+	}
+	for i, w := range wins {
+		it := w.Item
+		ref := "issue"
+		if it.Issue > 0 {
+			ref = "#" + strconv.Itoa(it.Issue)
+		}
+		if u := safeURL(it.URL); u != "" {
+			ref = "[" + ref + "](" + u + ")"
+		}
+		title := safeText(it.Title)
+		if title == "" {
+			title = safeText(it.Key)
+		}
+		opened := "date unknown"
+		if it.OpenedAt != nil && !it.OpenedAt.IsZero() {
+			opened = it.OpenedAt.UTC().Format(time.DateOnly)
+		}
+		fmt.Fprintf(b, "%d. %s %s — opened %s\n", i+1, ref, title, opened)
+	}
+	b.WriteByte('\n')
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
+}

@@ -1,0 +1,149 @@
+package localgithub
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// budget is one caller's primary rate-limit budget in the current window.
+type budget struct {
+	start time.Time
+	used  int
+}
+
+func (b *budget) remaining(limit int) int {
+	if b.used >= limit {
+		return 0
+	}
+	return limit - b.used
+}
+
+// budgetLocked returns the caller's budget, starting a new window when the
+// previous one has ended.
+func (s *Server) budgetLocked(key string) *budget {
+	now := s.now()
+	b := s.budgets[key]
+	if b == nil || !now.Before(b.start.Add(s.opts.RateWindow)) {
+		b = &budget{start: now}
+		s.budgets[key] = b
+	}
+	return b
+}
+
+// reserve counts a request against the caller's budget. It reports false,
+// counting nothing, when the budget is exhausted.
+func (s *Server) reserve(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.budgetLocked(key)
+	if b.used >= s.opts.RateLimit {
+		return false
+	}
+	b.used++
+	return true
+}
+
+// refund gives back a reserved request (for 304 Not Modified).
+func (s *Server) refund(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.budgetLocked(key); b.used > 0 {
+		b.used--
+	}
+}
+
+// exhaust uses up the caller's budget until the window resets.
+func (s *Server) exhaust(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.budgetLocked(key).used = s.opts.RateLimit
+}
+
+// rateLocked describes the caller's budget as GitHub's rate object.
+func (s *Server) rateLocked(key string) rateJSON {
+	b := s.budgetLocked(key)
+	return rateJSON{
+		Limit:     s.opts.RateLimit,
+		Used:      b.used,
+		Remaining: b.remaining(s.opts.RateLimit),
+		Reset:     b.start.Add(s.opts.RateWindow).Unix(),
+		Resource:  "core",
+	}
+}
+
+func (s *Server) setRateHeaders(h http.Header, key string) {
+	s.mu.Lock()
+	rate := s.rateLocked(key)
+	s.mu.Unlock()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(rate.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(rate.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(rate.Reset, 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(rate.Used))
+	h.Set("X-RateLimit-Resource", rate.Resource)
+}
+
+// writeRateLimited answers like GitHub when the primary budget is spent.
+// The rate-limit headers, with X-RateLimit-Remaining 0, are added by the
+// responseWriter.
+func writeRateLimited(w http.ResponseWriter) {
+	writeError(w, &apiError{
+		status:           http.StatusForbidden,
+		Message:          "API rate limit exceeded for user ID 1.",
+		DocumentationURL: "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+	})
+}
+
+// writeSecondaryLimited answers like GitHub when a secondary rate limit
+// applies: 403 (or the fault's status, such as 429) with Retry-After.
+func writeSecondaryLimited(w http.ResponseWriter, f *Fault) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	retry := f.RetryAfter
+	if retry <= 0 {
+		retry = time.Minute
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+	writeError(w, &apiError{
+		status: status,
+		Message: fmt.Sprintf("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "+
+			"If you reach out to GitHub Support for help, please include the request ID %s.", w.Header().Get("X-GitHub-Request-Id")),
+		DocumentationURL: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+	})
+}
+
+// rateJSON is GitHub's rate object.
+type rateJSON struct {
+	Limit     int    `json:"limit"`
+	Used      int    `json:"used"`
+	Remaining int    `json:"remaining"`
+	Reset     int64  `json:"reset"`
+	Resource  string `json:"resource,omitempty"`
+}
+
+// getRateLimit serves GET /rate_limit, which GitHub does not count.
+func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) {
+	key := callerOf(r).key
+	s.mu.Lock()
+	core := s.rateLocked(key)
+	s.mu.Unlock()
+	reset := s.now().Add(time.Minute).Unix()
+	other := func(limit int, resource string) rateJSON {
+		return rateJSON{Limit: limit, Remaining: limit, Reset: reset, Resource: resource}
+	}
+	coreNoResource := core
+	coreNoResource.Resource = ""
+	writeJSON(w, r, http.StatusOK, map[string]any{
+		"resources": map[string]rateJSON{
+			"core":                 coreNoResource,
+			"search":               other(30, ""),
+			"graphql":              other(5000, ""),
+			"integration_manifest": other(5000, ""),
+			"code_search":          other(10, ""),
+		},
+		"rate": coreNoResource,
+	})
+}

@@ -1,0 +1,439 @@
+// Package statuspage serves a read-only status page of the customer
+// journeys for leadership: every journey with its health score, its Ready
+// message, each persona's emotion curve across the touchpoints (inline SVG),
+// its improvement phases with their progress, its open and overdue work and
+// its next review. The page is rendered on the server (html/template, no
+// JavaScript) and reads well on a phone.
+//
+// It only reads CustomerJourneys and ImprovementPhases, and never shows a
+// journey's tracker settings: no repository credentials, no secret name.
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/dashboard"
+)
+
+// Source lists the objects the page shows. The manager implements it over
+// its informer cache; the page calls each method once per request.
+type Source interface {
+	Journeys(ctx context.Context) ([]cxv1.CustomerJourney, error)
+	Phases(ctx context.Context) ([]cxv1.ImprovementPhase, error)
+}
+
+// Options tune the page. The zero value is ready to use.
+type Options struct {
+	// Title heads every page; "cxloop · customer journeys" when empty.
+	Title string
+	// Now is the clock used to find phases past their deadline; time.Now
+	// when nil.
+	Now func() time.Time
+	// Location is the time zone dates are shown in; UTC when nil.
+	Location *time.Location
+	// Logger receives the errors of the Source and of rendering; they are
+	// dropped when nil. The page itself only says that the data is unavailable.
+	Logger *slog.Logger
+}
+
+// Paths served by the handler.
+const (
+	PathIndex   = "/"
+	PathHealthz = "/healthz"
+	// PathJourney is the pattern of one journey's page.
+	PathJourney = "/journeys/{namespace}/{name}"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+}).ParseFS(templateFS, "templates/*.html"))
+
+type handler struct {
+	src  Source
+	opts Options
+	mux  *http.ServeMux
+	bufs sync.Pool
+}
+
+// New returns the handler of the status page: GET / lists every journey,
+// GET /journeys/{namespace}/{name} shows one, GET /healthz answers 200 "ok".
+// Links are relative, so the page also works behind a path prefix.
+func New(r Source, opts Options) http.Handler {
+	if opts.Title == "" {
+		opts.Title = "cxloop · customer journeys"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	h := &handler{src: r, opts: opts, mux: http.NewServeMux()}
+	h.bufs.New = func() any { return new(bytes.Buffer) }
+	h.mux.HandleFunc("GET /{$}", h.index)
+	h.mux.HandleFunc("GET "+PathHealthz, healthz)
+	h.mux.HandleFunc("GET "+PathJourney, h.journey)
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	hd.Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// indexPage is what the index template shows.
+type indexPage struct {
+	Title    string
+	Root     string // relative link to the index
+	Journeys []*journeyView
+	Totals   totals
+}
+
+type totals struct {
+	Journeys  int
+	Scored    int
+	MeanScore int
+	MeanBand  string
+	Open      int
+	Overdue   int
+	Phases    int
+}
+
+// journeyPage is what the journey template shows.
+type journeyPage struct {
+	Title   string
+	Root    string
+	Journey *journeyView
+}
+
+type journeyView struct {
+	Namespace, Name string
+	Owner           string
+	Description     string
+	Link            string // relative to the index
+	Anchor          string
+	HealthText      string
+	HealthBand      string // good, fair, poor or none
+	HealthValue     int32
+	HasHealth       bool
+	ReadyStatus     string // True, False, Unknown or ""
+	ReadyMessage    string
+	Chart           *chartView
+	Phases          []phaseView
+	ActivePhase     string
+	Open            int
+	Overdue         []string // why the journey's work is overdue
+	NextReview      string
+	NextReviewPast  bool
+	LastReview      string
+	Gaps            []cxv1.Gap
+	Conditions      []metav1.Condition
+	OpenItems       []itemView
+	DashboardURL    string
+	ReviewIssueURL  string
+	ReviewIssue     int
+}
+
+type phaseView struct {
+	Name, Type, State   string
+	Owner, Budget       string
+	Deadline            string
+	Overdue             bool
+	Closed, Total, Open int32
+	Percent             int32
+	Planned             int32
+	Active              bool
+}
+
+type itemView struct {
+	Phase, Type, Title string
+	Issue              int
+	URL                string
+	Opened             string
+}
+
+func (h *handler) index(w http.ResponseWriter, r *http.Request) {
+	journeys, byJourney, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	now := h.opts.Now()
+	order := make([]*cxv1.CustomerJourney, len(journeys))
+	for i := range journeys {
+		order[i] = &journeys[i]
+	}
+	sort.Slice(order, func(a, b int) bool {
+		if order[a].Namespace != order[b].Namespace {
+			return order[a].Namespace < order[b].Namespace
+		}
+		return order[a].Name < order[b].Name
+	})
+	page := indexPage{Title: h.opts.Title, Root: "./", Journeys: make([]*journeyView, 0, len(order))}
+	var sum int
+	for i, j := range order {
+		v := h.view(j, byJourney[key(j.Namespace, j.Name)], now, "j"+strconv.Itoa(i), false)
+		page.Journeys = append(page.Journeys, v)
+		page.Totals.Journeys++
+		page.Totals.Open += v.Open
+		page.Totals.Phases += len(v.Phases)
+		if len(v.Overdue) > 0 {
+			page.Totals.Overdue++
+		}
+		if v.HasHealth {
+			page.Totals.Scored++
+			sum += int(v.HealthValue)
+		}
+	}
+	page.Totals.MeanBand = "none"
+	if page.Totals.Scored > 0 {
+		page.Totals.MeanScore = (sum + page.Totals.Scored/2) / page.Totals.Scored
+		page.Totals.MeanBand = band(int32(page.Totals.MeanScore))
+	}
+	h.render(w, r, "index.html", http.StatusOK, page)
+}
+
+func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	journeys, byJourney, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	for i := range journeys {
+		j := &journeys[i]
+		if j.Namespace == ns && j.Name == name {
+			v := h.view(j, byJourney[key(ns, name)], h.opts.Now(), "j0", true)
+			h.render(w, r, "journey.html", http.StatusOK, journeyPage{Title: h.opts.Title, Root: "../../", Journey: v})
+			return
+		}
+	}
+	h.render(w, r, "notfound.html", http.StatusNotFound, journeyPage{Title: h.opts.Title, Root: "../../",
+		Journey: &journeyView{Namespace: ns, Name: name}})
+}
+
+// load lists the journeys and the phases once and groups the phases by
+// journey. On error it answers 503 and returns false.
+func (h *handler) load(w http.ResponseWriter, r *http.Request) ([]cxv1.CustomerJourney, map[string][]*cxv1.ImprovementPhase, bool) {
+	journeys, err := h.src.Journeys(r.Context())
+	if err != nil {
+		h.fail(w, "listing journeys", err)
+		return nil, nil, false
+	}
+	phases, err := h.src.Phases(r.Context())
+	if err != nil {
+		h.fail(w, "listing phases", err)
+		return nil, nil, false
+	}
+	by := make(map[string][]*cxv1.ImprovementPhase, len(journeys))
+	for i := range phases {
+		p := &phases[i]
+		k := key(p.Namespace, p.Spec.JourneyRef.Name)
+		by[k] = append(by[k], p)
+	}
+	return journeys, by, true
+}
+
+func key(ns, name string) string { return ns + "/" + name }
+
+func (h *handler) fail(w http.ResponseWriter, what string, err error) {
+	if h.opts.Logger != nil {
+		h.opts.Logger.Error("status page: "+what, "error", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Retry-After", "5")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte("The journeys are not available right now; try again in a moment.\n"))
+}
+
+func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
+	buf := h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 4<<20 {
+			h.bufs.Put(buf)
+		}
+	}()
+	if err := pageTemplates.ExecuteTemplate(buf, name, data); err != nil {
+		if h.opts.Logger != nil {
+			h.opts.Logger.Error("status page: rendering "+name, "error", err)
+		}
+		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// view gathers what the page shows of journey j. detail adds what only the
+// journey's own page shows: the gaps, the conditions and the open items.
+func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase, now time.Time, id string, detail bool) *journeyView {
+	st := &j.Status
+	v := &journeyView{
+		Namespace:   j.Namespace,
+		Name:        j.Name,
+		Owner:       j.Spec.Owner,
+		Description: j.Spec.Description,
+		Link:        "journeys/" + url.PathEscape(j.Namespace) + "/" + url.PathEscape(j.Name),
+		Anchor:      "journey-" + j.Namespace + "-" + j.Name,
+		ActivePhase: st.ActivePhase,
+		HealthBand:  "none",
+		HealthText:  "not scored yet",
+		Chart:       buildChart(j, id),
+	}
+	if st.HealthScore != nil {
+		v.HasHealth = true
+		v.HealthValue = *st.HealthScore
+		v.HealthBand = band(*st.HealthScore)
+		v.HealthText = strconv.Itoa(int(*st.HealthScore))
+	}
+	if c := meta.FindStatusCondition(st.Conditions, cxv1.ConditionReady); c != nil {
+		v.ReadyStatus = string(c.Status)
+		v.ReadyMessage = c.Message
+		if v.ReadyMessage == "" {
+			v.ReadyMessage = c.Reason
+		}
+	}
+	if t := st.NextReviewTime; t != nil && !t.IsZero() {
+		v.NextReview = h.formatTime(t.Time)
+		v.NextReviewPast = t.Time.Before(now)
+	}
+	if t := st.LastReviewTime; t != nil && !t.IsZero() {
+		v.LastReview = h.formatTime(t.Time)
+	}
+	if c := meta.FindStatusCondition(st.Conditions, cxv1.ConditionReviewOverdue); c != nil && c.Status == metav1.ConditionTrue {
+		msg := "The previous review is still open."
+		if c.Message != "" {
+			msg = c.Message
+		}
+		v.Overdue = append(v.Overdue, msg)
+	}
+
+	sorted := make([]*cxv1.ImprovementPhase, len(phases))
+	copy(sorted, phases)
+	sort.Slice(sorted, func(a, b int) bool {
+		ra, rb := phaseRank(sorted[a].Spec.Type), phaseRank(sorted[b].Spec.Type)
+		if ra != rb {
+			return ra < rb
+		}
+		return sorted[a].Name < sorted[b].Name
+	})
+	for _, p := range sorted {
+		pv := phaseView{
+			Name: p.Name, Type: string(p.Spec.Type), State: string(p.Status.State),
+			Owner: p.Spec.Owner, Budget: p.Spec.Budget, Deadline: p.Spec.Deadline,
+			Overdue: dashboard.Overdue(p, now),
+			Closed:  p.Status.Progress.Closed, Total: p.Status.Progress.Total,
+			Planned: p.Status.Progress.Planned,
+			Percent: min(max(p.Status.Progress.Percent, 0), 100),
+			Active:  p.Status.State == cxv1.PhaseActive,
+		}
+		if pv.State == "" {
+			pv.State = "Pending"
+		}
+		for i := range p.Status.Items {
+			it := &p.Status.Items[i]
+			if it.State != cxv1.ItemOpen {
+				continue
+			}
+			pv.Open++
+			if detail {
+				iv := itemView{Phase: p.Name, Type: string(p.Spec.Type), Title: it.Title, Issue: it.Issue, URL: it.URL}
+				if iv.Title == "" {
+					iv.Title = it.Key
+				}
+				if it.OpenedAt != nil && !it.OpenedAt.IsZero() {
+					iv.Opened = it.OpenedAt.In(h.opts.Location).Format(time.DateOnly)
+				}
+				v.OpenItems = append(v.OpenItems, iv)
+			}
+		}
+		if len(p.Status.Items) == 0 {
+			pv.Open = p.Status.Progress.Open
+		}
+		v.Open += int(pv.Open)
+		if pv.Overdue {
+			v.Overdue = append(v.Overdue, "Phase "+p.Name+" ("+string(p.Spec.Type)+") is past its deadline of "+p.Spec.Deadline+".")
+		}
+		v.Phases = append(v.Phases, pv)
+	}
+	if detail {
+		v.Conditions = st.Conditions
+		sort.SliceStable(v.OpenItems, func(a, b int) bool {
+			oa, ob := v.OpenItems[a].Opened, v.OpenItems[b].Opened
+			if (oa == "") != (ob == "") {
+				return oa != ""
+			}
+			return oa < ob
+		})
+		if st.Dashboard != nil {
+			v.DashboardURL = st.Dashboard.URL
+		}
+		if st.Review != nil && st.Review.OpenIssue != nil {
+			v.ReviewIssueURL = st.Review.OpenIssue.URL
+			v.ReviewIssue = st.Review.OpenIssue.Number
+		}
+	}
+	v.Gaps = st.Gaps
+	return v
+}
+
+func (h *handler) formatTime(t time.Time) string {
+	return t.In(h.opts.Location).Format("2006-01-02 15:04 MST")
+}
+
+// band names the colour band of a health score: good from 75, fair from
+// 50, poor below.
+func band(v int32) string {
+	switch {
+	case v >= 75:
+		return "good"
+	case v >= 50:
+		return "fair"
+	default:
+		return "poor"
+	}
+}
+
+func phaseRank(t cxv1.PhaseType) int {
+	switch t {
+	case cxv1.PhaseDiscovery:
+		return 0
+	case cxv1.PhaseImprove:
+		return 1
+	case cxv1.PhasePerfection:
+		return 2
+	case cxv1.PhasePersonalization:
+		return 3
+	}
+	return 4
+}

@@ -1,0 +1,334 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v60/github"
+)
+
+// Reasons returned by Reason. APIError.Reason is one of the API reasons.
+const (
+	ReasonRateLimited          = "RateLimited"
+	ReasonBadCredentials       = "BadCredentials"
+	ReasonForbidden            = "Forbidden"
+	ReasonRepositoryNotFound   = "RepositoryNotFound"
+	ReasonIssueNotFound        = "IssueNotFound"
+	ReasonInstallationNotFound = "InstallationNotFound"
+	ReasonIssuesDisabled       = "IssuesDisabled"
+	ReasonIssueDeleted         = "IssueDeleted"
+	ReasonValidationFailed     = "ValidationFailed"
+	ReasonLabelNotApplied      = "LabelNotApplied"
+	ReasonServerError          = "ServerError"
+	ReasonUnexpectedStatus     = "UnexpectedStatus"
+	ReasonCreatePending        = "CreateOutcomeUnknown"
+	ReasonInvalidCredentials   = "InvalidCredentials"
+	ReasonInvalidRequest       = "InvalidRequest"
+	ReasonNetworkError         = "NetworkError"
+	ReasonTimeout              = "Timeout"
+	ReasonCanceled             = "Canceled"
+	ReasonInternalError        = "InternalError"
+)
+
+// RateLimitError means GitHub's primary or secondary rate limit, or cxloop's
+// own write budget, is exhausted. No request is sent before ResumeAt; the
+// operation failed as a whole and can simply be retried at ResumeAt.
+type RateLimitError struct {
+	ResumeAt  time.Time
+	Secondary bool // GitHub's secondary (abuse) limit rather than the hourly primary limit
+	// Budget is true when cxloop's own write budget (Config.WritesPerMinute)
+	// rather than GitHub refused the request.
+	Budget  bool
+	Message string
+}
+
+func (e *RateLimitError) Error() string {
+	kind := "primary"
+	switch {
+	case e.Budget:
+		kind = "write budget"
+	case e.Secondary:
+		kind = "secondary"
+	}
+	msg := fmt.Sprintf("GitHub %s rate limit exceeded; resume at %s", kind, e.ResumeAt.UTC().Format(time.RFC3339))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// RetryAfter returns how long to wait from now until ResumeAt (at least 0).
+func (e *RateLimitError) RetryAfter(now time.Time) time.Duration {
+	if d := e.ResumeAt.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// APIError is an error answer from GitHub that a person can act on.
+type APIError struct {
+	Reason     string // CamelCase, e.g. BadCredentials, RepositoryNotFound, IssuesDisabled, ValidationFailed, ServerError
+	StatusCode int
+	Message    string // GitHub's message plus validation errors' resource.field code; never a secret
+}
+
+func (e *APIError) Error() string {
+	if e.StatusCode == 0 {
+		return fmt.Sprintf("GitHub: %s: %s", e.Reason, e.Message)
+	}
+	return fmt.Sprintf("GitHub %d %s: %s", e.StatusCode, e.Reason, e.Message)
+}
+
+// Retryable reports whether the same request may succeed later unchanged.
+func (e *APIError) Retryable() bool { return e.StatusCode >= 500 || e.StatusCode == 0 }
+
+// CreatePendingError means an earlier creation for Key failed without a
+// definite answer (lost response, timeout, 5xx) and the issue has not shown up
+// in the listing yet. EnsureIssue refuses to create again until RetryAt, so that
+// a creation GitHub completed late is adopted rather than duplicated.
+type CreatePendingError struct {
+	Key     string
+	RetryAt time.Time
+}
+
+func (e *CreatePendingError) Error() string {
+	return fmt.Sprintf("earlier creation of issue %q has an unknown outcome; not creating again before %s",
+		e.Key, e.RetryAt.UTC().Format(time.RFC3339))
+}
+
+// Reason returns a CamelCase reason for any error, suitable for a condition
+// reason or an Event reason. It returns "" for nil.
+func Reason(err error) string {
+	if err == nil {
+		return ""
+	}
+	var rl *RateLimitError
+	var ae *APIError
+	var cp *CreatePendingError
+	var ce *CredentialsError
+	var ne net.Error
+	switch {
+	case errors.As(err, &rl):
+		return ReasonRateLimited
+	case errors.As(err, &ae):
+		return ae.Reason
+	case errors.As(err, &cp):
+		return ReasonCreatePending
+	case errors.As(err, &ce):
+		return ReasonInvalidCredentials
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.Is(err, context.Canceled):
+		return ReasonCanceled
+	case errors.As(err, &ne) && ne.Timeout():
+		return ReasonTimeout
+	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonNetworkError
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ReasonNetworkError
+	}
+	return ReasonInternalError
+}
+
+// isDefiniteFailure reports whether err proves that a write did not happen:
+// it was never sent (rate limit, budget, bad input) or GitHub refused it with a 4xx.
+func isDefiniteFailure(err error) bool {
+	var rl *RateLimitError
+	var ae *APIError
+	var cp *CreatePendingError
+	var ce *CredentialsError
+	switch {
+	case errors.As(err, &rl), errors.As(err, &cp), errors.As(err, &ce):
+		return true
+	case errors.As(err, &ae):
+		return ae.StatusCode >= 400 && ae.StatusCode < 500
+	}
+	return false
+}
+
+// opKind tells mapError which resource a 404 refers to.
+type opKind int
+
+const (
+	opRepo  opKind = iota // repository-level endpoint: 404 means the repository
+	opIssue               // issue-level endpoint: 404 means the issue (or repository)
+)
+
+// mapError turns anything go-github, ghinstallation or the transport returned
+// into a typed error. secrets are redacted from every message.
+func (c *Client) mapError(err error, op opKind) error {
+	if err == nil {
+		return nil
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return rl
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ghRL *github.RateLimitError
+	if errors.As(err, &ghRL) {
+		return &RateLimitError{ResumeAt: ghRL.Rate.Reset.Time, Message: c.redact(ghRL.Message)}
+	}
+	var ghAbuse *github.AbuseRateLimitError
+	if errors.As(err, &ghAbuse) {
+		d := time.Minute
+		if ghAbuse.RetryAfter != nil {
+			d = *ghAbuse.RetryAfter
+		}
+		return &RateLimitError{ResumeAt: c.now().Add(d), Secondary: true, Message: c.redact(ghAbuse.Message)}
+	}
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return c.apiError(er.Response.StatusCode, er.Message, er.Errors, op)
+	}
+	var tfa *github.TwoFactorAuthError
+	if errors.As(err, &tfa) {
+		return c.apiError(http.StatusUnauthorized, tfa.Message, nil, op)
+	}
+	var hi *ghinstallation.HTTPError
+	if errors.As(err, &hi) && hi.Response != nil {
+		msg := "GitHub App installation token request failed"
+		if hi.Response.Body != nil {
+			var body struct {
+				Message string `json:"message"`
+			}
+			b, _ := io.ReadAll(io.LimitReader(hi.Response.Body, 64<<10))
+			hi.Response.Body.Close()
+			if jsonUnmarshal(b, &body) == nil && body.Message != "" {
+				msg += ": " + body.Message
+			}
+		}
+		code := hi.Response.StatusCode
+		reason := ReasonBadCredentials
+		switch {
+		case code == http.StatusNotFound:
+			reason = ReasonInstallationNotFound
+		case code >= 500:
+			reason = ReasonServerError
+		case code == http.StatusForbidden:
+			reason = ReasonForbidden
+		}
+		return &APIError{Reason: reason, StatusCode: code, Message: c.redact(msg)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ce *CredentialsError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	// Transport errors: keep them wrapped (net.Error etc.) but make sure no
+	// secret could leak through their text.
+	if c.containsSecret(err.Error()) {
+		return &redactedError{msg: c.redact(err.Error()), err: err}
+	}
+	return err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (c *Client) apiError(code int, message string, details []github.Error, op opKind) *APIError {
+	if message == "" {
+		message = http.StatusText(code)
+	}
+	lower := strings.ToLower(message)
+	var reason string
+	switch {
+	case code == http.StatusUnauthorized:
+		reason = ReasonBadCredentials
+	case code == http.StatusNotFound && op == opIssue:
+		reason = ReasonIssueNotFound
+	case code == http.StatusNotFound:
+		reason = ReasonRepositoryNotFound
+	case code == http.StatusGone && strings.Contains(lower, "deleted"):
+		reason = ReasonIssueDeleted
+	case code == http.StatusGone:
+		reason = ReasonIssuesDisabled
+	case code == http.StatusUnprocessableEntity:
+		reason = ReasonValidationFailed
+	case code == http.StatusForbidden:
+		reason = ReasonForbidden
+	case code >= 500:
+		reason = ReasonServerError
+	default:
+		reason = ReasonUnexpectedStatus
+	}
+	var parts []string
+	for _, d := range details {
+		var p string
+		field := d.Field
+		if d.Resource != "" && field != "" {
+			field = d.Resource + "." + field
+		} else if d.Resource != "" {
+			field = d.Resource
+		}
+		switch {
+		case field != "" && d.Code != "":
+			p = field + ": " + d.Code
+		case d.Code != "":
+			p = d.Code
+		default:
+			p = field
+		}
+		if d.Message != "" {
+			if p != "" {
+				p += " (" + d.Message + ")"
+			} else {
+				p = d.Message
+			}
+		}
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) > 0 {
+		message += ": " + strings.Join(parts, "; ")
+	}
+	return &APIError{Reason: reason, StatusCode: code, Message: c.redact(message)}
+}
+
+func (c *Client) secrets() []string {
+	var s []string
+	if c.cfg.Credentials.Token != "" {
+		s = append(s, c.cfg.Credentials.Token)
+	}
+	return s
+}
+
+func (c *Client) containsSecret(s string) bool {
+	for _, sec := range c.secrets() {
+		if strings.Contains(s, sec) {
+			return true
+		}
+	}
+	return strings.Contains(s, "PRIVATE KEY")
+}
+
+func (c *Client) redact(s string) string {
+	for _, sec := range c.secrets() {
+		s = strings.ReplaceAll(s, sec, "[redacted]")
+	}
+	if i := strings.Index(s, "-----BEGIN"); i >= 0 {
+		s = s[:i] + "[redacted]"
+	}
+	return s
+}

@@ -1,0 +1,495 @@
+package tracker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+const (
+	owner = "acme"
+	repo  = "journeys"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a local GitHub with one repository and one token, unique per test
+// so that rate-limit state (shared per API host and identity) never leaks.
+type env struct {
+	t     *testing.T
+	srv   *localgithub.Server
+	clk   *clock
+	token string
+}
+
+func newEnv(t *testing.T, opts localgithub.Options) *env {
+	t.Helper()
+	clk := newClock()
+	if opts.Now == nil {
+		opts.Now = clk.Now
+	}
+	srv, err := localgithub.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	srv.AddRepo(owner, repo)
+	tok := fmt.Sprintf("ghp_%s_%d", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()), time.Now().UnixNano())
+	srv.AddToken(tok)
+	return &env{t: t, srv: srv, clk: clk, token: tok}
+}
+
+func (e *env) client(mod ...func(*tracker.Config)) *tracker.Client {
+	e.t.Helper()
+	cfg := tracker.Config{
+		Owner: owner, Repo: repo, APIURL: e.srv.URL(),
+		Credentials: tracker.Credentials{Token: e.token},
+		Now:         e.clk.Now,
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := tracker.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) issues() []localgithub.Issue { return e.srv.Issues(owner, repo) }
+
+func (e *env) requestCount() int { return len(e.srv.Requests()) }
+
+func (e *env) requestsSince(n int) []localgithub.Request { return e.srv.Requests()[n:] }
+
+func req(key string) tracker.IssueRequest {
+	return tracker.IssueRequest{Key: key, Title: "Improve " + key, Body: "Step " + tracker.SafeText("<b>@alice</b>") + " is slow."}
+}
+
+func TestLocalDroppedCreateResponseThenRetryLeavesOneIssue(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client()
+	ctx := context.Background()
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/repos/acme/journeys/issues", Kind: localgithub.DropResponseAfterCommit})
+
+	_, _, err := c.EnsureIssue(ctx, req("checkout/payment"))
+	if err == nil {
+		t.Fatal("EnsureIssue succeeded although the response was dropped")
+	}
+	if r := tracker.Reason(err); r != tracker.ReasonNetworkError {
+		t.Errorf("Reason = %q, want NetworkError (%v)", r, err)
+	}
+	if n := len(e.issues()); n != 1 {
+		t.Fatalf("server holds %d issues after the dropped response, want 1 (committed)", n)
+	}
+	before := e.requestCount()
+	is, created, err := c.EnsureIssue(ctx, req("checkout/payment"))
+	if err != nil || created {
+		t.Fatalf("retry = created %v, err %v; want the committed issue adopted", created, err)
+	}
+	if is.Number != 1 || is.Key != "checkout/payment" {
+		t.Errorf("adopted %+v", is)
+	}
+	for _, r := range e.requestsSince(before) {
+		if r.Method != http.MethodGet {
+			t.Errorf("retry sent %s %s; want only the re-listing", r.Method, r.Path)
+		}
+	}
+	got := e.issues()
+	if len(got) != 1 {
+		t.Fatalf("server holds %d issues, want exactly 1", len(got))
+	}
+	if !strings.Contains(got[0].Body, tracker.KeyMarker("checkout/payment")) || !contains(got[0].Labels, "cxloop") {
+		t.Errorf("issue lacks marker or label: %+v", got[0])
+	}
+}
+
+func TestLocalFreshClientAdoptsIssuesOfAnEarlierOne(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	first, created, err := e.client().EnsureIssue(ctx, req("signup/email"))
+	if err != nil || !created {
+		t.Fatalf("first EnsureIssue: created %v, %v", created, err)
+	}
+	// "Restart": a fresh Client with no memory.
+	again, created, err := e.client().EnsureIssue(ctx, req("signup/email"))
+	if err != nil || created || again.Number != first.Number {
+		t.Fatalf("fresh client: %+v created %v err %v; want #%d adopted", again, created, err, first.Number)
+	}
+	// Closed issues are found too (all states): closing is a decision, not a reason to reopen work.
+	if err := e.srv.CloseIssue(owner, repo, first.Number, "not_planned"); err != nil {
+		t.Fatal(err)
+	}
+	closed, created, err := e.client().EnsureIssue(ctx, req("signup/email"))
+	if err != nil || created || closed.State != "closed" || closed.StateReason != "not_planned" {
+		t.Fatalf("closed issue not adopted: %+v created %v err %v", closed, created, err)
+	}
+	if n := len(e.issues()); n != 1 {
+		t.Fatalf("server holds %d issues, want 1", n)
+	}
+	// The body as returned hides the marker; the rendered text was neutralised.
+	if strings.Contains(closed.Body, "cxloop:key") || !strings.Contains(closed.Body, "&lt;b&gt;@\u200dalice&lt;/b&gt;") {
+		t.Errorf("body = %q", closed.Body)
+	}
+}
+
+func TestLocalServerErrorOnCreateIsRetriedAfterRelisting(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client()
+	ctx := context.Background()
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/repos/acme/journeys/issues", Kind: localgithub.ServerError, Status: 502})
+	_, _, err := c.EnsureIssue(ctx, req("k"))
+	var ae *tracker.APIError
+	if !errors.As(err, &ae) || ae.Reason != tracker.ReasonServerError || !ae.Retryable() {
+		t.Fatalf("err = %v, want retryable ServerError", err)
+	}
+	// The outcome of a 5xx is unknown: re-list, and do not create again
+	// before GitHub had a moment to show a late creation.
+	_, _, err = c.EnsureIssue(ctx, req("k"))
+	var pe *tracker.CreatePendingError
+	if !errors.As(err, &pe) || tracker.Reason(err) != tracker.ReasonCreatePending {
+		t.Fatalf("immediate retry err = %v, want CreatePendingError", err)
+	}
+	e.clk.Advance(11 * time.Second)
+	_, created, err := c.EnsureIssue(ctx, req("k"))
+	if err != nil || !created {
+		t.Fatalf("retry after settling: created %v err %v", created, err)
+	}
+	if n := len(e.issues()); n != 1 {
+		t.Fatalf("server holds %d issues, want 1", n)
+	}
+}
+
+func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		if _, _, err := c.EnsureIssue(ctx, req(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
+	all, err := fresh.Issues(ctx)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("Issues over 3 pages = %d, %v; want 5", len(all), err)
+	}
+	remaining := e.srv.RateLimitRemaining(e.token)
+	before := e.requestCount()
+	metric304 := counterValue(t, "GET", "304")
+	for i := 0; i < 3; i++ {
+		again, err := fresh.Issues(ctx)
+		if err != nil || len(again) != 5 {
+			t.Fatalf("unchanged sync = %d, %v", len(again), err)
+		}
+	}
+	reqs := e.requestsSince(before)
+	if len(reqs) != 3 {
+		t.Fatalf("3 unchanged syncs sent %d requests, want 3 (page 1 only): %+v", len(reqs), reqs)
+	}
+	for _, r := range reqs {
+		if !r.Conditional || r.Status != http.StatusNotModified {
+			t.Errorf("request %+v is not a conditional request answered 304", r)
+		}
+	}
+	if got := e.srv.RateLimitRemaining(e.token); got != remaining {
+		t.Errorf("rate limit remaining moved from %d to %d on 304s", remaining, got)
+	}
+	if d := counterValue(t, "GET", "304") - metric304; d != 3 {
+		t.Errorf("cxloop_github_requests_total{GET,304} grew by %v, want 3", d)
+	}
+	// A change shows up: page 1 is then answered 200 and read again.
+	all["c"] = all["c"]
+	if err := c.UpdateIssue(ctx, all["c"].Number, "Improve c (edited)", all["c"].Body); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := fresh.Issues(ctx)
+	if err != nil || changed["c"].Title != "Improve c (edited)" {
+		t.Fatalf("change not seen: %+v %v", changed["c"], err)
+	}
+}
+
+func TestLocalUpdateCloseComment(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client()
+	ctx := context.Background()
+	is, _, err := c.EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.requestCount()
+	if err := c.UpdateIssue(ctx, is.Number, is.Title, is.Body); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.requestCount() - before; n != 0 {
+		t.Errorf("UpdateIssue without change sent %d requests", n)
+	}
+	if err := c.UpdateIssue(ctx, is.Number, "New title", "New body"); err != nil {
+		t.Fatal(err)
+	}
+	got := e.issues()[0]
+	if got.Title != "New title" || !strings.HasPrefix(got.Body, "New body") || !strings.Contains(got.Body, tracker.KeyMarker("k")) {
+		t.Errorf("after update: %q %q", got.Title, got.Body)
+	}
+	if err := c.CloseIssue(ctx, is.Number, "completed", "Journey step fixed."); err != nil {
+		t.Fatal(err)
+	}
+	got = e.issues()[0]
+	if got.State != "closed" || got.StateReason != "completed" || len(got.Comments) != 1 || got.Comments[0] != "Journey step fixed." {
+		t.Errorf("after close: %+v", got)
+	}
+	before = e.requestCount()
+	if err := c.CloseIssue(ctx, is.Number, "completed", "Journey step fixed."); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.requestCount() - before; n != 0 {
+		t.Errorf("closing a closed issue again sent %d requests", n)
+	}
+	if err := c.CloseIssue(ctx, is.Number, "wontfix", ""); tracker.Reason(err) != tracker.ReasonInvalidRequest {
+		t.Errorf("bad reason: %v", err)
+	}
+	if err := c.Comment(ctx, is.Number, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.issues()[0]; len(got.Comments) != 2 {
+		t.Errorf("comments = %q", got.Comments)
+	}
+}
+
+func TestLocalSecondaryLimits(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusTooManyRequests} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			e := newEnv(t, localgithub.Options{})
+			c := e.client()
+			ctx := context.Background()
+			e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/repos/acme/journeys/issues", Kind: localgithub.SecondaryLimit,
+				Status: status, RetryAfter: 30 * time.Second})
+			limitedAt := e.clk.Now()
+			_, _, err := c.EnsureIssue(ctx, req("k"))
+			var rl *tracker.RateLimitError
+			if !errors.As(err, &rl) || !rl.Secondary || tracker.Reason(err) != tracker.ReasonRateLimited {
+				t.Fatalf("err = %v, want secondary RateLimitError", err)
+			}
+			if want := limitedAt.Add(30 * time.Second); !rl.ResumeAt.Equal(want) {
+				t.Errorf("ResumeAt = %v, want %v", rl.ResumeAt, want)
+			}
+			// While limited nothing is sent, reads included.
+			before := e.requestCount()
+			e.clk.Advance(29 * time.Second)
+			if _, err := c.Issues(ctx); !errors.As(err, &rl) {
+				t.Errorf("Issues while limited: %v", err)
+			}
+			if _, _, err := c.EnsureIssue(ctx, req("k")); !errors.As(err, &rl) {
+				t.Errorf("EnsureIssue while limited: %v", err)
+			}
+			if n := e.requestCount() - before; n != 0 {
+				t.Errorf("%d requests sent while limited", n)
+			}
+			if len(e.issues()) != 0 {
+				t.Fatal("the limited request created an issue")
+			}
+			// After ResumeAt the retried operation completes: nothing lost, nothing doubled.
+			e.clk.Advance(2 * time.Second)
+			_, created, err := c.EnsureIssue(ctx, req("k"))
+			if err != nil || !created || len(e.issues()) != 1 {
+				t.Fatalf("after resuming: created %v err %v issues %d", created, err, len(e.issues()))
+			}
+		})
+	}
+}
+
+func TestLocalPrimaryLimitUntilReset(t *testing.T) {
+	e := newEnv(t, localgithub.Options{RateWindow: time.Hour})
+	c := e.client()
+	ctx := context.Background()
+	windowStart := e.clk.Now()
+	if _, _, err := c.EnsureIssue(ctx, req("first")); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	e.srv.Inject(localgithub.Fault{Method: "POST", Kind: localgithub.PrimaryLimit})
+	_, _, err := c.EnsureIssue(ctx, req("second"))
+	var rl *tracker.RateLimitError
+	if !errors.As(err, &rl) || rl.Secondary {
+		t.Fatalf("err = %v, want primary RateLimitError", err)
+	}
+	reset := time.Unix(windowStart.Add(time.Hour).Unix(), 0)
+	if !rl.ResumeAt.Equal(reset) {
+		t.Errorf("ResumeAt = %v, want the window reset %v", rl.ResumeAt, reset)
+	}
+	before := e.requestCount()
+	e.clk.Advance(30 * time.Minute)
+	for i := 0; i < 3; i++ {
+		if _, err := c.Issues(ctx); !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) {
+			t.Errorf("Issues while limited: %v", err)
+		}
+	}
+	if n := e.requestCount() - before; n != 0 {
+		t.Errorf("%d requests sent while limited", n)
+	}
+	e.clk.Advance(30*time.Minute + time.Second)
+	_, created, err := c.EnsureIssue(ctx, req("second"))
+	if err != nil || !created {
+		t.Fatalf("after reset: created %v err %v", created, err)
+	}
+	if n := len(e.issues()); n != 2 {
+		t.Fatalf("server holds %d issues, want 2", n)
+	}
+}
+
+func TestLocalWriteBudget(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client(func(cfg *tracker.Config) { cfg.WritesPerMinute = 6 }) // burst 1, then one per 10s
+	ctx := context.Background()
+	if _, _, err := c.EnsureIssue(ctx, req("a")); err != nil {
+		t.Fatal(err)
+	}
+	before := e.requestCount()
+	_, _, err := c.EnsureIssue(ctx, req("b"))
+	var rl *tracker.RateLimitError
+	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 10*time.Second {
+		t.Fatalf("err = %v, want write budget RateLimitError 10s ahead", err)
+	}
+	for _, r := range e.requestsSince(before) {
+		if r.Method == http.MethodPost {
+			t.Errorf("a write was sent beyond the budget: %+v", r)
+		}
+	}
+	e.clk.Advance(10 * time.Second)
+	if _, created, err := c.EnsureIssue(ctx, req("b")); err != nil || !created {
+		t.Fatalf("after the budget refilled: created %v err %v", created, err)
+	}
+}
+
+func TestLocalGitHubApp(t *testing.T) {
+	e := newEnv(t, localgithub.Options{Now: time.Now}) // JWTs are signed with the wall clock
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.AddApp(1234, 5678, &key.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	creds, err := tracker.CredentialsFromSecret(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "cxloop", Name: "github-app"},
+		Data: map[string][]byte{"appID": []byte("1234"), "installationID": []byte("5678"), "privateKey": pemKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(func(cfg *tracker.Config) { cfg.Credentials = creds; cfg.Now = nil })
+	ctx := context.Background()
+	is, created, err := c.EnsureIssue(ctx, req("app"))
+	if err != nil || !created {
+		t.Fatalf("EnsureIssue as an App: created %v err %v", created, err)
+	}
+	m, err := c.Issues(ctx)
+	if err != nil || m["app"].Number != is.Number {
+		t.Fatalf("Issues as an App: %v %v", m, err)
+	}
+	if s := fmt.Sprintf("%v %+v %#v %s %x", creds, creds, creds, creds, creds); strings.Contains(s, "PRIVATE") || strings.Contains(s, string(pemKey[40:80])) {
+		t.Errorf("credentials printed their key: %s", s)
+	}
+	// A wrong installation is reported, not retried blindly.
+	bad := creds
+	bad.InstallationID = 9999
+	_, err = e.client(func(cfg *tracker.Config) { cfg.Credentials = bad; cfg.Now = nil }).Issues(ctx)
+	if r := tracker.Reason(err); r != tracker.ReasonInstallationNotFound && r != tracker.ReasonBadCredentials {
+		t.Errorf("wrong installation: Reason %q (%v)", r, err)
+	}
+}
+
+func TestLocalBadTokenAndRepositoryErrors(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	const secret = "ghp_notKnownToTheServer0123456789"
+	bad := e.client(func(cfg *tracker.Config) { cfg.Credentials = tracker.Credentials{Token: secret} })
+	_, _, err := bad.EnsureIssue(ctx, req("k"))
+	var ae *tracker.APIError
+	if !errors.As(err, &ae) || ae.Reason != tracker.ReasonBadCredentials || ae.StatusCode != 401 {
+		t.Fatalf("err = %v, want BadCredentials 401", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%+v %#v", err, ae), secret) {
+		t.Errorf("error reveals the token: %v", err)
+	}
+
+	missing := e.client(func(cfg *tracker.Config) { cfg.Repo = "nope" })
+	if _, _, err := missing.EnsureIssue(ctx, req("k")); tracker.Reason(err) != tracker.ReasonRepositoryNotFound {
+		t.Errorf("missing repo: %v", err)
+	}
+	e.srv.SetIssuesDisabled(owner, repo, true)
+	if _, _, err := e.client().EnsureIssue(ctx, req("k")); tracker.Reason(err) != tracker.ReasonIssuesDisabled {
+		t.Errorf("issues disabled: %v", err)
+	}
+	e.srv.SetIssuesDisabled(owner, repo, false)
+	if _, _, err := e.client().EnsureIssue(ctx, tracker.IssueRequest{Key: "k", Title: strings.Repeat("x", 300)}); tracker.Reason(err) != tracker.ReasonValidationFailed {
+		t.Logf("long title: %v (server may accept it)", err)
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func counterValue(t *testing.T, method, code string) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "cxloop_github_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["method"] == method && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}

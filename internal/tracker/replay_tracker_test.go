@@ -1,0 +1,109 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const replayToken = "ghp_replayTOKEN0123456789abcdefghijklmnop"
+
+func TestReplayPaginatesRecordedIssuesAndRevalidates(t *testing.T) {
+	rs := newReplayServer(t, "paginate-issues.json")
+	c, err := New(Config{
+		Owner: "octokit-fixture-org", Repo: "tmp-scenario-paginate-issues-20220719043836917-izyoe",
+		APIURL: rs.URL(), Credentials: Credentials{Token: replayToken + "-paginate"}, PageSize: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	issues, err := c.listAll(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issues) != 13 {
+		t.Fatalf("listed %d issues over the recorded pages, want 13", len(issues))
+	}
+	seen := map[int]bool{}
+	for _, is := range issues {
+		if seen[is.Number] {
+			t.Errorf("issue #%d listed twice", is.Number)
+		}
+		seen[is.Number] = true
+		if !strings.HasPrefix(is.Title, "Test issue ") || is.State != "open" || is.URL == "" || is.CreatedAt.IsZero() {
+			t.Errorf("issue decoded badly: %+v", is.Issue)
+		}
+	}
+	reqs := rs.Requests()
+	wantPaths := []string{
+		"/repos/octokit-fixture-org/tmp-scenario-paginate-issues-20220719043836917-izyoe/issues",
+		"/repositories/515435940/issues", "/repositories/515435940/issues",
+		"/repositories/515435940/issues", "/repositories/515435940/issues",
+	}
+	if len(reqs) != len(wantPaths) {
+		t.Fatalf("sent %d requests, want %d: %+v", len(reqs), len(wantPaths), reqs)
+	}
+	for i, r := range reqs {
+		if r.Path != wantPaths[i] || r.Status != http.StatusOK || r.IfNoneMatch != "" {
+			t.Errorf("request %d = %+v, want GET %s answered 200", i, r, wantPaths[i])
+		}
+		if r.Authorization != "Bearer "+replayToken+"-paginate" {
+			t.Errorf("request %d not authenticated", i)
+		}
+	}
+	for _, p := range []string{"state=all", "labels=cxloop", "sort=updated", "direction=desc", "per_page=3"} {
+		if !strings.Contains(reqs[0].RawQuery, p) {
+			t.Errorf("first page query %q lacks %s", reqs[0].RawQuery, p)
+		}
+	}
+	if !strings.Contains(reqs[4].RawQuery, "page=5") {
+		t.Errorf("last request %q is not page 5", reqs[4].RawQuery)
+	}
+
+	// Second sync: page 1 revalidated with If-None-Match, answered 304, the
+	// cached listing is reused and no other page is requested.
+	again, err := c.listAll(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 13 {
+		t.Fatalf("second listing has %d issues, want 13", len(again))
+	}
+	reqs = rs.Requests()[len(wantPaths):]
+	if len(reqs) != 1 || reqs[0].Status != http.StatusNotModified || reqs[0].IfNoneMatch == "" {
+		t.Fatalf("unchanged sync sent %+v, want one conditional request answered 304", reqs)
+	}
+	// None of the recorded issues carries a key marker: Issues reports none.
+	m, err := c.Issues(ctx)
+	if err != nil || len(m) != 0 {
+		t.Fatalf("Issues() = %v, %v; want empty", m, err)
+	}
+}
+
+func TestReplayRecordedValidationError(t *testing.T) {
+	rs := newReplayServer(t, "errors.json")
+	c, err := New(Config{
+		Owner: "octokit-fixture-org", Repo: "tmp-scenario-errors-20220719043735842-akvrn",
+		APIURL: rs.URL(), Credentials: Credentials{Token: replayToken + "-errors"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.EnsureLabel(context.Background())
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("EnsureLabel error = %v (%T), want *APIError", err, err)
+	}
+	if ae.Reason != ReasonValidationFailed || ae.StatusCode != http.StatusUnprocessableEntity || Reason(err) != "ValidationFailed" {
+		t.Errorf("got %+v, want ValidationFailed 422", ae)
+	}
+	if !strings.Contains(ae.Message, "Validation Failed") || !strings.Contains(ae.Message, "Label.color: invalid") {
+		t.Errorf("message %q lacks GitHub's message and the failing field", ae.Message)
+	}
+	if strings.Contains(err.Error(), replayToken) {
+		t.Errorf("error reveals the token: %v", err)
+	}
+}

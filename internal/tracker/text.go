@@ -1,0 +1,105 @@
+package tracker
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	zwj = "\u200d" // zero-width joiner: breaks @mention and #reference parsing, invisible when read
+
+	// maxBodyChars is GitHub's limit for issue and comment bodies.
+	maxBodyChars = 65536
+)
+
+var (
+	markerRE = regexp.MustCompile(`<!--\s*cxloop:key=([A-Za-z0-9._:/-]+)\s*-->`)
+	keyRE    = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,200}$`)
+)
+
+// KeyMarker returns the hidden marker that identifies the issue of a piece of
+// work: `<!-- cxloop:key=KEY -->`. It is invisible in the rendered issue.
+func KeyMarker(key string) string { return "<!-- cxloop:key=" + key + " -->" }
+
+// ValidKey reports whether key can be carried by a KeyMarker: 1 to 200
+// characters out of A-Z a-z 0-9 . _ : / -.
+func ValidKey(key string) bool { return keyRE.MatchString(key) }
+
+// keyFromBody returns the key of the first marker in body, or "".
+func keyFromBody(body string) string {
+	m := markerRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// stripMarkers removes every key marker and normalises line endings.
+func stripMarkers(body string) string {
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	body = markerRE.ReplaceAllString(body, "")
+	return strings.TrimRight(body, " \t\n")
+}
+
+// composeBody returns body with exactly one marker for key at its end,
+// shortened if needed so that the whole fits GitHub's body limit.
+func composeBody(body, key string) string {
+	body = stripMarkers(body)
+	marker := KeyMarker(key)
+	const ellipsis = "\n\n…(truncated)"
+	limit := maxBodyChars - utf8.RuneCountInString(marker) - 2
+	if utf8.RuneCountInString(body) > limit {
+		r := []rune(body)
+		body = string(r[:limit-utf8.RuneCountInString(ellipsis)]) + ellipsis
+	}
+	if body == "" {
+		return marker
+	}
+	return body + "\n\n" + marker
+}
+
+// SafeText makes text taken from a custom resource harmless in an issue or a
+// comment while keeping it readable: raw HTML is escaped (<, >, &), and
+// @mentions and #references get an invisible zero-width joiner after the @ or
+// # so that nobody is pinged and no other issue is cross-referenced. It also
+// drops control characters other than newline and tab.
+func SafeText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '@' || r == '#' || r == '＠' || r == '＃':
+			b.WriteRune(r)
+			if i+1 < len(rs) && isMentionRune(rs[i+1]) {
+				b.WriteString(zwj)
+			}
+		case r == '\r':
+			// dropped: keep \n line endings only
+		case r < 0x20 && r != '\n' && r != '\t', r == 0x7f:
+			// control characters dropped
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isMentionRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '/'
+}
+
+func validateLabel(l string) error {
+	if strings.TrimSpace(l) == "" || strings.Contains(l, ",") || utf8.RuneCountInString(l) > 50 {
+		return fmt.Errorf("label %q must be 1 to 50 characters without commas", l)
+	}
+	return nil
+}

@@ -1,0 +1,690 @@
+// Package tracker opens and tracks the GitHub issues of cxloop's improvement work.
+//
+// Every issue cxloop opens carries the cxloop label and a hidden KeyMarker in
+// its body. Before creating, the tracker looks the key up among all labelled
+// issues (never through the Search API, which lags behind writes) and adopts
+// what it finds, so each piece of work is opened exactly once without local
+// state, across restarts and lost responses.
+//
+// Every GET is conditional (ETag/If-None-Match); an unchanged sync costs one
+// request answered 304, which GitHub does not count against the rate limit.
+// Rate limits (primary and secondary, answered 403 or 429) are turned into
+// *RateLimitError; while a limit is in force no request is sent at all.
+package tracker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v60/github"
+)
+
+const (
+	defaultAPIURL          = "https://api.github.com/"
+	defaultLabel           = "cxloop"
+	defaultWritesPerMinute = 60
+	defaultPageSize        = 100
+	defaultTimeout         = 30 * time.Second
+
+	// maxPages bounds one listing (maxPages × page size issues).
+	maxPages = 200
+	// fullResyncInterval: a listing whose first page is unchanged is reused,
+	// but at least this often every page is revalidated (conditionally).
+	fullResyncInterval = 10 * time.Minute
+	// createSettle: after a creation with an unknown outcome, the key is not
+	// created again before this much time passed without the issue showing up.
+	createSettle = 10 * time.Second
+	// recentTTL: issues created by this Client are reported even if a listing
+	// does not show them yet, for this long.
+	recentTTL = 10 * time.Minute
+	// maxBudgetWait: the longest EnsureIssue/Comment waits for the write budget.
+	maxBudgetWait = 2 * time.Second
+
+	labelColor       = "5319e7"
+	labelDescription = "Improvement work opened by cxloop"
+)
+
+// Config configures a Client.
+type Config struct {
+	Owner, Repo string
+	// APIURL is the REST API root: "" means https://api.github.com/; for GitHub
+	// Enterprise Server give the API root, e.g. https://ghe.example.com/api/v3/.
+	APIURL string
+	// Label is the label every cxloop issue carries; default "cxloop".
+	Label       string
+	Credentials Credentials
+	// HTTPClient optionally provides the base transport (and timeout).
+	HTTPClient *http.Client
+	// WritesPerMinute is the budget for writes (creations, edits, comments),
+	// kept below GitHub's secondary limit for content creation (~80/min); default 60.
+	WritesPerMinute int
+	// PageSize is the per_page of listings; default (and GitHub's maximum) 100.
+	PageSize int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// IssueRequest describes the issue for one piece of work.
+type IssueRequest struct {
+	Key       string // identifies the piece of work; see ValidKey
+	Title     string
+	Body      string // Markdown; run text taken from custom resources through SafeText
+	Labels    []string
+	Assignees []string
+}
+
+// Issue is a GitHub issue opened by cxloop.
+type Issue struct {
+	Number      int
+	URL         string // html_url
+	Key         string
+	Title       string
+	Body        string // without the key marker
+	State       string // "open" or "closed"
+	StateReason string // "", "completed", "not_planned", "reopened"
+	Labels      []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    *time.Time
+}
+
+// Tracker is what controllers use; *Client implements it.
+type Tracker interface {
+	// EnsureIssue returns the issue for req.Key, creating it if no labelled
+	// issue (any state) carries the key. created reports a creation.
+	EnsureIssue(ctx context.Context, req IssueRequest) (issue Issue, created bool, err error)
+	// Issues returns every labelled issue carrying a key, in all states, by key.
+	Issues(ctx context.Context) (map[string]Issue, error)
+	// UpdateIssue sets title (kept when "") and body (the key marker is kept).
+	// Nothing is sent when nothing changed.
+	UpdateIssue(ctx context.Context, number int, title, body string) error
+	// CloseIssue closes the issue with reason "completed" or "not_planned",
+	// commenting first when comment is not empty. Closing an issue already
+	// closed for the same reason sends nothing.
+	CloseIssue(ctx context.Context, number int, reason, comment string) error
+	// Comment adds a comment.
+	Comment(ctx context.Context, number int, text string) error
+	// EnsureLabel creates the label (with colour and description) if missing.
+	EnsureLabel(ctx context.Context) error
+}
+
+var _ Tracker = (*Client)(nil)
+
+// Client talks to one repository. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	gh      *github.Client
+	base    *url.URL
+	label   string
+	perPage int
+	now     func() time.Time
+	limits  *limitState
+	cache   *etagCache
+
+	keyLocks keyedMutex
+
+	mu           sync.Mutex
+	list         *listCache
+	byNumber     map[int]cachedIssue
+	recent       map[string]recentIssue
+	pending      map[string]time.Time
+	commented    map[string]bool
+	labelEnsured bool
+}
+
+type listCache struct {
+	etag   string
+	issues []cachedIssue
+	fullAt time.Time
+}
+
+type cachedIssue struct {
+	Issue
+	raw string // body as on GitHub, marker included
+}
+
+type recentIssue struct {
+	issue cachedIssue
+	at    time.Time
+}
+
+// New returns a Client for cfg.Owner/cfg.Repo.
+func New(cfg Config) (*Client, error) {
+	if cfg.Owner == "" || cfg.Repo == "" {
+		return nil, &CredentialsError{Reason: "owner and repo are required"}
+	}
+	if cfg.Label == "" {
+		cfg.Label = defaultLabel
+	}
+	if err := validateLabel(cfg.Label); err != nil {
+		return nil, err
+	}
+	if cfg.WritesPerMinute <= 0 {
+		cfg.WritesPerMinute = defaultWritesPerMinute
+	}
+	if cfg.PageSize <= 0 || cfg.PageSize > 100 {
+		cfg.PageSize = defaultPageSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.Credentials.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = defaultAPIURL
+	}
+	base, err := url.Parse(cfg.APIURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("APIURL %q is not an http(s) URL", cfg.APIURL)
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	registerMetrics()
+
+	var rt http.RoundTripper = http.DefaultTransport
+	timeout := defaultTimeout
+	if cfg.HTTPClient != nil {
+		if cfg.HTTPClient.Transport != nil {
+			rt = cfg.HTTPClient.Transport
+		}
+		if cfg.HTTPClient.Timeout > 0 {
+			timeout = cfg.HTTPClient.Timeout
+		}
+	}
+	rt = &metricsTransport{next: rt}
+	if cfg.Credentials.Token != "" {
+		rt = &tokenTransport{token: cfg.Credentials.Token, next: rt}
+	} else {
+		atr, err := ghinstallation.NewAppsTransport(rt, cfg.Credentials.AppID, cfg.Credentials.PrivateKey)
+		if err != nil {
+			return nil, &CredentialsError{Key: SecretKeyPrivateKey, Reason: "is not a PEM-encoded RSA private key"}
+		}
+		apiRoot := strings.TrimRight(base.String(), "/")
+		atr.BaseURL = apiRoot
+		itr := ghinstallation.NewFromAppsTransport(atr, cfg.Credentials.InstallationID)
+		itr.BaseURL = apiRoot
+		rt = itr
+	}
+	identity := identityOf(cfg.Credentials)
+	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute)
+	rt = &limitTransport{next: rt, state: limits, now: cfg.Now, host: base.Host, maxWait: maxBudgetWait}
+	cache := newETagCache(rt, identity)
+
+	gh := github.NewClient(&http.Client{Transport: cache, Timeout: timeout})
+	gh.BaseURL = base
+	gh.UploadURL = base
+	gh.UserAgent = "cxloop"
+
+	return &Client{
+		cfg:       cfg,
+		gh:        gh,
+		base:      base,
+		label:     cfg.Label,
+		perPage:   cfg.PageSize,
+		now:       cfg.Now,
+		limits:    limits,
+		cache:     cache,
+		byNumber:  map[int]cachedIssue{},
+		recent:    map[string]recentIssue{},
+		pending:   map[string]time.Time{},
+		commented: map[string]bool{},
+	}, nil
+}
+
+func (c *Client) repoPath() string {
+	return "repos/" + url.PathEscape(c.cfg.Owner) + "/" + url.PathEscape(c.cfg.Repo)
+}
+
+func toIssue(g *github.Issue) cachedIssue {
+	raw := g.GetBody()
+	is := Issue{
+		Number:      g.GetNumber(),
+		URL:         g.GetHTMLURL(),
+		Key:         keyFromBody(raw),
+		Title:       g.GetTitle(),
+		Body:        stripMarkers(raw),
+		State:       g.GetState(),
+		StateReason: g.GetStateReason(),
+		CreatedAt:   g.GetCreatedAt().Time,
+		UpdatedAt:   g.GetUpdatedAt().Time,
+	}
+	for _, l := range g.Labels {
+		is.Labels = append(is.Labels, l.GetName())
+	}
+	if g.ClosedAt != nil {
+		t := g.ClosedAt.Time
+		is.ClosedAt = &t
+	}
+	return cachedIssue{Issue: is, raw: raw}
+}
+
+// nextLink returns the rel="next" URL of a Link header, or "".
+func nextLink(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		segs := strings.Split(part, ";")
+		if len(segs) < 2 {
+			continue
+		}
+		u := strings.TrimSpace(segs[0])
+		if !strings.HasPrefix(u, "<") || !strings.HasSuffix(u, ">") {
+			continue
+		}
+		for _, s := range segs[1:] {
+			s = strings.TrimSpace(s)
+			if s == `rel="next"` || s == "rel=next" {
+				return u[1 : len(u)-1]
+			}
+		}
+	}
+	return ""
+}
+
+// listAll lists every issue carrying the label, all states, newest update
+// first. When the first page is unchanged (304) the previous listing is reused.
+func (c *Client) listAll(ctx context.Context, force bool) ([]cachedIssue, error) {
+	q := url.Values{}
+	q.Set("state", "all")
+	q.Set("labels", c.label)
+	q.Set("sort", "updated")
+	q.Set("direction", "desc")
+	q.Set("per_page", strconv.Itoa(c.perPage))
+	next := c.repoPath() + "/issues?" + q.Encode()
+
+	now := c.now()
+	var all []cachedIssue
+	var firstETag string
+	for page := 0; next != ""; page++ {
+		if page >= maxPages {
+			return nil, &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("more than %d pages of issues labelled %q", maxPages, c.label)}
+		}
+		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
+		if err != nil {
+			return nil, err
+		}
+		var items []*github.Issue
+		resp, err := c.gh.Do(ctx, req, &items)
+		if err != nil {
+			return nil, c.mapError(err, opRepo)
+		}
+		if page == 0 {
+			firstETag = resp.Header.Get("ETag")
+			if resp.Header.Get(headerNotModified) != "" && !force {
+				c.mu.Lock()
+				lc := c.list
+				c.mu.Unlock()
+				if lc != nil && lc.etag == firstETag && now.Sub(lc.fullAt) < fullResyncInterval {
+					return lc.issues, nil
+				}
+			}
+		}
+		for _, g := range items {
+			if g.IsPullRequest() {
+				continue
+			}
+			all = append(all, toIssue(g))
+		}
+		next = nextLink(resp.Header.Get("Link"))
+		if next != "" {
+			u, err := url.Parse(next)
+			if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+				return nil, &APIError{Reason: ReasonInternalError, Message: "pagination link points outside the API host"}
+			}
+		}
+	}
+	c.mu.Lock()
+	c.list = &listCache{etag: firstETag, issues: all, fullAt: now}
+	for _, is := range all {
+		c.byNumber[is.Number] = is
+	}
+	c.mu.Unlock()
+	return all, nil
+}
+
+// Issues returns every labelled issue carrying a key marker, all states, by key.
+// When two issues carry the same key, the one with the lower number wins.
+func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
+	m, err := c.issues(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Issue, len(m))
+	for k, v := range m {
+		out[k] = v.Issue
+	}
+	return out, nil
+}
+
+func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue, error) {
+	list, err := c.listAll(ctx, force)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]cachedIssue, len(list))
+	for _, is := range list {
+		if is.Key == "" {
+			continue
+		}
+		if ex, ok := m[is.Key]; ok && ex.Number < is.Number {
+			continue
+		}
+		m[is.Key] = is
+	}
+	now := c.now()
+	c.mu.Lock()
+	for k, r := range c.recent {
+		if _, ok := m[k]; ok || now.Sub(r.at) > recentTTL {
+			delete(c.recent, k)
+			continue
+		}
+		m[k] = r.issue
+	}
+	c.mu.Unlock()
+	return m, nil
+}
+
+// EnsureIssue implements Tracker.
+func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool, error) {
+	if !ValidKey(req.Key) {
+		return Issue{}, false, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("key %q must be 1 to 200 characters of A-Z a-z 0-9 . _ : / -", req.Key)}
+	}
+	if strings.TrimSpace(req.Title) == "" {
+		return Issue{}, false, &APIError{Reason: ReasonInvalidRequest, Message: "title is empty"}
+	}
+	unlock := c.keyLocks.lock(req.Key)
+	defer unlock()
+
+	c.mu.Lock()
+	pendingAt, pending := c.pending[req.Key]
+	c.mu.Unlock()
+
+	existing, err := c.issues(ctx, pending)
+	if err != nil {
+		return Issue{}, false, err
+	}
+	if is, ok := existing[req.Key]; ok {
+		c.mu.Lock()
+		delete(c.pending, req.Key)
+		c.mu.Unlock()
+		return is.Issue, false, nil
+	}
+	if pending {
+		if retryAt := pendingAt.Add(createSettle); c.now().Before(retryAt) {
+			return Issue{}, false, &CreatePendingError{Key: req.Key, RetryAt: retryAt}
+		}
+	}
+
+	labels := []string{c.label}
+	seen := map[string]bool{strings.ToLower(c.label): true}
+	for _, l := range req.Labels {
+		if l == "" || seen[strings.ToLower(l)] {
+			continue
+		}
+		seen[strings.ToLower(l)] = true
+		labels = append(labels, l)
+	}
+	ir := &github.IssueRequest{
+		Title:  github.String(req.Title),
+		Body:   github.String(composeBody(req.Body, req.Key)),
+		Labels: &labels,
+	}
+	if len(req.Assignees) > 0 {
+		as := append([]string(nil), req.Assignees...)
+		ir.Assignees = &as
+	}
+	g, _, err := c.gh.Issues.Create(ctx, c.cfg.Owner, c.cfg.Repo, ir)
+	if err != nil {
+		err = c.mapError(err, opRepo)
+		if !isDefiniteFailure(err) {
+			// The issue may exist on GitHub: list again before any new attempt.
+			c.mu.Lock()
+			c.pending[req.Key] = c.now()
+			c.mu.Unlock()
+		}
+		return Issue{}, false, err
+	}
+	is := toIssue(g)
+	c.mu.Lock()
+	delete(c.pending, req.Key)
+	c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
+	c.byNumber[is.Number] = is
+	c.mu.Unlock()
+
+	if !hasLabel(is.Labels, c.label) {
+		// GitHub silently drops labels when the token may not set them; without
+		// the label the issue would not be found again.
+		got, _, lerr := c.gh.Issues.AddLabelsToIssue(ctx, c.cfg.Owner, c.cfg.Repo, is.Number, []string{c.label})
+		if lerr != nil || !hasLabelGH(got, c.label) {
+			return is.Issue, true, &APIError{Reason: ReasonLabelNotApplied, StatusCode: 0,
+				Message: fmt.Sprintf("issue #%d was created but the label %q could not be applied; the credentials need write (triage) access to issues", is.Number, c.label)}
+		}
+		is.Labels = nil
+		for _, l := range got {
+			is.Labels = append(is.Labels, l.GetName())
+		}
+		c.mu.Lock()
+		c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
+		c.byNumber[is.Number] = is
+		c.mu.Unlock()
+	}
+	return is.Issue, true, nil
+}
+
+func hasLabel(ls []string, l string) bool {
+	for _, x := range ls {
+		if strings.EqualFold(x, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLabelGH(ls []*github.Label, l string) bool {
+	for _, x := range ls {
+		if strings.EqualFold(x.GetName(), l) {
+			return true
+		}
+	}
+	return false
+}
+
+// current returns the issue as last listed, or fetches it (conditionally).
+func (c *Client) current(ctx context.Context, number int) (cachedIssue, error) {
+	c.mu.Lock()
+	is, ok := c.byNumber[number]
+	c.mu.Unlock()
+	if ok {
+		return is, nil
+	}
+	req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("%s/issues/%d", c.repoPath(), number), nil)
+	if err != nil {
+		return cachedIssue{}, err
+	}
+	var g github.Issue
+	if _, err := c.gh.Do(ctx, req, &g); err != nil {
+		return cachedIssue{}, c.mapError(err, opIssue)
+	}
+	is = toIssue(&g)
+	c.mu.Lock()
+	c.byNumber[number] = is
+	c.mu.Unlock()
+	return is, nil
+}
+
+func normalizeBody(s string) string {
+	return strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), " \t\n")
+}
+
+// UpdateIssue implements Tracker. The comparison uses the issue as last listed
+// (Issues/EnsureIssue) or fetched.
+func (c *Client) UpdateIssue(ctx context.Context, number int, title, body string) error {
+	cur, err := c.current(ctx, number)
+	if err != nil {
+		return err
+	}
+	if title == "" {
+		title = cur.Title
+	}
+	newBody := body
+	if cur.Key != "" {
+		newBody = composeBody(body, cur.Key)
+	}
+	if title == cur.Title && normalizeBody(newBody) == normalizeBody(cur.raw) {
+		return nil
+	}
+	ir := &github.IssueRequest{}
+	if title != cur.Title {
+		ir.Title = github.String(title)
+	}
+	if normalizeBody(newBody) != normalizeBody(cur.raw) {
+		ir.Body = github.String(newBody)
+	}
+	g, _, err := c.gh.Issues.Edit(ctx, c.cfg.Owner, c.cfg.Repo, number, ir)
+	if err != nil {
+		return c.mapError(err, opIssue)
+	}
+	c.remember(toIssue(g))
+	return nil
+}
+
+func (c *Client) remember(is cachedIssue) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byNumber[is.Number] = is
+	if r, ok := c.recent[is.Key]; ok && is.Key != "" && r.issue.Number == is.Number {
+		r.issue = is
+		c.recent[is.Key] = r
+	}
+}
+
+// CloseIssue implements Tracker.
+func (c *Client) CloseIssue(ctx context.Context, number int, reason, comment string) error {
+	if reason != "completed" && reason != "not_planned" {
+		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("close reason %q must be \"completed\" or \"not_planned\"", reason)}
+	}
+	cur, err := c.current(ctx, number)
+	if err != nil {
+		return err
+	}
+	if cur.State == "closed" && cur.StateReason == reason {
+		return nil
+	}
+	commentKey := ""
+	if comment != "" {
+		sum := sha256.Sum256([]byte(comment))
+		commentKey = strconv.Itoa(number) + ":" + hex.EncodeToString(sum[:8])
+		c.mu.Lock()
+		done := c.commented[commentKey]
+		c.mu.Unlock()
+		if !done {
+			if err := c.Comment(ctx, number, comment); err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.commented[commentKey] = true
+			c.mu.Unlock()
+		}
+	}
+	g, _, err := c.gh.Issues.Edit(ctx, c.cfg.Owner, c.cfg.Repo, number, &github.IssueRequest{
+		State:       github.String("closed"),
+		StateReason: github.String(reason),
+	})
+	if err != nil {
+		return c.mapError(err, opIssue)
+	}
+	c.remember(toIssue(g))
+	if commentKey != "" {
+		c.mu.Lock()
+		delete(c.commented, commentKey)
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// Comment implements Tracker.
+func (c *Client) Comment(ctx context.Context, number int, text string) error {
+	if strings.TrimSpace(text) == "" {
+		return &APIError{Reason: ReasonInvalidRequest, Message: "comment is empty"}
+	}
+	_, _, err := c.gh.Issues.CreateComment(ctx, c.cfg.Owner, c.cfg.Repo, number, &github.IssueComment{Body: github.String(text)})
+	return c.mapError(err, opIssue)
+}
+
+// EnsureLabel implements Tracker: it creates the label with cxloop's colour and
+// description; a label that already exists is left as it is.
+func (c *Client) EnsureLabel(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.labelEnsured
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	_, _, err := c.gh.Issues.CreateLabel(ctx, c.cfg.Owner, c.cfg.Repo, &github.Label{
+		Name:        github.String(c.label),
+		Color:       github.String(labelColor),
+		Description: github.String(labelDescription),
+	})
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity {
+			for _, e := range er.Errors {
+				if e.Code == "already_exists" {
+					err = nil
+				}
+			}
+		}
+		if err != nil {
+			return c.mapError(err, opRepo)
+		}
+	}
+	c.mu.Lock()
+	c.labelEnsured = true
+	c.mu.Unlock()
+	return nil
+}
+
+// keyedMutex serialises work per key.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyLock{}
+	}
+	l, ok := k.locks[key]
+	if !ok {
+		l = &keyLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

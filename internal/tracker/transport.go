@@ -1,0 +1,361 @@
+package tracker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// headerNotModified marks a response the cache layer rebuilt from a 304 answer.
+const headerNotModified = "X-Cxloop-Not-Modified"
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// ---------------------------------------------------------------------------
+// metricsTransport: the bottom layer, sees every real request (including
+// GitHub App token requests).
+
+type metricsTransport struct{ next http.RoundTripper }
+
+func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		requestsTotal.WithLabelValues(req.Method, "error").Inc()
+		return nil, err
+	}
+	requestsTotal.WithLabelValues(req.Method, strconv.Itoa(resp.StatusCode)).Inc()
+	if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			rateLimitRemaining.Set(float64(n))
+		}
+	}
+	return resp, nil
+}
+
+// ---------------------------------------------------------------------------
+// tokenTransport adds a token to requests for the API host only.
+
+type tokenTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(r)
+}
+
+func identityOf(c Credentials) string {
+	if c.Token != "" {
+		sum := sha256.Sum256([]byte(c.Token))
+		return "token:" + hex.EncodeToString(sum[:8])
+	}
+	return fmt.Sprintf("app:%d:%d", c.AppID, c.InstallationID)
+}
+
+// ---------------------------------------------------------------------------
+// limitState is shared by every Client using the same API host and identity,
+// since GitHub counts rate limits per token / installation.
+
+type limitState struct {
+	mu        sync.Mutex
+	resumeAt  time.Time
+	secondary bool
+	message   string
+	budget    *rate.Limiter
+}
+
+var (
+	limitStatesMu sync.Mutex
+	limitStates   = map[string]*limitState{}
+)
+
+func sharedLimitState(key string, writesPerMinute int) *limitState {
+	limitStatesMu.Lock()
+	defer limitStatesMu.Unlock()
+	if s, ok := limitStates[key]; ok {
+		return s
+	}
+	// Worst case in any minute is burst + rate, so keep burst small: with the
+	// default 60/min at most 70 writes land in one minute, below GitHub's ~80.
+	burst := writesPerMinute / 6
+	if burst < 1 {
+		burst = 1
+	}
+	s := &limitState{budget: rate.NewLimiter(rate.Limit(float64(writesPerMinute)/60.0), burst)}
+	limitStates[key] = s
+	return s
+}
+
+func (s *limitState) check(now time.Time) *RateLimitError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.resumeAt) {
+		return &RateLimitError{ResumeAt: s.resumeAt, Secondary: s.secondary, Message: s.message}
+	}
+	return nil
+}
+
+func (s *limitState) block(until time.Time, secondary bool, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until.After(s.resumeAt) {
+		s.resumeAt, s.secondary, s.message = until, secondary, msg
+	}
+}
+
+// limitTransport refuses to send anything while a rate limit is in force,
+// spends the write budget, and recognises primary and secondary limits
+// answered with 403 or 429.
+type limitTransport struct {
+	next    http.RoundTripper
+	state   *limitState
+	now     func() time.Time
+	host    string        // only this host may receive credentials
+	maxWait time.Duration // longest wait for the write budget before failing
+}
+
+func isWrite(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != t.host {
+		closeReqBody(req)
+		return nil, fmt.Errorf("refusing to send credentials to host %q (API host is %q)", req.URL.Host, t.host)
+	}
+	now := t.now()
+	if err := t.state.check(now); err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	if isWrite(req.Method) {
+		r := t.state.budget.ReserveN(now, 1)
+		if !r.OK() {
+			closeReqBody(req)
+			return nil, &RateLimitError{ResumeAt: now.Add(time.Minute), Budget: true, Message: "write budget"}
+		}
+		if d := r.DelayFrom(now); d > 0 {
+			if d > t.maxWait {
+				r.CancelAt(now)
+				closeReqBody(req)
+				return nil, &RateLimitError{ResumeAt: now.Add(d), Budget: true, Message: "cxloop write budget (WritesPerMinute) spent"}
+			}
+			timer := time.NewTimer(d)
+			select {
+			case <-req.Context().Done():
+				timer.Stop()
+				r.CancelAt(now)
+				closeReqBody(req)
+				return nil, req.Context().Err()
+			case <-timer.C:
+			}
+		}
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	return t.inspect(resp)
+}
+
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			n = 0
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+func (t *limitTransport) inspect(resp *http.Response) (*http.Response, error) {
+	now := t.now()
+	remaining := strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining"))
+	var reset time.Time
+	if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
+			reset = time.Unix(n, 0)
+		}
+	}
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var eb struct {
+			Message string `json:"message"`
+			Doc     string `json:"documentation_url"`
+		}
+		_ = json.Unmarshal(body, &eb)
+		lower := strings.ToLower(eb.Message + " " + eb.Doc)
+		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		primary := remaining == "0"
+		secondary := hasRetryAfter || resp.StatusCode == http.StatusTooManyRequests ||
+			strings.Contains(lower, "secondary rate limit") || strings.Contains(lower, "secondary-rate-limit") ||
+			strings.Contains(lower, "abuse")
+		if primary || secondary {
+			var resume time.Time
+			isSecondary := !primary
+			if primary {
+				resume = reset
+				if !resume.After(now) {
+					resume = now.Add(time.Minute)
+				}
+			}
+			if hasRetryAfter {
+				if r := now.Add(retryAfter); r.After(resume) {
+					resume = r
+					isSecondary = true
+				}
+			}
+			if resume.IsZero() {
+				// Secondary limit without a hint: GitHub asks to wait at least a minute.
+				resume = now.Add(time.Minute)
+			}
+			msg := eb.Message
+			t.state.block(resume, isSecondary, msg)
+			return nil, &RateLimitError{ResumeAt: resume, Secondary: isSecondary, Message: msg}
+		}
+		return resp, nil
+	}
+	if remaining == "0" && reset.After(now) {
+		t.state.block(reset, false, "API rate limit exhausted")
+		// go-github would otherwise block on its own, by the wall clock; keep one source of truth.
+		resp.Header.Del("X-RateLimit-Reset")
+	}
+	return resp, nil
+}
+
+// ---------------------------------------------------------------------------
+// etagCache makes every GET conditional. A 304 answer is turned into the
+// cached 200 answer (marked with headerNotModified) carrying the fresh
+// rate-limit headers of the 304.
+
+type cacheEntry struct {
+	etag   string
+	header http.Header
+	body   []byte
+}
+
+type etagCache struct {
+	next     http.RoundTripper
+	identity string
+	max      int
+
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+	order   []string
+}
+
+func newETagCache(next http.RoundTripper, identity string) *etagCache {
+	return &etagCache{next: next, identity: identity, max: 2048, entries: map[string]*cacheEntry{}}
+}
+
+func (c *etagCache) key(req *http.Request) string {
+	return c.identity + " " + req.Header.Get("Accept") + " " + req.URL.String()
+}
+
+func (c *etagCache) get(k string) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[k]
+}
+
+func (c *etagCache) put(k string, e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; !ok {
+		c.order = append(c.order, k)
+		for len(c.order) > c.max {
+			delete(c.entries, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.entries[k] = e
+}
+
+func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		return c.next.RoundTrip(req)
+	}
+	k := c.key(req)
+	e := c.get(k)
+	if e != nil {
+		req = req.Clone(req.Context())
+		req.Header.Set("If-None-Match", e.etag)
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusNotModified && e != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		h := e.header.Clone()
+		for name, v := range resp.Header {
+			h[name] = v
+		}
+		h.Del("Content-Length")
+		h.Set(headerNotModified, "true")
+		return &http.Response{
+			Status: "200 OK", StatusCode: http.StatusOK,
+			Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor,
+			Header: h, Body: io.NopCloser(bytes.NewReader(e.body)), ContentLength: int64(len(e.body)),
+			Request: resp.Request, TLS: resp.TLS,
+		}, nil
+	}
+	if resp.StatusCode == http.StatusOK {
+		if etag := resp.Header.Get("ETag"); etag != "" {
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			h := resp.Header.Clone()
+			c.put(k, &cacheEntry{etag: etag, header: h, body: body})
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	return resp, nil
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
