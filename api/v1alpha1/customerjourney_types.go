@@ -167,7 +167,7 @@ type PainPoint struct {
 	// personas are the personas who suffer it; empty means all.
 	// +optional
 	// +listType=set
-	// +kubebuilder:validation:MaxItems=12
+	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:items:MaxLength=40
 	Personas []string `json:"personas,omitempty"`
 

@@ -46,6 +46,11 @@ func newClient(t *testing.T, s *Server, token string) *github.Client {
 	return c
 }
 
+// rawClient shows every answer as is, redirects included.
+var rawClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
 // response is a raw HTTP answer.
 type response struct {
 	Status int
@@ -94,7 +99,7 @@ func call(t *testing.T, s *Server, method, path string, body any, header ...stri
 			req.Header.Set(header[i], header[i+1])
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rawClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -155,11 +160,11 @@ func compareShape(path string, want, got any, o shapeOptions) []string {
 		if o.sameLength && len(w) != len(g) {
 			problems = append(problems, fmt.Sprintf("%s: want %d elements, got %d", path, len(w), len(g)))
 		}
+		if len(w) == 0 {
+			break
+		}
 		for i, gv := range g {
 			wv := w[min(i, len(w)-1)] // extra elements are compared with the last recorded one
-			if len(w) == 0 {
-				break
-			}
 			problems = append(problems, compareShape(fmt.Sprintf("%s[%d]", path, i), wv, gv, o)...)
 		}
 	default:

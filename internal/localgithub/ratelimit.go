@@ -2,8 +2,10 @@ package localgithub
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,7 +22,28 @@ func (b *budget) remaining(limit int) int {
 	return limit - b.used
 }
 
-// budgetLocked returns the caller's budget, starting a new window when the
+// anonymousLimit is GitHub's budget for unauthenticated requests, counted
+// per client address.
+const anonymousLimit = 60
+
+// anonymousKey is the budget key of an unauthenticated client.
+func anonymousKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "anonymous:" + host
+}
+
+// limitFor returns the budget per window for a caller key.
+func (s *Server) limitFor(key string) int {
+	if strings.HasPrefix(key, "anonymous:") {
+		return anonymousLimit
+	}
+	return s.opts.RateLimit
+}
+
+// budgetLocked (called with rateMu held) returns the caller's budget, starting a new window when the
 // previous one has ended.
 func (s *Server) budgetLocked(key string) *budget {
 	now := s.now()
@@ -35,10 +58,10 @@ func (s *Server) budgetLocked(key string) *budget {
 // reserve counts a request against the caller's budget. It reports false,
 // counting nothing, when the budget is exhausted.
 func (s *Server) reserve(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
 	b := s.budgetLocked(key)
-	if b.used >= s.opts.RateLimit {
+	if b.used >= s.limitFor(key) {
 		return false
 	}
 	b.used++
@@ -47,8 +70,8 @@ func (s *Server) reserve(key string) bool {
 
 // refund gives back a reserved request (for 304 Not Modified).
 func (s *Server) refund(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
 	if b := s.budgetLocked(key); b.used > 0 {
 		b.used--
 	}
@@ -56,27 +79,27 @@ func (s *Server) refund(key string) {
 
 // exhaust uses up the caller's budget until the window resets.
 func (s *Server) exhaust(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.budgetLocked(key).used = s.opts.RateLimit
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	s.budgetLocked(key).used = s.limitFor(key)
 }
 
 // rateLocked describes the caller's budget as GitHub's rate object.
 func (s *Server) rateLocked(key string) rateJSON {
 	b := s.budgetLocked(key)
 	return rateJSON{
-		Limit:     s.opts.RateLimit,
+		Limit:     s.limitFor(key),
 		Used:      b.used,
-		Remaining: b.remaining(s.opts.RateLimit),
+		Remaining: b.remaining(s.limitFor(key)),
 		Reset:     b.start.Add(s.opts.RateWindow).Unix(),
 		Resource:  "core",
 	}
 }
 
 func (s *Server) setRateHeaders(h http.Header, key string) {
-	s.mu.Lock()
+	s.rateMu.Lock()
 	rate := s.rateLocked(key)
-	s.mu.Unlock()
+	s.rateMu.Unlock()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(rate.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(rate.Remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(rate.Reset, 10))
@@ -127,9 +150,9 @@ type rateJSON struct {
 // getRateLimit serves GET /rate_limit, which GitHub does not count.
 func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) {
 	key := callerOf(r).key
-	s.mu.Lock()
+	s.rateMu.Lock()
 	core := s.rateLocked(key)
-	s.mu.Unlock()
+	s.rateMu.Unlock()
 	reset := s.now().Add(time.Minute).Unix()
 	other := func(limit int, resource string) rateJSON {
 		return rateJSON{Limit: limit, Remaining: limit, Reset: reset, Resource: resource}

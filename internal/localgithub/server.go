@@ -77,21 +77,25 @@ const maxRequestLog = 10000
 
 // Server is a local GitHub. Create it with New.
 type Server struct {
-	opts   Options
-	now    func() time.Time
-	log    *slog.Logger
-	mux    *http.ServeMux
-	hooks  *webhooks
-	closed chan struct{}
+	opts  Options
+	now   func() time.Time
+	log   *slog.Logger
+	mux   *http.ServeMux
+	hooks *webhooks
 
 	mu       sync.Mutex
 	world    *world
 	tokens   map[string]bool // SHA-256 of accepted personal access tokens
 	apps     map[int64]*app
-	budgets  map[string]*budget // by caller key
 	faults   []*activeFault
 	requests []Request
 	base     string // base URL once known, with trailing slash
+
+	// rateMu guards budgets. It may be taken while mu is held, never the
+	// other way round, since answers (with rate headers) are written while
+	// handlers hold mu.
+	rateMu  sync.Mutex
+	budgets map[string]*budget // by caller key
 
 	httpServer *http.Server
 	closeOnce  sync.Once
@@ -115,7 +119,6 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		now:     opts.Now,
 		log:     opts.Logger,
-		closed:  make(chan struct{}),
 		tokens:  map[string]bool{},
 		apps:    map[int64]*app{},
 		budgets: map[string]*budget{},
@@ -137,7 +140,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.world = w
 	}
-	s.hooks = newWebhooks(s.now)
+	s.hooks = newWebhooks()
 	s.routes()
 	return s, nil
 }
@@ -182,7 +185,6 @@ func (s *Server) URL() string {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.closed)
 		s.hooks.close()
 		s.mu.Lock()
 		srv := s.httpServer
@@ -208,7 +210,8 @@ func (s *Server) AddRepo(owner, name string) int64 {
 }
 
 // SetIssuesDisabled turns the repository's issue tracker off or on. With
-// issues disabled, the issue endpoints answer 410 Gone.
+// issues disabled, the issue endpoints answer 410 Gone. Unknown
+// repositories are ignored.
 func (s *Server) SetIssuesDisabled(owner, name string, disabled bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,13 +254,13 @@ func (s *Server) Requests() []Request {
 // RateLimitRemaining returns what is left of token's primary budget in the
 // current window.
 func (s *Server) RateLimitRemaining(token string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
 	return s.budgetLocked(tokenKey(token)).remaining(s.opts.RateLimit)
 }
 
 // tokenKey is how a token is known inside the server: its SHA-256, so that
-// neither memory dumps of the state nor the data file hold tokens.
+// neither the server's state nor the data file holds tokens.
 func tokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return "token:" + hex.EncodeToString(sum[:])
@@ -313,28 +316,26 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Time:        s.now(),
 	}
 	defer func() {
-		entry.Status = rw.status
-		if rw.dropped {
-			entry.Status = 0
+		if !rw.dropped {
+			entry.Status = rw.status
+			s.logRequest(entry)
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, entry)
-		if len(s.requests) > maxRequestLog {
-			s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequestLog:]...)
-		}
-		s.mu.Unlock()
 	}()
 	w.Header().Set("X-GitHub-Request-Id", newRequestID())
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 
 	c, err := s.authenticate(r)
 	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			writeError(rw, ae)
+		// Like GitHub, failed and missing credentials count against the
+		// client address's unauthenticated budget.
+		rw.budgetKey = anonymousKey(r)
+		if !s.reserve(rw.budgetKey) {
+			writeRateLimited(rw)
 			return
 		}
-		writeError(rw, errBadCredentials)
+		ae := errBadCredentials
+		errors.As(err, &ae)
+		writeError(rw, ae)
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
@@ -379,18 +380,30 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f != nil && f.Kind == DropResponseAfterCommit {
-		s.serveAndDrop(rw, r)
+		s.serveAndDrop(rw, r, entry)
 		return
 	}
 	s.mux.ServeHTTP(rw, r)
 }
 
+// logRequest appends to the request log, keeping the newest entries.
+func (s *Server) logRequest(entry Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, entry)
+	if len(s.requests) > maxRequestLog {
+		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequestLog:]...)
+	}
+}
+
 // serveAndDrop lets the handler commit the change, throws its answer away
 // and closes the connection, as when a response is lost on the way back.
-func (s *Server) serveAndDrop(rw *responseWriter, r *http.Request) {
+func (s *Server) serveAndDrop(rw *responseWriter, r *http.Request, entry Request) {
 	discard := &discardWriter{header: http.Header{}}
 	s.mux.ServeHTTP(discard, r)
 	rw.dropped = true
+	entry.Status = 0
+	s.logRequest(entry) // before the client can notice the drop
 	conn, _, err := http.NewResponseController(rw.ResponseWriter).Hijack()
 	if err != nil {
 		// Not hijackable (HTTP/2 or a recorder): abort the response instead.

@@ -52,7 +52,6 @@ const webhookAttempts = 3
 
 // webhooks delivers payloads in order from one background goroutine.
 type webhooks struct {
-	now    func() time.Time
 	client *http.Client
 	ctx    context.Context
 	stop   context.CancelFunc
@@ -67,10 +66,9 @@ type webhooks struct {
 	retryDelay time.Duration
 }
 
-func newWebhooks(now func() time.Time) *webhooks {
+func newWebhooks() *webhooks {
 	ctx, stop := context.WithCancel(context.Background())
 	h := &webhooks{
-		now:        now,
 		client:     &http.Client{Timeout: 10 * time.Second},
 		ctx:        ctx,
 		stop:       stop,

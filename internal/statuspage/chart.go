@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -10,16 +11,16 @@ import (
 
 // Geometry of the emotion chart, in SVG user units (CSS pixels).
 const (
-	chartLeft   = 34  // room for the y labels
-	chartRight  = 12  // margin after the last touchpoint
-	chartTop    = 26  // room for the stage names
-	chartRow    = 22  // height of one score step
-	chartStep   = 56  // distance between two touchpoints
-		labelChars  = 16  // longest touchpoint name shown in full
-	stageChars  = 8   // characters of a stage name per touchpoint of width
-	maxScore    = 2   // the best feeling
-	minScore    = -2  // the worst feeling
-	chartAngle  = -40 // slant of the touchpoint names, degrees
+	chartLeft  = 34  // room for the y labels
+	chartRight = 12  // margin after the last touchpoint
+	chartTop   = 26  // room for the stage names
+	chartRow   = 22  // height of one score step
+	chartStep  = 56  // distance between two touchpoints
+	labelChars = 16  // longest touchpoint name shown in full
+	stageChars = 8   // characters of a stage name per touchpoint of width
+	maxScore   = 2   // the best feeling
+	minScore   = -2  // the worst feeling
+	chartAngle = -40 // slant of the touchpoint names, degrees
 )
 
 // paletteSize is the number of persona colours (classes p0…p11 in the CSS);
@@ -38,6 +39,7 @@ type chartView struct {
 	Series        []series
 	HasTargets    bool
 	HasMoment     bool // a touchpoint is a moment of truth
+	SVG           template.HTML
 	Touchpoints   int
 }
 
@@ -204,6 +206,7 @@ func buildChart(j *cxv1.CustomerJourney, id string) *chartView {
 	if !scored {
 		return nil
 	}
+	c.SVG = c.svg()
 	return c
 }
 

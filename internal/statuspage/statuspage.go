@@ -11,6 +11,7 @@ package statuspage
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"embed"
 	"html/template"
@@ -19,6 +20,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,9 +63,7 @@ const (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"add": func(a, b int) int { return a + b },
-}).ParseFS(templateFS, "templates/*.html"))
+var pageTemplates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 type handler struct {
 	src  Source
@@ -271,6 +271,22 @@ func (h *handler) fail(w http.ResponseWriter, what string, err error) {
 	_, _ = w.Write([]byte("The journeys are not available right now; try again in a moment.\n"))
 }
 
+// gzipMin is the smallest page worth compressing: a page of hundreds of
+// journeys is megabytes of HTML and SVG, and a tenth of that compressed.
+const gzipMin = 8 << 10
+
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
 	buf := h.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -286,11 +302,24 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, st
 		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	body := buf.Bytes()
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Add("Vary", "Accept-Encoding")
+	if len(body) >= gzipMin && acceptsGzip(r) {
+		zbuf := h.bufs.Get().(*bytes.Buffer)
+		zbuf.Reset()
+		defer h.bufs.Put(zbuf)
+		zw, _ := gzip.NewWriterLevel(zbuf, gzip.BestSpeed)
+		if _, err := zw.Write(body); err == nil && zw.Close() == nil {
+			body = zbuf.Bytes()
+			hd.Set("Content-Encoding", "gzip")
+		}
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
+		_, _ = w.Write(body)
 	}
 }
 

@@ -1,12 +1,14 @@
 package statuspage
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -392,6 +394,47 @@ func bigSource(n, phasesPer int) *memSource {
 		}
 	}
 	return src
+}
+
+func TestGzip(t *testing.T) {
+	h := newHandler(bigSource(30, 4))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept-Encoding", "br, gzip;q=0.8")
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("no gzip: %v", rec.Header())
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plain := get(t, h, http.MethodGet, "/")
+	if string(page) != plain {
+		t.Error("gzipped page differs from the plain one")
+	}
+	if z := mustAtoi(t, rec.Header().Get("Content-Length")); z*4 > len(plain) {
+		t.Errorf("gzipped %d bytes of %d: expected at least 4:1", z, len(plain))
+	}
+	req.Header.Set("Accept-Encoding", "gzip;q=0")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Content-Encoding") != "" {
+		t.Error("gzip sent although refused")
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func BenchmarkIndex300x4(b *testing.B) {

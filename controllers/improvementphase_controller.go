@@ -1,0 +1,421 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
+)
+
+// Reasons of the ImprovementPhase's conditions and Events.
+const (
+	ReasonSuspended       = "Suspended"
+	ReasonJourneyNotFound = "JourneyNotFound"
+	ReasonJourneyInvalid  = "JourneyInvalid"
+	ReasonWaitingForPhase = "WaitingForPhase"
+	ReasonPhaseStarted    = "PhaseStarted"
+	ReasonPhaseCompleted  = "PhaseCompleted"
+	ReasonTracking        = "Tracking"
+	ReasonIssueOpened     = "IssueOpened"
+	ReasonIssueObsolete   = "IssueObsolete"
+	ReasonIssueMissing    = "IssueMissing"
+	ReasonTrackerReady    = "Connected"
+)
+
+const defaultSyncInterval = 5 * time.Minute
+
+// ImprovementPhaseReconciler runs one phase of the method: it waits for the
+// phase before it, opens an issue for each piece of the phase's work within
+// the limits, tracks the issues until they are closed, and completes the
+// phase when its exit criteria hold.
+type ImprovementPhaseReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	Trackers TrackerSource
+	// IssueEvents are what GitHub's webhooks told about issues (optional).
+	IssueEvents *IssueEvents
+}
+
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch
+
+// Reconcile moves a phase forward.
+func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	var ph cxv1.ImprovementPhase
+	if err := r.Get(ctx, req.NamespacedName, &ph); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := ph.DeepCopy()
+	defer func() {
+		ph.Status.ObservedGeneration = ph.Generation
+		ph.Status.Progress = progressOf(ph.Status.Items)
+		recordPhaseMetrics(&ph)
+		if patchErr := patchStatus(ctx, r.Client, before, &ph); patchErr != nil && err == nil {
+			err = patchErr
+		}
+	}()
+	conds := &ph.Status.Conditions
+	gen := ph.Generation
+
+	if ph.Spec.Suspend {
+		ph.Status.State = cxv1.PhaseSuspended
+		conditions.Set(conds, gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
+		conditions.Remove(conds, cxv1.ConditionReconciling)
+		conditions.Remove(conds, cxv1.ConditionStalled)
+		return ctrl.Result{}, nil
+	}
+	if ph.Status.State == cxv1.PhaseSuspended {
+		ph.Status.State = "" // resumed: decided below
+	}
+
+	var cj cxv1.CustomerJourney
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name}, &cj); err != nil {
+		if apierrors.IsNotFound(err) {
+			conditions.MarkStalled(conds, gen, ReasonJourneyNotFound, fmt.Sprintf("CustomerJourney %q named in spec.journeyRef does not exist", ph.Spec.JourneyRef.Name))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+
+	if ph.Status.State == cxv1.PhaseCompleted {
+		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+ph.Status.Progress.Summary)
+		return ctrl.Result{}, nil
+	}
+	if waiting, msg, err := r.waitingForPreviousPhase(ctx, &ph); err != nil || waiting {
+		if err == nil {
+			ph.Status.State = cxv1.PhasePending
+			conditions.MarkReady(conds, gen, ReasonWaitingForPhase, msg)
+		}
+		return ctrl.Result{}, err
+	}
+
+	m := journeyMap(&cj.Spec)
+	if problems := journey.Validate(m); len(problems) > 0 {
+		conditions.MarkStalled(conds, gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
+		return ctrl.Result{}, nil
+	}
+	tr, err := r.Trackers.For(ctx, &cj)
+	if err != nil {
+		return r.trackerFailed(&ph, err)
+	}
+	if ph.Status.State != cxv1.PhaseActive {
+		ph.Status.State = cxv1.PhaseActive
+		started := now(r.Clock)
+		ph.Status.StartedAt = &started
+		r.Recorder.Eventf(&ph, &cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, cj.Name)
+	}
+
+	ctxPhase := r.phaseContext(&ph, &cj)
+	desired := plannedWork(&ph, m, ctxPhase)
+	issues, err := tr.Issues(ctx)
+	if err != nil {
+		return r.trackerFailed(&ph, err)
+	}
+	obsolete := mergeItems(&ph, desired, issues, ctxPhase, r.IssueEvents, r.Clock)
+	r.reportMissingIssues(&ph, before)
+	if res, err := r.closeObsolete(ctx, tr, &ph, obsolete); err != nil || !res.IsZero() {
+		return res, err
+	}
+	requeue, err := r.openPlanned(ctx, tr, &ph, &cj, desired, ctxPhase.Assignees)
+	if err != nil {
+		return r.trackerFailed(&ph, err)
+	}
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, "GitHub answers with the configured credentials")
+	conditions.Remove(conds, cxv1.ConditionRateLimited)
+	syncTime := now(r.Clock)
+	ph.Status.LastSyncTime = &syncTime
+
+	progress := progressOf(ph.Status.Items)
+	if done, why := exitCriteriaMet(&ph, &cj, progress, len(desired)); done {
+		ph.Status.State = cxv1.PhaseCompleted
+		completed := now(r.Clock)
+		ph.Status.CompletedAt = &completed
+		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+progress.Summary)
+		r.Recorder.Eventf(&ph, &cj, corev1.EventTypeNormal, ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, cj.Name, progress.Summary)
+		return ctrl.Result{}, nil
+	} else {
+		conditions.MarkReady(conds, gen, ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
+	}
+	next := wait.Jitter(syncInterval(&ph), 0.1)
+	if requeue > 0 && requeue < next {
+		next = requeue
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// waitingForPreviousPhase reports whether the phase named in spec.after has
+// yet to complete.
+func (r *ImprovementPhaseReconciler) waitingForPreviousPhase(ctx context.Context, ph *cxv1.ImprovementPhase) (bool, string, error) {
+	if ph.Spec.After == "" {
+		return false, "", nil
+	}
+	var prev cxv1.ImprovementPhase
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.After}, &prev); err != nil {
+		if apierrors.IsNotFound(err) {
+			return true, fmt.Sprintf("waiting for phase %q named in spec.after, which does not exist yet", ph.Spec.After), nil
+		}
+		return false, "", err
+	}
+	if prev.Status.State != cxv1.PhaseCompleted {
+		return true, fmt.Sprintf("waiting for phase %s (%s) to complete: %s", prev.Name, prev.Spec.Type, orDash(prev.Status.Progress.Summary)), nil
+	}
+	return false, "", nil
+}
+
+// trackerFailed turns a tracker error into conditions, an Event and a requeue:
+// rate limits wait until GitHub allows again, configuration errors wait for
+// a person, other failures back off.
+func (r *ImprovementPhaseReconciler) trackerFailed(ph *cxv1.ImprovementPhase, err error) (ctrl.Result, error) {
+	conds, gen := &ph.Status.Conditions, ph.Generation
+	var rl *tracker.RateLimitError
+	var cfgErr *TrackerConfigError
+	var apiErr *tracker.APIError
+	switch {
+	case errors.As(err, &rl):
+		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
+		if !conditions.IsTrue(*conds, cxv1.ConditionRateLimited) {
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, tracker.ReasonRateLimited, "Wait", msg)
+		}
+		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
+		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
+		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))}, nil
+	case errors.As(err, &cfgErr):
+		r.markTrackerDown(ph, cfgErr.Reason, cfgErr.Message)
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	case errors.As(err, &apiErr) && !apiErr.Retryable():
+		r.markTrackerDown(ph, apiErr.Reason, apiErr.Error())
+		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
+	}
+	reason := tracker.Reason(err)
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, err.Error())
+	conditions.MarkReconciling(conds, gen, reason, err.Error())
+	r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
+	return ctrl.Result{}, err // exponential backoff by the workqueue
+}
+
+func (r *ImprovementPhaseReconciler) markTrackerDown(ph *cxv1.ImprovementPhase, reason, msg string) {
+	conds, gen := &ph.Status.Conditions, ph.Generation
+	if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason) {
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
+	}
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, msg)
+	conditions.MarkStalled(conds, gen, reason, msg)
+}
+
+func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {
+	p := workitem.Phase{
+		Namespace: ph.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Name: ph.Name, Type: string(ph.Spec.Type),
+		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
+	}
+	if gh := cj.Spec.Tracker.GitHub; gh != nil {
+		p.Labels, p.Assignees = gh.Labels, gh.Assignees
+	}
+	return p
+}
+
+// closeObsolete closes the issues of work that no longer follows from the map.
+func (r *ImprovementPhaseReconciler) closeObsolete(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, obsolete []obsoleteItem) (ctrl.Result, error) {
+	for _, o := range obsolete {
+		it := &ph.Status.Items[o.index]
+		if err := tr.CloseIssue(ctx, it.Issue, o.reason, o.comment); err != nil {
+			return r.trackerFailed(ph, err)
+		}
+		closed := now(r.Clock)
+		it.ClosedAt = &closed
+		if o.reason == reasonNotPlanned {
+			it.State = cxv1.ItemObsolete
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, o.comment)
+		} else {
+			it.State = cxv1.ItemClosed
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// openPlanned opens the issues of planned items, best first, within the
+// phase's limits. It returns when to look again if the hourly limit holds
+// items back.
+func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, desired []workitem.Item, assignees []string) (time.Duration, error) {
+	maxOpen, maxPerHour := limits(ph)
+	nowT := r.Clock.Now()
+	open, lastHour := 0, 0
+	var oldestInHour time.Time
+	for _, it := range ph.Status.Items {
+		if it.State == cxv1.ItemOpen {
+			open++
+		}
+		if it.OpenedAt != nil && nowT.Sub(it.OpenedAt.Time) < time.Hour {
+			lastHour++
+			if oldestInHour.IsZero() || it.OpenedAt.Time.Before(oldestInHour) {
+				oldestInHour = it.OpenedAt.Time
+			}
+		}
+	}
+	items := make(map[string]workitem.Item, len(desired))
+	for _, w := range desired {
+		items[w.Key] = w
+	}
+	for i := range ph.Status.Items {
+		it := &ph.Status.Items[i]
+		if it.State != cxv1.ItemPlanned {
+			continue
+		}
+		if maxOpen > 0 && open >= maxOpen {
+			return 0, nil // more open as these close
+		}
+		if maxPerHour > 0 && lastHour >= maxPerHour {
+			return max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT)), nil
+		}
+		w, ok := items[it.Key]
+		if !ok {
+			continue
+		}
+		issue, created, err := tr.EnsureIssue(ctx, tracker.IssueRequest{
+			Key: workitem.TrackerKey(ph.Namespace, cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: assignees,
+		})
+		if err != nil {
+			return 0, err
+		}
+		applyIssue(it, issue, r.Clock)
+		if created {
+			opened := now(r.Clock)
+			it.OpenedAt = &opened
+			lastHour++
+			if oldestInHour.IsZero() {
+				oldestInHour = opened.Time
+			}
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
+		}
+		if it.State == cxv1.ItemOpen {
+			open++
+		}
+	}
+	return 0, nil
+}
+
+// reportMissingIssues emits a Warning Event for each issue newly found
+// missing on GitHub (deleted, transferred, unlabelled).
+func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.ImprovementPhase) {
+	was := map[string]string{}
+	for _, it := range before.Status.Items {
+		was[it.Key] = it.Message
+	}
+	for _, it := range ph.Status.Items {
+		if it.Message != "" && it.Message != was[it.Key] {
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonIssueMissing, "Sync", "%s", it.Message)
+		}
+	}
+}
+
+func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {
+	if ph.Spec.SyncInterval != nil && ph.Spec.SyncInterval.Duration > 0 {
+		return ph.Spec.SyncInterval.Duration
+	}
+	return defaultSyncInterval
+}
+
+func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {
+	if l := ph.Spec.Limits; l != nil {
+		if l.MaxOpenIssues != nil {
+			maxOpen = int(*l.MaxOpenIssues)
+		}
+		if l.MaxIssuesPerHour != nil {
+			maxPerHour = int(*l.MaxIssuesPerHour)
+		}
+	}
+	return maxOpen, maxPerHour
+}
+
+func conditionIs(conds []metav1.Condition, typ string, status metav1.ConditionStatus, reason string) bool {
+	for _, c := range conds {
+		if c.Type == typ {
+			return c.Status == status && c.Reason == reason
+		}
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// SetupWithManager registers the reconciler. Besides its own kind it
+// watches journeys (the map changed), the phase named in spec.after (it
+// completed), and GitHub webhook events arriving on issueEvents.
+func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, issueEvents <-chan event.GenericEvent) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cxv1.ImprovementPhase{}, afterIndex, func(o client.Object) []string {
+		if a := o.(*cxv1.ImprovementPhase).Spec.After; a != "" {
+			return []string{a}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter)).
+		Named("improvementphase")
+	if issueEvents != nil {
+		b = b.WatchesRawSource(source.Channel(issueEvents, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney)))
+	}
+	return b.Complete(r)
+}
+
+const afterIndex = "spec.after"
+
+func (r *ImprovementPhaseReconciler) phasesOfJourney(ctx context.Context, o client.Object) []reconcile.Request {
+	phases, err := phasesOf(ctx, r.Client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "listing phases of journey", "journey", o.GetName())
+		return nil
+	}
+	return requestsFor(phases)
+}
+
+func (r *ImprovementPhaseReconciler) phasesAfter(ctx context.Context, o client.Object) []reconcile.Request {
+	var list cxv1.ImprovementPhaseList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{afterIndex: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing phases after", "phase", o.GetName())
+		return nil
+	}
+	return requestsFor(list.Items)
+}
+
+func requestsFor(phases []cxv1.ImprovementPhase) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(phases))
+	for _, p := range phases {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+	}
+	return reqs
+}

@@ -1,0 +1,96 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// TrackerSource gives the issue tracker of a journey. Tests swap it.
+type TrackerSource interface {
+	For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.Tracker, error)
+}
+
+// ReasonSecretNotFound is the reason when the journey's credentials Secret is missing.
+const ReasonSecretNotFound = "SecretNotFound"
+
+// TrackerConfigError is a tracker that cannot be built until a person acts:
+// no tracker in the spec, a missing Secret, malformed credentials.
+type TrackerConfigError struct {
+	Reason  string
+	Message string
+}
+
+func (e *TrackerConfigError) Error() string { return e.Message }
+
+// Trackers builds one GitHub tracker client per journey from the Secret
+// named in its spec, and keeps it while the repository and the Secret stay
+// the same, so that the client's conditional-request cache lives on.
+type Trackers struct {
+	// Reader reads Secrets; use the manager's API reader so that cxloop
+	// does not cache every Secret of the cluster.
+	Reader client.Reader
+	// HTTPClient is the base HTTP client (optional).
+	HTTPClient *http.Client
+	// Now is the clock (optional).
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[client.ObjectKey]trackerEntry
+}
+
+type trackerEntry struct {
+	fingerprint string
+	tracker     tracker.Tracker
+}
+
+// For returns the journey's tracker.
+func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.Tracker, error) {
+	if cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
+		return nil, &TrackerConfigError{Reason: "NoTracker", Message: "spec.tracker.github is not set: cxloop has nowhere to open issues"}
+	}
+	gh := cj.Spec.Tracker.GitHub
+	var secret corev1.Secret
+	key := client.ObjectKey{Namespace: cj.Namespace, Name: gh.SecretRef.Name}
+	if err := t.Reader.Get(ctx, key, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &TrackerConfigError{Reason: ReasonSecretNotFound,
+				Message: fmt.Sprintf("Secret %q named in spec.tracker.github.secretRef does not exist in namespace %s", gh.SecretRef.Name, cj.Namespace)}
+		}
+		return nil, err
+	}
+	fingerprint := fmt.Sprintf("%s/%s@%s#%s/%s", gh.Owner, gh.Repo, gh.APIURL, secret.UID, secret.ResourceVersion)
+	jkey := client.ObjectKeyFromObject(cj)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.clients[jkey]; ok && e.fingerprint == fingerprint {
+		return e.tracker, nil
+	}
+	creds, err := tracker.CredentialsFromSecret(&secret)
+	if err != nil {
+		var ce *tracker.CredentialsError
+		if errors.As(err, &ce) {
+			return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
+		}
+		return nil, err
+	}
+	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now})
+	if err != nil {
+		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
+	}
+	if t.clients == nil {
+		t.clients = map[client.ObjectKey]trackerEntry{}
+	}
+	t.clients[jkey] = trackerEntry{fingerprint: fingerprint, tracker: c}
+	return c, nil
+}

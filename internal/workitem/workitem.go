@@ -1,0 +1,310 @@
+// Package workitem turns what the journey analytics find — gaps, quick
+// wins, long-term pain points, personalizations — into the pieces of work
+// of an improvement phase: a stable key, and an issue a product owner can
+// triage without asking anyone (title, context, why it was chosen, an
+// acceptance checklist, labels).
+package workitem
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// Kinds of work.
+const (
+	KindGap             = "Gap"
+	KindPainPoint       = "PainPoint"
+	KindPersonalization = "Personalization"
+)
+
+// Phase is the context every issue of a phase carries.
+type Phase struct {
+	Namespace string
+	Journey   string
+	// JourneyOwner is the team accountable for the journey.
+	JourneyOwner string
+	Name         string
+	// Type is Discovery, Improve, Perfection or Personalization.
+	Type     string
+	Owner    string
+	Deadline string
+	// Labels and Assignees come from the journey's tracker spec.
+	Labels    []string
+	Assignees []string
+}
+
+// Source says where in the map an item comes from.
+type Source struct {
+	Kind, Stage, Touchpoint, PainPoint, Persona string
+}
+
+// Item is one piece of work and the issue that tracks it.
+type Item struct {
+	// Key is stable: the same gap, pain point or personalization always yields it.
+	Key    string
+	Title  string
+	Body   string
+	Labels []string
+	Source Source
+}
+
+// TrackerKey is the key of an item's issue in the repository, which several
+// journeys may share: the journey's namespace and name, then the item key.
+// Over-long keys are shortened with a digest so they stay valid markers.
+func TrackerKey(namespace, journeyName, itemKey string) string {
+	k := namespace + "/" + journeyName + "/" + itemKey
+	if tracker.ValidKey(k) {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "h/" + hex.EncodeToString(sum[:16])
+}
+
+// JourneyPrefix is the start every tracker key of a journey's items shares.
+func JourneyPrefix(namespace, journeyName string) string {
+	return namespace + "/" + journeyName + "/"
+}
+
+// ForGap is the Discovery work of closing one gap of the map.
+func ForGap(ph Phase, g journey.Gap) Item {
+	where := location(g.Stage, g.Touchpoint)
+	title := "Map gap: " + gapTitle(g)
+	var b strings.Builder
+	fmt.Fprintf(&b, "The journey map **%s** has a gap that the Discovery phase closes.\n\n", safe(ph.Journey))
+	fmt.Fprintf(&b, "> %s\n\n", safe(g.Message))
+	b.WriteString("| | |\n|---|---|\n")
+	row(&b, "Gap", string(g.Kind))
+	row(&b, "Where", where)
+	row(&b, "Persona", g.Persona)
+	row(&b, "Pain point", g.PainPoint)
+	checklist(&b, gapChecklist(g))
+	footer(&b, ph)
+	return Item{
+		Key: g.Key, Title: title, Body: b.String(),
+		Labels: labels(ph, g.Persona, g.Stage, ""),
+		Source: Source{Kind: KindGap, Stage: g.Stage, Touchpoint: g.Touchpoint, PainPoint: g.PainPoint, Persona: g.Persona},
+	}
+}
+
+// ForPainPoint is the work of solving one pain point; why says why this
+// phase chose it (for example "quick win: impact 5 ≥ 4 and effort 1 ≤ 2").
+func ForPainPoint(ph Phase, p journey.Located, why string) Item {
+	title := fmt.Sprintf("%s: %s", p.Touchpoint, p.Summary)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** — found at touchpoint **%s** in stage **%s** of the journey **%s**.\n\n",
+		safe(p.Summary), safe(p.Touchpoint), safe(p.Stage), safe(ph.Journey))
+	b.WriteString("| | |\n|---|---|\n")
+	row(&b, "Personas", personas(p.Personas))
+	row(&b, "Stage", p.Stage)
+	row(&b, "Touchpoint", p.Touchpoint+flags(p.MomentOfTruth, p.TopTask))
+	row(&b, "Channel", p.Channel)
+	row(&b, "Owning department", orUnknown(p.Owner))
+	row(&b, "Impact", fmt.Sprintf("%d of 5", *p.Impact))
+	row(&b, "Effort", fmt.Sprintf("%d of 5", *p.Effort))
+	row(&b, "Priority", journey.Priority(p.PainPoint))
+	row(&b, "Why this phase", why)
+	checklist(&b, []string{
+		"The cause is understood and written down in this issue",
+		"A fix is live at touchpoint " + p.Touchpoint + " (" + p.Channel + ")",
+		"Walked the journey as " + personas(p.Personas) + ": the problem is gone",
+		"The experience scores of this touchpoint in the journey map are updated",
+	})
+	footer(&b, ph)
+	persona := ""
+	if len(p.Personas) == 1 {
+		persona = p.Personas[0]
+	}
+	ls := labels(ph, persona, p.Stage, journey.Priority(p.PainPoint))
+	if len(p.Personas) > 1 {
+		for _, n := range p.Personas {
+			ls = appendLabel(ls, "persona:"+n)
+		}
+	}
+	return Item{
+		Key: journey.PainPointKey(p.ID), Title: title, Body: b.String(), Labels: ls,
+		Source: Source{Kind: KindPainPoint, Stage: p.Stage, Touchpoint: p.Touchpoint, PainPoint: p.ID},
+	}
+}
+
+// ForPersonalization is the work of tailoring a touchpoint, or one of its
+// pain points, to one persona.
+func ForPersonalization(ph Phase, p journey.Personalization) Item {
+	what := "touchpoint " + p.Touchpoint
+	title := fmt.Sprintf("Personalize %s for %s", p.Touchpoint, p.Persona)
+	ppID, priority := "", ""
+	if p.PainPoint != nil {
+		what = "pain point " + p.PainPoint.ID + " at touchpoint " + p.Touchpoint
+		title = fmt.Sprintf("Personalize for %s: %s", p.Persona, p.PainPoint.Summary)
+		ppID = p.PainPoint.ID
+		priority = journey.Priority(*p.PainPoint)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tailor %s one-to-one for the persona **%s** in the journey **%s**.\n\n", safe(what), safe(p.Persona), safe(ph.Journey))
+	b.WriteString("| | |\n|---|---|\n")
+	row(&b, "Persona", p.Persona)
+	row(&b, "Stage", p.Stage)
+	row(&b, "Touchpoint", p.Touchpoint+flags(p.MomentOfTruth, false))
+	row(&b, "Channel", p.Channel)
+	row(&b, "Owning department", orUnknown(p.Owner))
+	if p.PainPoint != nil {
+		row(&b, "Pain point", p.PainPoint.Summary)
+	}
+	row(&b, "Why this phase", "marked personalize in the journey map")
+	checklist(&b, []string{
+		"What " + p.Persona + " needs here differently from other personas is written down",
+		"The touchpoint recognises " + p.Persona + " and adapts to it",
+		"Walked the journey as " + p.Persona + ": it feels made for them",
+	})
+	footer(&b, ph)
+	return Item{
+		Key: p.Key(), Title: title, Body: b.String(), Labels: labels(ph, p.Persona, p.Stage, priority),
+		Source: Source{Kind: KindPersonalization, Stage: p.Stage, Touchpoint: p.Touchpoint, PainPoint: ppID, Persona: p.Persona},
+	}
+}
+
+// QuickWinReason says why a pain point is a quick win under s.
+func QuickWinReason(p journey.PainPoint, s journey.Selector) string {
+	return fmt.Sprintf("quick win: impact %d ≥ %d and effort %d ≤ %d", *p.Impact, s.MinImpact, *p.Effort, s.MaxEffort)
+}
+
+// LongTermReason says why a pain point is long-term work.
+func LongTermReason(p journey.PainPoint, s journey.Selector) string {
+	return fmt.Sprintf("long-term improvement: impact %d, effort %d (not a quick win, which needs impact ≥ %d and effort ≤ %d)", *p.Impact, *p.Effort, s.MinImpact, s.MaxEffort)
+}
+
+func gapTitle(g journey.Gap) string {
+	switch g.Kind {
+	case journey.PersonaNotScored:
+		return fmt.Sprintf("score how %s feels in stage %s", g.Persona, g.Stage)
+	case journey.TouchpointWithoutOwner:
+		return fmt.Sprintf("find an owner for touchpoint %s (%s)", g.Touchpoint, g.Stage)
+	case journey.StageWithoutMomentOfTruth:
+		return fmt.Sprintf("find the moment of truth of stage %s", g.Stage)
+	case journey.PainPointNotSized:
+		return fmt.Sprintf("size pain point %s at %s", g.PainPoint, g.Touchpoint)
+	case journey.PersonaWithoutGoals:
+		return fmt.Sprintf("write down the goals of persona %s", g.Persona)
+	case journey.NoTopTask:
+		return "mark the journey's top tasks"
+	}
+	return g.Message
+}
+
+func gapChecklist(g journey.Gap) []string {
+	switch g.Kind {
+	case journey.PersonaNotScored:
+		return []string{"Walked stage " + g.Stage + " as " + g.Persona + " (be your own customer)", "Added an experience score for " + g.Persona + " at its touchpoints in the map"}
+	case journey.TouchpointWithoutOwner:
+		return []string{"A department agreed to own touchpoint " + g.Touchpoint, "Set the touchpoint's owner in the map"}
+	case journey.StageWithoutMomentOfTruth:
+		return []string{"Found where customers make up their mind in stage " + g.Stage, "Marked that touchpoint momentOfTruth in the map"}
+	case journey.PainPointNotSized:
+		return []string{"Estimated impact (1-5) with the customer in mind", "Estimated effort (1-5) with the owning department", "Set impact and effort of " + g.PainPoint + " in the map"}
+	case journey.PersonaWithoutGoals:
+		return []string{"Asked customers like " + g.Persona + " what they come to do", "Added the persona's goals to the map"}
+	}
+	return []string{"The map no longer has this gap"}
+}
+
+func checklist(b *strings.Builder, items []string) {
+	b.WriteString("\n### Done when\n\n")
+	for _, it := range items {
+		fmt.Fprintf(b, "- [ ] %s\n", safe(it))
+	}
+}
+
+func footer(b *strings.Builder, ph Phase) {
+	b.WriteString("\n---\n")
+	fmt.Fprintf(b, "Journey **%s** (namespace %s, owner %s) · phase **%s** (%s", safe(ph.Journey), safe(ph.Namespace), safe(orUnknown(ph.JourneyOwner)), safe(ph.Name), safe(ph.Type))
+	if ph.Owner != "" {
+		fmt.Fprintf(b, ", owner %s", safe(ph.Owner))
+	}
+	if ph.Deadline != "" {
+		fmt.Fprintf(b, ", deadline %s", safe(ph.Deadline))
+	}
+	b.WriteString(")\n\n_Opened by cxloop. Close this issue when the work is done; cxloop tracks it and moves the phase forward._\n")
+}
+
+func row(b *strings.Builder, name, value string) {
+	if value == "" {
+		return
+	}
+	fmt.Fprintf(b, "| %s | %s |\n", name, strings.ReplaceAll(safe(value), "|", "\\|"))
+}
+
+func labels(ph Phase, persona, stage, priority string) []string {
+	ls := []string{"phase:" + strings.ToLower(ph.Type)}
+	if persona != "" {
+		ls = append(ls, "persona:"+persona)
+	}
+	if stage != "" {
+		ls = append(ls, "stage:"+stage)
+	}
+	if priority != "" {
+		ls = append(ls, "priority:"+priority)
+	}
+	for _, l := range ph.Labels {
+		ls = appendLabel(ls, l)
+	}
+	for i, l := range ls {
+		if len(l) > 50 { // GitHub's limit for a label name
+			ls[i] = l[:50]
+		}
+	}
+	return ls
+}
+
+func appendLabel(ls []string, l string) []string {
+	for _, x := range ls {
+		if x == l {
+			return ls
+		}
+	}
+	return append(ls, l)
+}
+
+func location(stage, touchpoint string) string {
+	switch {
+	case stage != "" && touchpoint != "":
+		return "stage " + stage + ", touchpoint " + touchpoint
+	case stage != "":
+		return "stage " + stage
+	}
+	return "the whole journey"
+}
+
+func personas(ns []string) string {
+	if len(ns) == 0 {
+		return "all personas"
+	}
+	return strings.Join(ns, ", ")
+}
+
+func flags(mot, top bool) string {
+	var f []string
+	if mot {
+		f = append(f, "moment of truth")
+	}
+	if top {
+		f = append(f, "top task")
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(f, ", ") + ")"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "not set"
+	}
+	return s
+}
+
+// safe neutralises text taken from a custom resource: no @mentions, no raw HTML.
+func safe(s string) string { return tracker.SafeText(s) }
