@@ -130,7 +130,9 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 	}{
 		{"score out of range", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Score = 7 },
 			[]string{"spec.stages[0].touchpoints[0].experiences[0].score", "less than or equal to 2"}},
-		{"target out of range", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Target = ptr.To[int32](-3) },
+		{"target out of range", func(cj *cxv1.CustomerJourney) {
+			cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Target = ptr.To[int32](-3)
+		},
 			[]string{"spec.stages[0].touchpoints[0].experiences[0].target", "greater than or equal to -2"}},
 		{"experience of an undeclared persona", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[1].Touchpoints[0].Experiences[0].Persona = "tourist" },
 			[]string{"spec.stages", "experiences[].persona must be declared in spec.personas"}},
@@ -144,9 +146,13 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 		{"duplicate touchpoint names in a stage", func(cj *cxv1.CustomerJourney) {
 			cj.Spec.Stages[0].Touchpoints[1].Name = cj.Spec.Stages[0].Touchpoints[0].Name
 		}, []string{"spec.stages[0].touchpoints[1]", "Duplicate value"}},
-		{"pain point with impact 0", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Impact = ptr.To[int32](0) },
+		{"pain point with impact 0", func(cj *cxv1.CustomerJourney) {
+			cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Impact = ptr.To[int32](0)
+		},
 			[]string{"spec.stages[0].touchpoints[3].painPoints[0].impact", "greater than or equal to 1"}},
-		{"pain point with effort 6", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Effort = ptr.To[int32](6) },
+		{"pain point with effort 6", func(cj *cxv1.CustomerJourney) {
+			cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Effort = ptr.To[int32](6)
+		},
 			[]string{"spec.stages[0].touchpoints[3].painPoints[0].effort", "less than or equal to 5"}},
 		{"empty stage", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[4].Touchpoints = nil },
 			[]string{"spec.stages[4].touchpoints", "Required value"}},

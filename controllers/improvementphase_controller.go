@@ -57,7 +57,18 @@ type ImprovementPhaseReconciler struct {
 	Trackers TrackerSource
 	// IssueEvents are what GitHub's webhooks told about issues (optional).
 	IssueEvents *IssueEvents
+	// CreateGrace is how long an attempt to open an issue may still turn
+	// up on GitHub (a request in flight when cxloop stopped); longer than the
+	// tracker's request timeout. Defaults to 2 minutes.
+	CreateGrace time.Duration
 }
+
+const (
+	defaultCreateGrace = 2 * time.Minute
+	// openBatch bounds the issues opened in one reconcile, so that the
+	// intents recorded before opening them stay fresh.
+	openBatch = 10
+)
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=get;update;patch
@@ -140,7 +151,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if res, err := r.closeObsolete(ctx, tr, &ph, obsolete); err != nil || !res.IsZero() {
 		return res, err
 	}
-	requeue, err := r.openPlanned(ctx, tr, &ph, &cj, desired, ctxPhase.Assignees)
+	requeue, err := r.openPlanned(ctx, tr, before, &ph, &cj, desired, ctxPhase.Assignees)
 	if err != nil {
 		return r.trackerFailed(&ph, err)
 	}
@@ -257,11 +268,18 @@ func (r *ImprovementPhaseReconciler) closeObsolete(ctx context.Context, tr track
 }
 
 // openPlanned opens the issues of planned items, best first, within the
-// phase's limits. It returns when to look again if the hourly limit holds
-// items back.
-func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, desired []workitem.Item, assignees []string) (time.Duration, error) {
+// phase's limits. Before it asks GitHub, it records the attempt in the
+// status: a create in flight when cxloop stops may still land on GitHub, and
+// the next cxloop must wait for it to show up rather than open a second one.
+// persisted is the phase as last written; it is updated when the intent is.
+// It returns when to look again if a limit or an earlier attempt holds items back.
+func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker.Tracker, persisted, ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, desired []workitem.Item, assignees []string) (time.Duration, error) {
 	maxOpen, maxPerHour := limits(ph)
 	nowT := r.Clock.Now()
+	grace := r.CreateGrace
+	if grace <= 0 {
+		grace = defaultCreateGrace
+	}
 	open, lastHour := 0, 0
 	var oldestInHour time.Time
 	for _, it := range ph.Status.Items {
@@ -275,25 +293,60 @@ func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker
 			}
 		}
 	}
-	items := make(map[string]workitem.Item, len(desired))
+	work := make(map[string]workitem.Item, len(desired))
 	for _, w := range desired {
-		items[w.Key] = w
+		work[w.Key] = w
 	}
-	for i := range ph.Status.Items {
-		it := &ph.Status.Items[i]
+
+	// Choose what to open now.
+	var batch []int
+	var requeue time.Duration
+	for i, it := range ph.Status.Items {
 		if it.State != cxv1.ItemPlanned {
 			continue
 		}
-		if maxOpen > 0 && open >= maxOpen {
-			return 0, nil // more open as these close
-		}
-		if maxPerHour > 0 && lastHour >= maxPerHour {
-			return max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT)), nil
-		}
-		w, ok := items[it.Key]
-		if !ok {
+		if _, ok := work[it.Key]; !ok {
 			continue
 		}
+		if (maxOpen > 0 && open+len(batch) >= maxOpen) || len(batch) == openBatch {
+			break // more open as these close
+		}
+		if maxPerHour > 0 && lastHour+len(batch) >= maxPerHour {
+			requeue = max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT))
+			break
+		}
+		if it.AttemptedAt != nil && nowT.Sub(it.AttemptedAt.Time) < grace {
+			// An earlier attempt may still land: wait for it, holding its place.
+			wait := max(time.Second, it.AttemptedAt.Add(grace).Sub(nowT))
+			if requeue == 0 || wait < requeue {
+				requeue = wait
+			}
+			open++
+			continue
+		}
+		batch = append(batch, i)
+	}
+	if len(batch) == openBatch {
+		requeue = time.Second // more to open once this batch is recorded
+	}
+	if len(batch) == 0 {
+		return requeue, nil
+	}
+	// Record the intent, with everything else this reconcile found so far,
+	// before acting on it.
+	attempted := now(r.Clock)
+	for _, i := range batch {
+		ph.Status.Items[i].AttemptedAt = &attempted
+	}
+	ph.Status.Progress = progressOf(ph.Status.Items)
+	if err := r.Status().Patch(ctx, ph, client.MergeFrom(persisted)); err != nil {
+		return 0, err
+	}
+	ph.DeepCopyInto(persisted)
+
+	for _, i := range batch {
+		it := &ph.Status.Items[i]
+		w := work[it.Key]
 		issue, created, err := tr.EnsureIssue(ctx, tracker.IssueRequest{
 			Key: workitem.TrackerKey(ph.Namespace, cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: assignees,
 		})
@@ -301,20 +354,14 @@ func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker
 			return 0, err
 		}
 		applyIssue(it, issue, r.Clock)
+		it.AttemptedAt = nil
 		if created {
 			opened := now(r.Clock)
 			it.OpenedAt = &opened
-			lastHour++
-			if oldestInHour.IsZero() {
-				oldestInHour = opened.Time
-			}
 			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
 		}
-		if it.State == cxv1.ItemOpen {
-			open++
-		}
 	}
-	return 0, nil
+	return requeue, nil
 }
 
 // reportMissingIssues emits a Warning Event for each issue newly found

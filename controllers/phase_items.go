@@ -142,7 +142,7 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 
 // applyIssue records an issue's number, link and state on an item.
 func applyIssue(it *cxv1.PhaseItem, is tracker.Issue, clk clock.PassiveClock) {
-	it.Issue, it.URL, it.Message = is.Number, is.URL, ""
+	it.Issue, it.URL, it.Message, it.AttemptedAt = is.Number, is.URL, "", nil
 	if it.OpenedAt == nil && !is.CreatedAt.IsZero() {
 		t := metav1.NewTime(is.CreatedAt.Truncate(1e9))
 		it.OpenedAt = &t
@@ -226,8 +226,8 @@ func exitCriteriaMet(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, p cxv1
 // IssueEvents remembers what GitHub's webhooks said about issues that
 // polling cannot tell apart — deleted or transferred — by tracker key.
 type IssueEvents struct {
-	mu     sync.Mutex
-	byKey  map[string]string
+	mu    sync.Mutex
+	byKey map[string]string
 }
 
 // Record notes what happened to the issue with the key.

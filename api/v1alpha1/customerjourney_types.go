@@ -328,20 +328,28 @@ type CustomerJourneySpec struct {
 // JourneySummary counts what the map holds.
 type JourneySummary struct {
 	// personas is the number of personas.
+	// +optional
 	Personas int32 `json:"personas"`
 	// stages is the number of stages.
+	// +optional
 	Stages int32 `json:"stages"`
 	// touchpoints is the number of touchpoints over all stages.
+	// +optional
 	Touchpoints int32 `json:"touchpoints"`
 	// channels is the number of distinct channels.
+	// +optional
 	Channels int32 `json:"channels"`
 	// painPoints is the number of pain points.
+	// +optional
 	PainPoints int32 `json:"painPoints"`
 	// quickWins is the number of pain points with high impact and low effort.
+	// +optional
 	QuickWins int32 `json:"quickWins"`
 	// momentsOfTruth is the number of touchpoints marked as moments of truth.
+	// +optional
 	MomentsOfTruth int32 `json:"momentsOfTruth"`
 	// topTasks is the number of touchpoints marked as top tasks.
+	// +optional
 	TopTasks int32 `json:"topTasks"`
 }
 

@@ -207,6 +207,11 @@ type PhaseItem struct {
 	// url of the GitHub issue.
 	// +optional
 	URL string `json:"url,omitempty"`
+	// attemptedAt is when cxloop last asked GitHub to open the issue. Until
+	// the issue shows up, cxloop waits a grace period before asking again, so
+	// that a create still in flight when cxloop restarted is adopted, not repeated.
+	// +optional
+	AttemptedAt *metav1.Time `json:"attemptedAt,omitempty"`
 	// openedAt is when the issue was opened.
 	// +optional
 	OpenedAt *metav1.Time `json:"openedAt,omitempty"`
@@ -222,16 +227,22 @@ type PhaseItem struct {
 // PhaseProgress counts the phase's items.
 type PhaseProgress struct {
 	// total items, Obsolete ones excluded.
+	// +optional
 	Total int32 `json:"total"`
 	// planned items not opened yet.
+	// +optional
 	Planned int32 `json:"planned"`
 	// open items.
+	// +optional
 	Open int32 `json:"open"`
 	// closed items.
+	// +optional
 	Closed int32 `json:"closed"`
 	// percent of the items closed, 0-100.
+	// +optional
 	Percent int32 `json:"percent"`
 	// summary reads "closed/total (percent%)".
+	// +optional
 	Summary string `json:"summary"`
 }
 

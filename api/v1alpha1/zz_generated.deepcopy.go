@@ -515,6 +515,10 @@ func (in *Persona) DeepCopy() *Persona {
 func (in *PhaseItem) DeepCopyInto(out *PhaseItem) {
 	*out = *in
 	out.Source = in.Source
+	if in.AttemptedAt != nil {
+		in, out := &in.AttemptedAt, &out.AttemptedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.OpenedAt != nil {
 		in, out := &in.OpenedAt, &out.OpenedAt
 		*out = (*in).DeepCopy()

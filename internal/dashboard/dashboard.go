@@ -13,6 +13,7 @@ package dashboard
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,13 +150,34 @@ func MermaidScore(score int32) int {
 	return s
 }
 
+// maxDiagramChars bounds the Mermaid diagram so that the whole body stays
+// well within GitHub's 65,536 characters: a body cut short would leave the
+// code fence open and garble the rest of the issue.
+const maxDiagramChars = 40000
+
 // JourneyDiagram returns the Mermaid journey diagram of j, without the code
 // fence, or "" when no persona has been scored yet. Each stage is a section;
 // each touchpoint yields one task per distinct score, naming the personas
 // who feel that way (in the order of spec.personas), so that every persona's
 // feeling shows while personas who agree share one task. Touchpoints and
 // stages without any score are left out.
-func JourneyDiagram(j *cxv1.CustomerJourney) string {
+func JourneyDiagram(j *cxv1.CustomerJourney) string { return journeyDiagram(j, false) }
+
+// diagram returns the diagram that fits in maxDiagramChars: one task per
+// distinct score if it fits, else one task per touchpoint with the mean
+// score of its personas and no actors, else "". It reports whether means
+// were used.
+func diagram(j *cxv1.CustomerJourney) (string, bool) {
+	if d := journeyDiagram(j, false); len(d) <= maxDiagramChars {
+		return d, false
+	}
+	if d := journeyDiagram(j, true); len(d) <= maxDiagramChars {
+		return d, true
+	}
+	return "", true
+}
+
+func journeyDiagram(j *cxv1.CustomerJourney, mean bool) string {
 	order := make(map[string]int, len(j.Spec.Personas))
 	for i, p := range j.Spec.Personas {
 		if _, dup := order[p.Name]; !dup {
@@ -167,7 +189,18 @@ func JourneyDiagram(j *cxv1.CustomerJourney) string {
 	for _, s := range j.Spec.Stages {
 		var section strings.Builder
 		for _, t := range s.Touchpoints {
-			for _, g := range scoreGroups(t.Experiences, order) {
+			groups := scoreGroups(t.Experiences, order)
+			if mean {
+				groups = meanGroup(groups)
+			}
+			for _, g := range groups {
+				if mean {
+					// Naming every persona at every touchpoint is what made
+					// the diagram too large: the mean goes without actors.
+					fmt.Fprintf(&section, "      %s: %d\n", mermaidTask(t.Name), g.score)
+					tasks++
+					continue
+				}
 				actors := make([]string, 0, len(g.personas))
 				for _, p := range g.personas {
 					actors = append(actors, mermaidText(p, true))
@@ -185,6 +218,22 @@ func JourneyDiagram(j *cxv1.CustomerJourney) string {
 		return ""
 	}
 	return "journey\n    title " + mermaidTask(j.Name) + "\n" + b.String()
+}
+
+// meanGroup folds a touchpoint's groups into one: the mean feeling of its
+// personas (rounded half away from zero), naming all of them.
+func meanGroup(groups []scoreGroup) []scoreGroup {
+	if len(groups) <= 1 {
+		return groups
+	}
+	var all []string
+	sum, n := 0, 0
+	for _, g := range groups {
+		all = append(all, g.personas...)
+		sum += g.score * len(g.personas)
+		n += len(g.personas)
+	}
+	return []scoreGroup{{score: int(math.Round(float64(sum) / float64(n))), personas: all}}
 }
 
 type scoreGroup struct {
@@ -240,14 +289,21 @@ func scoreGroups(exps []cxv1.Experience, order map[string]int) []scoreGroup {
 
 func writeJourneyDiagram(b *strings.Builder, j *cxv1.CustomerJourney) {
 	b.WriteString("## How the personas feel\n\n")
-	d := JourneyDiagram(j)
+	d, mean := diagram(j)
 	if d == "" {
-		b.WriteString("_No persona has been scored at any touchpoint yet._\n\n")
+		if mean {
+			b.WriteString("_The map is too large to draw here; see the status page or the CustomerJourney._\n\n")
+		} else {
+			b.WriteString("_No persona has been scored at any touchpoint yet._\n\n")
+		}
 		return
 	}
 	b.WriteString("```mermaid\n")
 	b.WriteString(d)
 	b.WriteString("```\n\n")
+	if mean {
+		b.WriteString("The map is large: each touchpoint shows the mean feeling of the personas scored there.\n")
+	}
 	b.WriteString("Scores: 5 = very positive, 3 = neutral, 1 = very negative (the map's +2 … −2).\n\n")
 }
 

@@ -1,10 +1,13 @@
 package dashboard
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -429,5 +432,50 @@ func TestReviewOverdueAndUnscheduled(t *testing.T) {
 	}
 	if Render(nil, nil, now) != "" {
 		t.Error("Render(nil) should be empty")
+	}
+}
+
+// TestLargeMapFits checks that the largest map the API admits (12 stages of
+// 40 touchpoints, 12 personas who all feel differently) still gives a body
+// within GitHub's limit with a closed diagram: one task per touchpoint with
+// the personas' mean feeling.
+func TestLargeMapFits(t *testing.T) {
+	j := museum()
+	j.Spec.Personas = nil
+	for p := 0; p < 12; p++ {
+		j.Spec.Personas = append(j.Spec.Personas, cxv1.Persona{Name: fmt.Sprintf("persona-with-a-long-name-%02d", p)})
+	}
+	j.Spec.Stages = nil
+	for s := 0; s < 12; s++ {
+		st := cxv1.Stage{Name: fmt.Sprintf("stage-%02d", s)}
+		for tp := 0; tp < 40; tp++ {
+			t := cxv1.Touchpoint{Name: fmt.Sprintf("a-rather-long-touchpoint-name-%02d-%02d", s, tp), Channel: "web"}
+			for p, per := range j.Spec.Personas {
+				t.Experiences = append(t.Experiences, exp(per.Name, int32(p%5-2)))
+			}
+			st.Touchpoints = append(st.Touchpoints, t)
+		}
+		j.Spec.Stages = append(j.Spec.Stages, st)
+	}
+	body := Render(j, phases(), now)
+	if n := utf8.RuneCountInString(body); n > 60000 {
+		t.Fatalf("body of %d characters", n)
+	}
+	if strings.Count(body, "```") != 2 {
+		t.Fatalf("diagram fence not closed: %d fences\n%s", strings.Count(body, "```"), body[:min(len(body), 1500)])
+	}
+	if !strings.Contains(body, "each touchpoint shows the mean feeling") {
+		t.Error("the mean mode is not explained")
+	}
+	// Scores 1,2,3,4,5,1,2,3,4,5,1,2 (mapped): mean 33/12 = 2.75 → 3.
+	if !strings.Contains(body, "    section stage-00\n      a-rather-long-touchpoint-name-00-00: 3\n      a-rather-long-touchpoint-name-00-01: 3\n") {
+		t.Error("mean task lines missing")
+	}
+	if got := regexp.MustCompile(`(?m)^      a-rather-long-touchpoint-name-\d\d-\d\d: 3$`).FindAllString(body, -1); len(got) != 480 {
+		t.Errorf("%d task lines, want 480", len(got))
+	}
+	// A small map keeps one task per distinct feeling.
+	if _, mean := diagram(museum()); mean {
+		t.Error("small map drawn with means")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -294,5 +296,28 @@ func TestConcurrentCreatesGetDistinctNumbers(t *testing.T) {
 	}
 	if got := s.RateLimitRemaining(testToken); got != 5000-n {
 		t.Errorf("remaining %d, want %d", got, 5000-n)
+	}
+}
+
+func TestHandlerWithoutStart(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddToken(testToken)
+	s.AddRepo("acme", "shop")
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+
+	client := github.NewClient(ts.Client()).WithAuthToken(testToken)
+	base, _ := url.Parse(ts.URL + "/")
+	client.BaseURL = base
+	issue, resp, err := client.Issues.Create(context.Background(), "acme", "shop", &github.IssueRequest{Title: github.String("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if issue.GetHTMLURL() != ts.URL+"/acme/shop/issues/1" || resp.Header.Get("Location") != ts.URL+"/repos/acme/shop/issues/1" {
+		t.Errorf("URLs %q %q, want them on the request's host", issue.GetHTMLURL(), resp.Header.Get("Location"))
 	}
 }

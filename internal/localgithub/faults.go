@@ -13,6 +13,8 @@ type FaultKind int
 const (
 	// DropResponseAfterCommit applies the request's change, then closes the
 	// connection without answering, as when a response is lost in transit.
+	// It needs an HTTP/1 connection; elsewhere the handler aborts with
+	// http.ErrAbortHandler.
 	DropResponseAfterCommit FaultKind = iota + 1
 	// ServerError answers Status (default 502) without applying anything.
 	ServerError

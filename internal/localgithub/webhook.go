@@ -31,6 +31,9 @@ type Delivery struct {
 	Event string
 	// Action is the payload's action, such as "opened".
 	Action string
+	// URL is where the delivery is sent: the webhook URL when the change
+	// happened.
+	URL string
 	// Payload is the exact body posted.
 	Payload []byte
 	// Signature is the X-Hub-Signature-256 header.
@@ -138,6 +141,7 @@ func (h *webhooks) enqueue(event, action string, payload []byte) {
 		ID:        newUUID(),
 		Event:     event,
 		Action:    action,
+		URL:       h.url,
 		Payload:   payload,
 		Signature: Sign(h.secret, payload),
 	})
@@ -165,10 +169,9 @@ func (h *webhooks) run() {
 			return
 		}
 		d := h.deliveries[h.next]
-		url := h.url
 		h.mu.Unlock()
 
-		h.deliver(url, d)
+		h.deliver(d.URL, d)
 
 		h.mu.Lock()
 		d.Done = true

@@ -90,7 +90,7 @@ func visibleText(dom string) string {
 // article returns the DOM of the card of journey ns/name.
 func article(t *testing.T, dom, ns, name string) string {
 	t.Helper()
-	start := strings.Index(dom, `id="journey-`+ns+`-`+name+`"`)
+	start := strings.Index(dom, `id="journey_`+ns+`_`+name+`"`)
 	if start < 0 {
 		t.Fatalf("the browser's DOM has no card for %s/%s", ns, name)
 	}

@@ -333,7 +333,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 		Owner:       j.Spec.Owner,
 		Description: j.Spec.Description,
 		Link:        "journeys/" + url.PathEscape(j.Namespace) + "/" + url.PathEscape(j.Name),
-		Anchor:      "journey-" + j.Namespace + "-" + j.Name,
+		Anchor:      "journey_" + j.Namespace + "_" + j.Name, // "_" is in neither a namespace nor a name
 		ActivePhase: st.ActivePhase,
 		HealthBand:  "none",
 		HealthText:  "not scored yet",

@@ -94,9 +94,9 @@ func TestIndex(t *testing.T) {
 		`<b>3</b>`,                            // open items: 2 + 1
 	)
 	// Journeys in namespace/name order, each with its health band.
-	museum := between(t, body, `<article class="card" id="journey-culture-museum-visit"`, `</article>`)
-	ferry := between(t, body, `<article class="card" id="journey-transport-harbour-ferry"`, `</article>`)
-	assertOrder(t, body, `id="journey-culture-museum-visit"`, `id="journey-transport-harbour-ferry"`)
+	museum := between(t, body, `<article class="card" id="journey_culture_museum-visit"`, `</article>`)
+	ferry := between(t, body, `<article class="card" id="journey_transport_harbour-ferry"`, `</article>`)
+	assertOrder(t, body, `id="journey_culture_museum-visit"`, `id="journey_transport_harbour-ferry"`)
 
 	assertContains(t, museum,
 		`<a href="journeys/culture/museum-visit"><span class="ns">culture/</span>museum-visit</a>`,
@@ -136,7 +136,7 @@ func TestIndex(t *testing.T) {
 		t.Error("a legend entry for targets on a journey without targets")
 	}
 	// The overview table links to the cards.
-	assertContains(t, body, `<a href="#journey-culture-museum-visit">`, `<a href="#journey-transport-harbour-ferry">`)
+	assertContains(t, body, `<a href="#journey_culture_museum-visit">`, `<a href="#journey_transport_harbour-ferry">`)
 }
 
 func TestNoSecrets(t *testing.T) {

@@ -234,14 +234,17 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	if d := counterValue(t, "GET", "304") - metric304; d != 3 {
 		t.Errorf("cxloop_github_requests_total{GET,304} grew by %v, want 3", d)
 	}
-	// A change shows up: page 1 is then answered 200 and read again.
-	all["c"] = all["c"]
+	// A change shows up: the edit moves the issue to the top of
+	// sort=updated, so page 1 is answered 200 and read again. (With a
+	// frozen clock updated_at would not move; the listing then relies on
+	// the periodic full revalidation, see fullResyncInterval.)
+	e.clk.Advance(time.Second)
 	if err := c.UpdateIssue(ctx, all["c"].Number, "Improve c (edited)", all["c"].Body); err != nil {
 		t.Fatal(err)
 	}
 	changed, err := fresh.Issues(ctx)
 	if err != nil || changed["c"].Title != "Improve c (edited)" {
-		t.Fatalf("change not seen: %+v %v", changed["c"], err)
+		t.Fatalf("change not seen: %+v %v\n%+v", changed["c"], err, e.requestsSince(before))
 	}
 }
 
@@ -407,7 +410,7 @@ func TestLocalGitHubApp(t *testing.T) {
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	creds, err := tracker.CredentialsFromSecret(&corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "cxloop", Name: "github-app"},
-		Data: map[string][]byte{"appID": []byte("1234"), "installationID": []byte("5678"), "privateKey": pemKey},
+		Data:       map[string][]byte{"appID": []byte("1234"), "installationID": []byte("5678"), "privateKey": pemKey},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,361 @@
+package tracker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestSafeText(t *testing.T) {
+	in := "Ask @alice and @org/team: <img src=x onerror=alert(1)> & see #12, mail a@b.c\x07"
+	out := SafeText(in)
+	for _, bad := range []string{"@alice", "@org", "<img", "#12", "\x07"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("SafeText kept %q: %q", bad, out)
+		}
+	}
+	if !strings.Contains(out, "&lt;img src=x onerror=alert(1)&gt; &amp; see") {
+		t.Errorf("HTML not escaped: %q", out)
+	}
+	if visible := strings.ReplaceAll(out, zwj, ""); !strings.Contains(visible, "Ask @alice and @org/team") || !strings.Contains(visible, "#12") {
+		t.Errorf("not readable: %q", visible)
+	}
+	// A KeyMarker cannot be smuggled in through custom resource text.
+	if keyFromBody(SafeText(KeyMarker("other"))) != "" {
+		t.Error("marker survived SafeText")
+	}
+}
+
+func TestKeyMarkerInBody(t *testing.T) {
+	if got := KeyMarker("ns/journey/step-1"); got != "<!-- cxloop:key=ns/journey/step-1 -->" {
+		t.Errorf("KeyMarker = %q", got)
+	}
+	b := composeBody("Hello\r\n\n"+KeyMarker("old"), "new")
+	if strings.Count(b, "cxloop:key=") != 1 || keyFromBody(b) != "new" || stripMarkers(b) != "Hello" {
+		t.Errorf("composeBody = %q", b)
+	}
+	if composeBody("", "k") != KeyMarker("k") {
+		t.Error("empty body")
+	}
+	long := composeBody(strings.Repeat("é", 70000), "k")
+	if n := len([]rune(long)); n > maxBodyChars || keyFromBody(long) != "k" {
+		t.Errorf("long body: %d runes, key %q", n, keyFromBody(long))
+	}
+	for _, k := range []string{"", "a b", "a>b", "a<b", strings.Repeat("x", 201)} {
+		if ValidKey(k) {
+			t.Errorf("ValidKey(%q)", k)
+		}
+	}
+}
+
+func TestCredentialsNeverPrinted(t *testing.T) {
+	tok := Credentials{Token: "ghp_SECRETSECRET"}
+	app := Credentials{AppID: 1, InstallationID: 2, PrivateKey: []byte("-----BEGIN RSA PRIVATE KEY-----\nSECRETKEY\n")}
+	cfg := Config{Owner: "o", Repo: "r", Credentials: tok}
+	var logBuf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("x", "creds", tok, "app", app)
+	for _, c := range []any{tok, app, &tok, cfg, &cfg} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
+			s := fmt.Sprintf(verb, c)
+			if strings.Contains(s, "SECRET") || strings.Contains(strings.ToUpper(s), strings.ToUpper(fmt.Sprintf("%x", "SECRET"))) {
+				t.Errorf("%s of %T reveals a secret: %s", verb, c, s)
+			}
+		}
+		b, _ := json.Marshal(c)
+		if bytes.Contains(b, []byte("SECRET")) {
+			t.Errorf("JSON reveals a secret: %s", b)
+		}
+	}
+	if strings.Contains(logBuf.String(), "SECRET") {
+		t.Errorf("slog reveals a secret: %s", logBuf.String())
+	}
+}
+
+func TestCredentialsFromSecret(t *testing.T) {
+	pemKey := testKeyPEM(t)
+	sec := func(data map[string]string) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gh"}, Data: map[string][]byte{}}
+		for k, v := range data {
+			s.Data[k] = []byte(v)
+		}
+		return s
+	}
+	c, err := CredentialsFromSecret(sec(map[string]string{"token": "ghp_abc\n"}))
+	if err != nil || c.Token != "ghp_abc" {
+		t.Fatalf("token: %v %v", c, err)
+	}
+	c, err = CredentialsFromSecret(sec(map[string]string{"appID": "12", "installationID": "34", "privateKey": pemKey}))
+	if err != nil || c.AppID != 12 || c.InstallationID != 34 || !c.IsApp() {
+		t.Fatalf("app: %v %v", c, err)
+	}
+	for _, tc := range []struct {
+		data    map[string]string
+		wantKey string
+	}{
+		{map[string]string{}, "token"},
+		{map[string]string{"token": "  "}, "token"},
+		{map[string]string{"installationID": "34", "privateKey": pemKey}, "appID"},
+		{map[string]string{"appID": "x-secret-x", "installationID": "34", "privateKey": pemKey}, "appID"},
+		{map[string]string{"appID": "12", "privateKey": pemKey}, "installationID"},
+		{map[string]string{"appID": "12", "installationID": "34"}, "privateKey"},
+		{map[string]string{"appID": "12", "installationID": "34", "privateKey": "not-a-pem-secret-x"}, "privateKey"},
+	} {
+		_, err := CredentialsFromSecret(sec(tc.data))
+		var ce *CredentialsError
+		if !errors.As(err, &ce) || ce.Key != tc.wantKey || Reason(err) != ReasonInvalidCredentials {
+			t.Errorf("%v: err %v, want key %q", tc.data, err, tc.wantKey)
+			continue
+		}
+		if !strings.Contains(err.Error(), strconv.Quote(tc.wantKey)) || strings.Contains(err.Error(), "secret-x") || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("error %q must name the key and not the value", err)
+		}
+	}
+}
+
+func TestDroppedCreateResponseIsAdoptedNotDuplicated(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, nil)
+	ctx := context.Background()
+	f.dropNext = true
+	if _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); err == nil || isDefiniteFailure(err) {
+		t.Fatalf("err = %v, want an ambiguous failure", err)
+	}
+	is, created, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
+	if err != nil || created || is.Number != 1 {
+		t.Fatalf("retry: %+v created %v err %v", is, created, err)
+	}
+	// A restarted process finds it too.
+	is, created, err = fakeClient(t, f, nil).EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
+	if err != nil || created || is.Number != 1 || f.count() != 1 {
+		t.Fatalf("fresh client: %+v created %v err %v, %d issues", is, created, err, f.count())
+	}
+	log := f.logged()
+	if log[1] != "POST /repos/o/r/issues 0" || !strings.HasPrefix(log[2], "GET /repos/o/r/issues") {
+		t.Errorf("the retry did not re-list first: %q", log)
+	}
+}
+
+func TestServerErrorOnCreateWaitsBeforeCreatingAgain(t *testing.T) {
+	f := newFakeGitHub(t)
+	clk := &testClock{t: time.Now()}
+	c := fakeClient(t, f, clk.Now)
+	ctx := context.Background()
+	f.fail5xx = 1
+	_, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
+	if Reason(err) != ReasonServerError {
+		t.Fatalf("err = %v", err)
+	}
+	if _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); Reason(err) != ReasonCreatePending {
+		t.Fatalf("immediate retry: %v", err)
+	}
+	clk.Advance(createSettle)
+	if _, created, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); err != nil || !created || f.count() != 1 {
+		t.Fatalf("after settling: created %v err %v count %d", created, err, f.count())
+	}
+}
+
+func TestUnchangedSyncIsOneConditionalRequest(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, nil)
+	ctx := context.Background()
+	if _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := len(f.logged())
+	for i := 0; i < 3; i++ {
+		m, err := c.Issues(ctx)
+		if err != nil || m["k"].Number != 1 {
+			t.Fatalf("Issues: %v %v", m, err)
+		}
+	}
+	for _, l := range f.logged()[n:] {
+		if l != "GET /repos/o/r/issues cond 304" {
+			t.Errorf("unchanged sync sent %q", l)
+		}
+	}
+	if got := len(f.logged()) - n; got != 3 {
+		t.Errorf("%d requests for 3 syncs", got)
+	}
+}
+
+// statusServer answers every request with one status, body and headers.
+func statusClient(t *testing.T, token string, now func() time.Time, handle func(w http.ResponseWriter, r *http.Request)) (*Client, *int) {
+	f := newFakeGitHub(t)
+	var mu sync.Mutex
+	calls := 0
+	f.handler = func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		handle(w, r)
+		return true
+	}
+	c, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: Credentials{Token: token}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &calls
+}
+
+func TestErrorsAPersonCanActOn(t *testing.T) {
+	const token = "ghp_KNOWNTOKEN_0123456789abcdef"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		status int
+		body   string
+		op     func(c *Client) error
+		reason string
+	}{
+		{401, `{"message":"Bad credentials for ` + token + `","documentation_url":"https://docs.github.com/rest"}`,
+			func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonBadCredentials},
+		{404, `{"message":"Not Found"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonRepositoryNotFound},
+		{404, `{"message":"Not Found"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, ReasonIssueNotFound},
+		{410, `{"message":"Issues are disabled for this repo"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonIssuesDisabled},
+		{410, `{"message":"This issue was deleted"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, ReasonIssueDeleted},
+		{403, `{"message":"Resource not accessible by integration"}`, func(c *Client) error { return c.Comment(ctx, 7, "x") }, ReasonForbidden},
+		{422, `{"message":"Validation Failed","errors":[{"resource":"Issue","field":"title","code":"missing_field"}]}`,
+			func(c *Client) error { _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); return err }, ReasonValidationFailed},
+		{503, `{"message":"Service Unavailable"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonServerError},
+	} {
+		status, body := tc.status, tc.body
+		c, _ := statusClient(t, token, nil, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.URL.Path == "/repos/o/r/issues" && status == 422 {
+				_, _ = io.WriteString(w, "[]")
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+		})
+		err := tc.op(c)
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Reason != tc.reason || ae.StatusCode != tc.status || Reason(err) != tc.reason {
+			t.Errorf("%d %s: got %v, want %s", tc.status, tc.body, err, tc.reason)
+			continue
+		}
+		if strings.Contains(err.Error(), token) || strings.Contains(fmt.Sprintf("%+v", ae), token) {
+			t.Errorf("error reveals the token: %v", err)
+		}
+		if tc.status == 422 && !strings.Contains(ae.Message, "Issue.title: missing_field") {
+			t.Errorf("422 message lacks the field: %q", ae.Message)
+		}
+	}
+}
+
+func TestRateLimitAnswers(t *testing.T) {
+	ctx := context.Background()
+	base := time.Unix(1_900_000_000, 0)
+	for _, tc := range []struct {
+		name       string
+		status     int
+		headers    map[string]string
+		body       string
+		wantResume time.Duration
+		secondary  bool
+	}{
+		{"primary 403", 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(base.Add(40*time.Minute).Unix(), 10)},
+			`{"message":"API rate limit exceeded"}`, 40 * time.Minute, false},
+		{"primary 429", 429, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(base.Add(5*time.Minute).Unix(), 10)},
+			`{"message":"API rate limit exceeded"}`, 5 * time.Minute, false},
+		{"secondary 403 Retry-After", 403, map[string]string{"Retry-After": "90", "X-RateLimit-Remaining": "4000"},
+			`{"message":"You have exceeded a secondary rate limit"}`, 90 * time.Second, true},
+		{"secondary 429 Retry-After", 429, map[string]string{"Retry-After": "7"}, `{}`, 7 * time.Second, true},
+		{"secondary 403 without hint", 403, nil,
+			`{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
+			time.Minute, true},
+		{"secondary 429 without hint", 429, nil, `{"message":"Too Many Requests"}`, time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &testClock{t: base}
+			c, calls := statusClient(t, "ghp_"+strings.ReplaceAll(tc.name, " ", "_"), clk.Now, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tc.headers {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			_, err := c.Issues(ctx)
+			var rl *RateLimitError
+			if !errors.As(err, &rl) || Reason(err) != ReasonRateLimited {
+				t.Fatalf("err = %v", err)
+			}
+			if !rl.ResumeAt.Equal(base.Add(tc.wantResume)) || rl.Secondary != tc.secondary {
+				t.Errorf("got ResumeAt %v secondary %v, want %v %v", rl.ResumeAt, rl.Secondary, base.Add(tc.wantResume), tc.secondary)
+			}
+			clk.Advance(tc.wantResume - time.Second)
+			_, err = c.Issues(ctx)
+			if !errors.As(err, &rl) || *calls != 1 {
+				t.Errorf("while limited: err %v, %d requests sent", err, *calls)
+			}
+			clk.Advance(time.Second)
+			_, _ = c.Issues(ctx)
+			if *calls != 2 {
+				t.Errorf("after ResumeAt: %d requests, want 2", *calls)
+			}
+		})
+	}
+}
+
+func TestExhaustedBudgetOnSuccessBlocksFurtherRequests(t *testing.T) {
+	base := time.Unix(1_900_000_000, 0)
+	clk := &testClock{t: base}
+	reset := base.Add(10 * time.Minute)
+	c, calls := statusClient(t, "ghp_exhausted", clk.Now, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		_, _ = io.WriteString(w, "[]")
+	})
+	if _, err := c.Issues(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Issues(context.Background())
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) || *calls != 1 {
+		t.Fatalf("err %v, %d calls", err, *calls)
+	}
+}
+
+func TestReason(t *testing.T) {
+	for err, want := range map[error]string{
+		nil:               "",
+		&RateLimitError{}: "RateLimited",
+		fmt.Errorf("x: %w", &APIError{Reason: "IssuesDisabled"}): "IssuesDisabled",
+		context.DeadlineExceeded:                                 "Timeout",
+		&CredentialsError{Key: "token"}:                          "InvalidCredentials",
+		&CreatePendingError{Key: "k"}:                            "CreateOutcomeUnknown",
+		io.ErrUnexpectedEOF:                                      "NetworkError",
+		errors.New("boom"):                                       "InternalError",
+	} {
+		if got := Reason(err); got != want {
+			t.Errorf("Reason(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
