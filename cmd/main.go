@@ -1,16 +1,20 @@
 // Command manager runs the cxloop controllers: it scores customer journey
-// maps, schedules their reviews, and opens and tracks the GitHub issues of
-// their improvement phases.
+// maps, schedules their reviews, opens and tracks the GitHub issues of their
+// improvement phases, receives GitHub's issue webhooks and serves a
+// read-only status page for leadership.
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -21,11 +25,16 @@ import (
 
 func main() {
 	var (
-		metricsAddr, probeAddr string
-		leaderElect            bool
+		metricsAddr, probeAddr, statusAddr, webhookAddr string
+		webhookSecretName, webhookSecretFile            string
+		leaderElect                                     bool
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
+	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
+	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret.")
+	flag.StringVar(&webhookSecretFile, "github-webhook-secret-file", "", "File holding the GitHub webhook secret (instead of --github-webhook-secret).")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager works at a time.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -49,14 +58,13 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
-		log.Error(err, "setting up indexes")
-		os.Exit(1)
-	}
-	if err := (&controllers.CustomerJourneyReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{},
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "setting up the CustomerJourney controller")
+	err = controllers.Setup(ctx, mgr, controllers.Options{
+		GitHubWebhookAddr:   webhookAddr,
+		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
+		StatusPageAddr:      statusAddr,
+	})
+	if err != nil {
+		log.Error(err, "setting up cxloop")
 		os.Exit(1)
 	}
 	_ = mgr.AddHealthzCheck("healthz", healthz.Ping)
@@ -66,5 +74,26 @@ func main() {
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "running the manager")
 		os.Exit(1)
+	}
+}
+
+// webhookSecret reads the GitHub webhook secret at each delivery, so that a
+// rotated secret takes effect without a restart.
+func webhookSecret(r client.Reader, namespace, name, file string) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		switch {
+		case file != "":
+			return os.ReadFile(file)
+		case name != "":
+			var s corev1.Secret
+			if err := r.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+				return nil, err
+			}
+			if v := s.Data["secret"]; len(v) > 0 {
+				return v, nil
+			}
+			return nil, fmt.Errorf("secret %s/%s has no key \"secret\"", namespace, name)
+		}
+		return nil, nil
 	}
 }

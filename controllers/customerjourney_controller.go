@@ -21,6 +21,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/review"
 )
 
 // Reasons of the CustomerJourney's conditions and Events.
@@ -35,6 +36,8 @@ type CustomerJourneyReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
+	// Trackers gives the journey's issue tracker, for reviews and the dashboard.
+	Trackers TrackerSource
 }
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch
@@ -73,13 +76,58 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	scoreMap(&cj, m, phases)
 	cj.Status.ActivePhase = activePhase(phases)
+	journeyHealth.WithLabelValues(cj.Namespace, cj.Name).Set(float64(*cj.Status.HealthScore))
+
+	sched, err := reviewSchedule(&cj)
+	if err != nil {
+		msg := err.Error()
+		if !conditionIs(cj.Status.Conditions, cxv1.ConditionStalled, metav1.ConditionTrue, ReasonInvalidSchedule) {
+			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidSchedule, "Schedule", "%s", msg)
+		}
+		cj.Status.NextReviewTime = nil
+		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidSchedule, msg)
+		return ctrl.Result{}, nil
+	}
+	var requeue time.Duration
+	if cj.Spec.Tracker != nil && r.Trackers != nil {
+		if requeue, err = r.reconcileTracked(ctx, &cj, sched, m, phases); err != nil {
+			return trackerFailed(r.Recorder, r.Clock, &cj, &cj.Status.Conditions, cj.Generation, err)
+		}
+	} else if sched != nil {
+		next := sched.Next(r.Clock.Now())
+		nt := metav1.NewTime(next)
+		cj.Status.NextReviewTime = &nt
+		requeue = max(time.Second, next.Sub(r.Clock.Now()))
+	}
 
 	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
 	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, ReasonMapScored, msg)
 	if !equality.Semantic.DeepEqual(before.Status.Summary, cj.Status.Summary) || !equality.Semantic.DeepEqual(before.Status.HealthScore, cj.Status.HealthScore) {
 		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, ReasonMapScored, "Score", msg)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// reconcileTracked does the journey's work on GitHub: its reviews and its dashboard.
+func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj *cxv1.CustomerJourney, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
+	tr, err := r.Trackers.For(ctx, cj)
+	if err != nil {
+		return 0, err
+	}
+	issues, err := tr.Issues(ctx)
+	if err != nil {
+		return 0, err
+	}
+	trackerConnected(&cj.Status.Conditions, cj.Generation)
+	var requeue time.Duration
+	if sched != nil {
+		if requeue, err = r.reconcileReviews(ctx, cj, sched, tr, issues, m, phases); err != nil {
+			return 0, err
+		}
+	} else {
+		cj.Status.NextReviewTime, cj.Status.Review = nil, nil
+	}
+	return requeue, r.reconcileDashboard(ctx, cj, tr, issues, phases)
 }
 
 // scoreMap fills the journey's summary, health and gaps from the analytics.

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -155,8 +154,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err != nil {
 		return r.trackerFailed(&ph, err)
 	}
-	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, "GitHub answers with the configured credentials")
-	conditions.Remove(conds, cxv1.ConditionRateLimited)
+	trackerConnected(conds, gen)
 	syncTime := now(r.Clock)
 	ph.Status.LastSyncTime = &syncTime
 
@@ -197,44 +195,9 @@ func (r *ImprovementPhaseReconciler) waitingForPreviousPhase(ctx context.Context
 	return false, "", nil
 }
 
-// trackerFailed turns a tracker error into conditions, an Event and a requeue:
-// rate limits wait until GitHub allows again, configuration errors wait for
-// a person, other failures back off.
+// trackerFailed reports a tracker error on the phase.
 func (r *ImprovementPhaseReconciler) trackerFailed(ph *cxv1.ImprovementPhase, err error) (ctrl.Result, error) {
-	conds, gen := &ph.Status.Conditions, ph.Generation
-	var rl *tracker.RateLimitError
-	var cfgErr *TrackerConfigError
-	var apiErr *tracker.APIError
-	switch {
-	case errors.As(err, &rl):
-		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
-		if !conditions.IsTrue(*conds, cxv1.ConditionRateLimited) {
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, tracker.ReasonRateLimited, "Wait", msg)
-		}
-		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
-		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
-		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))}, nil
-	case errors.As(err, &cfgErr):
-		r.markTrackerDown(ph, cfgErr.Reason, cfgErr.Message)
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
-	case errors.As(err, &apiErr) && !apiErr.Retryable():
-		r.markTrackerDown(ph, apiErr.Reason, apiErr.Error())
-		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
-	}
-	reason := tracker.Reason(err)
-	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, err.Error())
-	conditions.MarkReconciling(conds, gen, reason, err.Error())
-	r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
-	return ctrl.Result{}, err // exponential backoff by the workqueue
-}
-
-func (r *ImprovementPhaseReconciler) markTrackerDown(ph *cxv1.ImprovementPhase, reason, msg string) {
-	conds, gen := &ph.Status.Conditions, ph.Generation
-	if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason) {
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
-	}
-	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, msg)
-	conditions.MarkStalled(conds, gen, reason, msg)
+	return trackerFailed(r.Recorder, r.Clock, ph, &ph.Status.Conditions, ph.Generation, err)
 }
 
 func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {

@@ -426,4 +426,3 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 func ptrTo[T any](v T) *T { return &v }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

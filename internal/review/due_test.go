@@ -398,3 +398,16 @@ func TestDueDoesNotStepThroughEveryMissedTime(t *testing.T) {
 		t.Logf("Next called %d times", counter.calls)
 	}
 }
+
+func TestScheduledTimeOfReadsReviewKeyBack(t *testing.T) {
+	at := time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)
+	got, ok := ScheduledTimeOf(ReviewKey(at))
+	if !ok || !got.Equal(at) {
+		t.Errorf("ScheduledTimeOf(ReviewKey(%v)) = %v, %v", at, got, ok)
+	}
+	for _, bad := range []string{"", "review-", "review-2026", "dashboard", "painpoint/review-202601010000"} {
+		if _, ok := ScheduledTimeOf(bad); ok {
+			t.Errorf("ScheduledTimeOf(%q) accepted", bad)
+		}
+	}
+}

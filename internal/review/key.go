@@ -1,6 +1,9 @@
 package review
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // reviewKeyLayout renders a scheduled time in UTC minutes, like the minute
 // hash in a CronJob's job names.
@@ -13,4 +16,15 @@ const reviewKeyLayout = "200601021504"
 // after a crash between creating the review and recording it in status.
 func ReviewKey(scheduled time.Time) string {
 	return "review-" + scheduled.UTC().Format(reviewKeyLayout)
+}
+
+// ScheduledTimeOf reads the scheduled time back from a review key made by
+// ReviewKey; ok is false for any other string.
+func ScheduledTimeOf(key string) (t time.Time, ok bool) {
+	rest, found := strings.CutPrefix(key, "review-")
+	if !found {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(reviewKeyLayout, rest, time.UTC)
+	return t, err == nil
 }

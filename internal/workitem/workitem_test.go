@@ -65,9 +65,9 @@ func TestGapIssues(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"gap/persona-not-scored/visit/family":          "Map gap: score how family feels in stage visit",
+		"gap/persona-not-scored/visit/family":           "Map gap: score how family feels in stage visit",
 		"gap/touchpoint-without-owner/visit/restaurant": "Map gap: find an owner for touchpoint restaurant (visit)",
-		"gap/pain-point-not-sized/menu":                "Map gap: size pain point menu at restaurant",
+		"gap/pain-point-not-sized/menu":                 "Map gap: size pain point menu at restaurant",
 	}
 	if len(titles) != len(want) {
 		t.Fatalf("got %v", titles)

@@ -1,0 +1,792 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/localgithub"
+)
+
+// options configure one run of the demo.
+type options struct {
+	// StatusAddr is where the status page is served; a free port is used
+	// when it is taken. Empty turns the status page off.
+	StatusAddr string
+	// Keep keeps everything running after the story until ctx ends.
+	Keep bool
+	// Timeout bounds the whole story; StepTimeout each of its steps.
+	Timeout, StepTimeout time.Duration
+	// Root is the repository root, with config/crd/bases and config/samples;
+	// found from the working directory upwards when empty.
+	Root string
+	// Assets is the directory of kube-apiserver and etcd; $KUBEBUILDER_ASSETS when empty.
+	Assets string
+	// MaxOpenQuickWins is the Improve phase's maxOpenIssues in the demo, low
+	// enough to show the pacing.
+	MaxOpenQuickWins int32
+	// SyncInterval is every phase's polling interval; webhooks bring
+	// GitHub's changes sooner.
+	SyncInterval time.Duration
+	// Verbose shows cxloop's logs on standard error.
+	Verbose bool
+}
+
+const (
+	namespace   = "nature-park"
+	ghOwner     = "nature-park"
+	ghRepo      = "visitor-experience"
+	journeyName = "nature-park-visit"
+	secretName  = "github-credentials"
+)
+
+// demo is one run's state.
+type demo struct {
+	o     options
+	out   io.Writer
+	c     client.Client
+	gh    *localgithub.Server
+	token string
+	logs  *logTail
+}
+
+// run tells the story of the improvement loop on the nature-park sample,
+// writing it to out. With o.Keep it then stays up until ctx ends.
+func run(ctx context.Context, out io.Writer, o options) (err error) {
+	d := defaultOptions()
+	if o.Timeout <= 0 {
+		o.Timeout = d.Timeout
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = d.StepTimeout
+	}
+	if o.MaxOpenQuickWins <= 0 {
+		o.MaxOpenQuickWins = d.MaxOpenQuickWins
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = d.SyncInterval
+	}
+	if o.Assets == "" {
+		o.Assets = os.Getenv("KUBEBUILDER_ASSETS")
+	}
+	if o.Assets == "" {
+		return errors.New("KUBEBUILDER_ASSETS is not set: the demo needs a local kube-apiserver and etcd; run it with `make demo`, which prepares them")
+	}
+	if o.Root == "" {
+		if o.Root, err = findRoot(); err != nil {
+			return err
+		}
+	}
+	journey, phases, err := readSamples(o.Root)
+	if err != nil {
+		return err
+	}
+
+	// Only errors are logged, into a tail shown if the demo fails.
+	logs := &logTail{max: 30}
+	var logOut io.Writer = logs
+	level := zapcore.ErrorLevel
+	if o.Verbose {
+		logOut, level = io.MultiWriter(logs, os.Stderr), zapcore.InfoLevel
+	}
+	logger := zap.New(zap.WriteTo(logOut), zap.Level(level))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+	defer func() {
+		if err != nil && !o.Verbose && logs.Len() > 0 {
+			fmt.Fprintf(out, "\ncxloop's last error logs:\n%s", logs.String())
+		}
+	}()
+
+	story, cancelStory := context.WithTimeout(ctx, o.Timeout)
+	defer cancelStory()
+	dm := &demo{o: o, out: out, logs: logs}
+	dm.say("cxloop demo: the nature-park journey, from map to improvements, on your machine")
+	dm.say("")
+
+	// 1. A real API server.
+	start := time.Now()
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(o.Root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: o.Assets,
+		UseExistingCluster:    ptr.To(false),
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = cxv1.AddToScheme(scheme)
+	env.Scheme = scheme
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting kube-apiserver and etcd from %s: %w", o.Assets, err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg.WarningHandler = rest.NoWarnings{}
+	if dm.c, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	dm.step("Kubernetes: a local kube-apiserver and etcd are up (%.1fs), with cxloop's CRDs installed.", time.Since(start).Seconds())
+
+	// 2. A local GitHub, and cxloop.
+	token := "ghp_demo" + randomHex(16)
+	webhookSecret := randomHex(16)
+	gh, err := localgithub.New(localgithub.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))})
+	if err != nil {
+		return err
+	}
+	if err := gh.Start("127.0.0.1:0"); err != nil {
+		return err
+	}
+	defer func() { _ = gh.Close() }()
+	gh.AddRepo(ghOwner, ghRepo)
+	gh.AddToken(token)
+	dm.gh, dm.token = gh, token
+	dm.step("GitHub: a local GitHub at %s with the repository %s/%s.", gh.URL(), ghOwner, ghRepo)
+
+	webhookAddr, _, err := freeAddr("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	statusAddr := ""
+	if o.StatusAddr != "" {
+		var moved bool
+		if statusAddr, moved, err = freeAddr(o.StatusAddr); err != nil {
+			return err
+		}
+		if moved {
+			dm.step("(%s is taken: the status page uses %s instead.)", o.StatusAddr, statusAddr)
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(context.Background())
+	if err := controllers.Setup(mgrCtx, mgr, controllers.Options{
+		GitHubWebhookAddr:   webhookAddr,
+		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
+		StatusPageAddr:      statusAddr,
+	}); err != nil {
+		stopMgr()
+		return fmt.Errorf("setting up cxloop: %w", err)
+	}
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	defer func() {
+		stopMgr()
+		<-mgrDone
+	}()
+	webhookURL := "http://" + webhookAddr + controllers.WebhookPath
+	gh.SetWebhook(webhookURL, webhookSecret)
+	dm.step("cxloop: the manager runs; GitHub sends signed issue webhooks to %s.", webhookURL)
+	if statusAddr != "" {
+		dm.step("Status page for leadership: http://%s/", statusAddr)
+	}
+	dm.say("")
+
+	if err := dm.story(story, journey, phases); err != nil {
+		if story.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("the demo did not finish within %s: %w", o.Timeout, err)
+		}
+		return err
+	}
+	select {
+	case err := <-mgrDone:
+		return fmt.Errorf("the cxloop manager stopped: %v", err)
+	default:
+	}
+	if !o.Keep {
+		return nil
+	}
+	return dm.keep(ctx, env, statusAddr, token, mgrDone)
+}
+
+// story applies the sample and plays the product owner, narrating.
+func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase) error {
+	c := dm.c
+	mostOpenQuickWins := dm.watchOpen(ctx, "phase:improve")
+
+	// The map.
+	dm.title("1. The map")
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return err
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: secretName}, StringData: map[string]string{"token": dm.token}}
+	if err := c.Create(ctx, secret); err != nil {
+		return err
+	}
+	cj.Namespace = namespace
+	cj.Spec.Tracker.GitHub.APIURL = dm.gh.URL()
+	if err := c.Create(ctx, cj); err != nil {
+		return fmt.Errorf("creating the sample journey: %w", err)
+	}
+	dm.step("The platform engineer applies config/samples: namespace %s, Secret %s (the GitHub token),", namespace, secretName)
+	dm.step("CustomerJourney %s (tracked in %s/%s) and its four ImprovementPhases.", journeyName, ghOwner, ghRepo)
+	for _, ph := range phases {
+		ph.Namespace = namespace
+		ph.Spec.SyncInterval = &metav1.Duration{Duration: dm.o.SyncInterval}
+		if ph.Spec.Type == cxv1.PhaseImprove {
+			if ph.Spec.Limits == nil {
+				ph.Spec.Limits = &cxv1.PhaseLimits{}
+			}
+			ph.Spec.Limits.MaxOpenIssues = ptr.To(dm.o.MaxOpenQuickWins)
+		}
+		if err := c.Create(ctx, ph); err != nil {
+			return fmt.Errorf("creating phase %s: %w", ph.Name, err)
+		}
+	}
+	var scored *cxv1.CustomerJourney
+	if err := dm.waitFor(ctx, "cxloop scores the journey", func() (bool, string, error) {
+		j, err := dm.journey(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		scored = j
+		return j.Status.ObservedGeneration == j.Generation && j.Status.HealthScore != nil && j.Status.Summary != nil, "not scored yet", nil
+	}); err != nil {
+		return err
+	}
+	s := scored.Status.Summary
+	healthBefore := *scored.Status.HealthScore
+	dm.step("cxloop scored it: health %d/100; %d touchpoints on %d channels over %d stages, %d personas;", healthBefore, s.Touchpoints, s.Channels, s.Stages, s.Personas)
+	dm.step("%d pain points, %d of them quick wins; %d moments of truth, %d top tasks.", s.PainPoints, s.QuickWins, s.MomentsOfTruth, s.TopTasks)
+	dm.step("The map has %d gaps:", len(scored.Status.Gaps))
+	for _, g := range scored.Status.Gaps {
+		dm.step("  - %s", g.Message)
+	}
+
+	// Discovery.
+	dm.title("2. Discovery: one GitHub issue per gap of the map")
+	gaps := len(scored.Status.Gaps)
+	var discovery *cxv1.ImprovementPhase
+	if err := dm.waitFor(ctx, "Discovery opens one issue per gap", func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-discovery")
+		if err != nil {
+			return false, "", err
+		}
+		discovery = ph
+		return ph.Status.State == cxv1.PhaseActive && len(ph.Status.Items) == gaps && countState(ph, cxv1.ItemOpen) == gaps && allNumbered(ph, cxv1.ItemOpen),
+			fmt.Sprintf("Discovery is %q with %d of %d issues open", ph.Status.State, countState(ph, cxv1.ItemOpen), gaps), nil
+	}); err != nil {
+		return err
+	}
+	dm.step("Discovery is active and opened %d issues, assigned to the product owner:", countState(discovery, cxv1.ItemOpen))
+	for _, it := range discovery.Status.Items {
+		dm.issue(it.Issue)
+	}
+	dm.step("Improve, Perfection and Personalization wait (Pending) until Discovery completes.")
+
+	// The product owner works on the gaps.
+	dm.title("3. The product owner fills the gaps")
+	first := discovery.Status.Items[0]
+	if err := dm.gh.CloseIssue(ghOwner, ghRepo, first.Issue, "completed"); err != nil {
+		return err
+	}
+	closedAt := time.Now()
+	dm.step("On GitHub, the product owner closes #%d (%q).", first.Issue, first.Title)
+	if err := dm.waitFor(ctx, fmt.Sprintf("cxloop sees #%d closed", first.Issue), func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-discovery")
+		if err != nil {
+			return false, "", err
+		}
+		discovery = ph
+		return itemByKey(ph, first.Key).State == cxv1.ItemClosed, "still " + string(itemByKey(ph, first.Key).State), nil
+	}); err != nil {
+		return err
+	}
+	dm.step("cxloop heard it through the webhook %.1fs later: Discovery %s, still %s:", time.Since(closedAt).Seconds(), discovery.Status.Progress.Summary, discovery.Status.State)
+	dm.step("closing an issue is not enough while the gap is still in the map.")
+
+	restaurant, parking := "", ""
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		j, err := dm.journey(ctx)
+		if err != nil {
+			return err
+		}
+		restaurant, parking = fixMap(j)
+		return c.Update(ctx, j)
+	}); err != nil {
+		return fmt.Errorf("updating the map: %w", err)
+	}
+	dm.step("The product owner updates the map (kubectl edit cj %s):", journeyName)
+	dm.step("  - %s", restaurant)
+	dm.step("  - %s", parking)
+	if err := dm.waitFor(ctx, "Discovery completes", func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-discovery")
+		if err != nil {
+			return false, "", err
+		}
+		discovery = ph
+		return ph.Status.State == cxv1.PhaseCompleted, fmt.Sprintf("Discovery is %q at %s", ph.Status.State, ph.Status.Progress.Summary), nil
+	}); err != nil {
+		return err
+	}
+	for _, it := range discovery.Status.Items[1:] {
+		dm.step("cxloop sees the gap gone from the map and closes #%d itself.", it.Issue)
+	}
+	dm.step("Discovery completed: %s.", discovery.Status.Progress.Summary)
+
+	// Improve.
+	dm.title("4. Improve: the quick wins (impact >= 4, effort <= 2), best first")
+	var improve *cxv1.ImprovementPhase
+	limit := int(dm.o.MaxOpenQuickWins)
+	if err := dm.waitFor(ctx, "Improve opens the quick wins", func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-improve")
+		if err != nil {
+			return false, "", err
+		}
+		improve = ph
+		want := min(limit, len(ph.Status.Items))
+		return ph.Status.State == cxv1.PhaseActive && want > 0 && countState(ph, cxv1.ItemOpen) == want && allNumbered(ph, cxv1.ItemOpen),
+			fmt.Sprintf("Improve is %q with %d issues open", ph.Status.State, countState(ph, cxv1.ItemOpen)), nil
+	}); err != nil {
+		return err
+	}
+	dm.step("Improve started and found %d quick wins. maxOpenIssues is %d, so it opened %d issues:", len(improve.Status.Items), limit, countState(improve, cxv1.ItemOpen))
+	for _, it := range improve.Status.Items {
+		if it.State == cxv1.ItemOpen {
+			dm.issue(it.Issue)
+		}
+	}
+	for _, it := range improve.Status.Items {
+		if it.State == cxv1.ItemPlanned {
+			dm.step("  planned, waits for a free slot: %s", it.Title)
+		}
+	}
+
+	dm.title("5. The product owner closes the quick wins on GitHub")
+	for {
+		var next *cxv1.PhaseItem
+		for i := range improve.Status.Items {
+			if it := &improve.Status.Items[i]; it.State == cxv1.ItemOpen && (next == nil || it.Issue < next.Issue) {
+				next = it
+			}
+		}
+		if next == nil {
+			break
+		}
+		before := openKeys(improve)
+		if err := dm.gh.CloseIssue(ghOwner, ghRepo, next.Issue, "completed"); err != nil {
+			return err
+		}
+		closedAt := time.Now()
+		key := next.Key
+		if err := dm.waitFor(ctx, fmt.Sprintf("cxloop sees quick win #%d closed", next.Issue), func() (bool, string, error) {
+			ph, err := dm.phase(ctx, "nature-park-improve")
+			if err != nil {
+				return false, "", err
+			}
+			improve = ph
+			remaining := countState(ph, cxv1.ItemOpen) + countState(ph, cxv1.ItemPlanned)
+			return itemByKey(ph, key).State == cxv1.ItemClosed && countState(ph, cxv1.ItemOpen) == min(limit, remaining) && allNumbered(ph, cxv1.ItemOpen),
+				fmt.Sprintf("#%d is %s; %d open", next.Issue, itemByKey(ph, key).State, countState(ph, cxv1.ItemOpen)), nil
+		}); err != nil {
+			return err
+		}
+		line := fmt.Sprintf("closed #%d, seen by webhook in %.1fs", next.Issue, time.Since(closedAt).Seconds())
+		for _, it := range improve.Status.Items {
+			if it.State == cxv1.ItemOpen && !before[it.Key] {
+				line += fmt.Sprintf("; cxloop opened the next quick win: #%d %s", it.Issue, it.Title)
+			}
+		}
+		dm.step("%s", line)
+	}
+	var perfection *cxv1.ImprovementPhase
+	if err := dm.waitFor(ctx, "Improve completes and Perfection starts", func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-improve")
+		if err != nil {
+			return false, "", err
+		}
+		improve = ph
+		if perfection, err = dm.phase(ctx, "nature-park-perfection"); err != nil {
+			return false, "", err
+		}
+		want := min(int(ptr.Deref(ptr.Deref(perfection.Spec.Limits, cxv1.PhaseLimits{}).MaxOpenIssues, 10)), len(perfection.Status.Items))
+		return ph.Status.State == cxv1.PhaseCompleted && perfection.Status.State == cxv1.PhaseActive && countState(perfection, cxv1.ItemOpen) == want && allNumbered(perfection, cxv1.ItemOpen),
+			fmt.Sprintf("Improve is %q at %s, Perfection is %q", ph.Status.State, ph.Status.Progress.Summary, perfection.Status.State), nil
+	}); err != nil {
+		return err
+	}
+	dm.step("Improve completed: %s. At most %d quick-win issues were open at any moment (maxOpenIssues %d).", improve.Status.Progress.Summary, mostOpenQuickWins(), limit)
+
+	dm.title("6. Perfection: the long-term improvements")
+	dm.step("Perfection is active and opened %d issues for the bigger work (%d more planned):", countState(perfection, cxv1.ItemOpen), countState(perfection, cxv1.ItemPlanned))
+	for _, it := range perfection.Status.Items {
+		if it.State == cxv1.ItemOpen {
+			dm.step("  #%-3d %s", it.Issue, it.Title)
+		}
+	}
+
+	var final *cxv1.CustomerJourney
+	if err := dm.waitFor(ctx, "the journey shows Perfection as its active phase", func() (bool, string, error) {
+		j, err := dm.journey(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		final = j
+		return j.Status.ActivePhase == "nature-park-perfection" && j.Status.HealthScore != nil, "active phase " + j.Status.ActivePhase, nil
+	}); err != nil {
+		return err
+	}
+
+	dm.title("Where things stand (kubectl get cx -n " + namespace + ")")
+	var list cxv1.ImprovementPhaseList
+	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	slices.SortFunc(list.Items, func(a, b cxv1.ImprovementPhase) int { return phaseRank(a.Spec.Type) - phaseRank(b.Spec.Type) })
+	tw := tabwriter.NewWriter(dm.out, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tTYPE\tSTATE\tPROGRESS")
+	for _, ph := range list.Items {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ph.Name, ph.Spec.Type, orDash(string(ph.Status.State)), orDash(ph.Status.Progress.Summary))
+	}
+	_ = tw.Flush()
+	dm.say("")
+	dm.step("Journey health: %d -> %d (the map's gaps are filled and the quick wins' pain points are solved).", healthBefore, *final.Status.HealthScore)
+	var phaseIssues int
+	counts := map[string]int{}
+	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+		if slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) {
+			phaseIssues++
+			counts[is.Title]++
+		}
+	}
+	dups := 0
+	for _, n := range counts {
+		dups += n - 1
+	}
+	delivered, total := 0, 0
+	for _, dl := range dm.gh.Deliveries() {
+		total++
+		if dl.Delivered {
+			delivered++
+		}
+	}
+	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)
+	return nil
+}
+
+// keep stays up until ctx ends, saying where to look.
+func (dm *demo) keep(ctx context.Context, env *envtest.Environment, statusAddr, token string, mgrDone <-chan error) error {
+	dir, err := os.MkdirTemp("", "cxloop-demo-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	user, err := env.AddUser(envtest.User{Name: "demo", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
+		return err
+	}
+	dm.title("cxloop keeps running; press Ctrl-C to stop")
+	if statusAddr != "" {
+		dm.step("Status page:   http://%s/", statusAddr)
+	}
+	dm.step("Local GitHub:  %srepos/%s/%s/issues?state=all", dm.gh.URL(), ghOwner, ghRepo)
+	dm.step("               (local-only token for curl: -H 'Authorization: Bearer %s')", token)
+	dm.step("kubectl:       KUBECONFIG=%s %s get cx -n %s", kubeconfig, filepath.Join(dm.o.Assets, "kubectl"), namespace)
+	select {
+	case <-ctx.Done():
+		dm.say("Stopping.")
+		return nil
+	case err := <-mgrDone:
+		return fmt.Errorf("the cxloop manager stopped: %v", err)
+	}
+}
+
+// fixMap plays the product owner: the partner restaurant gets an owner and
+// the parking-signs pain point is sized. It says what changed.
+func fixMap(j *cxv1.CustomerJourney) (restaurant, parking string) {
+	for si := range j.Spec.Stages {
+		for ti := range j.Spec.Stages[si].Touchpoints {
+			tp := &j.Spec.Stages[si].Touchpoints[ti]
+			if tp.Name == "nearby-restaurant" {
+				tp.Owner = "Partnerships"
+				restaurant = "the nearby restaurant (visit stage) is owned by Partnerships from now on;"
+			}
+			for pi := range tp.PainPoints {
+				if pp := &tp.PainPoints[pi]; pp.ID == "parking-signs" {
+					pp.Effort = ptr.To[int32](3)
+					parking = fmt.Sprintf("the parking-signs pain point (%q) is sized: impact %d, effort 3.", pp.Summary, ptr.Deref(pp.Impact, 3))
+				}
+			}
+		}
+	}
+	return restaurant, parking
+}
+
+// issue prints one GitHub issue as the server holds it.
+func (dm *demo) issue(number int) {
+	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+		if is.Number == number {
+			dm.step("  #%-3d %s", is.Number, is.Title)
+			dm.step("        labels: %s", strings.Join(is.Labels, ", "))
+			return
+		}
+	}
+	dm.step("  #%-3d (not found on GitHub)", number)
+}
+
+// watchOpen samples GitHub's open issues with a label until ctx ends and
+// reports the most seen open at once.
+func (dm *demo) watchOpen(ctx context.Context, label string) func() int {
+	var most atomic.Int64
+	go func() {
+		for ctx.Err() == nil {
+			n := int64(0)
+			for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+				if is.State == "open" && slices.Contains(is.Labels, label) {
+					n++
+				}
+			}
+			if n > most.Load() {
+				most.Store(n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return func() int { return int(most.Load()) }
+}
+
+// waitFor polls cond until it holds, failing after the step timeout or when
+// ctx ends with a message that says what did not happen.
+func (dm *demo) waitFor(ctx context.Context, what string, cond func() (done bool, now string, err error)) error {
+	ctx, cancel := context.WithTimeout(ctx, dm.o.StepTimeout)
+	defer cancel()
+	last := "nothing observed yet"
+	for {
+		done, now, err := cond()
+		switch {
+		case err == nil && done:
+			return nil
+		case err != nil:
+			last = err.Error()
+		case now != "":
+			last = now
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waited in vain for: %s (last seen: %s): %w", what, last, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (dm *demo) journey(ctx context.Context) (*cxv1.CustomerJourney, error) {
+	var j cxv1.CustomerJourney
+	err := dm.c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: journeyName}, &j)
+	return &j, err
+}
+
+func (dm *demo) phase(ctx context.Context, name string) (*cxv1.ImprovementPhase, error) {
+	var ph cxv1.ImprovementPhase
+	err := dm.c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &ph)
+	return &ph, err
+}
+
+func (dm *demo) say(s string) { fmt.Fprintln(dm.out, s) }
+
+func (dm *demo) title(s string) { fmt.Fprintf(dm.out, "\n%s\n", s) }
+
+func (dm *demo) step(format string, args ...any) {
+	fmt.Fprintf(dm.out, "   "+format+"\n", args...)
+}
+
+func countState(ph *cxv1.ImprovementPhase, s cxv1.ItemState) int {
+	n := 0
+	for _, it := range ph.Status.Items {
+		if it.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// allNumbered reports whether every item in state s has its issue number.
+func allNumbered(ph *cxv1.ImprovementPhase, s cxv1.ItemState) bool {
+	for _, it := range ph.Status.Items {
+		if it.State == s && it.Issue == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func itemByKey(ph *cxv1.ImprovementPhase, key string) cxv1.PhaseItem {
+	for _, it := range ph.Status.Items {
+		if it.Key == key {
+			return it
+		}
+	}
+	return cxv1.PhaseItem{State: "missing"}
+}
+
+func openKeys(ph *cxv1.ImprovementPhase) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range ph.Status.Items {
+		if it.State == cxv1.ItemOpen {
+			out[it.Key] = true
+		}
+	}
+	return out
+}
+
+func phaseRank(t cxv1.PhaseType) int {
+	return slices.Index([]cxv1.PhaseType{cxv1.PhaseDiscovery, cxv1.PhaseImprove, cxv1.PhasePerfection, cxv1.PhasePersonalization}, t)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// findRoot finds the repository root (with config/crd/bases) from the
+// working directory upwards.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if st, err := os.Stat(filepath.Join(dir, "config", "crd", "bases")); err == nil && st.IsDir() {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("config/crd/bases not found: run the demo from the cxloop repository (`make demo`)")
+		}
+		dir = parent
+	}
+}
+
+// readSamples reads the nature-park journey and its phases from config/samples.
+func readSamples(root string) (*cxv1.CustomerJourney, []*cxv1.ImprovementPhase, error) {
+	dir := filepath.Join(root, "config", "samples")
+	raw, err := os.ReadFile(filepath.Join(dir, "cx_v1alpha1_customerjourney.yaml"))
+	if err != nil {
+		return nil, nil, err
+	}
+	var cj cxv1.CustomerJourney
+	if err := yaml.UnmarshalStrict(raw, &cj); err != nil {
+		return nil, nil, fmt.Errorf("reading the sample journey: %w", err)
+	}
+	if cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
+		return nil, nil, errors.New("the sample journey has no GitHub tracker")
+	}
+	raw, err = os.ReadFile(filepath.Join(dir, "cx_v1alpha1_improvementphases.yaml"))
+	if err != nil {
+		return nil, nil, err
+	}
+	var phases []*cxv1.ImprovementPhase
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var p cxv1.ImprovementPhase
+		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
+			return nil, nil, fmt.Errorf("reading the sample phases: %w", err)
+		}
+		phases = append(phases, &p)
+	}
+	if len(phases) != 4 {
+		return nil, nil, fmt.Errorf("expected the four sample phases, found %d", len(phases))
+	}
+	return &cj, phases, nil
+}
+
+// freeAddr checks that addr can be listened on and returns it with its port
+// resolved; when it is taken, it returns a free port on 127.0.0.1 instead.
+func freeAddr(addr string) (string, bool, error) {
+	moved := false
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		moved = true
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return "", false, err
+		}
+	}
+	got := ln.Addr().String()
+	_ = ln.Close()
+	return got, moved, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// logTail keeps the last lines written to it.
+type logTail struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
+		l.lines = append(l.lines, string(line))
+	}
+	if len(l.lines) > l.max {
+		l.lines = l.lines[len(l.lines)-l.max:]
+	}
+	return len(p), nil
+}
+
+func (l *logTail) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n") + "\n"
+}

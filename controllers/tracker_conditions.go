@@ -1,0 +1,64 @@
+package controllers
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// trackerFailed turns a tracker error into conditions, a Warning Event and
+// a requeue: a rate limit waits until GitHub allows again (no request is
+// sent before), a configuration error or a refusal a person must fix
+// (bad credentials, unknown repository, issues disabled, validation) waits
+// for a change, and other failures back off exponentially.
+func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error) (ctrl.Result, error) {
+	var rl *tracker.RateLimitError
+	var cfgErr *TrackerConfigError
+	var apiErr *tracker.APIError
+	switch {
+	case errors.As(err, &rl):
+		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
+		if !conditions.IsTrue(*conds, cxv1.ConditionRateLimited) {
+			rec.Eventf(obj, nil, corev1.EventTypeWarning, tracker.ReasonRateLimited, "Wait", msg)
+		}
+		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
+		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
+		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(clk.Now()))}, nil
+	case errors.As(err, &cfgErr):
+		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message)
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	case errors.As(err, &apiErr) && !apiErr.Retryable():
+		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error())
+		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
+	}
+	reason := tracker.Reason(err)
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, err.Error())
+	conditions.MarkReconciling(conds, gen, reason, err.Error())
+	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
+	return ctrl.Result{}, err // the workqueue backs off exponentially
+}
+
+func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.Condition, gen int64, reason, msg string) {
+	if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason) {
+		rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
+	}
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, msg)
+	conditions.MarkStalled(conds, gen, reason, msg)
+}
+
+// trackerConnected records that GitHub answers and no limit holds.
+func trackerConnected(conds *[]metav1.Condition, gen int64) {
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, "GitHub answers with the configured credentials")
+	conditions.Remove(conds, cxv1.ConditionRateLimited)
+}
