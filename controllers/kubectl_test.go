@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -127,4 +128,26 @@ func describedField(block string) bool {
 		}
 	}
 	return false
+}
+
+// TestKubectlWaitForReady: `kubectl wait --for=condition=Ready` works on both kinds.
+func TestKubectlWaitForReady(t *testing.T) {
+	g := NewWithT(t)
+	gh := githubServer(t)
+	startCxloop(t)
+	ns := namespace(t)
+	trackedJourney(t, ns, gh)
+	for _, ph := range samplePhases(t, ns) {
+		g.Expect(k8sClient.Create(context.Background(), ph)).To(Succeed())
+	}
+	out, err := kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=60s",
+		"customerjourney/nature-park-visit", "improvementphase/nature-park-discovery", "improvementphase/nature-park-improve")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("customerjourney.cx.cxloop.dev/nature-park-visit condition met"))
+	g.Expect(out).To(ContainSubstring("improvementphase.cx.cxloop.dev/nature-park-improve condition met"))
+
+	out, err = kubectl(t, "get", "cx", "-n", ns)
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(MatchRegexp(`customerjourney.cx.cxloop.dev/nature-park-visit\s+True\s+\d+\s+15\s+4\s+nature-park-discovery`))
+	g.Expect(out).To(MatchRegexp(`improvementphase.cx.cxloop.dev/nature-park-discovery\s+nature-park-visit\s+Discovery\s+Active\s+0/2 \(0%\)\s+True`))
 }

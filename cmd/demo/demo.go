@@ -39,6 +39,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // options configure one run of the demo.
@@ -220,7 +221,6 @@ func run(ctx context.Context, out io.Writer, o options) (err error) {
 	if statusAddr != "" {
 		dm.step("Status page for leadership: http://%s/", statusAddr)
 	}
-	dm.say("")
 
 	if err := dm.story(story, journey, phases); err != nil {
 		if story.Err() != nil && ctx.Err() == nil {
@@ -360,7 +360,9 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		return err
 	}
 	for _, it := range discovery.Status.Items[1:] {
-		dm.step("cxloop sees the gap gone from the map and closes #%d itself.", it.Issue)
+		if is, ok := dm.ghIssue(it.Issue); ok && is.State == "closed" {
+			dm.step("cxloop sees the gap gone from the map and closes #%d itself (as %s).", it.Issue, is.StateReason)
+		}
 	}
 	dm.step("Discovery completed: %s.", discovery.Status.Progress.Summary)
 
@@ -408,6 +410,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 			return err
 		}
 		closedAt := time.Now()
+		var seen time.Duration
 		key := next.Key
 		if err := dm.waitFor(ctx, fmt.Sprintf("cxloop sees quick win #%d closed", next.Issue), func() (bool, string, error) {
 			ph, err := dm.phase(ctx, "nature-park-improve")
@@ -415,16 +418,19 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 				return false, "", err
 			}
 			improve = ph
+			if seen == 0 && itemByKey(ph, key).State == cxv1.ItemClosed {
+				seen = time.Since(closedAt)
+			}
 			remaining := countState(ph, cxv1.ItemOpen) + countState(ph, cxv1.ItemPlanned)
 			return itemByKey(ph, key).State == cxv1.ItemClosed && countState(ph, cxv1.ItemOpen) == min(limit, remaining) && allNumbered(ph, cxv1.ItemOpen),
 				fmt.Sprintf("#%d is %s; %d open", next.Issue, itemByKey(ph, key).State, countState(ph, cxv1.ItemOpen)), nil
 		}); err != nil {
 			return err
 		}
-		line := fmt.Sprintf("closed #%d, seen by webhook in %.1fs", next.Issue, time.Since(closedAt).Seconds())
+		line := fmt.Sprintf("closed #%d; the webhook told cxloop %.1fs later", next.Issue, seen.Seconds())
 		for _, it := range improve.Status.Items {
 			if it.State == cxv1.ItemOpen && !before[it.Key] {
-				line += fmt.Sprintf("; cxloop opened the next quick win: #%d %s", it.Issue, it.Title)
+				line += fmt.Sprintf(" and opened the next one: #%d %s", it.Issue, it.Title)
 			}
 		}
 		dm.step("%s", line)
@@ -480,13 +486,16 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	_ = tw.Flush()
 	dm.say("")
-	dm.step("Journey health: %d -> %d (the map's gaps are filled and the quick wins' pain points are solved).", healthBefore, *final.Status.HealthScore)
+	dm.step("Journey health: %d -> %d (the solved quick wins no longer count against it).", healthBefore, *final.Status.HealthScore)
 	var phaseIssues int
+	var others []string
 	counts := map[string]int{}
 	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
 		if slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) {
 			phaseIssues++
-			counts[is.Title]++
+			counts[tracker.KeyFromBody(is.Body)]++
+		} else {
+			others = append(others, fmt.Sprintf("#%d %q", is.Number, is.Title))
 		}
 	}
 	dups := 0
@@ -501,6 +510,9 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}
 	}
 	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)
+	if len(others) > 0 {
+		dm.step("Also on GitHub, for leadership: %s (the journey's dashboard, edited in place).", strings.Join(others, ", "))
+	}
 	return nil
 }
 
@@ -562,14 +574,21 @@ func fixMap(j *cxv1.CustomerJourney) (restaurant, parking string) {
 
 // issue prints one GitHub issue as the server holds it.
 func (dm *demo) issue(number int) {
-	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
-		if is.Number == number {
-			dm.step("  #%-3d %s", is.Number, is.Title)
-			dm.step("        labels: %s", strings.Join(is.Labels, ", "))
-			return
-		}
+	if is, ok := dm.ghIssue(number); ok {
+		dm.step("  #%-3d %s", is.Number, is.Title)
+		dm.step("        labels: %s", strings.Join(is.Labels, ", "))
+		return
 	}
 	dm.step("  #%-3d (not found on GitHub)", number)
+}
+
+func (dm *demo) ghIssue(number int) (localgithub.Issue, bool) {
+	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+		if is.Number == number {
+			return is, true
+		}
+	}
+	return localgithub.Issue{}, false
 }
 
 // watchOpen samples GitHub's open issues with a label until ctx ends and

@@ -496,3 +496,38 @@ func counterValue(t *testing.T, method, code string) float64 {
 	}
 	return 0
 }
+
+// A change that does not reach page 1 of sort=updated (here: updated_at
+// frozen by the clock) is picked up by the periodic full revalidation.
+func TestLocalPeriodicFullRevalidation(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		if _, _, err := c.EnsureIssue(ctx, req(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
+	all, err := reader.Issues(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdateIssue(ctx, all["a"].Number, "Improve a (edited)", all["a"].Body); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(11 * time.Minute)
+	before := e.requestCount()
+	got, err := reader.Issues(ctx)
+	if err != nil || got["a"].Title != "Improve a (edited)" {
+		t.Fatalf("after the full revalidation: %+v %v", got["a"], err)
+	}
+	if n := len(e.requestsSince(before)); n != 3 {
+		t.Errorf("full revalidation sent %d requests, want 3 (every page)", n)
+	}
+	for _, r := range e.requestsSince(before) {
+		if !r.Conditional {
+			t.Errorf("%+v not conditional", r)
+		}
+	}
+}

@@ -161,13 +161,13 @@ type recentIssue struct {
 // New returns a Client for cfg.Owner/cfg.Repo.
 func New(cfg Config) (*Client, error) {
 	if cfg.Owner == "" || cfg.Repo == "" {
-		return nil, &CredentialsError{Reason: "owner and repo are required"}
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: "owner and repo are required"}
 	}
 	if cfg.Label == "" {
 		cfg.Label = defaultLabel
 	}
 	if err := validateLabel(cfg.Label); err != nil {
-		return nil, err
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: err.Error()}
 	}
 	if cfg.WritesPerMinute <= 0 {
 		cfg.WritesPerMinute = defaultWritesPerMinute
@@ -186,7 +186,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(cfg.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("APIURL %q is not an http(s) URL", cfg.APIURL)
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", cfg.APIURL)}
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
@@ -361,7 +361,7 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 	}
 	out := make(map[string]Issue, len(m))
 	for k, v := range m {
-		out[k] = v.Issue
+		out[k] = v.clone()
 	}
 	return out, nil
 }
@@ -417,7 +417,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		c.mu.Lock()
 		delete(c.pending, req.Key)
 		c.mu.Unlock()
-		return is.Issue, false, nil
+		return is.clone(), false, nil
 	}
 	if pending {
 		if retryAt := pendingAt.Add(createSettle); c.now().Before(retryAt) {
@@ -478,7 +478,19 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		c.byNumber[is.Number] = is
 		c.mu.Unlock()
 	}
-	return is.Issue, true, nil
+	return is.clone(), true, nil
+}
+
+// clone returns the Issue with its own Labels and ClosedAt, so that callers
+// cannot alter the cache.
+func (is cachedIssue) clone() Issue {
+	out := is.Issue
+	out.Labels = append([]string(nil), is.Labels...)
+	if is.ClosedAt != nil {
+		t := *is.ClosedAt
+		out.ClosedAt = &t
+	}
+	return out
 }
 
 func hasLabel(ls []string, l string) bool {

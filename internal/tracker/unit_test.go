@@ -359,3 +359,32 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentEnsureIssueCreatesOnce(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, nil)
+	var wg sync.WaitGroup
+	created := make(chan bool, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, cr, err := c.EnsureIssue(context.Background(), IssueRequest{Key: "same", Title: "T"})
+			if err != nil {
+				t.Error(err)
+			}
+			created <- cr
+		}()
+	}
+	wg.Wait()
+	close(created)
+	n := 0
+	for cr := range created {
+		if cr {
+			n++
+		}
+	}
+	if n != 1 || f.count() != 1 {
+		t.Fatalf("%d reported created, %d issues on the server; want 1 and 1", n, f.count())
+	}
+}

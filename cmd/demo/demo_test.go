@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the demo writing while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDemo runs the whole demo, as `make demo --keep` would, and checks that
+// the story's milestones happened and were told, then that what it points
+// at while kept up (status page, local GitHub, kubectl) answers.
+func TestDemo(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, which prepares kube-apiserver and etcd")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	o := defaultOptions()
+	o.StatusAddr = "127.0.0.1:0"
+	o.Keep = true
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, out, o) }()
+
+	// The story ends with the demo kept up.
+	deadline := time.After(4 * time.Minute)
+	for !strings.Contains(out.String(), "press Ctrl-C to stop") {
+		select {
+		case err := <-done:
+			t.Fatalf("the demo ended before it was kept up: %v\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("the demo did not finish its story in time:\n%s", out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	text := out.String()
+	t.Logf("the demo's output:\n%s", text)
+
+	for _, want := range []string{
+		// The map is scored, with its gaps.
+		"cxloop scored it: health ",
+		"15 touchpoints on 11 channels over 5 stages, 2 personas",
+		"The map has 2 gaps:",
+		// Discovery opens one issue per gap.
+		"Discovery is active and opened 2 issues",
+		"Map gap: size pain point parking-signs at road-signage",
+		"Map gap: find an owner for touchpoint nearby-restaurant (visit)",
+		"labels: cxloop, phase:discovery, stage:visit, customer-journey",
+		"Improve, Perfection and Personalization wait (Pending)",
+		// The product owner closes a gap's issue and fixes the map.
+		"Discovery 1/2 (50%), still Active",
+		"the nearby restaurant (visit stage) is owned by Partnerships",
+		"the parking-signs pain point",
+		"closes #3 itself (as completed)",
+		"Discovery completed: 2/2 (100%).",
+		// Improve opens the quick wins, paced by maxOpenIssues.
+		"Improve started and found 4 quick wins. maxOpenIssues is 2, so it opened 2 issues:",
+		"website-home: Parking, toilets and playgrounds are three clicks deep",
+		"park-app: Trail maps do not work offline",
+		"planned, waits for a free slot: trail-markers: Trail markers on the long route are faded",
+		"planned, waits for a free slot: website-home: Routes cannot be filtered by length or difficulty",
+		"and opened the next one: #6 trail-markers",
+		// Closing them completes Improve; Perfection starts.
+		"Improve completed: 4/4 (100%). At most 2 quick-win issues were open at any moment (maxOpenIssues 2).",
+		"Perfection is active and opened 5 issues",
+		"0 duplicates",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	for _, row := range []string{
+		`nature-park-discovery\s+Discovery\s+Completed\s+2/2 \(100%\)`,
+		`nature-park-improve\s+Improve\s+Completed\s+4/4 \(100%\)`,
+		`nature-park-perfection\s+Perfection\s+Active\s+0/6 \(0%\)`,
+		`nature-park-personalization\s+Personalization\s+Pending`,
+	} {
+		if !regexp.MustCompile(row).MatchString(text) {
+			t.Errorf("the phase table lacks a row like %s", row)
+		}
+	}
+	if m := regexp.MustCompile(`Journey health: (\d+) -> (\d+)`).FindStringSubmatch(text); m == nil {
+		t.Error("the output lacks the journey's health before and after")
+	} else if before, _ := strconv.Atoi(m[1]); mustAtoi(m[2]) <= before {
+		t.Errorf("the journey's health did not improve: %s -> %s", m[1], m[2])
+	}
+	if m := regexp.MustCompile(`(\d+) of (\d+) signed webhooks accepted`).FindStringSubmatch(text); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("not every webhook was accepted: %v", m)
+	}
+
+	// While kept up, the status page, the local GitHub and kubectl answer.
+	statusURL := find(t, text, `Status page:\s+(http://\S+)`)
+	if body := get(t, statusURL, ""); !strings.Contains(body, "nature-park-visit") {
+		t.Errorf("the status page does not show the journey:\n%.500s", body)
+	}
+	issuesURL := find(t, text, `Local GitHub:\s+(http://\S+)`)
+	token := find(t, text, `Authorization: Bearer (\S+)'`)
+	if body := get(t, issuesURL, token); !strings.Contains(body, "Map gap: find an owner for touchpoint nearby-restaurant") {
+		t.Errorf("the local GitHub does not list the issues:\n%.500s", body)
+	}
+	m := regexp.MustCompile(`kubectl:\s+KUBECONFIG=(\S+) (\S+) get cx -n (\S+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("the output lacks the kubectl command")
+	}
+	cmd := exec.Command(m[2], "get", "cx", "-n", m[3])
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+m[1])
+	got, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "nature-park-perfection") || !strings.Contains(string(got), "nature-park-visit") {
+		t.Errorf("kubectl get cx: %v\n%s", err, got)
+	}
+
+	// Ctrl-C ends it cleanly.
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the demo ended with %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the demo did not stop after Ctrl-C")
+	}
+}
+
+// TestDemoNeedsAssets: without kube-apiserver and etcd the demo says how to run it.
+func TestDemoNeedsAssets(t *testing.T) {
+	t.Setenv("KUBEBUILDER_ASSETS", "")
+	err := run(context.Background(), io.Discard, defaultOptions())
+	if err == nil || !strings.Contains(err.Error(), "run it with `make demo`") {
+		t.Fatalf("want an error that says to run `make demo`, got %v", err)
+	}
+}
+
+func find(t *testing.T, text, pattern string) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("the output lacks %s", pattern)
+	}
+	return m[1]
+}
+
+func get(t *testing.T, url, token string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(body)
+}
+
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
