@@ -14,6 +14,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -334,6 +335,11 @@ func TestImprovementLoop(t *testing.T) {
 		g.Expect(n).To(Equal(1), "issue %s opened %d times", k, n)
 	}
 	g.Expect(mostOpenImprove()).To(Equal(2), "maxOpenIssues 2 must hold at every moment")
+
+	// Prometheus shows the same progress.
+	g.Expect(testutil.ToFloat64(phaseProgress.WithLabelValues(ns, "nature-park-improve", "nature-park-visit", "Improve"))).To(Equal(1.0))
+	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Obsolete"))).To(Equal(1.0))
+	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Closed"))).To(Equal(3.0))
 
 	// Leadership sees the active phase on the journey.
 	g.Eventually(func(g Gomega) {
