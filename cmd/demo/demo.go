@@ -86,7 +86,7 @@ type demo struct {
 
 // run tells the story of the improvement loop on the nature-park sample,
 // writing it to out. With o.Keep it then stays up until ctx ends.
-func run(ctx context.Context, out io.Writer, o options) (err error) {
+func run(ctx context.Context, out io.Writer, o options) error {
 	d := defaultOptions()
 	if o.Timeout <= 0 {
 		o.Timeout = d.Timeout
@@ -107,9 +107,11 @@ func run(ctx context.Context, out io.Writer, o options) (err error) {
 		return errors.New("KUBEBUILDER_ASSETS is not set: the demo needs a local kube-apiserver and etcd; run it with `make demo`, which prepares them")
 	}
 	if o.Root == "" {
-		if o.Root, err = findRoot(); err != nil {
+		root, err := findRoot()
+		if err != nil {
 			return err
 		}
+		o.Root = root
 	}
 	journey, phases, err := readSamples(o.Root)
 	if err != nil {
@@ -117,20 +119,15 @@ func run(ctx context.Context, out io.Writer, o options) (err error) {
 	}
 
 	// Only errors are logged, into a tail shown if the demo fails.
-	logs := &logTail{max: 30}
+	logs := &logTail{max: 15}
 	var logOut io.Writer = logs
 	level := zapcore.ErrorLevel
 	if o.Verbose {
 		logOut, level = io.MultiWriter(logs, os.Stderr), zapcore.InfoLevel
 	}
-	logger := zap.New(zap.WriteTo(logOut), zap.Level(level))
+	logger := zap.New(zap.WriteTo(logOut), zap.Level(level), zap.ConsoleEncoder(), zap.StacktraceLevel(zapcore.PanicLevel))
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
-	defer func() {
-		if err != nil && !o.Verbose && logs.Len() > 0 {
-			fmt.Fprintf(out, "\ncxloop's last error logs:\n%s", logs.String())
-		}
-	}()
 
 	story, cancelStory := context.WithTimeout(ctx, o.Timeout)
 	defer cancelStory()
@@ -223,6 +220,10 @@ func run(ctx context.Context, out io.Writer, o options) (err error) {
 	}
 
 	if err := dm.story(story, journey, phases); err != nil {
+		// What cxloop logged up to now, before shutting down adds to it.
+		if tail := logs.String(); !o.Verbose && tail != "" {
+			fmt.Fprintf(out, "\ncxloop's last error logs:\n%s", tail)
+		}
 		if story.Err() != nil && ctx.Err() == nil {
 			return fmt.Errorf("the demo did not finish within %s: %w", o.Timeout, err)
 		}
@@ -234,6 +235,9 @@ func run(ctx context.Context, out io.Writer, o options) (err error) {
 	default:
 	}
 	if !o.Keep {
+		dm.say("")
+		dm.say("To explore the status page, the local GitHub and kubectl afterwards, keep it running:")
+		dm.say("   KUBEBUILDER_ASSETS=$(hack/envtest.sh) go run ./cmd/demo --keep")
 		return nil
 	}
 	return dm.keep(ctx, env, statusAddr, token, mgrDone)
@@ -332,7 +336,8 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}); err != nil {
 		return err
 	}
-	dm.step("cxloop heard it through the webhook %.1fs later: Discovery %s, still %s:", time.Since(closedAt).Seconds(), discovery.Status.Progress.Summary, discovery.Status.State)
+	how := dm.howSeen(first.Issue)
+	dm.step("%s %.1fs later: Discovery %s, still %s:", strings.ToUpper(how[:1])+how[1:], time.Since(closedAt).Seconds(), discovery.Status.Progress.Summary, discovery.Status.State)
 	dm.step("closing an issue is not enough while the gap is still in the map.")
 
 	restaurant, parking := "", ""
@@ -427,7 +432,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}); err != nil {
 			return err
 		}
-		line := fmt.Sprintf("closed #%d; the webhook told cxloop %.1fs later", next.Issue, seen.Seconds())
+		line := fmt.Sprintf("closed #%d; %s %.1fs later", next.Issue, dm.howSeen(next.Issue), seen.Seconds())
 		for _, it := range improve.Status.Items {
 			if it.State == cxv1.ItemOpen && !before[it.Key] {
 				line += fmt.Sprintf(" and opened the next one: #%d %s", it.Issue, it.Title)
@@ -589,6 +594,18 @@ func (dm *demo) ghIssue(number int) (localgithub.Issue, bool) {
 		}
 	}
 	return localgithub.Issue{}, false
+}
+
+// howSeen says how cxloop learnt that an issue was closed: through the
+// signed webhook if GitHub delivered one, else by polling.
+func (dm *demo) howSeen(number int) string {
+	for _, d := range dm.gh.Deliveries() {
+		n := fmt.Sprintf(`"number":%d`, number)
+		if d.Action == "closed" && d.Delivered && (bytes.Contains(d.Payload, []byte(n+",")) || bytes.Contains(d.Payload, []byte(n+"}"))) {
+			return "the webhook told cxloop"
+		}
+	}
+	return "cxloop's poll saw it"
 }
 
 // watchOpen samples GitHub's open issues with a label until ctx ends and
@@ -798,14 +815,11 @@ func (l *logTail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *logTail) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.lines)
-}
-
 func (l *logTail) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.lines) == 0 {
+		return ""
+	}
 	return strings.Join(l.lines, "\n") + "\n"
 }

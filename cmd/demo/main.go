@@ -24,11 +24,14 @@ import (
 
 func main() {
 	o := defaultOptions()
-	flag.StringVar(&o.StatusAddr, "status-addr", o.StatusAddr, "Address of cxloop's status page for leadership (a free port is used if it is taken).")
-	flag.BoolVar(&o.Keep, "keep", false, "Keep everything running after the story, until Ctrl-C, to explore the status page, the local GitHub and kubectl.")
-	flag.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole story; the demo fails if it does not finish in time.")
-	flag.BoolVar(&o.Verbose, "v", false, "Show cxloop's logs on standard error.")
-	flag.Parse()
+	// A flag set of its own: controller-runtime registers --kubeconfig on
+	// the default one, which the demo does not use.
+	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	fs.StringVar(&o.StatusAddr, "status-addr", o.StatusAddr, "Address of cxloop's status page for leadership (a free port is used if it is taken).")
+	fs.BoolVar(&o.Keep, "keep", false, "Keep everything running after the story, until Ctrl-C, to explore the status page, the local GitHub and kubectl.")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole story; the demo fails if it does not finish in time.")
+	fs.BoolVar(&o.Verbose, "v", false, "Show cxloop's logs on standard error.")
+	_ = fs.Parse(os.Args[1:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

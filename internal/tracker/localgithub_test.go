@@ -352,7 +352,8 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 	if !errors.As(err, &rl) || rl.Secondary {
 		t.Fatalf("err = %v, want primary RateLimitError", err)
 	}
-	reset := time.Unix(windowStart.Add(time.Hour).Unix(), 0)
+	// The reset header is in whole seconds; the tracker resumes just after it.
+	reset := time.Unix(windowStart.Add(time.Hour).Unix(), 0).Add(time.Second)
 	if !rl.ResumeAt.Equal(reset) {
 		t.Errorf("ResumeAt = %v, want the window reset %v", rl.ResumeAt, reset)
 	}

@@ -204,7 +204,9 @@ func (t *limitTransport) inspect(resp *http.Response) (*http.Response, error) {
 	var reset time.Time
 	if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
-			reset = time.Unix(n, 0)
+			// The reset is given in whole seconds and the window ends within
+			// that second: resume just after it, never a moment too early.
+			reset = time.Unix(n, 0).Add(time.Second)
 		}
 	}
 	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {

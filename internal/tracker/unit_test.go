@@ -282,9 +282,9 @@ func TestRateLimitAnswers(t *testing.T) {
 		secondary  bool
 	}{
 		{"primary 403", 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(base.Add(40*time.Minute).Unix(), 10)},
-			`{"message":"API rate limit exceeded"}`, 40 * time.Minute, false},
+			`{"message":"API rate limit exceeded"}`, 40*time.Minute + time.Second, false},
 		{"primary 429", 429, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(base.Add(5*time.Minute).Unix(), 10)},
-			`{"message":"API rate limit exceeded"}`, 5 * time.Minute, false},
+			`{"message":"API rate limit exceeded"}`, 5*time.Minute + time.Second, false},
 		{"secondary 403 Retry-After", 403, map[string]string{"Retry-After": "90", "X-RateLimit-Remaining": "4000"},
 			`{"message":"You have exceeded a secondary rate limit"}`, 90 * time.Second, true},
 		{"secondary 429 Retry-After", 429, map[string]string{"Retry-After": "7"}, `{}`, 7 * time.Second, true},
@@ -338,7 +338,8 @@ func TestExhaustedBudgetOnSuccessBlocksFurtherRequests(t *testing.T) {
 	}
 	_, err := c.Issues(context.Background())
 	var rl *RateLimitError
-	if !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) || *calls != 1 {
+	// The reset is in whole seconds; the tracker resumes a second after it.
+	if !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset.Add(time.Second)) || *calls != 1 {
 		t.Fatalf("err %v, %d calls", err, *calls)
 	}
 }
