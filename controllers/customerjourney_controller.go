@@ -9,20 +9,27 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/review"
 )
+
+// journeySyncInterval is how often a tracked journey's reviews and
+// dashboard are checked on GitHub besides webhooks and map changes.
+const journeySyncInterval = 10 * time.Minute
 
 // Reasons of the CustomerJourney's conditions and Events.
 const (
@@ -44,7 +51,7 @@ type CustomerJourneyReconciler struct {
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconcile brings a journey's status up to date with its map.
 func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
@@ -93,11 +100,23 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if requeue, err = r.reconcileTracked(ctx, &cj, sched, m, phases); err != nil {
 			return trackerFailed(r.Recorder, r.Clock, &cj, &cj.Status.Conditions, cj.Generation, err)
 		}
-	} else if sched != nil {
-		next := sched.Next(r.Clock.Now())
-		nt := metav1.NewTime(next)
-		cj.Status.NextReviewTime = &nt
-		requeue = max(time.Second, next.Sub(r.Clock.Now()))
+		// Look at GitHub again now and then: a review closed without a
+		// webhook must not wait for the next review to be seen.
+		if sync := wait.Jitter(journeySyncInterval, 0.1); requeue == 0 || sync < requeue {
+			requeue = sync
+		}
+	} else {
+		cj.Status.Dashboard, cj.Status.Review = nil, nil
+		for _, c := range []string{cxv1.ConditionTrackerReady, cxv1.ConditionRateLimited, cxv1.ConditionReviewOverdue, cxv1.ConditionStale} {
+			conditions.Remove(&cj.Status.Conditions, c)
+		}
+		cj.Status.NextReviewTime = nil
+		if sched != nil {
+			next := sched.Next(r.Clock.Now())
+			nt := metav1.NewTime(next)
+			cj.Status.NextReviewTime = &nt
+			requeue = max(time.Second, next.Sub(r.Clock.Now()))
+		}
 	}
 
 	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
@@ -222,15 +241,19 @@ func statusOf(o client.Object) any {
 
 func now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now().Truncate(time.Second)) }
 
-// SetupWithManager registers the reconciler: it watches journeys and the
-// phases that refer to them.
-func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager registers the reconciler: it watches journeys, the
+// phases that refer to them, and GitHub webhook events for their issues
+// arriving on issueEvents (optional).
+func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, issueEvents ...<-chan event.GenericEvent) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.CustomerJourney{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
-		Named("customerjourney").
-		Complete(r)
+		Named("customerjourney")
+	for _, ch := range issueEvents {
+		b = b.WatchesRawSource(source.Channel(ch, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
 }

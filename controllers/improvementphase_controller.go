@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -40,6 +42,7 @@ const (
 	ReasonIssueOpened     = "IssueOpened"
 	ReasonIssueObsolete   = "IssueObsolete"
 	ReasonIssueMissing    = "IssueMissing"
+	ReasonIssueReopened   = "IssueReopened"
 	ReasonTrackerReady    = "Connected"
 )
 
@@ -80,17 +83,25 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := ph.DeepCopy()
+	conds := &ph.Status.Conditions
+	// The generation this reconcile works from: a status write in between
+	// returns a newer object, but only this spec has been acted on.
+	gen := ph.Generation
 	defer func() {
-		ph.Status.ObservedGeneration = ph.Generation
+		ph.Status.ObservedGeneration = gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
 		recordPhaseMetrics(&ph)
 		if patchErr := patchStatus(ctx, r.Client, before, &ph); patchErr != nil && err == nil {
 			err = patchErr
 		}
 	}()
-	conds := &ph.Status.Conditions
-	gen := ph.Generation
 
+	// Completion is final: neither suspend nor a change of the phase before
+	// it undoes it, so the phases after it keep going.
+	if ph.Status.State == cxv1.PhaseCompleted {
+		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
+		return ctrl.Result{}, nil
+	}
 	if ph.Spec.Suspend {
 		ph.Status.State = cxv1.PhaseSuspended
 		conditions.Set(conds, gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
@@ -99,7 +110,10 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, nil
 	}
 	if ph.Status.State == cxv1.PhaseSuspended {
-		ph.Status.State = "" // resumed: decided below
+		ph.Status.State = cxv1.PhasePending // resumed; Active again below if it had started
+		if ph.Status.StartedAt != nil {
+			ph.Status.State = cxv1.PhaseActive
+		}
 	}
 
 	var cj cxv1.CustomerJourney
@@ -111,16 +125,16 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, err
 	}
 
-	if ph.Status.State == cxv1.PhaseCompleted {
-		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+ph.Status.Progress.Summary)
-		return ctrl.Result{}, nil
-	}
-	if waiting, msg, err := r.waitingForPreviousPhase(ctx, &ph); err != nil || waiting {
-		if err == nil {
-			ph.Status.State = cxv1.PhasePending
-			conditions.MarkReady(conds, gen, ReasonWaitingForPhase, msg)
+	// A phase waits for the one before it only until it starts; once
+	// Active it never goes back to Pending, so its open issues stay tracked.
+	if ph.Status.State != cxv1.PhaseActive {
+		if waiting, msg, err := r.waitingForPreviousPhase(ctx, &ph); err != nil || waiting {
+			if err == nil {
+				ph.Status.State = cxv1.PhasePending
+				conditions.MarkReady(conds, gen, ReasonWaitingForPhase, msg)
+			}
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, err
 	}
 
 	m := journeyMap(&cj.Spec)
@@ -134,29 +148,43 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	if ph.Status.State != cxv1.PhaseActive {
 		ph.Status.State = cxv1.PhaseActive
-		started := now(r.Clock)
-		ph.Status.StartedAt = &started
+		if ph.Status.StartedAt == nil {
+			started := now(r.Clock)
+			ph.Status.StartedAt = &started
+		}
 		r.Recorder.Eventf(&ph, &cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, cj.Name)
 	}
 
+	phases, err := phasesOf(ctx, r.Client, ph.Namespace, cj.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	ctxPhase := r.phaseContext(&ph, &cj)
-	desired := plannedWork(&ph, m, ctxPhase)
+	desired := plannedWork(&ph, m, ctxPhase, quickWinRuleOf(phases, &ph))
 	issues, err := tr.Issues(ctx)
 	if err != nil {
 		return r.trackerFailed(&ph, err)
 	}
-	obsolete := mergeItems(&ph, desired, issues, ctxPhase, r.IssueEvents, r.Clock)
+	changes := mergeItems(&ph, desired, issues, ctxPhase, r.IssueEvents, r.Clock, r.createGrace())
 	r.reportMissingIssues(&ph, before)
-	if res, err := r.closeObsolete(ctx, tr, &ph, obsolete); err != nil || !res.IsZero() {
-		return res, err
+	if err := r.applyChanges(ctx, tr, &ph, changes, desired); err != nil {
+		return r.trackerFailed(&ph, err)
 	}
 	requeue, err := r.openPlanned(ctx, tr, before, &ph, &cj, desired, ctxPhase.Assignees)
 	if err != nil {
+		var sw *statusWriteError
+		if errors.As(err, &sw) {
+			return ctrl.Result{}, sw.err
+		}
 		return r.trackerFailed(&ph, err)
 	}
 	trackerConnected(conds, gen)
-	syncTime := now(r.Clock)
-	ph.Status.LastSyncTime = &syncTime
+	// The time of a sync is recorded only with a change worth writing, so
+	// that an unchanged sync writes nothing.
+	if !equality.Semantic.DeepEqual(before.Status.Items, ph.Status.Items) || ph.Status.LastSyncTime == nil {
+		syncTime := now(r.Clock)
+		ph.Status.LastSyncTime = &syncTime
+	}
 
 	progress := progressOf(ph.Status.Items)
 	if done, why := exitCriteriaMet(&ph, &cj, progress, len(desired)); done {
@@ -211,24 +239,61 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 	return p
 }
 
-// closeObsolete closes the issues of work that no longer follows from the map.
-func (r *ImprovementPhaseReconciler) closeObsolete(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, obsolete []obsoleteItem) (ctrl.Result, error) {
-	for _, o := range obsolete {
-		it := &ph.Status.Items[o.index]
-		if err := tr.CloseIssue(ctx, it.Issue, o.reason, o.comment); err != nil {
-			return r.trackerFailed(ph, err)
-		}
-		closed := now(r.Clock)
-		it.ClosedAt = &closed
-		if o.reason == reasonNotPlanned {
-			it.State = cxv1.ItemObsolete
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, o.comment)
-		} else {
+// applyChanges closes the issues of work that no longer follows from the
+// map, reopens those of work the map asks for again, and brings the title
+// and body of open issues up to date with the map.
+func (r *ImprovementPhaseReconciler) applyChanges(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, changes []itemChange, desired []workitem.Item) error {
+	for _, c := range changes {
+		it := &ph.Status.Items[c.index]
+		switch c.action {
+		case closeAsCompleted, closeAsNotPlanned:
+			reason := reasonCompleted
+			if c.action == closeAsNotPlanned {
+				reason = reasonNotPlanned
+			}
+			if err := tr.CloseIssue(ctx, it.Issue, reason, c.comment); err != nil {
+				return err
+			}
+			closed := now(r.Clock)
+			it.ClosedAt = &closed
 			it.State = cxv1.ItemClosed
+			if c.action == closeAsNotPlanned {
+				it.State = cxv1.ItemObsolete
+				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
+			}
+		case reopen:
+			if err := tr.ReopenIssue(ctx, it.Issue, c.comment); err != nil {
+				return err
+			}
+			it.State, it.ClosedAt = cxv1.ItemOpen, nil
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
 		}
 	}
-	return ctrl.Result{}, nil
+	work := make(map[string]workitem.Item, len(desired))
+	for _, w := range desired {
+		work[w.Key] = w
+	}
+	for _, it := range ph.Status.Items {
+		if w, ok := work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
+			if err := tr.UpdateIssue(ctx, it.Issue, w.Title, w.Body); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
+
+func (r *ImprovementPhaseReconciler) createGrace() time.Duration {
+	if r.CreateGrace > 0 {
+		return r.CreateGrace
+	}
+	return defaultCreateGrace
+}
+
+// statusWriteError is a failure to write the status, not GitHub's.
+type statusWriteError struct{ err error }
+
+func (e *statusWriteError) Error() string { return "writing status: " + e.err.Error() }
 
 // openPlanned opens the issues of planned items, best first, within the
 // phase's limits. Before it asks GitHub, it records the attempt in the
@@ -239,10 +304,7 @@ func (r *ImprovementPhaseReconciler) closeObsolete(ctx context.Context, tr track
 func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker.Tracker, persisted, ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, desired []workitem.Item, assignees []string) (time.Duration, error) {
 	maxOpen, maxPerHour := limits(ph)
 	nowT := r.Clock.Now()
-	grace := r.CreateGrace
-	if grace <= 0 {
-		grace = defaultCreateGrace
-	}
+	grace := r.createGrace()
 	open, lastHour := 0, 0
 	var oldestInHour time.Time
 	for _, it := range ph.Status.Items {
@@ -303,11 +365,19 @@ func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker
 	}
 	ph.Status.Progress = progressOf(ph.Status.Items)
 	if err := r.Status().Patch(ctx, ph, client.MergeFrom(persisted)); err != nil {
-		return 0, err
+		return 0, &statusWriteError{err}
 	}
 	ph.DeepCopyInto(persisted)
 
-	for _, i := range batch {
+	for n, i := range batch {
+		if r.Clock.Since(attempted.Time) > grace/2 {
+			// GitHub is slow: leave the rest for a fresh intent, so that none
+			// is made long after its recorded attempt.
+			for _, j := range batch[n:] {
+				ph.Status.Items[j].AttemptedAt = nil
+			}
+			return time.Second, nil
+		}
 		it := &ph.Status.Items[i]
 		w := work[it.Key]
 		issue, created, err := tr.EnsureIssue(ctx, tracker.IssueRequest{

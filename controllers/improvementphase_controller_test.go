@@ -3,6 +3,7 @@ package controllers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
@@ -64,12 +66,12 @@ func startCxloop(t *testing.T) *cxloop {
 	var hook *IssueWebhook
 	m := startManager(t, func(mgr ctrl.Manager) error {
 		trackers := &Trackers{Reader: mgr.GetAPIReader()}
-		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+		hook = NewIssueWebhook(mgr.GetClient(), seen)
+		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers}).SetupWithManager(mgr, hook.ForJourneys); err != nil {
 			return err
 		}
-		hook = NewIssueWebhook(mgr.GetClient(), seen)
 		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, IssueEvents: seen, CreateGrace: 2 * time.Second}).
-			SetupWithManager(mgr, hook.Journeys)
+			SetupWithManager(mgr, hook.ForPhases)
 	})
 	srv := httptest.NewServer(&ghwebhook.Handler{Secret: func() ([]byte, error) { return []byte(webhookSecret), nil }, OnIssue: hook.OnIssue})
 	t.Cleanup(srv.Close)
@@ -315,15 +317,39 @@ func TestImprovementLoop(t *testing.T) {
 		g.Expect(is.Comments).To(ContainElement(ContainSubstring("closing as not planned")))
 	}).Should(Succeed())
 
-	// The last quick win closes: Improve completes and Perfection starts.
+	// It comes back to the map: the same issue is reopened, not a new one opened.
+	routeIssue := itemIssue(getPhase(g, ns, "nature-park-improve"), quickWins[3])
+	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
+		tp := &cj.Spec.Stages[0].Touchpoints[3]
+		tp.PainPoints = append(tp.PainPoints, cxv1.PainPoint{ID: "no-route-planner", Summary: "Routes cannot be filtered by length or difficulty",
+			Personas: []string{"day-hiker"}, Impact: ptrTo[int32](4), Effort: ptrTo[int32](2)})
+	})
+	g.Eventually(func(g Gomega) {
+		ph := getPhase(g, ns, "nature-park-improve")
+		g.Expect(itemStates(ph)[quickWins[3]]).To(Equal(cxv1.ItemOpen))
+		g.Expect(itemIssue(ph, quickWins[3])).To(Equal(routeIssue))
+		is := issuesOf(gh, "phase:improve")[ns+"/nature-park-visit/"+quickWins[3]]
+		g.Expect(is.State).To(Equal("open"))
+		g.Expect(is.Comments).To(ContainElement(ContainSubstring("asks for this work again: reopening")))
+	}).Should(Succeed())
+
+	// The last quick wins close: Improve completes and Perfection starts.
+	g.Expect(gh.CloseIssue(ghOwner, ghRepo, routeIssue, "completed")).To(Succeed())
 	g.Expect(gh.CloseIssue(ghOwner, ghRepo, itemIssue(getPhase(g, ns, "nature-park-improve"), quickWins[2]), "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		ph := getPhase(g, ns, "nature-park-improve")
 		g.Expect(ph.Status.State).To(Equal(cxv1.PhaseCompleted))
-		g.Expect(ph.Status.Progress.Summary).To(Equal("3/3 (100%)"))
+		g.Expect(ph.Status.Progress.Summary).To(Equal("4/4 (100%)"))
 		g.Expect(meta.IsStatusConditionTrue(ph.Status.Conditions, cxv1.ConditionReady)).To(BeTrue())
 		g.Expect(getPhase(g, ns, "nature-park-perfection").Status.State).To(Equal(cxv1.PhaseActive))
 		g.Expect(getPhase(g, ns, "nature-park-personalization").Status.State).To(Equal(cxv1.PhasePending))
+	}).Should(Succeed())
+
+	// Completion is final: suspending a completed phase does not undo it.
+	updatePhase(t, ns, "nature-park-improve", func(ph *cxv1.ImprovementPhase) { ph.Spec.Suspend = true })
+	g.Consistently(func(g Gomega) {
+		g.Expect(getPhase(g, ns, "nature-park-improve").Status.State).To(Equal(cxv1.PhaseCompleted))
+		g.Expect(getPhase(g, ns, "nature-park-perfection").Status.State).To(Equal(cxv1.PhaseActive))
 	}).Should(Succeed())
 
 	// Every piece of work was opened exactly once, and the limit held throughout.
@@ -338,8 +364,8 @@ func TestImprovementLoop(t *testing.T) {
 
 	// Prometheus shows the same progress.
 	g.Expect(testutil.ToFloat64(phaseProgress.WithLabelValues(ns, "nature-park-improve", "nature-park-visit", "Improve"))).To(Equal(1.0))
-	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Obsolete"))).To(Equal(1.0))
-	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Closed"))).To(Equal(3.0))
+	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Obsolete"))).To(Equal(0.0))
+	g.Expect(testutil.ToFloat64(phaseItems.WithLabelValues(ns, "nature-park-improve", "Closed"))).To(Equal(4.0))
 
 	// Leadership sees the active phase on the journey.
 	g.Eventually(func(g Gomega) {
@@ -369,9 +395,9 @@ func TestRestartWhileOpeningIssues(t *testing.T) {
 	improve.Spec.After = ""
 	improve.Spec.Limits = nil
 	g.Expect(k8sClient.Create(ctx, improve)).To(Succeed())
-	g.Eventually(func() int { return len(gh.Issues(ghOwner, ghRepo)) }).Should(BeNumerically(">=", 2))
+	g.Eventually(func() int { return len(issuesOf(gh, "phase:improve")) }).Should(BeNumerically(">=", 2))
 	first.stop()
-	g.Expect(len(gh.Issues(ghOwner, ghRepo))).To(BeNumerically("<", 4), "the restart must come while issues are still being opened")
+	g.Expect(len(issuesOf(gh, "phase:improve"))).To(BeNumerically("<", 4), "the restart must come while issues are still being opened")
 
 	startCxloop(t)
 	g.Eventually(func(g Gomega) {
@@ -386,7 +412,7 @@ func TestRestartWhileOpeningIssues(t *testing.T) {
 	for _, is := range gh.Issues(ghOwner, ghRepo) {
 		keys[tracker.KeyFromBody(is.Body)]++
 	}
-	g.Expect(keys).To(HaveLen(4))
+	g.Expect(keys).To(HaveLen(5), "four quick wins and the dashboard")
 	for k, n := range keys {
 		g.Expect(n).To(Equal(1), "issue %s opened %d times", k, n)
 	}
@@ -432,3 +458,54 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 func ptrTo[T any](v T) *T { return &v }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestDeletedAndTransferredIssuesAreReported: an issue deleted or
+// transferred on GitHub is reported on its item and as an Event, not
+// silently lost, and not opened again.
+func TestDeletedAndTransferredIssuesAreReported(t *testing.T) {
+	g := eventually(t)
+	ctx := context.Background()
+	gh := githubServer(t)
+	gh.AddRepo(ghOwner, "elsewhere")
+	cx := startCxloop(t)
+	gh.SetWebhook(cx.webhookURL+WebhookPath, webhookSecret)
+	ns := namespace(t)
+	trackedJourney(t, ns, gh)
+	improve := samplePhases(t, ns)[1]
+	improve.Spec.After, improve.Spec.Limits = "", nil
+	improve.Spec.SyncInterval = &metav1.Duration{Duration: time.Hour}
+	g.Expect(k8sClient.Create(ctx, improve)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(openCount(issuesOf(gh, "phase:improve"))).To(Equal(4))
+	}).Should(Succeed())
+	ph := getPhase(g, ns, improve.Name)
+	deleted, transferred := ph.Status.Items[0], ph.Status.Items[1]
+
+	g.Expect(gh.DeleteIssue(ghOwner, ghRepo, deleted.Issue)).To(Succeed())
+	g.Expect(gh.TransferIssue(ghOwner, ghRepo, transferred.Issue, ghOwner, "elsewhere")).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		msgs := map[string]string{}
+		for _, it := range getPhase(g, ns, improve.Name).Status.Items {
+			msgs[it.Key] = it.Message
+		}
+		g.Expect(msgs[deleted.Key]).To(Equal(fmt.Sprintf("issue #%d is gone from the repository: deleted on GitHub; cxloop will not open it again", deleted.Issue)))
+		g.Expect(msgs[transferred.Key]).To(MatchRegexp(`issue #%d is gone from the repository: transferred on GitHub to %s/elsewhere#\d+`, transferred.Issue, ghOwner))
+	}).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		var evs eventsv1.EventList
+		g.Expect(k8sClient.List(ctx, &evs, client.InNamespace(ns))).To(Succeed())
+		// Events alike but for their note are folded into a series.
+		n := 0
+		for _, e := range evs.Items {
+			if e.Reason == ReasonIssueMissing && e.Type == corev1.EventTypeWarning {
+				g.Expect(e.Note).To(ContainSubstring("is gone from the repository"))
+				n++
+				if e.Series != nil {
+					n += int(e.Series.Count) - 1
+				}
+			}
+		}
+		g.Expect(n).To(Equal(2))
+	}).Should(Succeed())
+	g.Consistently(func() int { return len(issuesOf(gh, "phase:improve")) }).Should(Equal(2), "a vanished issue is not opened again")
+}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
@@ -22,28 +23,38 @@ const (
 	reasonNotPlanned = "not_planned"
 )
 
-// quickWinRule is the phase's quick-win rule: its selector over the method's
-// default (impact ≥ 4, effort ≤ 2). Perfection takes what this rule leaves.
-func quickWinRule(ph *cxv1.ImprovementPhase) journey.Selector {
+// quickWinRuleOf is the journey's quick-win rule: the Improve phase's
+// selector over the method's default (impact ≥ 4, effort ≤ 2), so that
+// Improve and Perfection split the pain points between them exactly. The
+// phase's own personas narrow it.
+func quickWinRuleOf(phases []cxv1.ImprovementPhase, ph *cxv1.ImprovementPhase) journey.Selector {
 	s := journey.DefaultQuickWins
-	if sel := ph.Spec.Selector; sel != nil {
-		s.Personas = sel.Personas
-		if ph.Spec.Type == cxv1.PhaseImprove {
-			if sel.MinImpact != nil {
-				s.MinImpact = int(*sel.MinImpact)
-			}
-			if sel.MaxEffort != nil {
-				s.MaxEffort = int(*sel.MaxEffort)
+	improve := ph
+	if ph.Spec.Type != cxv1.PhaseImprove {
+		improve = nil
+		for i := range phases {
+			if p := &phases[i]; p.Spec.Type == cxv1.PhaseImprove && (improve == nil || p.Name < improve.Name) {
+				improve = p
 			}
 		}
+	}
+	if improve != nil && improve.Spec.Selector != nil {
+		if v := improve.Spec.Selector.MinImpact; v != nil {
+			s.MinImpact = int(*v)
+		}
+		if v := improve.Spec.Selector.MaxEffort; v != nil {
+			s.MaxEffort = int(*v)
+		}
+	}
+	if ph.Spec.Selector != nil {
+		s.Personas = ph.Spec.Selector.Personas
 	}
 	return s
 }
 
 // plannedWork is the phase's work as the map stands now, best first.
-func plannedWork(ph *cxv1.ImprovementPhase, m journey.Map, pc workitem.Phase) []workitem.Item {
+func plannedWork(ph *cxv1.ImprovementPhase, m journey.Map, pc workitem.Phase, rule journey.Selector) []workitem.Item {
 	var out []workitem.Item
-	rule := quickWinRule(ph)
 	switch ph.Spec.Type {
 	case cxv1.PhaseDiscovery:
 		for _, g := range journey.Gaps(m) {
@@ -55,27 +66,34 @@ func plannedWork(ph *cxv1.ImprovementPhase, m journey.Map, pc workitem.Phase) []
 		}
 	case cxv1.PhasePerfection:
 		for _, p := range journey.LongTermPainPoints(m, rule) {
+			// Perfection's own impact and effort bounds narrow what Improve leaves.
 			if sel := ph.Spec.Selector; sel != nil && ((sel.MinImpact != nil && *p.Impact < int(*sel.MinImpact)) || (sel.MaxEffort != nil && *p.Effort > int(*sel.MaxEffort))) {
 				continue
 			}
 			out = append(out, workitem.ForPainPoint(pc, p, workitem.LongTermReason(p.PainPoint, rule)))
 		}
 	case cxv1.PhasePersonalization:
-		var personas []string
-		if ph.Spec.Selector != nil {
-			personas = ph.Spec.Selector.Personas
-		}
-		for _, p := range journey.PersonalizationCandidates(m, personas) {
+		for _, p := range journey.PersonalizationCandidates(m, rule.Personas) {
 			out = append(out, workitem.ForPersonalization(pc, p))
 		}
 	}
 	return out
 }
 
-// obsoleteItem is an open issue whose work no longer follows from the map.
-type obsoleteItem struct {
-	index           int
-	reason, comment string
+// itemAction is what an item's issue needs on GitHub.
+type itemAction int
+
+const (
+	closeAsCompleted itemAction = iota
+	closeAsNotPlanned
+	reopen
+)
+
+// itemChange is an issue to close or reopen.
+type itemChange struct {
+	index   int
+	action  itemAction
+	comment string
 }
 
 // mergeItems brings the phase's items in line with the work the map asks
@@ -84,60 +102,75 @@ type obsoleteItem struct {
 //   - an item whose key has an issue on GitHub adopts it (so a crash between
 //     creating an issue and recording it never yields a second one) and
 //     follows its state: closed → Closed, reopened → Open;
-//   - an item whose issue vanished from GitHub keeps its state and says so;
-//   - work that no longer follows from the map is dropped while Planned, or
-//     returned to be closed when its issue is open: a fixed gap as completed,
-//     a removed pain point as not planned.
-func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[string]tracker.Issue, pc workitem.Phase, seen *IssueEvents, clk clock.PassiveClock) []obsoleteItem {
+//   - an item whose issue vanished from GitHub (deleted, transferred) is
+//     Obsolete with a message, and is not opened again;
+//   - work that no longer follows from the map is dropped while Planned (once
+//     no attempt to open it can still land), or its open issue is closed: a
+//     fixed gap as completed, anything else as not planned (Obsolete);
+//   - work the map asks for again after cxloop closed it as not planned is
+//     reopened.
+func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[string]tracker.Issue, pc workitem.Phase, seen *IssueEvents, clk clock.PassiveClock, grace time.Duration) []itemChange {
 	want := make(map[string]workitem.Item, len(desired))
 	for _, w := range desired {
 		want[w.Key] = w
 	}
 	known := make(map[string]bool, len(ph.Status.Items))
 	var items []cxv1.PhaseItem
+	var revived []bool
 	for _, it := range ph.Status.Items {
 		w, ok := want[it.Key]
 		if !ok && it.State == cxv1.ItemPlanned {
-			if is, found := issues[workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)]; !found || is.Number == 0 {
+			attemptPending := it.AttemptedAt != nil && clk.Since(it.AttemptedAt.Time) < grace
+			if _, found := issues[workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)]; !found && !attemptPending {
 				continue // never opened: nothing to keep
 			}
 		}
+		again := false
 		if ok {
 			it.Title, it.Source = w.Title, sourceOf(w.Source)
-			if it.State == cxv1.ItemObsolete {
-				it.State, it.Issue, it.URL, it.OpenedAt, it.ClosedAt = cxv1.ItemPlanned, 0, "", nil, nil
+			// Closed by cxloop as not planned, wanted again: revive it. An
+			// issue gone from GitHub stays gone.
+			if it.State == cxv1.ItemObsolete && it.Message == "" {
+				it.State, it.ClosedAt, again = cxv1.ItemPlanned, nil, true
 			}
 		}
 		known[it.Key] = true
 		items = append(items, it)
+		revived = append(revived, again)
 	}
 	for _, w := range desired {
 		if !known[w.Key] {
 			items = append(items, cxv1.PhaseItem{Key: w.Key, Title: w.Title, Source: sourceOf(w.Source), State: cxv1.ItemPlanned})
+			revived = append(revived, false)
 		}
 	}
 
-	var obsolete []obsoleteItem
+	var changes []itemChange
 	for i := range items {
 		it := &items[i]
 		tkey := workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)
-		if is, found := issues[tkey]; found {
-			if it.State != cxv1.ItemObsolete {
-				applyIssue(it, is, clk)
+		_, wanted := want[it.Key]
+		is, found := issues[tkey]
+		switch {
+		case found && it.State != cxv1.ItemObsolete:
+			applyIssue(it, is, clk)
+			if revived[i] && is.State == "closed" {
+				changes = append(changes, itemChange{i, reopen, fmt.Sprintf("The journey map %s asks for this work again: reopening.", pc.Journey)})
 			}
-		} else if it.Issue != 0 && it.State != cxv1.ItemObsolete {
-			it.Message = missingMessage(it.Issue, seen.Lookup(tkey))
+		case !found && it.Issue != 0 && it.State != cxv1.ItemObsolete:
+			it.State, it.Message = cxv1.ItemObsolete, missingMessage(it.Issue, seen.Lookup(tkey))
+			continue
 		}
-		if _, ok := want[it.Key]; !ok && it.State == cxv1.ItemOpen && it.Message == "" {
+		if !wanted && it.State == cxv1.ItemOpen {
 			if it.Source.Kind == itemKindGap {
-				obsolete = append(obsolete, obsoleteItem{i, reasonCompleted, "The journey map no longer has this gap: closing as completed."})
+				changes = append(changes, itemChange{i, closeAsCompleted, "The journey map no longer has this gap: closing as completed."})
 			} else {
-				obsolete = append(obsolete, obsoleteItem{i, reasonNotPlanned, fmt.Sprintf("This work no longer follows from the journey map %s (removed, or no longer fits the %s phase): closing as not planned.", pc.Journey, pc.Type)})
+				changes = append(changes, itemChange{i, closeAsNotPlanned, fmt.Sprintf("This work no longer follows from the journey map %s (removed, or no longer fits the %s phase): closing as not planned.", pc.Journey, pc.Type)})
 			}
 		}
 	}
 	ph.Status.Items = items
-	return obsolete
+	return changes
 }
 
 // applyIssue records an issue's number, link and state on an item.

@@ -80,7 +80,7 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 		g.Expect(meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited)).To(BeNil())
 		g.Expect(meta.IsStatusConditionTrue(ph.Status.Conditions, cxv1.ConditionReady)).To(BeTrue())
 	}).Should(Succeed())
-	g.Expect(gh.Issues(ghOwner, ghRepo)).To(HaveLen(4))
+	g.Expect(issuesOf(gh, "phase:improve")).To(HaveLen(4))
 	var secondary bool
 	for _, r := range gh.Requests() {
 		secondary = secondary || (r.Method == http.MethodPost && r.Status == http.StatusTooManyRequests)

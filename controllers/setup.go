@@ -47,13 +47,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now}
 	recorder := mgr.GetEventRecorder("cxloop")
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers}).SetupWithManager(mgr); err != nil {
-		return err
-	}
 	seen := &IssueEvents{}
 	hook := NewIssueWebhook(mgr.GetClient(), seen)
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers}).SetupWithManager(mgr, hook.ForJourneys); err != nil {
+		return err
+	}
 	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, IssueEvents: seen, CreateGrace: o.CreateGrace}).
-		SetupWithManager(mgr, hook.Journeys); err != nil {
+		SetupWithManager(mgr, hook.ForPhases); err != nil {
 		return err
 	}
 	if o.GitHubWebhookAddr != "" {

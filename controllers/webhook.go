@@ -20,15 +20,17 @@ import (
 type IssueWebhook struct {
 	// Reader lists journeys (the manager's cache).
 	Reader client.Reader
-	// Journeys receives one event per journey to sync; the phase
-	// controller watches it. Buffered: when full, the poll catches up.
-	Journeys    chan event.GenericEvent
+	// ForPhases and ForJourneys receive one event per journey to sync: the
+	// phase controller syncs the journey's phases, the journey controller its
+	// reviews and dashboard. Buffered: when full, the next poll catches up.
+	ForPhases   chan event.GenericEvent
+	ForJourneys chan event.GenericEvent
 	IssueEvents *IssueEvents
 }
 
 // NewIssueWebhook makes the webhook router with a buffered channel.
 func NewIssueWebhook(r client.Reader, seen *IssueEvents) *IssueWebhook {
-	return &IssueWebhook{Reader: r, Journeys: make(chan event.GenericEvent, 1024), IssueEvents: seen}
+	return &IssueWebhook{Reader: r, ForPhases: make(chan event.GenericEvent, 1024), ForJourneys: make(chan event.GenericEvent, 1024), IssueEvents: seen}
 }
 
 // OnIssue handles one verified `issues` event.
@@ -55,10 +57,12 @@ func (w *IssueWebhook) OnIssue(e ghwebhook.IssueEvent) {
 		if gh == nil || gh.GitHub == nil || !strings.EqualFold(gh.GitHub.Owner, e.Owner) || !strings.EqualFold(gh.GitHub.Repo, e.Repo) {
 			continue
 		}
-		select {
-		case w.Journeys <- event.GenericEvent{Object: cj}:
-		default:
-			log.Info("webhook queue full; the next poll picks the change up")
+		for _, ch := range []chan event.GenericEvent{w.ForPhases, w.ForJourneys} {
+			select {
+			case ch <- event.GenericEvent{Object: cj}:
+			default:
+				log.Info("webhook queue full; the next poll picks the change up")
+			}
 		}
 	}
 }

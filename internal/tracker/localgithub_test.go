@@ -293,6 +293,19 @@ func TestLocalUpdateCloseComment(t *testing.T) {
 	if got := e.issues()[0]; len(got.Comments) != 2 {
 		t.Errorf("comments = %q", got.Comments)
 	}
+	if err := c.ReopenIssue(ctx, is.Number, "The map asks for this again."); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.issues()[0]; got.State != "open" || len(got.Comments) != 3 || got.Comments[2] != "The map asks for this again." {
+		t.Errorf("after reopen: %+v", got)
+	}
+	before = e.requestCount()
+	if err := c.ReopenIssue(ctx, is.Number, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.requestCount() - before; n != 0 {
+		t.Errorf("reopening an open issue sent %d requests", n)
+	}
 }
 
 func TestLocalSecondaryLimits(t *testing.T) {

@@ -112,6 +112,9 @@ type Tracker interface {
 	// commenting first when comment is not empty. Closing an issue already
 	// closed for the same reason sends nothing.
 	CloseIssue(ctx context.Context, number int, reason, comment string) error
+	// ReopenIssue reopens a closed issue, commenting first when comment is
+	// not empty. Reopening an open issue sends nothing.
+	ReopenIssue(ctx context.Context, number int, comment string) error
 	// Comment adds a comment.
 	Comment(ctx context.Context, number int, text string) error
 	// EnsureLabel creates the label (with colour and description) if missing.
@@ -625,6 +628,29 @@ func (c *Client) CloseIssue(ctx context.Context, number int, reason, comment str
 }
 
 // Comment implements Tracker.
+// ReopenIssue reopens a closed issue: work cxloop had closed (obsolete, or a
+// gap it saw fixed) that the journey map asks for again.
+func (c *Client) ReopenIssue(ctx context.Context, number int, comment string) error {
+	cur, err := c.current(ctx, number)
+	if err != nil {
+		return err
+	}
+	if cur.State == "open" {
+		return nil
+	}
+	if comment != "" {
+		if err := c.Comment(ctx, number, comment); err != nil {
+			return err
+		}
+	}
+	g, _, err := c.gh.Issues.Edit(ctx, c.cfg.Owner, c.cfg.Repo, number, &github.IssueRequest{State: github.String("open")})
+	if err != nil {
+		return c.mapError(err, opIssue)
+	}
+	c.remember(toIssue(g))
+	return nil
+}
+
 func (c *Client) Comment(ctx context.Context, number int, text string) error {
 	if strings.TrimSpace(text) == "" {
 		return &APIError{Reason: ReasonInvalidRequest, Message: "comment is empty"}

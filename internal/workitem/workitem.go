@@ -252,8 +252,8 @@ func labels(ph Phase, persona, stage, priority string) []string {
 		ls = appendLabel(ls, l)
 	}
 	for i, l := range ls {
-		if len(l) > 50 { // GitHub's limit for a label name
-			ls[i] = l[:50]
+		if r := []rune(l); len(r) > 50 { // GitHub's limit for a label name
+			ls[i] = string(r[:50])
 		}
 	}
 	return ls
