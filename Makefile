@@ -52,14 +52,20 @@ bench: ## Run the benchmarks (speed and memory of the journey analytics at 140 t
 	go test ./internal/... -run '^$$' -bench . -benchmem
 
 .PHONY: verify
-verify: manifests generate fmt ## Regenerate code and manifests and fail if anything changed.
-	@if [ -n "$$(git status --porcelain -- api config controllers internal cmd)" ]; then \
-		echo "generated files are out of date; run 'make manifests generate fmt' and commit:"; \
-		git status --porcelain -- api config controllers internal cmd; exit 1; fi
+verify: controller-gen ## Regenerate code and manifests and fail if that changed anything.
+	@before="$$($(TREE_DIGEST))"; \
+	$(MAKE) -s manifests generate fmt >/dev/null; \
+	if [ "$$before" != "$$($(TREE_DIGEST))" ]; then \
+		echo "verify: 'make manifests generate fmt' changed files; commit the regenerated files:"; \
+		git status --porcelain -- api config controllers internal cmd; exit 1; fi; \
+	echo "verify: generated code and manifests are up to date"
+
+# TREE_DIGEST fingerprints the files generation and formatting may touch.
+TREE_DIGEST = git ls-files -co --exclude-standard -- api config controllers internal cmd | sort | xargs sha256sum | sha256sum
 
 .PHONY: demo
-demo: envtest ## Run cxloop on the nature-park sample against a local API server and a local GitHub.
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/demo
+demo: envtest ## Run cxloop on the nature-park sample against a local API server and a local GitHub (DEMO_ARGS=--keep keeps it up).
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/demo $(DEMO_ARGS)
 
 ##@ Build
 

@@ -59,7 +59,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.GitHubWebhookAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle(WebhookPath, &ghwebhook.Handler{Secret: o.GitHubWebhookSecret, OnIssue: hook.OnIssue})
-		if err := mgr.Add(&manager.Server{Name: "github-webhook", Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}}); err != nil {
+		// Only the leader's controllers act on webhook events.
+		if err := mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: true,
+			Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}}); err != nil {
 			return err
 		}
 	}

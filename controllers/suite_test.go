@@ -133,7 +133,7 @@ func namespace(t *testing.T) string {
 
 func eventually(t *testing.T) Gomega {
 	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(30 * time.Second)
+	g.SetDefaultEventuallyTimeout(60 * time.Second) // generous: CI runs packages side by side on 2 cores
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	g.SetDefaultConsistentlyDuration(2 * time.Second)
 	return g

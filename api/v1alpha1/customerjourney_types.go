@@ -448,6 +448,7 @@ type CustomerJourneyStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=cj;journey,categories=cx
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 100",message="metadata.name must be at most 100 characters: it is part of the key of every GitHub issue the journey opens"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Health",type=integer,JSONPath=`.status.healthScore`
 // +kubebuilder:printcolumn:name="Touchpoints",type=integer,JSONPath=`.status.summary.touchpoints`

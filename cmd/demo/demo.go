@@ -237,7 +237,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if !o.Keep {
 		dm.say("")
 		dm.say("To explore the status page, the local GitHub and kubectl afterwards, keep it running:")
-		dm.say("   KUBEBUILDER_ASSETS=$(hack/envtest.sh) go run ./cmd/demo --keep")
+		dm.say("   make demo DEMO_ARGS=--keep")
 		return nil
 	}
 	return dm.keep(ctx, env, statusAddr, token, mgrDone)
