@@ -151,6 +151,10 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 		tkey := workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)
 		_, wanted := want[it.Key]
 		is, found := issues[tkey]
+		gone := seen.Lookup(tkey)
+		if gone != "" {
+			found = false // a webhook said it was deleted or transferred: believe it over a listing that may lag
+		}
 		switch {
 		case found && it.State != cxv1.ItemObsolete:
 			applyIssue(it, is, clk)
@@ -158,7 +162,7 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 				changes = append(changes, itemChange{i, reopen, fmt.Sprintf("The journey map %s asks for this work again: reopening.", pc.Journey)})
 			}
 		case !found && it.Issue != 0 && it.State != cxv1.ItemObsolete:
-			it.State, it.Message = cxv1.ItemObsolete, missingMessage(it.Issue, seen.Lookup(tkey))
+			it.State, it.Message = cxv1.ItemObsolete, missingMessage(it.Issue, gone)
 			continue
 		}
 		if !wanted && it.State == cxv1.ItemOpen {
