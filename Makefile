@@ -124,7 +124,7 @@ KUBECTL ?= kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
 .PHONY: kustomize
@@ -143,6 +143,6 @@ define go-install-tool
 set -e; \
 echo "Installing $(2)@$(3)"; \
 GOBIN=$(LOCALBIN) go install $(2)@$(3); \
-mv "$(LOCALBIN)/$$(basename $(2))" "$(1)"; \
+pkg=$(2); mv "$(LOCALBIN)/$$(basename $${pkg%/v[0-9]*})" "$(1)"; \
 }
 endef

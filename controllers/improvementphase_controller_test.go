@@ -438,6 +438,10 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(ReasonSecretNotFound))
 		g.Expect(c.Message).To(ContainSubstring(`Secret "github-credentials" named in spec.tracker.github.secretRef does not exist`))
+		// The journey says so too.
+		jc := meta.FindStatusCondition(getJourney(g, client.ObjectKeyFromObject(cj)).Status.Conditions, cxv1.ConditionTrackerReady)
+		g.Expect(jc).NotTo(BeNil())
+		g.Expect(jc.Reason).To(Equal(ReasonSecretNotFound))
 	}).Should(Succeed())
 
 	badToken := "ghp_thisTokenIsWrong000000000000000000000"

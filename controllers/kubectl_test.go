@@ -151,3 +151,17 @@ func TestKubectlWaitForReady(t *testing.T) {
 	g.Expect(out).To(MatchRegexp(`customerjourney.cx.cxloop.dev/nature-park-visit\s+True\s+\d+\s+15\s+4\s+nature-park-discovery`))
 	g.Expect(out).To(MatchRegexp(`improvementphase.cx.cxloop.dev/nature-park-discovery\s+nature-park-visit\s+Discovery\s+Active\s+0/2 \(0%\)\s+True`))
 }
+
+// TestKubectlInstallManifestsAreValid: the install manifests (CRDs, RBAC,
+// the manager's Deployment and Service) are accepted by a real API server.
+func TestKubectlInstallManifestsAreValid(t *testing.T) {
+	g := NewWithT(t)
+	if out, err := kubectl(t, "create", "namespace", "cxloop-system"); err != nil && !strings.Contains(out, "AlreadyExists") {
+		t.Fatalf("%v: %s", err, out)
+	}
+	out, err := kubectl(t, "apply", "--dry-run=server", "--server-side", "--force-conflicts", "-k", filepath.Join("..", "config", "default"))
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	for _, want := range []string{"deployment.apps/cxloop-controller-manager", "clusterrole.rbac.authorization.k8s.io/cxloop-manager-role", "service/cxloop-controller-manager"} {
+		g.Expect(out).To(ContainSubstring(want))
+	}
+}
