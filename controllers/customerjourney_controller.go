@@ -180,27 +180,16 @@ func resolvedPainPoints(phases []cxv1.ImprovementPhase) map[string]bool {
 
 // activePhase names the journey's Active phase; with several, the earliest in the method's order.
 func activePhase(phases []cxv1.ImprovementPhase) string {
-	best, bestRank := "", len(phaseOrder)
+	best, bestRank := "", cxv1.PhaseType("").Order()
 	for _, p := range phases {
 		if p.Status.State != cxv1.PhaseActive {
 			continue
 		}
-		if rank := phaseRank(p.Spec.Type); rank < bestRank || (rank == bestRank && p.Name < best) {
+		if rank := p.Spec.Type.Order(); rank < bestRank || (rank == bestRank && p.Name < best) {
 			best, bestRank = p.Name, rank
 		}
 	}
 	return best
-}
-
-var phaseOrder = []cxv1.PhaseType{cxv1.PhaseDiscovery, cxv1.PhaseImprove, cxv1.PhasePerfection, cxv1.PhasePersonalization}
-
-func phaseRank(t cxv1.PhaseType) int {
-	for i, o := range phaseOrder {
-		if o == t {
-			return i
-		}
-	}
-	return len(phaseOrder)
 }
 
 // problemsMessage lists the first few problems, each naming its field.

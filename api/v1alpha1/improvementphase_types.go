@@ -318,3 +318,19 @@ type ImprovementPhaseList struct {
 func init() {
 	SchemeBuilder.Register(&ImprovementPhase{}, &ImprovementPhaseList{})
 }
+
+// Order is the phase's place in the method: Discovery 0, Improve 1,
+// Perfection 2, Personalization 3, anything else after them.
+func (t PhaseType) Order() int {
+	switch t {
+	case PhaseDiscovery:
+		return 0
+	case PhaseImprove:
+		return 1
+	case PhasePerfection:
+		return 2
+	case PhasePersonalization:
+		return 3
+	}
+	return 4
+}

@@ -483,7 +483,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return err
 	}
-	slices.SortFunc(list.Items, func(a, b cxv1.ImprovementPhase) int { return phaseRank(a.Spec.Type) - phaseRank(b.Spec.Type) })
+	slices.SortFunc(list.Items, func(a, b cxv1.ImprovementPhase) int { return a.Spec.Type.Order() - b.Spec.Type.Order() })
 	tw := tabwriter.NewWriter(dm.out, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tTYPE\tSTATE\tPROGRESS")
 	for _, ph := range list.Items {
@@ -710,10 +710,6 @@ func openKeys(ph *cxv1.ImprovementPhase) map[string]bool {
 		}
 	}
 	return out
-}
-
-func phaseRank(t cxv1.PhaseType) int {
-	return slices.Index([]cxv1.PhaseType{cxv1.PhaseDiscovery, cxv1.PhaseImprove, cxv1.PhasePerfection, cxv1.PhasePersonalization}, t)
 }
 
 func orDash(s string) string {

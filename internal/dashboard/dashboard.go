@@ -71,7 +71,7 @@ func journeyPhases(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase) []*c
 		}
 	}
 	sort.SliceStable(out, func(a, b int) bool {
-		ra, rb := phaseRank(out[a].Spec.Type), phaseRank(out[b].Spec.Type)
+		ra, rb := out[a].Spec.Type.Order(), out[b].Spec.Type.Order()
 		if ra != rb {
 			return ra < rb
 		}
@@ -81,20 +81,6 @@ func journeyPhases(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase) []*c
 		return out[a].Name < out[b].Name
 	})
 	return out
-}
-
-func phaseRank(t cxv1.PhaseType) int {
-	switch t {
-	case cxv1.PhaseDiscovery:
-		return 0
-	case cxv1.PhaseImprove:
-		return 1
-	case cxv1.PhasePerfection:
-		return 2
-	case cxv1.PhasePersonalization:
-		return 3
-	}
-	return 4
 }
 
 func writeOverview(b *strings.Builder, j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase) {

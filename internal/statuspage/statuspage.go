@@ -370,7 +370,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 	sorted := make([]*cxv1.ImprovementPhase, len(phases))
 	copy(sorted, phases)
 	sort.Slice(sorted, func(a, b int) bool {
-		ra, rb := phaseRank(sorted[a].Spec.Type), phaseRank(sorted[b].Spec.Type)
+		ra, rb := sorted[a].Spec.Type.Order(), sorted[b].Spec.Type.Order()
 		if ra != rb {
 			return ra < rb
 		}
@@ -451,18 +451,4 @@ func band(v int32) string {
 	default:
 		return "poor"
 	}
-}
-
-func phaseRank(t cxv1.PhaseType) int {
-	switch t {
-	case cxv1.PhaseDiscovery:
-		return 0
-	case cxv1.PhaseImprove:
-		return 1
-	case cxv1.PhasePerfection:
-		return 2
-	case cxv1.PhasePersonalization:
-		return 3
-	}
-	return 4
 }
