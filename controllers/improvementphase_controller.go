@@ -252,6 +252,9 @@ func (r *ImprovementPhaseReconciler) applyChanges(ctx context.Context, tr tracke
 				reason = reasonNotPlanned
 			}
 			if err := tr.CloseIssue(ctx, it.Issue, reason, c.comment); err != nil {
+				if r.refusedForThisIssue(ph, it, "close", err) {
+					continue
+				}
 				return err
 			}
 			closed := now(r.Clock)
@@ -263,6 +266,9 @@ func (r *ImprovementPhaseReconciler) applyChanges(ctx context.Context, tr tracke
 			}
 		case reopen:
 			if err := tr.ReopenIssue(ctx, it.Issue, c.comment); err != nil {
+				if r.refusedForThisIssue(ph, it, "reopen", err) {
+					continue
+				}
 				return err
 			}
 			it.State, it.ClosedAt = cxv1.ItemOpen, nil
@@ -281,6 +287,21 @@ func (r *ImprovementPhaseReconciler) applyChanges(ctx context.Context, tr tracke
 		}
 	}
 	return nil
+}
+
+// refusedForThisIssue reports, and sets aside, an item whose issue GitHub
+// refuses to change for a reason of that issue alone (deleted, locked,
+// forbidden), so that one issue does not hold the whole phase up. Rate
+// limits and failures of GitHub itself are not: they are retried.
+func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPhase, it *cxv1.PhaseItem, what string, err error) bool {
+	var apiErr *tracker.APIError
+	if !errors.As(err, &apiErr) || apiErr.Retryable() || apiErr.Reason == tracker.ReasonBadCredentials || apiErr.Reason == tracker.ReasonRepositoryNotFound {
+		return false
+	}
+	it.State = cxv1.ItemObsolete
+	it.Message = fmt.Sprintf("GitHub refused to %s issue #%d: %s; cxloop leaves it as it is", what, it.Issue, apiErr.Reason)
+	r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, apiErr.Reason, "Sync", "%s", it.Message)
+	return true
 }
 
 func (r *ImprovementPhaseReconciler) createGrace() time.Duration {
