@@ -226,7 +226,9 @@ func TestImprovementLoop(t *testing.T) {
 	g.Expect(restaurantGap.Labels).To(ContainElements("cxloop", "phase:discovery", "stage:visit", "customer-journey"))
 	g.Expect(restaurantGap.Assignees).To(ConsistOf("park-product-owner"))
 	g.Expect(restaurantGap.Body).To(ContainSubstring("### Done when"))
-	g.Expect(getPhase(g, ns, "nature-park-improve").Status.State).To(Equal(cxv1.PhasePending))
+	g.Eventually(func(g Gomega) {
+		g.Expect(getPhase(g, ns, "nature-park-improve").Status.State).To(Equal(cxv1.PhasePending))
+	}).Should(Succeed())
 	g.Expect(issuesOf(gh, "phase:improve")).To(BeEmpty())
 
 	// A product owner closes one gap's issue; the webhook brings it in.
