@@ -202,18 +202,13 @@ func (req *issueRequest) validate(creating bool, doc string) *apiError {
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	repo, e := s.repoLocked(r)
-	var out *repositoryJSON
-	if e == nil {
-		out = s.linksLocked(r).repository(repo)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, e := s.repoLocked(r)
+		if e != nil {
+			return nil, e
+		}
+		return s.linksLocked(r).repository(repo), nil
+	})
 }
 
 func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
@@ -294,12 +289,19 @@ func requestedAssignees(req issueRequest, current []string) []string {
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, is, e := s.issueLocked(r)
+		if e != nil {
+			return nil, e
+		}
+		return s.linksLocked(r).issue(repo, is), nil
+	})
+}
+
+// serveRead answers a GET with what read builds under the server's lock.
+func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, read func() (any, *apiError)) {
 	s.mu.Lock()
-	repo, is, e := s.issueLocked(r)
-	var out *issueJSON
-	if e == nil {
-		out = s.linksLocked(r).issue(repo, is)
-	}
+	out, e := read()
 	s.mu.Unlock()
 	if e != nil {
 		writeError(w, e)

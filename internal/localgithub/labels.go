@@ -99,18 +99,13 @@ func (s *Server) labelLocked(r *http.Request) (*repository, *label, *apiError) {
 
 // getLabel serves GET /repos/{owner}/{repo}/labels/{name}.
 func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	repo, lb, e := s.labelLocked(r)
-	var out *labelJSON
-	if e == nil {
-		out = s.linksLocked(r).label(repo, lb)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, lb, e := s.labelLocked(r)
+		if e != nil {
+			return nil, e
+		}
+		return s.linksLocked(r).label(repo, lb), nil
+	})
 }
 
 // editLabel serves PATCH /repos/{owner}/{repo}/labels/{name}.
@@ -190,18 +185,13 @@ func issueLabelsJSON(l links, repo *repository, is *issue) []*labelJSON {
 
 // listIssueLabels serves GET .../issues/{number}/labels.
 func (s *Server) listIssueLabels(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	repo, is, e := s.issueLocked(r)
-	var out []*labelJSON
-	if e == nil {
-		out = issueLabelsJSON(s.linksLocked(r), repo, is)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, is, e := s.issueLocked(r)
+		if e != nil {
+			return nil, e
+		}
+		return issueLabelsJSON(s.linksLocked(r), repo, is), nil
+	})
 }
 
 // decodeLabelNames reads the labels of an add or replace request, which
