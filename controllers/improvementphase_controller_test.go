@@ -481,10 +481,16 @@ func TestDeletedAndTransferredIssuesAreReported(t *testing.T) {
 	improve.Spec.After, improve.Spec.Limits = "", nil
 	improve.Spec.SyncInterval = &metav1.Duration{Duration: time.Hour}
 	g.Expect(k8sClient.Create(ctx, improve)).To(Succeed())
+	var ph *cxv1.ImprovementPhase
 	g.Eventually(func(g Gomega) {
 		g.Expect(openCount(issuesOf(gh, "phase:improve"))).To(Equal(4))
+		ph = getPhase(g, ns, improve.Name)
+		g.Expect(ph.Status.Items).To(HaveLen(4))
+		for _, it := range ph.Status.Items {
+			g.Expect(it.State).To(Equal(cxv1.ItemOpen))
+			g.Expect(it.Issue).NotTo(BeZero())
+		}
 	}).Should(Succeed())
-	ph := getPhase(g, ns, improve.Name)
 	deleted, transferred := ph.Status.Items[0], ph.Status.Items[1]
 
 	g.Expect(gh.DeleteIssue(ghOwner, ghRepo, deleted.Issue)).To(Succeed())

@@ -164,6 +164,10 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 		case !found && it.Issue != 0 && it.State != cxv1.ItemObsolete:
 			it.State, it.Message = cxv1.ItemObsolete, missingMessage(it.Issue, gone)
 			continue
+		case it.State == cxv1.ItemObsolete && it.Message != "" && gone != "":
+			// The webhook that says what happened may come after the poll that saw it gone.
+			it.Message = missingMessage(it.Issue, gone)
+			continue
 		}
 		if !wanted && it.State == cxv1.ItemOpen {
 			if it.Source.Kind == itemKindGap {
