@@ -15,11 +15,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
@@ -45,6 +43,8 @@ type CustomerJourneyReconciler struct {
 	Clock    clock.PassiveClock
 	// Trackers gives the journey's issue tracker, for reviews and the dashboard.
 	Trackers TrackerSource
+	// CreateGrace: see ImprovementPhaseReconciler.CreateGrace.
+	CreateGrace time.Duration
 }
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch
@@ -97,7 +97,7 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	var requeue time.Duration
 	if cj.Spec.Tracker != nil && r.Trackers != nil {
-		if requeue, err = r.reconcileTracked(ctx, &cj, sched, m, phases); err != nil {
+		if requeue, err = r.reconcileTracked(ctx, &cj, before, sched, m, phases); err != nil {
 			return trackerFailed(r.Recorder, r.Clock, &cj, &cj.Status.Conditions, cj.Generation, err)
 		}
 		// Look at GitHub again now and then: a review closed without a
@@ -128,7 +128,8 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 }
 
 // reconcileTracked does the journey's work on GitHub: its reviews and its dashboard.
-func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj *cxv1.CustomerJourney, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
+// persisted is the journey as last written.
+func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, persisted *cxv1.CustomerJourney, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
 	tr, err := r.Trackers.For(ctx, cj)
 	if err != nil {
 		return 0, err
@@ -138,15 +139,20 @@ func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj *cx
 		return 0, err
 	}
 	trackerConnected(&cj.Status.Conditions, cj.Generation)
+	run := &journeyRun{cj: cj, persisted: persisted, tr: tr, issues: issues}
 	var requeue time.Duration
 	if sched != nil {
-		if requeue, err = r.reconcileReviews(ctx, cj, sched, tr, issues, m, phases); err != nil {
+		if requeue, err = r.reconcileReviews(ctx, run, sched, m, phases); err != nil {
 			return 0, err
 		}
 	} else {
 		cj.Status.NextReviewTime, cj.Status.Review = nil, nil
 	}
-	return requeue, r.reconcileDashboard(ctx, cj, tr, issues, phases)
+	wait, err := r.reconcileDashboard(ctx, run, phases)
+	if wait > 0 && (requeue == 0 || wait < requeue) {
+		requeue = wait
+	}
+	return requeue, err
 }
 
 // scoreMap fills the journey's summary, health and gaps from the analytics.
@@ -230,19 +236,17 @@ func statusOf(o client.Object) any {
 
 func now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now().Truncate(time.Second)) }
 
-// SetupWithManager registers the reconciler: it watches journeys, the
-// phases that refer to them, and GitHub webhook events for their issues
-// arriving on issueEvents (optional).
-func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, issueEvents ...<-chan event.GenericEvent) error {
+// SetupWithManager registers the reconciler: it watches journeys (their
+// map, and GitHub webhook deliveries recorded on them) and the phases that
+// refer to them.
+func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		For(&cxv1.CustomerJourney{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&cxv1.CustomerJourney{}, builder.WithPredicates(journeyChanged)).
 		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
-		Named("customerjourney")
-	for _, ch := range issueEvents {
-		b = b.WatchesRawSource(source.Channel(ch, &handler.EnqueueRequestForObject{}))
-	}
-	return b.Complete(r)
+		WithOptions(withCappedRetries(opts)).
+		Named("customerjourney").
+		Complete(r)
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -57,7 +58,7 @@ func samplePhases(t *testing.T, ns string) []*cxv1.ImprovementPhase {
 
 func startJourneyController(t *testing.T) *testManager {
 	return startManager(t, func(mgr ctrl.Manager) error {
-		return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}}).SetupWithManager(mgr)
+		return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}}).SetupWithManager(mgr, controller.Options{})
 	})
 }
 

@@ -12,16 +12,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
@@ -36,6 +36,8 @@ const (
 	ReasonJourneyNotFound = "JourneyNotFound"
 	ReasonJourneyInvalid  = "JourneyInvalid"
 	ReasonWaitingForPhase = "WaitingForPhase"
+	ReasonDependencyCycle = "DependencyCycle"
+	ReasonInvalidAfter    = "InvalidAfter"
 	ReasonPhaseStarted    = "PhaseStarted"
 	ReasonPhaseCompleted  = "PhaseCompleted"
 	ReasonTracking        = "Tracking"
@@ -44,6 +46,7 @@ const (
 	ReasonIssueMissing    = "IssueMissing"
 	ReasonIssueReopened   = "IssueReopened"
 	ReasonTrackerReady    = "Connected"
+	ReasonWriteBudget     = "WriteBudget"
 )
 
 const defaultSyncInterval = 5 * time.Minute
@@ -57,175 +60,408 @@ type ImprovementPhaseReconciler struct {
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
 	Trackers TrackerSource
-	// IssueEvents are what GitHub's webhooks told about issues (optional).
-	IssueEvents *IssueEvents
 	// CreateGrace is how long an attempt to open an issue may still turn
-	// up on GitHub (a request in flight when cxloop stopped); longer than the
-	// tracker's request timeout. Defaults to 2 minutes.
+	// up on GitHub (a request in flight when cxloop stopped, or GitHub's
+	// listing lagging behind a create). Defaults to 1 minute.
 	CreateGrace time.Duration
+
+	// retries backs off per phase after GitHub failures, capped by the
+	// phase's sync interval; see githubFailed.
+	retries *flowcontrol.Backoff
 }
 
 const (
-	defaultCreateGrace = 2 * time.Minute
-	// openBatch bounds the issues opened in one reconcile, so that the
-	// intents recorded before opening them stay fresh.
-	openBatch = 10
+	defaultCreateGrace = time.Minute
+	// maxOpenPerReconcile bounds the issues opened in one reconcile, so that
+	// one phase does not hold a worker for long while others wait.
+	maxOpenPerReconcile = 10
+	// firstRetry and lastRetry bound the backoff after GitHub failures; a
+	// phase's sync interval caps it further.
+	firstRetry = time.Second
+	lastRetry  = 5 * time.Minute
 )
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch
 
-// Reconcile moves a phase forward.
+// phaseRun is the state of one reconcile, handed from sub-step to sub-step.
+type phaseRun struct {
+	ph *cxv1.ImprovementPhase
+	// persisted is the phase as last written; openPlannedWork writes attempts
+	// as it goes and moves it forward.
+	persisted *cxv1.ImprovementPhase
+	// gen is the generation this reconcile acts on: a status write in
+	// between returns a newer object, but only this spec has been acted on.
+	gen int64
+
+	cj      *cxv1.CustomerJourney
+	m       journey.Map
+	tr      tracker.Tracker
+	pc      workitem.Phase
+	desired []workitem.Item
+	issues  map[string]tracker.Issue
+	changes []itemChange
+
+	// githubErr is a GitHub failure a step set aside so that the steps after
+	// it could still go on (tracking goes on while creates fail).
+	githubErr error
+	// requeue is the earliest time a step asked to look again; 0 for none.
+	requeue time.Duration
+	// periodic: the phase is Active and is polled every sync interval.
+	periodic bool
+	// budgetWait is how long the write budget holds planned work back.
+	budgetWait time.Duration
+}
+
+func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
+
+// lookAgainIn asks for a reconcile after d at the latest.
+func (run *phaseRun) lookAgainIn(d time.Duration) {
+	if d > 0 && (run.requeue == 0 || d < run.requeue) {
+		run.requeue = d
+	}
+}
+
+// setAside keeps the first GitHub failure of a step that did not stop the run.
+func (run *phaseRun) setAside(err error) {
+	if run.githubErr == nil {
+		run.githubErr = err
+	}
+}
+
+// phaseStep is one ordered sub-step of Reconcile. It returns stop=true when
+// the reconcile is over for now (the phase waits, is stalled or is done).
+type phaseStep func(ctx context.Context, run *phaseRun) (stop bool, err error)
+
+// githubError marks a failure of GitHub (or of the way to it), which is
+// retried with a backoff of the phase's own rather than the workqueue's.
+type githubError struct {
+	op  string
+	err error
+}
+
+func (e *githubError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *githubError) Unwrap() error { return e.err }
+
+// statusWriteError is a failure to write the status, not GitHub's.
+type statusWriteError struct{ err error }
+
+func (e *statusWriteError) Error() string { return "writing status: " + e.err.Error() }
+func (e *statusWriteError) Unwrap() error { return e.err }
+
+// Reconcile moves a phase forward through ordered sub-steps; the status is
+// written once, at the end, when it changed.
 func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var ph cxv1.ImprovementPhase
 	if err := r.Get(ctx, req.NamespacedName, &ph); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := ph.DeepCopy()
-	conds := &ph.Status.Conditions
-	// The generation this reconcile works from: a status write in between
-	// returns a newer object, but only this spec has been acted on.
-	gen := ph.Generation
+	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
-		ph.Status.ObservedGeneration = gen
+		ph.Status.ObservedGeneration = run.gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
 		recordPhaseMetrics(&ph)
-		if patchErr := patchStatus(ctx, r.Client, before, &ph); patchErr != nil && err == nil {
+		if patchErr := patchStatus(ctx, r.Client, run.persisted, &ph); patchErr != nil && err == nil {
 			err = patchErr
 		}
 	}()
+	steps := []phaseStep{
+		r.holdCompletedOrSuspended,
+		r.gateOnJourney,
+		r.gateOnPreviousPhase,
+		r.connectTracker,
+		r.startPhase,
+		r.syncIssues,
+		r.trackIssues,
+		r.openPlannedWork,
+		r.checkExitCriteria,
+	}
+	for _, step := range steps {
+		stop, err := step(ctx, run)
+		if err != nil {
+			return r.failed(ctx, run, err)
+		}
+		if stop {
+			break
+		}
+	}
+	return r.outcome(run), nil
+}
 
-	// Completion is final: neither suspend nor a change of the phase before
-	// it undoes it, so the phases after it keep going.
+// outcome is the requeue of a run that did not fail outright.
+func (r *ImprovementPhaseReconciler) outcome(run *phaseRun) ctrl.Result {
+	if run.githubErr != nil {
+		res, _ := r.githubFailed(run, run.githubErr)
+		return res
+	}
+	r.backoff().Reset(backoffKey(run.ph))
+	if !run.periodic {
+		return ctrl.Result{RequeueAfter: run.requeue}
+	}
+	next := wait.Jitter(syncInterval(run.ph), 0.1)
+	if run.requeue > 0 && run.requeue < next {
+		next = run.requeue
+	}
+	return ctrl.Result{RequeueAfter: next}
+}
+
+// failed handles a step's error: GitHub's failures become conditions and a
+// bounded backoff of this phase alone; anything else (the API server) goes
+// back to the workqueue.
+func (r *ImprovementPhaseReconciler) failed(ctx context.Context, run *phaseRun, err error) (ctrl.Result, error) {
+	var ghErr *githubError
+	var cfgErr *TrackerConfigError
+	if errors.As(err, &ghErr) || errors.As(err, &cfgErr) {
+		return r.githubFailed(run, err)
+	}
+	logf.FromContext(ctx).Error(err, "reconciling phase")
+	return ctrl.Result{}, err
+}
+
+// githubFailed reports a GitHub failure on the phase and says when to try
+// again: when a rate limit ends, when the person must act (a configuration
+// problem), or after a jittered exponential backoff of this phase's own,
+// capped at its sync interval so that a phase is retried at least that often.
+func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctrl.Result, error) {
+	res, _ := trackerFailed(r.Recorder, r.Clock, run.ph, run.conds(), run.gen, err)
+	if res.RequeueAfter > 0 {
+		return res, nil // rate limit or a person must act: trackerFailed knows when
+	}
+	key := backoffKey(run.ph)
+	b := r.backoff()
+	b.Next(key, b.Clock.Now())
+	wait := min(b.Get(key), syncInterval(run.ph))
+	if run.requeue > 0 && run.requeue < wait {
+		wait = run.requeue // an earlier attempt's grace ends sooner
+	}
+	msg := fmt.Sprintf("%s; retrying in %s", tracker.SafeText(err.Error()), wait.Round(time.Second))
+	conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.Reason(err), msg)
+	conditions.MarkReconciling(run.conds(), run.gen, tracker.Reason(err), msg)
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+func (r *ImprovementPhaseReconciler) backoff() *flowcontrol.Backoff {
+	if r.retries == nil {
+		if c, ok := r.Clock.(clock.Clock); ok {
+			r.retries = flowcontrol.NewFakeBackOffWithJitter(firstRetry, lastRetry, c, 0.2)
+		} else {
+			r.retries = flowcontrol.NewBackOffWithJitter(firstRetry, lastRetry, 0.2)
+		}
+	}
+	return r.retries
+}
+
+func backoffKey(ph *cxv1.ImprovementPhase) string { return ph.Namespace + "/" + ph.Name }
+
+// holdCompletedOrSuspended: completion is final (neither suspend nor a change
+// of the phase before it undoes it, so the phases after it keep going), and
+// a suspended phase neither opens nor tracks issues.
+func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context, run *phaseRun) (bool, error) {
+	ph := run.ph
 	if ph.Status.State == cxv1.PhaseCompleted {
-		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
-		return ctrl.Result{}, nil
+		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
+		return true, nil
 	}
 	if ph.Spec.Suspend {
 		ph.Status.State = cxv1.PhaseSuspended
-		conditions.Set(conds, gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
-		conditions.Remove(conds, cxv1.ConditionReconciling)
-		conditions.Remove(conds, cxv1.ConditionStalled)
-		return ctrl.Result{}, nil
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
+		conditions.Remove(run.conds(), cxv1.ConditionReconciling)
+		conditions.Remove(run.conds(), cxv1.ConditionStalled)
+		return true, nil
 	}
 	if ph.Status.State == cxv1.PhaseSuspended {
-		ph.Status.State = cxv1.PhasePending // resumed; Active again below if it had started
+		ph.Status.State = cxv1.PhasePending // resumed; Active again if it had started
 		if ph.Status.StartedAt != nil {
 			ph.Status.State = cxv1.PhaseActive
 		}
 	}
+	return false, nil
+}
 
+// gateOnJourney reads the journey the phase improves and checks its map.
+func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *phaseRun) (bool, error) {
 	var cj cxv1.CustomerJourney
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name}, &cj); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		if apierrors.IsNotFound(err) {
-			conditions.MarkStalled(conds, gen, ReasonJourneyNotFound, fmt.Sprintf("CustomerJourney %q named in spec.journeyRef does not exist", ph.Spec.JourneyRef.Name))
-			return ctrl.Result{}, nil
+			conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyNotFound, fmt.Sprintf("CustomerJourney %q named in spec.journeyRef does not exist", run.ph.Spec.JourneyRef.Name))
+			return true, nil
 		}
-		return ctrl.Result{}, err
+		return true, err
 	}
+	run.cj = &cj
+	run.m = journeyMap(&cj.Spec)
+	if problems := journey.Validate(run.m); len(problems) > 0 {
+		conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
+		return true, nil
+	}
+	run.pc = r.phaseContext(run.ph, &cj)
+	return false, nil
+}
 
-	// A phase waits for the one before it only until it starts; once
-	// Active it never goes back to Pending, so its open issues stay tracked.
-	if ph.Status.State != cxv1.PhaseActive {
-		if waiting, msg, err := r.waitingForPreviousPhase(ctx, &ph); err != nil || waiting {
-			if err == nil {
-				ph.Status.State = cxv1.PhasePending
-				conditions.MarkReady(conds, gen, ReasonWaitingForPhase, msg)
+// gateOnPreviousPhase holds the phase Pending until the phase named in
+// spec.after completes. Once Active a phase never goes back to Pending, so
+// its open issues stay tracked. A dependency that can never complete (the
+// phase itself, a cycle, a phase of another journey) is Stalled, naming
+// spec.after.
+func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, run *phaseRun) (bool, error) {
+	if run.ph.Status.State == cxv1.PhaseActive {
+		return false, nil
+	}
+	wait, err := previousPhase(ctx, r.Client, run.ph)
+	if err != nil {
+		return true, err
+	}
+	switch {
+	case wait.stalledReason != "":
+		conditions.MarkStalled(run.conds(), run.gen, wait.stalledReason, wait.message)
+		run.ph.Status.State = cxv1.PhasePending
+		return true, nil
+	case wait.waiting:
+		run.ph.Status.State = cxv1.PhasePending
+		conditions.MarkReady(run.conds(), run.gen, ReasonWaitingForPhase, wait.message)
+		return true, nil
+	}
+	return false, nil
+}
+
+// connectTracker gets the journey's GitHub client.
+func (r *ImprovementPhaseReconciler) connectTracker(ctx context.Context, run *phaseRun) (bool, error) {
+	tr, err := r.Trackers.For(ctx, run.cj)
+	if err != nil {
+		return true, err // a *TrackerConfigError is the person's to fix; anything else the API server's
+	}
+	run.tr = tr
+	return false, nil
+}
+
+// startPhase makes a waiting phase Active.
+func (r *ImprovementPhaseReconciler) startPhase(_ context.Context, run *phaseRun) (bool, error) {
+	ph := run.ph
+	run.periodic = true
+	if ph.Status.State == cxv1.PhaseActive {
+		return false, nil
+	}
+	ph.Status.State = cxv1.PhaseActive
+	if ph.Status.StartedAt == nil {
+		started := now(r.Clock)
+		ph.Status.StartedAt = &started
+	}
+	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
+	return false, nil
+}
+
+// syncIssues works out the phase's work from the map and brings its items
+// in line with it and with the issues on GitHub.
+func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseRun) (bool, error) {
+	phases, err := phasesOf(ctx, r.Client, run.ph.Namespace, run.cj.Name)
+	if err != nil {
+		return true, err
+	}
+	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
+	issues, err := run.tr.Issues(ctx)
+	if err != nil {
+		return true, &githubError{"listing issues", err}
+	}
+	run.issues = issues
+	run.changes = mergeItems(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock, r.createGrace())
+	r.reportMissingIssues(run.ph, run.persisted)
+	return false, nil
+}
+
+// trackIssues closes the issues of work that no longer follows from the
+// map, reopens those of work the map asks for again, and brings the title
+// and body of open issues up to date. A failure on one issue is set aside
+// so that the others, and the opening of new work, go on.
+func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phaseRun) (bool, error) {
+	ph := run.ph
+	for _, c := range run.changes {
+		it := &ph.Status.Items[c.index]
+		var err error
+		switch c.action {
+		case closeAsCompleted, closeAsNotPlanned:
+			reason := reasonCompleted
+			if c.action == closeAsNotPlanned {
+				reason = reasonNotPlanned
 			}
-			return ctrl.Result{}, err
+			if err = run.tr.CloseIssue(ctx, it.Issue, reason, c.comment); err == nil {
+				closed := now(r.Clock)
+				it.ClosedAt = &closed
+				it.State = cxv1.ItemClosed
+				if c.action == closeAsNotPlanned {
+					it.State = cxv1.ItemObsolete
+					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
+				}
+			} else if r.refusedForThisIssue(ph, it, "close", err) {
+				err = nil
+			}
+		case reopen:
+			if err = run.tr.ReopenIssue(ctx, it.Issue, c.comment); err == nil {
+				it.State, it.ClosedAt = cxv1.ItemOpen, nil
+				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
+			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
+				err = nil
+			}
+		}
+		if err != nil {
+			if stop := r.setAsideTrackingError(run, err); stop {
+				return false, nil
+			}
 		}
 	}
+	work := workByKey(run.desired)
+	for _, it := range ph.Status.Items {
+		if w, ok := work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
+			if err := run.tr.UpdateIssue(ctx, it.Issue, w.Title, w.Body); err != nil {
+				if stop := r.setAsideTrackingError(run, err); stop {
+					return false, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
 
-	m := journeyMap(&cj.Spec)
-	if problems := journey.Validate(m); len(problems) > 0 {
-		conditions.MarkStalled(conds, gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
-		return ctrl.Result{}, nil
-	}
-	tr, err := r.Trackers.For(ctx, &cj)
-	if err != nil {
-		return r.trackerFailed(&ph, err)
-	}
-	if ph.Status.State != cxv1.PhaseActive {
-		ph.Status.State = cxv1.PhaseActive
-		if ph.Status.StartedAt == nil {
-			started := now(r.Clock)
-			ph.Status.StartedAt = &started
-		}
-		r.Recorder.Eventf(&ph, &cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, cj.Name)
-	}
+// setAsideTrackingError keeps a failure to change one issue for the end of
+// the run. It reports whether changing more issues is pointless now: a rate
+// limit holds every request back.
+func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err error) bool {
+	run.setAside(&githubError{"updating issues", err})
+	var rl *tracker.RateLimitError
+	return errors.As(err, &rl)
+}
 
-	phases, err := phasesOf(ctx, r.Client, ph.Namespace, cj.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	ctxPhase := r.phaseContext(&ph, &cj)
-	desired := plannedWork(&ph, m, ctxPhase, quickWinRuleOf(phases, &ph))
-	issues, err := tr.Issues(ctx)
-	if err != nil {
-		return r.trackerFailed(&ph, err)
-	}
-	changes := mergeItems(&ph, desired, issues, ctxPhase, r.IssueEvents, r.Clock, r.createGrace())
-	r.reportMissingIssues(&ph, before)
-	if err := r.applyChanges(ctx, tr, &ph, changes, desired); err != nil {
-		return r.trackerFailed(&ph, err)
-	}
-	requeue, err := r.openPlanned(ctx, tr, before, &ph, &cj, desired, ctxPhase.Assignees)
-	if err != nil {
-		var sw *statusWriteError
-		if errors.As(err, &sw) {
-			return ctrl.Result{}, sw.err
+// checkExitCriteria completes the phase when its exit criteria hold, and
+// otherwise says how far it is.
+func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (bool, error) {
+	ph := run.ph
+	if run.githubErr == nil {
+		trackerConnected(run.conds(), run.gen)
+		if run.budgetWait > 0 {
+			p := progressOf(ph.Status.Items)
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+				fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed in %s", p.Planned, run.budgetWait.Round(time.Second)))
 		}
-		return r.trackerFailed(&ph, err)
 	}
-	trackerConnected(conds, gen)
 	// The time of a sync is recorded only with a change worth writing, so
 	// that an unchanged sync writes nothing.
-	if !equality.Semantic.DeepEqual(before.Status.Items, ph.Status.Items) || ph.Status.LastSyncTime == nil {
+	if !equality.Semantic.DeepEqual(run.persisted.Status.Items, ph.Status.Items) || ph.Status.LastSyncTime == nil {
 		syncTime := now(r.Clock)
 		ph.Status.LastSyncTime = &syncTime
 	}
-
 	progress := progressOf(ph.Status.Items)
-	if done, why := exitCriteriaMet(&ph, &cj, progress, len(desired)); done {
+	done, why := exitCriteriaMet(ph, run.cj, progress, len(run.desired))
+	if done && run.githubErr == nil {
 		ph.Status.State = cxv1.PhaseCompleted
 		completed := now(r.Clock)
 		ph.Status.CompletedAt = &completed
-		conditions.MarkReady(conds, gen, ReasonPhaseCompleted, "completed: "+progress.Summary)
-		r.Recorder.Eventf(&ph, &cj, corev1.EventTypeNormal, ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, cj.Name, progress.Summary)
-		return ctrl.Result{}, nil
-	} else {
-		conditions.MarkReady(conds, gen, ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
+		run.periodic = false
+		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progress.Summary)
+		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
+		return true, nil
 	}
-	next := wait.Jitter(syncInterval(&ph), 0.1)
-	if requeue > 0 && requeue < next {
-		next = requeue
-	}
-	return ctrl.Result{RequeueAfter: next}, nil
-}
-
-// waitingForPreviousPhase reports whether the phase named in spec.after has
-// yet to complete.
-func (r *ImprovementPhaseReconciler) waitingForPreviousPhase(ctx context.Context, ph *cxv1.ImprovementPhase) (bool, string, error) {
-	if ph.Spec.After == "" {
-		return false, "", nil
-	}
-	var prev cxv1.ImprovementPhase
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.After}, &prev); err != nil {
-		if apierrors.IsNotFound(err) {
-			return true, fmt.Sprintf("waiting for phase %q named in spec.after, which does not exist yet", ph.Spec.After), nil
-		}
-		return false, "", err
-	}
-	if prev.Status.State != cxv1.PhaseCompleted {
-		return true, fmt.Sprintf("waiting for phase %s (%s) to complete: %s", prev.Name, prev.Spec.Type, orDash(prev.Status.Progress.Summary)), nil
-	}
-	return false, "", nil
-}
-
-// trackerFailed reports a tracker error on the phase.
-func (r *ImprovementPhaseReconciler) trackerFailed(ph *cxv1.ImprovementPhase, err error) (ctrl.Result, error) {
-	return trackerFailed(r.Recorder, r.Clock, ph, &ph.Status.Conditions, ph.Generation, err)
+	conditions.MarkReady(run.conds(), run.gen, ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
+	return false, nil
 }
 
 func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {
@@ -237,56 +473,6 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 		p.Labels, p.Assignees = gh.Labels, gh.Assignees
 	}
 	return p
-}
-
-// applyChanges closes the issues of work that no longer follows from the
-// map, reopens those of work the map asks for again, and brings the title
-// and body of open issues up to date with the map.
-func (r *ImprovementPhaseReconciler) applyChanges(ctx context.Context, tr tracker.Tracker, ph *cxv1.ImprovementPhase, changes []itemChange, desired []workitem.Item) error {
-	for _, c := range changes {
-		it := &ph.Status.Items[c.index]
-		switch c.action {
-		case closeAsCompleted, closeAsNotPlanned:
-			reason := reasonCompleted
-			if c.action == closeAsNotPlanned {
-				reason = reasonNotPlanned
-			}
-			if err := tr.CloseIssue(ctx, it.Issue, reason, c.comment); err != nil {
-				if r.refusedForThisIssue(ph, it, "close", err) {
-					continue
-				}
-				return err
-			}
-			closed := now(r.Clock)
-			it.ClosedAt = &closed
-			it.State = cxv1.ItemClosed
-			if c.action == closeAsNotPlanned {
-				it.State = cxv1.ItemObsolete
-				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
-			}
-		case reopen:
-			if err := tr.ReopenIssue(ctx, it.Issue, c.comment); err != nil {
-				if r.refusedForThisIssue(ph, it, "reopen", err) {
-					continue
-				}
-				return err
-			}
-			it.State, it.ClosedAt = cxv1.ItemOpen, nil
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
-		}
-	}
-	work := make(map[string]workitem.Item, len(desired))
-	for _, w := range desired {
-		work[w.Key] = w
-	}
-	for _, it := range ph.Status.Items {
-		if w, ok := work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
-			if err := tr.UpdateIssue(ctx, it.Issue, w.Title, w.Body); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // refusedForThisIssue reports, and sets aside, an item whose issue GitHub
@@ -311,113 +497,6 @@ func (r *ImprovementPhaseReconciler) createGrace() time.Duration {
 	return defaultCreateGrace
 }
 
-// statusWriteError is a failure to write the status, not GitHub's.
-type statusWriteError struct{ err error }
-
-func (e *statusWriteError) Error() string { return "writing status: " + e.err.Error() }
-
-// openPlanned opens the issues of planned items, best first, within the
-// phase's limits. Before it asks GitHub, it records the attempt in the
-// status: a create in flight when cxloop stops may still land on GitHub, and
-// the next cxloop must wait for it to show up rather than open a second one.
-// persisted is the phase as last written; it is updated when the intent is.
-// It returns when to look again if a limit or an earlier attempt holds items back.
-func (r *ImprovementPhaseReconciler) openPlanned(ctx context.Context, tr tracker.Tracker, persisted, ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, desired []workitem.Item, assignees []string) (time.Duration, error) {
-	maxOpen, maxPerHour := limits(ph)
-	nowT := r.Clock.Now()
-	grace := r.createGrace()
-	open, lastHour := 0, 0
-	var oldestInHour time.Time
-	for _, it := range ph.Status.Items {
-		if it.State == cxv1.ItemOpen {
-			open++
-		}
-		if it.OpenedAt != nil && nowT.Sub(it.OpenedAt.Time) < time.Hour {
-			lastHour++
-			if oldestInHour.IsZero() || it.OpenedAt.Time.Before(oldestInHour) {
-				oldestInHour = it.OpenedAt.Time
-			}
-		}
-	}
-	work := make(map[string]workitem.Item, len(desired))
-	for _, w := range desired {
-		work[w.Key] = w
-	}
-
-	// Choose what to open now.
-	var batch []int
-	var requeue time.Duration
-	for i, it := range ph.Status.Items {
-		if it.State != cxv1.ItemPlanned {
-			continue
-		}
-		if _, ok := work[it.Key]; !ok {
-			continue
-		}
-		if (maxOpen > 0 && open+len(batch) >= maxOpen) || len(batch) == openBatch {
-			break // more open as these close
-		}
-		if maxPerHour > 0 && lastHour+len(batch) >= maxPerHour {
-			requeue = max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT))
-			break
-		}
-		if it.AttemptedAt != nil && nowT.Sub(it.AttemptedAt.Time) < grace {
-			// An earlier attempt may still land: wait for it, holding its place.
-			wait := max(time.Second, it.AttemptedAt.Add(grace).Sub(nowT))
-			if requeue == 0 || wait < requeue {
-				requeue = wait
-			}
-			open++
-			continue
-		}
-		batch = append(batch, i)
-	}
-	if len(batch) == openBatch {
-		requeue = time.Second // more to open once this batch is recorded
-	}
-	if len(batch) == 0 {
-		return requeue, nil
-	}
-	// Record the intent, with everything else this reconcile found so far,
-	// before acting on it.
-	attempted := now(r.Clock)
-	for _, i := range batch {
-		ph.Status.Items[i].AttemptedAt = &attempted
-	}
-	ph.Status.Progress = progressOf(ph.Status.Items)
-	if err := r.Status().Patch(ctx, ph, client.MergeFrom(persisted)); err != nil {
-		return 0, &statusWriteError{err}
-	}
-	ph.DeepCopyInto(persisted)
-
-	for n, i := range batch {
-		if r.Clock.Since(attempted.Time) > grace/2 {
-			// GitHub is slow: leave the rest for a fresh intent, so that none
-			// is made long after its recorded attempt.
-			for _, j := range batch[n:] {
-				ph.Status.Items[j].AttemptedAt = nil
-			}
-			return time.Second, nil
-		}
-		it := &ph.Status.Items[i]
-		w := work[it.Key]
-		issue, created, err := tr.EnsureIssue(ctx, tracker.IssueRequest{
-			Key: workitem.TrackerKey(ph.Namespace, cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: assignees,
-		})
-		if err != nil {
-			return 0, err
-		}
-		applyIssue(it, issue, r.Clock)
-		it.AttemptedAt = nil
-		if created {
-			opened := now(r.Clock)
-			it.OpenedAt = &opened
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
-		}
-	}
-	return requeue, nil
-}
-
 // reportMissingIssues emits a Warning Event for each issue newly found
 // missing on GitHub (deleted, transferred, unlabelled).
 func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.ImprovementPhase) {
@@ -430,6 +509,14 @@ func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.Improv
 			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonIssueMissing, "Sync", "%s", it.Message)
 		}
 	}
+}
+
+func workByKey(desired []workitem.Item) map[string]workitem.Item {
+	work := make(map[string]workitem.Item, len(desired))
+	for _, w := range desired {
+		work[w.Key] = w
+	}
+	return work
 }
 
 func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {
@@ -468,9 +555,9 @@ func orDash(s string) string {
 }
 
 // SetupWithManager registers the reconciler. Besides its own kind it
-// watches journeys (the map changed), the phase named in spec.after (it
-// completed), and GitHub webhook events arriving on issueEvents.
-func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, issueEvents <-chan event.GenericEvent) error {
+// watches journeys (the map changed, or a GitHub webhook delivery was
+// recorded on them) and the phase named in spec.after (it completed).
+func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
@@ -482,15 +569,13 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, issueEve
 	}); err != nil {
 		return err
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
+	return ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
 		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter)).
-		Named("improvementphase")
-	if issueEvents != nil {
-		b = b.WatchesRawSource(source.Channel(issueEvents, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney)))
-	}
-	return b.Complete(r)
+		WithOptions(withCappedRetries(opts)).
+		Named("improvementphase").
+		Complete(r)
 }
 
 const afterIndex = "spec.after"

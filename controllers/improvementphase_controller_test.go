@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -62,16 +63,15 @@ type cxloop struct {
 
 func startCxloop(t *testing.T) *cxloop {
 	t.Helper()
-	seen := &IssueEvents{}
 	var hook *IssueWebhook
 	m := startManager(t, func(mgr ctrl.Manager) error {
 		trackers := &Trackers{Reader: mgr.GetAPIReader()}
-		hook = NewIssueWebhook(mgr.GetClient(), seen)
-		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers}).SetupWithManager(mgr, hook.ForJourneys); err != nil {
+		hook = &IssueWebhook{Client: mgr.GetClient()}
+		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
-		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, IssueEvents: seen, CreateGrace: 2 * time.Second}).
-			SetupWithManager(mgr, hook.ForPhases)
+		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).
+			SetupWithManager(mgr, controller.Options{})
 	})
 	srv := httptest.NewServer(&ghwebhook.Handler{Secret: func() ([]byte, error) { return []byte(webhookSecret), nil }, OnIssue: hook.OnIssue})
 	t.Cleanup(srv.Close)

@@ -81,7 +81,8 @@ func reviewIssuesOf(cj *cxv1.CustomerJourney, issues map[string]tracker.Issue) [
 // once (its key is the scheduled time), records reviews done when their
 // issue is closed, and flags overdue reviews and a stale map. It returns
 // when the next review is due.
-func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, cj *cxv1.CustomerJourney, sched *review.Schedule, tr tracker.Tracker, issues map[string]tracker.Issue, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
+func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *journeyRun, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
+	cj, issues := run.cj, run.issues
 	st := cj.Status.Review
 	if st == nil {
 		st = &cxv1.ReviewStatus{}
@@ -134,10 +135,15 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, cj *cx
 			Map: m, OpenQuickWins: openQuickWins(phases), Unphased: unphasedPainPoints(m, phases), UnchangedReviews: unchanged, Now: nowT,
 		})
 		key := workitem.TrackerKey(cj.Namespace, cj.Name, review.ReviewKey(d.ScheduledTime))
-		is, created, err := tr.EnsureIssue(ctx, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: reviewLabels(cj), Assignees: assignees(cj)})
+		_, existed := issues[key]
+		is, wait, err := r.ensureJourneyIssue(ctx, run, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: reviewLabels(cj), Assignees: assignees(cj)})
 		if err != nil {
 			return 0, err
 		}
+		if wait > 0 {
+			return wait, nil // an earlier request for this review may still land, or the write budget is spent
+		}
+		created := !existed
 		st.Missed += int32(d.Missed)
 		st.MapDigest, st.UnchangedReviews = digest, int32(unchanged)
 		last = d.ScheduledTime
@@ -180,25 +186,29 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, cj *cx
 
 // reconcileDashboard keeps the journey's dashboard issue up to date: it is
 // opened once and edited only when its content changes.
-func (r *CustomerJourneyReconciler) reconcileDashboard(ctx context.Context, cj *cxv1.CustomerJourney, tr tracker.Tracker, issues map[string]tracker.Issue, phases []cxv1.ImprovementPhase) error {
+// It returns when to look again while an earlier attempt to open it may
+// still land.
+func (r *CustomerJourneyReconciler) reconcileDashboard(ctx context.Context, run *journeyRun, phases []cxv1.ImprovementPhase) (time.Duration, error) {
+	cj := run.cj
 	if !cj.Spec.Tracker.GitHub.Dashboard {
 		cj.Status.Dashboard = nil
-		return nil
+		return 0, nil
 	}
 	title := "Journey dashboard: " + cj.Name
 	body := dashboard.Render(cj, phases, r.Clock.Now())
 	key := workitem.TrackerKey(cj.Namespace, cj.Name, dashboardKey)
-	is, found := issues[key]
+	is, found := run.issues[key]
 	if !found {
+		var wait time.Duration
 		var err error
-		if is, _, err = tr.EnsureIssue(ctx, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: []string{"dashboard"}}); err != nil {
-			return err
+		if is, wait, err = r.ensureJourneyIssue(ctx, run, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: []string{"dashboard"}}); err != nil || wait > 0 {
+			return wait, err
 		}
-	} else if err := tr.UpdateIssue(ctx, is.Number, title, body); err != nil {
-		return err
+	} else if err := run.tr.UpdateIssue(ctx, is.Number, title, body); err != nil {
+		return 0, err
 	}
 	cj.Status.Dashboard = &cxv1.IssueReference{Number: is.Number, URL: is.URL}
-	return nil
+	return 0, nil
 }
 
 // mapDigest identifies the map: personas and stages, not the review or tracker settings.

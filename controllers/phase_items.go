@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -109,7 +108,7 @@ type itemChange struct {
 //     fixed gap as completed, anything else as not planned (Obsolete);
 //   - work the map asks for again after cxloop closed it as not planned is
 //     reopened.
-func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[string]tracker.Issue, pc workitem.Phase, seen *IssueEvents, clk clock.PassiveClock, grace time.Duration) []itemChange {
+func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[string]tracker.Issue, pc workitem.Phase, vanished map[string]string, clk clock.PassiveClock, grace time.Duration) []itemChange {
 	want := make(map[string]workitem.Item, len(desired))
 	for _, w := range desired {
 		want[w.Key] = w
@@ -151,7 +150,7 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 		tkey := workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)
 		_, wanted := want[it.Key]
 		is, found := issues[tkey]
-		gone := seen.Lookup(tkey)
+		gone := vanished[tkey]
 		if gone != "" {
 			found = false // a webhook said it was deleted or transferred: believe it over a listing that may lag
 		}
@@ -262,34 +261,4 @@ func exitCriteriaMet(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, p cxv1
 		return false, fmt.Sprintf("completes when the map has no gaps: %d left", remainingWork)
 	}
 	return true, ""
-}
-
-// IssueEvents remembers what GitHub's webhooks said about issues that
-// polling cannot tell apart — deleted or transferred — by tracker key.
-type IssueEvents struct {
-	mu    sync.Mutex
-	byKey map[string]string
-}
-
-// Record notes what happened to the issue with the key.
-func (e *IssueEvents) Record(key, what string) {
-	if e == nil {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.byKey == nil {
-		e.byKey = map[string]string{}
-	}
-	e.byKey[key] = what
-}
-
-// Lookup returns what happened to the issue with the key, or "".
-func (e *IssueEvents) Lookup(key string) string {
-	if e == nil {
-		return ""
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.byKey[key]
 }

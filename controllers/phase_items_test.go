@@ -132,11 +132,7 @@ func TestMergeItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: tt.items}}
-			seen := &IssueEvents{}
-			for k, v := range tt.seen {
-				seen.Record(k, v)
-			}
-			changes := mergeItems(ph, tt.desired, tt.issues, pc, seen, clk, time.Minute)
+			changes := mergeItems(ph, tt.desired, tt.issues, pc, tt.seen, clk, time.Minute)
 			states := map[string]cxv1.ItemState{}
 			for _, it := range ph.Status.Items {
 				states[it.Key] = it.State

@@ -5,9 +5,14 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -32,6 +37,11 @@ type Options struct {
 	Clock clock.Clock
 	// CreateGrace: see ImprovementPhaseReconciler.CreateGrace.
 	CreateGrace time.Duration
+	// WritesPerMinute and WritesPerHour are each GitHub token's write
+	// budget (0: GitHub's documented content limits, 60 and 500 with margin).
+	WritesPerMinute, WritesPerHour int
+	// Controller tunes the controllers (concurrency, name validation in tests).
+	Controller controller.Options
 }
 
 // WebhookPath is the path of the GitHub webhook endpoint.
@@ -45,23 +55,24 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now}
+	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour}
 	recorder := mgr.GetEventRecorder("cxloop")
-	seen := &IssueEvents{}
-	hook := NewIssueWebhook(mgr.GetClient(), seen)
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers}).SetupWithManager(mgr, hook.ForJourneys); err != nil {
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, IssueEvents: seen, CreateGrace: o.CreateGrace}).
-		SetupWithManager(mgr, hook.ForPhases); err != nil {
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace}).
+		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
 	if o.GitHubWebhookAddr != "" {
+		hook := &IssueWebhook{Client: mgr.GetClient()}
 		mux := http.NewServeMux()
 		mux.Handle(WebhookPath, &ghwebhook.Handler{Secret: o.GitHubWebhookSecret, OnIssue: hook.OnIssue})
-		// Only the leader's controllers act on webhook events.
-		if err := mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: true,
-			Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}}); err != nil {
+		// Every replica receives deliveries and records them on the journey;
+		// the leader acts on them (see IssueWebhook).
+		if err := mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: false,
+			Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}); err != nil {
 			return err
 		}
 	}
@@ -87,4 +98,18 @@ func (s cacheSource) Phases(ctx context.Context) ([]cxv1.ImprovementPhase, error
 	var l cxv1.ImprovementPhaseList
 	err := s.c.List(ctx, &l)
 	return l.Items, err
+}
+
+// withCappedRetries bounds the workqueue's backoff after errors of the API
+// server: controller-runtime's default grows to about 16 minutes, longer
+// than any sync interval users expect. GitHub's failures do not reach the
+// workqueue; each reconciler backs off from them on its own.
+func withCappedRetries(o controller.Options) controller.Options {
+	if o.RateLimiter == nil {
+		o.RateLimiter = workqueue.NewTypedMaxOfRateLimiter(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](10*time.Millisecond, time.Minute),
+			&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(50), 300)},
+		)
+	}
+	return o
 }

@@ -44,6 +44,8 @@ type Trackers struct {
 	HTTPClient *http.Client
 	// Now is the clock (optional).
 	Now func() time.Time
+	// WritesPerMinute and WritesPerHour are each token's write budget (optional).
+	WritesPerMinute, WritesPerHour int
 
 	mu      sync.Mutex
 	clients map[client.ObjectKey]trackerEntry
@@ -84,7 +86,8 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		}
 		return nil, err
 	}
-	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now})
+	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now,
+		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour})
 	if err != nil {
 		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
 	}

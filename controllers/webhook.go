@@ -2,54 +2,69 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
-// IssueWebhook routes verified GitHub issue events to the journeys tracked
-// in the event's repository, whose phases then sync at once.
+// Annotations by which a GitHub webhook delivery reaches the leader.
+const (
+	// AnnotationGitHubDelivery holds the ID of the latest GitHub delivery
+	// about the journey's repository. Its change wakes the journey and its
+	// phases on the leader.
+	AnnotationGitHubDelivery = "cx.cxloop.dev/github-delivery"
+	// AnnotationVanishedIssues holds what GitHub's webhooks said about the
+	// journey's issues that polling cannot tell apart (deleted or
+	// transferred): a JSON list of {"key", "what"}, newest last, bounded.
+	AnnotationVanishedIssues = "cx.cxloop.dev/vanished-issues"
+
+	maxVanishedIssues = 50
+)
+
+// IssueWebhook records verified GitHub issue events on the journeys tracked
+// in the event's repository.
+//
+// Why on the object: every replica serves the webhook endpoint (GitHub does
+// not redeliver a failed delivery on its own, so the Service must be able
+// to route to any replica), but only the leader's controllers act. The
+// receiving replica writes the delivery onto the journey; the leader's
+// watch sees the change within milliseconds and syncs the journey and its
+// phases. The record survives a leader crash between delivery and sync,
+// which an in-memory hand-over would not, and needs no routing to the
+// leader (readiness that follows leadership would also make the non-leaders
+// unready for rollouts and PodDisruptionBudgets).
 type IssueWebhook struct {
-	// Reader lists journeys (the manager's cache).
-	Reader client.Reader
-	// ForPhases and ForJourneys receive one event per journey to sync: the
-	// phase controller syncs the journey's phases, the journey controller its
-	// reviews and dashboard. Buffered: when full, the next poll catches up.
-	ForPhases   chan event.GenericEvent
-	ForJourneys chan event.GenericEvent
-	IssueEvents *IssueEvents
+	// Client reads journeys (the manager's cache) and patches their annotations.
+	Client client.Client
 }
 
-// NewIssueWebhook makes the webhook router with a buffered channel.
-func NewIssueWebhook(r client.Reader, seen *IssueEvents) *IssueWebhook {
-	return &IssueWebhook{Reader: r, ForPhases: make(chan event.GenericEvent, 1024), ForJourneys: make(chan event.GenericEvent, 1024), IssueEvents: seen}
-}
-
-// OnIssue handles one verified `issues` event.
-func (w *IssueWebhook) OnIssue(e ghwebhook.IssueEvent) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	log := logf.FromContext(ctx).WithValues("repository", e.Owner+"/"+e.Repo, "issue", e.Number, "action", e.Action)
-	if key := tracker.KeyFromBody(e.Body); key != "" {
+// OnIssue records one verified `issues` event; an error makes the delivery
+// fail on GitHub's side, where it can be redelivered.
+func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) error {
+	log := logf.FromContext(ctx).WithValues("repository", e.Owner+"/"+e.Repo, "issue", e.Number, "action", e.Action, "delivery", e.Delivery)
+	vanished := ""
+	key := tracker.KeyFromBody(e.Body)
+	if key != "" {
 		switch e.Action {
 		case "deleted":
-			w.IssueEvents.Record(key, "deleted on GitHub")
+			vanished = "deleted on GitHub"
 		case "transferred":
-			w.IssueEvents.Record(key, fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber))
+			vanished = fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber)
 		}
 	}
 	var list cxv1.CustomerJourneyList
-	if err := w.Reader.List(ctx, &list); err != nil {
-		log.Error(err, "listing journeys for a webhook")
-		return
+	if err := w.Client.List(ctx, &list); err != nil {
+		return fmt.Errorf("listing journeys: %w", err)
 	}
 	for i := range list.Items {
 		cj := &list.Items[i]
@@ -57,12 +72,84 @@ func (w *IssueWebhook) OnIssue(e ghwebhook.IssueEvent) {
 		if gh == nil || gh.GitHub == nil || !strings.EqualFold(gh.GitHub.Owner, e.Owner) || !strings.EqualFold(gh.GitHub.Repo, e.Repo) {
 			continue
 		}
-		for _, ch := range []chan event.GenericEvent{w.ForPhases, w.ForJourneys} {
-			select {
-			case ch <- event.GenericEvent{Object: cj}:
-			default:
-				log.Info("webhook queue full; the next poll picks the change up")
-			}
+		if err := w.record(ctx, client.ObjectKeyFromObject(cj), e.Delivery, key, vanished); err != nil {
+			return fmt.Errorf("recording delivery on journey %s/%s: %w", cj.Namespace, cj.Name, err)
 		}
+		log.V(1).Info("recorded webhook delivery", "journey", cj.Name)
 	}
+	return nil
 }
+
+// record writes the delivery (and what vanished) onto one journey, reading
+// it fresh and writing with optimistic locking so that two replicas
+// recording at once lose neither's news.
+func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, delivery, issueKey, vanished string) error {
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		var cj cxv1.CustomerJourney
+		if err := w.Client.Get(ctx, key, &cj); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		before := cj.DeepCopy()
+		ann := cj.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[AnnotationGitHubDelivery] = delivery
+		if vanished != "" {
+			list := parseVanished(ann[AnnotationVanishedIssues])
+			out := make([]vanishedIssue, 0, len(list)+1)
+			for _, v := range list {
+				if v.Key != issueKey {
+					out = append(out, v)
+				}
+			}
+			out = append(out, vanishedIssue{Key: issueKey, What: vanished})
+			if len(out) > maxVanishedIssues {
+				out = out[len(out)-maxVanishedIssues:]
+			}
+			raw, _ := json.Marshal(out)
+			ann[AnnotationVanishedIssues] = string(raw)
+		}
+		cj.SetAnnotations(ann)
+		return w.Client.Patch(ctx, &cj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	})
+}
+
+type vanishedIssue struct {
+	Key  string `json:"key"`
+	What string `json:"what"`
+}
+
+func parseVanished(raw string) []vanishedIssue {
+	var list []vanishedIssue
+	if raw != "" && json.Unmarshal([]byte(raw), &list) != nil {
+		return nil // edited by hand into something else: polling still sees the issues gone
+	}
+	return list
+}
+
+// vanishedIssues is what the webhooks said about the journey's issues that
+// are gone from GitHub, by tracker key.
+func vanishedIssues(cj *cxv1.CustomerJourney) map[string]string {
+	list := parseVanished(cj.GetAnnotations()[AnnotationVanishedIssues])
+	out := make(map[string]string, len(list))
+	for _, v := range list {
+		out[v.Key] = v.What
+	}
+	return out
+}
+
+// journeyChanged passes journey events that matter to cxloop's
+// controllers: the map changed (a new generation) or a GitHub delivery was
+// recorded on it.
+var journeyChanged = predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		if e.ObjectOld == nil || e.ObjectNew == nil {
+			return false
+		}
+		return e.ObjectOld.GetAnnotations()[AnnotationGitHubDelivery] != e.ObjectNew.GetAnnotations()[AnnotationGitHubDelivery]
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+})

@@ -204,7 +204,9 @@ type ReviewSpec struct {
 	// timeZone is the IANA time zone of the schedule (for example
 	// "Europe/Amsterdam"); UTC when unset.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`
 	TimeZone *string `json:"timeZone,omitempty"`
 
 	// startingDeadlineSeconds is how late a review may still be opened after
@@ -255,7 +257,7 @@ type GitHubTracker struct {
 	// example https://github.example.com/api/v3/); api.github.com when unset.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://')",message="apiURL must be an http(s) URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="apiURL must be an http(s) URL with a host, such as https://github.example.com/api/v3/"
 	APIURL string `json:"apiURL,omitempty"`
 
 	// labels are added to every issue cxloop opens, besides its own labels.
@@ -364,6 +366,17 @@ type Gap struct {
 	Message string `json:"message"`
 }
 
+// IssueAttempt is a request to open an issue whose outcome cxloop has not seen yet.
+type IssueAttempt struct {
+	// key is the issue's tracker key.
+	// +required
+	// +kubebuilder:validation:MaxLength=256
+	Key string `json:"key"`
+	// at is when cxloop asked GitHub to open it.
+	// +required
+	At metav1.Time `json:"at"`
+}
+
 // IssueReference points at a GitHub issue.
 type IssueReference struct {
 	// number of the issue.
@@ -438,6 +451,15 @@ type CustomerJourneyStatus struct {
 	// dashboard is the journey's dashboard issue, when opted in.
 	// +optional
 	Dashboard *IssueReference `json:"dashboard,omitempty"`
+	// issueAttempts are the journey's own issues (reviews, the dashboard)
+	// that cxloop asked GitHub to open and has not seen yet. Until one shows
+	// up, cxloop waits a grace period before asking again, so that a create
+	// still in flight when cxloop restarted is adopted, not repeated.
+	// +optional
+	// +listType=map
+	// +listMapKey=key
+	// +kubebuilder:validation:MaxItems=8
+	IssueAttempts []IssueAttempt `json:"issueAttempts,omitempty"`
 }
 
 // CustomerJourney is a customer journey map: the personas, the stages and

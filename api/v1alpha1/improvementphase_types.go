@@ -147,7 +147,8 @@ type ImprovementPhaseSpec struct {
 
 	// deadline is the date (YYYY-MM-DD) the phase should be complete by.
 	// +optional
-	// +kubebuilder:validation:Format=date
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$') && timestamp(self + 'T00:00:00Z').getDate() == int(self.substring(8, 10))",message="deadline must be a calendar date written YYYY-MM-DD, such as 2026-12-31"
 	Deadline string `json:"deadline,omitempty"`
 
 	// selector chooses the pain points the phase works on.
@@ -162,10 +163,15 @@ type ImprovementPhaseSpec struct {
 	// +optional
 	ExitCriteria *ExitCriteria `json:"exitCriteria,omitempty"`
 
-	// syncInterval is how often the phase's issues are polled on GitHub;
-	// webhooks bring changes sooner. Defaults to 5m.
+	// syncInterval is how often the phase's issues are polled on GitHub, a
+	// duration from 10s to 24h such as "5m" or "1h30m"; webhooks bring changes
+	// sooner. It also caps how long a phase waits before retrying after a
+	// GitHub failure. Defaults to 5m.
 	// +optional
 	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="syncInterval must be a duration from 10s to 24h written like 30s, 5m or 1h30m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
 	// suspend pauses opening and tracking issues.
@@ -284,6 +290,7 @@ type ImprovementPhaseStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=phase;phases,categories=cx
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.after) || self.spec.after != self.metadata.name",message="spec.after names the phase itself: a phase cannot wait for its own completion",fieldPath=".spec.after"
 // +kubebuilder:printcolumn:name="Journey",type=string,JSONPath=`.spec.journeyRef.name`
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`

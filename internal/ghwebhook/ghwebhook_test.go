@@ -2,6 +2,9 @@ package ghwebhook
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,11 +27,11 @@ func deliver(t *testing.T, h http.Handler, event string, body []byte, signature 
 	t.Helper()
 	var got []IssueEvent
 	hh := h.(*Handler)
-	hh.OnIssue = func(e IssueEvent) { got = append(got, e) }
+	hh.OnIssue = func(_ context.Context, e IssueEvent) error { got = append(got, e); return nil }
 	req := httptest.NewRequest(http.MethodPost, "/github/webhook", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	req.Header.Set("X-GitHub-Delivery", nextDelivery())
 	if signature != "" {
 		req.Header.Set("X-Hub-Signature-256", signature)
 	}
@@ -36,6 +39,10 @@ func deliver(t *testing.T, h http.Handler, event string, body []byte, signature 
 	h.ServeHTTP(rec, req)
 	return rec.Code, got
 }
+
+var deliveries atomic.Int64
+
+func nextDelivery() string { return fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", deliveries.Add(1)) }
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
@@ -70,7 +77,7 @@ func TestRecordedPayloadsParse(t *testing.T) {
 			if code != http.StatusAccepted || len(got) != 1 {
 				t.Fatalf("code %d, events %v", code, got)
 			}
-			got[0].Body = ""
+			got[0].Body, got[0].Delivery = "", ""
 			if got[0] != tt.want {
 				t.Errorf("got %+v, want %+v", got[0], tt.want)
 			}

@@ -140,9 +140,18 @@ func Reason(err error) string {
 	return ReasonInternalError
 }
 
+// NotCreated reports whether a failed EnsureIssue provably created nothing
+// on GitHub: its request was never sent, or GitHub refused it with a 4xx.
+// Anything else (a dropped answer, a timeout, a 5xx) may have created it.
+func NotCreated(err error) bool { return isDefiniteFailure(err) }
+
 // isDefiniteFailure reports whether err proves that a write did not happen:
 // it was never sent (rate limit, budget, bad input) or GitHub refused it with a 4xx.
 func isDefiniteFailure(err error) bool {
+	var ns *notSentError
+	if errors.As(err, &ns) {
+		return true
+	}
 	var rl *RateLimitError
 	var ae *APIError
 	var cp *CreatePendingError
@@ -332,3 +341,10 @@ func (c *Client) redact(s string) string {
 	}
 	return s
 }
+
+// notSentError is a failure before a write was sent (the listing that
+// precedes every create failed): nothing can have been created.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }

@@ -1,8 +1,12 @@
 package tracker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"math"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -20,7 +24,33 @@ var (
 		Name: "cxloop_github_rate_limit_remaining",
 		Help: "X-RateLimit-Remaining of the most recent GitHub API answer.",
 	})
+
+	writeBudgetRemaining = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cxloop_github_write_budget_remaining",
+		Help: "Writes cxloop may still send now within its write budget, by budget (one per API host and token, named by a hash) and window (minute, hour).",
+	}, []string{"budget", "window"})
+
+	writeBudgetNextWrite = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cxloop_github_write_budget_next_write_seconds",
+		Help: "Seconds until the write budget allows the next write (0: now), by budget.",
+	}, []string{"budget"})
 )
+
+// recordBudget publishes what is left of a write budget.
+func recordBudget(s *limitState, now time.Time) {
+	sum := sha256.Sum256([]byte(s.budgetKey))
+	name := hex.EncodeToString(sum[:4])
+	m, h := s.perMinute.TokensAt(now), s.perHour.TokensAt(now)
+	writeBudgetRemaining.WithLabelValues(name, "minute").Set(math.Max(0, math.Floor(m)))
+	writeBudgetRemaining.WithLabelValues(name, "hour").Set(math.Max(0, math.Floor(h)))
+	next := 0.0
+	for _, l := range []struct{ tokens, rate float64 }{{m, float64(s.perMinute.Limit())}, {h, float64(s.perHour.Limit())}} {
+		if l.tokens < 1 && l.rate > 0 {
+			next = math.Max(next, (1-l.tokens)/l.rate)
+		}
+	}
+	writeBudgetNextWrite.WithLabelValues(name).Set(next)
+}
 
 // registerMetrics registers the collectors on controller-runtime's registry
 // exactly once. A collector already registered elsewhere is reused.
@@ -33,6 +63,9 @@ func registerMetrics() {
 					requestsTotal = c
 				}
 			}
+		}
+		for _, c := range []prometheus.Collector{writeBudgetRemaining, writeBudgetNextWrite} {
+			_ = metrics.Registry.Register(c) // registered once per process; a second registry keeps its own
 		}
 		if err := metrics.Registry.Register(rateLimitRemaining); err != nil {
 			var are prometheus.AlreadyRegisteredError

@@ -33,6 +33,7 @@ const (
 	defaultAPIURL          = "https://api.github.com/"
 	defaultLabel           = "cxloop"
 	defaultWritesPerMinute = 60
+	defaultWritesPerHour   = 500
 	defaultPageSize        = 100
 	defaultTimeout         = 30 * time.Second
 
@@ -47,8 +48,6 @@ const (
 	// recentTTL: issues created by this Client are reported even if a listing
 	// does not show them yet, for this long.
 	recentTTL = 10 * time.Minute
-	// maxBudgetWait: the longest EnsureIssue/Comment waits for the write budget.
-	maxBudgetWait = 2 * time.Second
 
 	labelColor       = "5319e7"
 	labelDescription = "Improvement work opened by cxloop"
@@ -65,9 +64,13 @@ type Config struct {
 	Credentials Credentials
 	// HTTPClient optionally provides the base transport (and timeout).
 	HTTPClient *http.Client
-	// WritesPerMinute is the budget for writes (creations, edits, comments),
-	// kept below GitHub's secondary limit for content creation (~80/min); default 60.
+	// WritesPerMinute and WritesPerHour are the budget for writes
+	// (creations, edits, comments), kept within GitHub's documented
+	// secondary limits for content creation (80 a minute, 500 an hour);
+	// defaults 60 and 500. GitHub Enterprise Server's limits are set by its
+	// admin; the local server has none.
 	WritesPerMinute int
+	WritesPerHour   int
 	// PageSize is the per_page of listings; default (and GitHub's maximum) 100.
 	PageSize int
 	// Now is the clock; default time.Now.
@@ -119,6 +122,11 @@ type Tracker interface {
 	Comment(ctx context.Context, number int, text string) error
 	// EnsureLabel creates the label (with colour and description) if missing.
 	EnsureLabel(ctx context.Context) error
+	// WriteDelay is how long until a write may be sent (0: now): a GitHub
+	// rate limit in force or cxloop's write budget spent. Callers that
+	// record an attempt before writing ask first, so that no attempt is
+	// recorded for a request that cannot go out.
+	WriteDelay() time.Duration
 }
 
 var _ Tracker = (*Client)(nil)
@@ -175,6 +183,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.WritesPerMinute <= 0 {
 		cfg.WritesPerMinute = defaultWritesPerMinute
 	}
+	if cfg.WritesPerHour <= 0 {
+		cfg.WritesPerHour = defaultWritesPerHour
+	}
 	if cfg.PageSize <= 0 || cfg.PageSize > 100 {
 		cfg.PageSize = defaultPageSize
 	}
@@ -221,8 +232,8 @@ func New(cfg Config) (*Client, error) {
 		rt = itr
 	}
 	identity := identityOf(cfg.Credentials)
-	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute)
-	rt = &limitTransport{next: rt, state: limits, now: cfg.Now, host: base.Host, maxWait: maxBudgetWait}
+	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute, cfg.WritesPerHour)
+	rt = &limitTransport{next: rt, state: limits, now: cfg.Now, host: base.Host}
 	cache := newETagCache(rt, identity)
 
 	gh := github.NewClient(&http.Client{Transport: cache, Timeout: timeout})
@@ -397,6 +408,9 @@ func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue
 	return m, nil
 }
 
+// WriteDelay implements Tracker.
+func (c *Client) WriteDelay() time.Duration { return c.limits.writeDelay(c.now()) }
+
 // EnsureIssue implements Tracker.
 func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool, error) {
 	if !ValidKey(req.Key) {
@@ -414,7 +428,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 
 	existing, err := c.issues(ctx, pending)
 	if err != nil {
-		return Issue{}, false, err
+		return Issue{}, false, &notSentError{err}
 	}
 	if is, ok := existing[req.Key]; ok {
 		c.mu.Lock()

@@ -74,7 +74,12 @@ type limitState struct {
 	resumeAt  time.Time
 	secondary bool
 	message   string
-	budget    *rate.Limiter
+	// perMinute and perHour are cxloop's write budget, after GitHub's
+	// documented limits on content-creating requests: at most 80 a minute
+	// and 500 an hour per token. Every Client with the same identity (every
+	// journey using the token) spends the same budget.
+	perMinute, perHour *rate.Limiter
+	budgetKey          string
 }
 
 var (
@@ -82,19 +87,26 @@ var (
 	limitStates   = map[string]*limitState{}
 )
 
-func sharedLimitState(key string, writesPerMinute int) *limitState {
+// bucket is a token bucket that never allows more than limit writes in any
+// window: the burst plus what refills in one window stays within limit.
+func bucket(limit int, window time.Duration, burstShare int) *rate.Limiter {
+	burst := max(1, limit/burstShare)
+	refill := max(1, limit-burst)
+	return rate.NewLimiter(rate.Limit(float64(refill)/window.Seconds()), burst)
+}
+
+func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitState {
 	limitStatesMu.Lock()
 	defer limitStatesMu.Unlock()
 	if s, ok := limitStates[key]; ok {
 		return s
 	}
-	// Worst case in any minute is burst + rate, so keep burst small: with the
-	// default 60/min at most 70 writes land in one minute, below GitHub's ~80.
-	burst := writesPerMinute / 6
-	if burst < 1 {
-		burst = 1
+	s := &limitState{
+		// A burst of a sixth of the minute's budget, a tenth of the hour's.
+		perMinute: bucket(writesPerMinute, time.Minute, 6),
+		perHour:   bucket(writesPerHour, time.Hour, 10),
+		budgetKey: key,
 	}
-	s := &limitState{budget: rate.NewLimiter(rate.Limit(float64(writesPerMinute)/60.0), burst)}
 	limitStates[key] = s
 	return s
 }
@@ -116,15 +128,50 @@ func (s *limitState) block(until time.Time, secondary bool, msg string) {
 	}
 }
 
+// writeDelay is how long until a write may be sent: a rate limit in force or
+// a spent write budget. It reserves nothing.
+func (s *limitState) writeDelay(now time.Time) time.Duration {
+	var d time.Duration
+	if rl := s.check(now); rl != nil {
+		d = rl.ResumeAt.Sub(now)
+	}
+	for _, l := range []*rate.Limiter{s.perMinute, s.perHour} {
+		if tokens := l.TokensAt(now); tokens < 1 {
+			d = max(d, time.Duration((1-tokens)/float64(l.Limit())*float64(time.Second)))
+		}
+	}
+	recordBudget(s, now)
+	return d
+}
+
+// reserveWrite spends one write of the budget, or says when one is due.
+func (s *limitState) reserveWrite(now time.Time) *RateLimitError {
+	m := s.perMinute.ReserveN(now, 1)
+	h := s.perHour.ReserveN(now, 1)
+	defer recordBudget(s, now)
+	d := max(m.DelayFrom(now), h.DelayFrom(now))
+	if !m.OK() || !h.OK() || d > 0 {
+		m.CancelAt(now)
+		h.CancelAt(now)
+		window := "minute"
+		if h.DelayFrom(now) >= m.DelayFrom(now) {
+			window = "hour"
+		}
+		return &RateLimitError{ResumeAt: now.Add(max(d, time.Second/10)), Budget: true,
+			Message: fmt.Sprintf("cxloop's write budget for this token (per %s) is spent", window)}
+	}
+	return nil
+}
+
 // limitTransport refuses to send anything while a rate limit is in force,
-// spends the write budget, and recognises primary and secondary limits
-// answered with 403 or 429.
+// spends the write budget without ever waiting for it (the caller is told
+// when to come back, so no worker sleeps), and recognises primary and
+// secondary limits answered with 403 or 429.
 type limitTransport struct {
-	next    http.RoundTripper
-	state   *limitState
-	now     func() time.Time
-	host    string        // only this host may receive credentials
-	maxWait time.Duration // longest wait for the write budget before failing
+	next  http.RoundTripper
+	state *limitState
+	now   func() time.Time
+	host  string // only this host may receive credentials
 }
 
 func isWrite(method string) bool {
@@ -148,26 +195,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if isWrite(req.Method) {
-		r := t.state.budget.ReserveN(now, 1)
-		if !r.OK() {
+		if err := t.state.reserveWrite(now); err != nil {
 			closeReqBody(req)
-			return nil, &RateLimitError{ResumeAt: now.Add(time.Minute), Budget: true, Message: "write budget"}
-		}
-		if d := r.DelayFrom(now); d > 0 {
-			if d > t.maxWait {
-				r.CancelAt(now)
-				closeReqBody(req)
-				return nil, &RateLimitError{ResumeAt: now.Add(d), Budget: true, Message: "cxloop write budget (WritesPerMinute) spent"}
-			}
-			timer := time.NewTimer(d)
-			select {
-			case <-req.Context().Done():
-				timer.Stop()
-				r.CancelAt(now)
-				closeReqBody(req)
-				return nil, req.Context().Err()
-			case <-timer.C:
-			}
+			return nil, err
 		}
 	}
 	resp, err := t.next.RoundTrip(req)

@@ -1,0 +1,142 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
+)
+
+// openPlannedWork opens the issues of planned items, best first, within the
+// phase's limits and the token's write budget.
+//
+// Exactly once: just before an item's request goes out, its attempt is
+// written to the status (with everything this reconcile found so far). A
+// create in flight when cxloop stops may still land on GitHub, and the next
+// cxloop waits for it to show up (CreateGrace) rather than open a second
+// one. Only the item whose request is about to be sent is marked, so a
+// failure leaves the items after it free to go at the next try, and an
+// attempt that provably never reached GitHub is taken back at once.
+func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (bool, error) {
+	var rl *tracker.RateLimitError
+	if errors.As(run.githubErr, &rl) {
+		return false, nil // nothing can be sent before the limit ends
+	}
+	candidates, wait := r.itemsToOpen(run.ph, run.desired)
+	run.lookAgainIn(wait)
+	work := workByKey(run.desired)
+	for n, i := range candidates {
+		if n == maxOpenPerReconcile {
+			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
+			return false, nil
+		}
+		if d := run.tr.WriteDelay(); d > 0 {
+			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
+			r.noteWriteBudget(run, d)
+			return false, nil
+		}
+		it := &run.ph.Status.Items[i]
+		if err := r.recordAttempt(ctx, run, it); err != nil {
+			return true, err
+		}
+		w := work[it.Key]
+		issue, created, err := run.tr.EnsureIssue(ctx, tracker.IssueRequest{
+			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
+		})
+		if err != nil {
+			if tracker.NotCreated(err) {
+				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try
+			} else {
+				run.lookAgainIn(r.createGrace())
+			}
+			run.setAside(&githubError{"opening issues", err})
+			return false, nil
+		}
+		applyIssue(it, issue, r.Clock)
+		if created {
+			opened := now(r.Clock)
+			it.OpenedAt = &opened
+			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
+		}
+	}
+	return false, nil
+}
+
+// recordAttempt writes the item's attempt, with everything else the run has
+// found so far, before its request is sent.
+func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, it *cxv1.PhaseItem) error {
+	attempted := now(r.Clock)
+	it.AttemptedAt = &attempted
+	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
+	run.ph.Status.ObservedGeneration = run.gen
+	if err := r.Status().Patch(ctx, run.ph, client.MergeFrom(run.persisted)); err != nil {
+		it.AttemptedAt = nil
+		return &statusWriteError{err}
+	}
+	run.ph.DeepCopyInto(run.persisted)
+	return nil
+}
+
+// itemsToOpen are the planned items to open now, best first, within the
+// phase's limits. An item whose earlier attempt may still land holds its
+// place until its grace ends. It also returns when to look again if a limit
+// or an attempt holds items back.
+func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, desired []workitem.Item) ([]int, time.Duration) {
+	maxOpen, maxPerHour := limits(ph)
+	nowT := r.Clock.Now()
+	grace := r.createGrace()
+	open, lastHour := 0, 0
+	var oldestInHour time.Time
+	for _, it := range ph.Status.Items {
+		if it.State == cxv1.ItemOpen {
+			open++
+		}
+		if it.OpenedAt != nil && nowT.Sub(it.OpenedAt.Time) < time.Hour {
+			lastHour++
+			if oldestInHour.IsZero() || it.OpenedAt.Time.Before(oldestInHour) {
+				oldestInHour = it.OpenedAt.Time
+			}
+		}
+	}
+	work := workByKey(desired)
+	var out []int
+	var wait time.Duration
+	for i, it := range ph.Status.Items {
+		if it.State != cxv1.ItemPlanned {
+			continue
+		}
+		if _, ok := work[it.Key]; !ok {
+			continue
+		}
+		if maxOpen > 0 && open+len(out) >= maxOpen {
+			break // more open as these close
+		}
+		if maxPerHour > 0 && lastHour+len(out) >= maxPerHour {
+			wait = max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT))
+			break
+		}
+		if it.AttemptedAt != nil && nowT.Sub(it.AttemptedAt.Time) < grace {
+			// An earlier attempt may still land: wait for it, holding its place.
+			w := max(time.Second, it.AttemptedAt.Add(grace).Sub(nowT))
+			if wait == 0 || w < wait {
+				wait = w
+			}
+			open++
+			continue
+		}
+		out = append(out, i)
+	}
+	return out, wait
+}
+
+// noteWriteBudget remembers that the write budget holds the phase's work
+// back, for checkExitCriteria to say so in a condition.
+func (r *ImprovementPhaseReconciler) noteWriteBudget(run *phaseRun, d time.Duration) {
+	run.budgetWait = d
+}
