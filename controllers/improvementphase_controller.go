@@ -401,6 +401,10 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
 			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
 				err = nil
+			} else {
+				// Not reopened yet: stay as cxloop closed it, so that the next
+				// sync asks for the reopening again.
+				it.State = cxv1.ItemObsolete
 			}
 		}
 		if err != nil {
@@ -498,14 +502,16 @@ func (r *ImprovementPhaseReconciler) createGrace() time.Duration {
 }
 
 // reportMissingIssues emits a Warning Event for each issue newly found
-// missing on GitHub (deleted, transferred, unlabelled).
+// missing on GitHub (deleted, transferred, unlabelled, refused).
 func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.ImprovementPhase) {
 	was := map[string]string{}
 	for _, it := range before.Status.Items {
 		was[it.Key] = it.Message
 	}
 	for _, it := range ph.Status.Items {
-		if it.Message != "" && it.Message != was[it.Key] {
+		// One Warning per vanished issue: a webhook that later says what
+		// happened refines the item's message, not the news.
+		if it.Message != "" && was[it.Key] == "" {
 			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonIssueMissing, "Sync", "%s", it.Message)
 		}
 	}

@@ -22,8 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
@@ -65,7 +65,7 @@ func startCxloop(t *testing.T) *cxloop {
 	t.Helper()
 	var hook *IssueWebhook
 	m := startManager(t, func(mgr ctrl.Manager) error {
-		trackers := &Trackers{Reader: mgr.GetAPIReader()}
+		trackers := localTrackers(mgr)
 		hook = &IssueWebhook{Client: mgr.GetClient()}
 		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err

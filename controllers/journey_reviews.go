@@ -143,6 +143,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 		if wait > 0 {
 			return wait, nil // an earlier request for this review may still land, or the write budget is spent
 		}
+		st = cj.Status.Review // the attempt's write decoded the answer into the journey
 		created := !existed
 		st.Missed += int32(d.Missed)
 		st.MapDigest, st.UnchangedReviews = digest, int32(unchanged)

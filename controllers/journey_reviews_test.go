@@ -15,8 +15,8 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/localgithub"
@@ -28,7 +28,7 @@ import (
 func startJourneyControllerAt(t *testing.T, clk *clocktesting.FakeClock) *testManager {
 	return startManager(t, func(mgr ctrl.Manager) error {
 		return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk,
-			Trackers: &Trackers{Reader: mgr.GetAPIReader()}}).SetupWithManager(mgr, controller.Options{})
+			Trackers: localTrackers(mgr)}).SetupWithManager(mgr, controller.Options{})
 	})
 }
 

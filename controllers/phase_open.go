@@ -41,10 +41,11 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			r.noteWriteBudget(run, d)
 			return false, nil
 		}
-		it := &run.ph.Status.Items[i]
-		if err := r.recordAttempt(ctx, run, it); err != nil {
+		if err := r.recordAttempt(ctx, run, i); err != nil {
 			return true, err
 		}
+		// The write decoded the answer into the phase: take the item afresh.
+		it := &run.ph.Status.Items[i]
 		w := work[it.Key]
 		issue, created, err := run.tr.EnsureIssue(ctx, tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
@@ -70,8 +71,9 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 
 // recordAttempt writes the item's attempt, with everything else the run has
 // found so far, before its request is sent.
-func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, it *cxv1.PhaseItem) error {
+func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, i int) error {
 	attempted := now(r.Clock)
+	it := &run.ph.Status.Items[i]
 	it.AttemptedAt = &attempted
 	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
 	run.ph.Status.ObservedGeneration = run.gen

@@ -138,3 +138,10 @@ func eventually(t *testing.T) Gomega {
 	g.SetDefaultConsistentlyDuration(2 * time.Second)
 	return g
 }
+
+// localTrackers are the trackers of a manager talking to the local GitHub,
+// which has no content limits: its write budget is set as an admin would
+// set it for a GitHub Enterprise Server without them.
+func localTrackers(mgr ctrl.Manager) *Trackers {
+	return &Trackers{Reader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000}
+}

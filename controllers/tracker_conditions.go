@@ -27,6 +27,13 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	var cfgErr *TrackerConfigError
 	var apiErr *tracker.APIError
 	switch {
+	case errors.As(err, &rl) && rl.Budget:
+		// cxloop pacing itself within GitHub's content limits is not a
+		// failure: say it, and come back when the budget allows.
+		wait := max(time.Second, rl.ResumeAt.Sub(clk.Now()))
+		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+			fmt.Sprintf("%s; the next write is allowed in %s", rl.Message, wait.Round(time.Second)))
+		return ctrl.Result{RequeueAfter: wait}, nil
 	case errors.As(err, &rl):
 		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
 		if !conditions.IsTrue(*conds, cxv1.ConditionRateLimited) {

@@ -204,9 +204,8 @@ type ReviewSpec struct {
 	// timeZone is the IANA time zone of the schedule (for example
 	// "Europe/Amsterdam"); UTC when unset.
 	// +optional
-	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`
+	// +kubebuilder:validation:Pattern=`^([A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)?$`
 	TimeZone *string `json:"timeZone,omitempty"`
 
 	// startingDeadlineSeconds is how late a review may still be opened after

@@ -164,14 +164,14 @@ type ImprovementPhaseSpec struct {
 	ExitCriteria *ExitCriteria `json:"exitCriteria,omitempty"`
 
 	// syncInterval is how often the phase's issues are polled on GitHub, a
-	// duration from 10s to 24h such as "5m" or "1h30m"; webhooks bring changes
+	// duration from 1s to 24h such as "5m" or "1h30m"; webhooks bring changes
 	// sooner. It also caps how long a phase waits before retrying after a
 	// GitHub failure. Defaults to 5m.
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="syncInterval must be a duration from 10s to 24h written like 30s, 5m or 1h30m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="syncInterval must be a duration from 1s to 24h written like 30s, 5m or 1h30m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
 	// suspend pauses opening and tracking issues.

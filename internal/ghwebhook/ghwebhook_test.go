@@ -3,15 +3,15 @@ package ghwebhook
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"sync/atomic"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 

@@ -392,7 +392,8 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 
 func TestLocalWriteBudget(t *testing.T) {
 	e := newEnv(t, localgithub.Options{})
-	c := e.client(func(cfg *tracker.Config) { cfg.WritesPerMinute = 6 }) // burst 1, then one per 10s
+	// Burst 1, then one per 12s: no minute holds more than 6 writes.
+	c := e.client(func(cfg *tracker.Config) { cfg.WritesPerMinute = 6 })
 	ctx := context.Background()
 	if _, _, err := c.EnsureIssue(ctx, req("a")); err != nil {
 		t.Fatal(err)
@@ -400,17 +401,54 @@ func TestLocalWriteBudget(t *testing.T) {
 	before := e.requestCount()
 	_, _, err := c.EnsureIssue(ctx, req("b"))
 	var rl *tracker.RateLimitError
-	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 10*time.Second {
-		t.Fatalf("err = %v, want write budget RateLimitError 10s ahead", err)
+	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 12*time.Second {
+		t.Fatalf("err = %v, want write budget RateLimitError 12s ahead", err)
+	}
+	if d := c.WriteDelay(); d != 12*time.Second {
+		t.Errorf("WriteDelay = %s, want 12s", d)
 	}
 	for _, r := range e.requestsSince(before) {
 		if r.Method == http.MethodPost {
 			t.Errorf("a write was sent beyond the budget: %+v", r)
 		}
 	}
-	e.clk.Advance(10 * time.Second)
+	e.clk.Advance(12 * time.Second)
+	if d := c.WriteDelay(); d != 0 {
+		t.Errorf("WriteDelay after the refill = %s, want 0", d)
+	}
 	if _, created, err := c.EnsureIssue(ctx, req("b")); err != nil || !created {
 		t.Fatalf("after the budget refilled: created %v err %v", created, err)
+	}
+}
+
+// TestLocalHourlyWriteBudget: the hour's budget holds too, and no hour ever
+// sees more writes than it allows, however the minute's budget refills.
+func TestLocalHourlyWriteBudget(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	c := e.client(func(cfg *tracker.Config) { cfg.WritesPerMinute, cfg.WritesPerHour = 60, 20 })
+	ctx := context.Background()
+	sent := 0
+	start := e.clk.Now()
+	var rl *tracker.RateLimitError
+	for i := range 200 {
+		_, _, err := c.EnsureIssue(ctx, req(fmt.Sprintf("k%d", i)))
+		switch {
+		case err == nil:
+			sent++
+		case errors.As(err, &rl) && rl.Budget:
+			e.clk.Advance(rl.ResumeAt.Sub(e.clk.Now()))
+		default:
+			t.Fatal(err)
+		}
+		if e.clk.Now().Sub(start) >= time.Hour {
+			break
+		}
+	}
+	if sent > 20 {
+		t.Errorf("%d issues created within an hour, budget 20", sent)
+	}
+	if sent < 18 {
+		t.Errorf("only %d issues created within an hour, budget 20: the budget is not used", sent)
 	}
 }
 

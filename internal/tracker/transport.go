@@ -102,9 +102,9 @@ func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitStat
 		return s
 	}
 	s := &limitState{
-		// A burst of a sixth of the minute's budget, a tenth of the hour's.
+		// A burst of a sixth of the minute's budget, a quarter of the hour's.
 		perMinute: bucket(writesPerMinute, time.Minute, 6),
-		perHour:   bucket(writesPerHour, time.Hour, 10),
+		perHour:   bucket(writesPerHour, time.Hour, 4),
 		budgetKey: key,
 	}
 	limitStates[key] = s
