@@ -247,15 +247,20 @@ func Project(p Phase, now time.Time, o Options) Forecast {
 			f.RecentCloses++
 		}
 	}
-	days := f.Observed.Hours() / 24
+	// Whole days, so that the rate (and the status that shows it) changes
+	// once a day, not at every reconcile.
+	days := math.Floor(f.Observed.Hours() / 24)
 	switch {
 	case len(closes) == 0:
 		f.Reason = "no item closed yet: not enough data for a forecast"
 	case f.Observed < o.MinObserved:
-		f.Reason = fmt.Sprintf("started %s ago: a forecast needs %s of closing", daysText(days), daysText(o.MinObserved.Hours()/24))
+		f.Reason = fmt.Sprintf("started %s ago: a forecast needs %s of closing", daysText(f.Observed.Hours()/24), daysText(o.MinObserved.Hours()/24))
 	case f.RecentCloses < o.MinCloses:
 		f.Reason = fmt.Sprintf("%d closed in the last %s: a forecast needs %d", f.RecentCloses, daysText(days), o.MinCloses)
 	default:
+		if days < 1 { // only with MinObserved under a day
+			days = f.Observed.Hours() / 24
+		}
 		f.RatePerDay = float64(f.RecentCloses) / days
 		ahead := time.Duration(float64(f.Remaining) / f.RatePerDay * float64(24*time.Hour))
 		rate := fmt.Sprintf("%d closed in the last %s (%.1f a week)", f.RecentCloses, daysText(days), f.PerWeek())
@@ -301,13 +306,15 @@ func scheduleFor(late, hasDeadline, after bool) Schedule {
 
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
+// daysText shows whole days.
 func daysText(d float64) string {
-	if n := math.Round(d*10) / 10; n == 1 {
+	switch n := int(d); n {
+	case 0:
+		return "less than a day"
+	case 1:
 		return "1 day"
-	} else if n == math.Trunc(n) {
-		return fmt.Sprintf("%d days", int(n))
-	} else {
-		return fmt.Sprintf("%.1f days", n)
+	default:
+		return fmt.Sprintf("%d days", n)
 	}
 }
 

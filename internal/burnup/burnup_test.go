@@ -46,7 +46,7 @@ func TestProject(t *testing.T) {
 		{"projected on the deadline's day is on track", Phase{StartedAt: start, Deadline: ParseDeadline("2026-05-11"), Items: items(8, 4, 10)}, at(14), OnTrack, "2026-05-11", ""},
 		{"deadline already passed, with a projection", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-10"), Items: items(4, 2, 5, 9, 12)}, at(14), Late, "2026-03-30", "deadline 2026-03-10 passed"},
 		{"deadline already passed, without data", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-10"), Items: items(4)}, at(14), Late, "", "deadline 2026-03-10 passed; no item closed yet"},
-		{"late from the day after the deadline, not on it", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-16"), Items: items(4, 2, 5, 9, 12)}, time.Date(2026, 3, 16, 23, 59, 0, 0, time.UTC), AtRisk, "2026-03-31", ""},
+		{"late from the day after the deadline, not on it", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-16"), Items: items(4, 2, 5, 9, 12)}, time.Date(2026, 3, 16, 23, 59, 0, 0, time.UTC), AtRisk, "2026-03-30", ""},
 		{"finished phase", Phase{StartedAt: start, CompletedAt: at(20), Deadline: deadline, Items: items(0, 5, 20)}, at(40), Completed, "2026-03-22", "completed on 2026-03-22"},
 		{"finished after its deadline", Phase{StartedAt: start, CompletedAt: at(70), Deadline: deadline, Items: items(0, 5, 70)}, at(80), Completed, "2026-05-11", "after its deadline of 2026-04-30"},
 		{"all closed, waiting for exit criteria", Phase{StartedAt: start, Deadline: deadline, Items: items(0, 1, 2)}, at(10), OnTrack, "2026-03-12", "waits for its exit criteria"},
