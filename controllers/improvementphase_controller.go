@@ -90,6 +90,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	defer func() {
 		ph.Status.ObservedGeneration = gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
+		forecastPhase(&ph, r.Clock.Now())
 		recordPhaseMetrics(&ph)
 		if patchErr := patchStatus(ctx, r.Client, before, &ph); patchErr != nil && err == nil {
 			err = patchErr

@@ -85,7 +85,7 @@ func TestKubectlAppliesTheSamples(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(out).To(ContainSubstring("customerjourney.cx.cxloop.dev/nature-park-visit"))
 	g.Expect(out).To(ContainSubstring("improvementphase.cx.cxloop.dev/nature-park-personalization"))
-	for _, col := range []string{"READY", "HEALTH", "TOUCHPOINTS", "QUICK WINS", "NEXT REVIEW", "JOURNEY", "TYPE", "STATE", "PROGRESS"} {
+	for _, col := range []string{"READY", "HEALTH", "TOUCHPOINTS", "QUICK WINS", "NEXT REVIEW", "JOURNEY", "TYPE", "STATE", "PROGRESS", "SCHEDULE"} {
 		g.Expect(out).To(ContainSubstring(col))
 	}
 
