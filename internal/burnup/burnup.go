@@ -39,6 +39,8 @@ type Phase struct {
 	StartedAt time.Time
 	// CompletedAt is when it met its exit criteria; zero while it has not.
 	CompletedAt time.Time
+	// Completed says the phase is complete even if CompletedAt is unknown.
+	Completed bool
 	// Deadline is the day (any time in it; UTC) the phase should be
 	// complete by; zero when there is none.
 	Deadline time.Time
@@ -216,8 +218,8 @@ func Project(p Phase, now time.Time, o Options) Forecast {
 	deadline := p.Deadline.UTC().Format(time.DateOnly)
 
 	switch {
-	case p.StartedAt.IsZero():
-		f.Schedule, f.Reason = NotStarted, "not started"
+	case p.Completed && p.CompletedAt.IsZero():
+		f.Schedule, f.Reason = Completed, "completed"
 		return f
 	case !p.CompletedAt.IsZero():
 		f.Schedule, f.Projected = Completed, p.CompletedAt
@@ -230,6 +232,13 @@ func Project(p Phase, now time.Time, o Options) Forecast {
 	late := hasDeadline && !now.Before(due)
 	if late {
 		f.Since = due
+	}
+	if p.StartedAt.IsZero() {
+		f.Schedule, f.Reason = NotStarted, "not started"
+		if late {
+			f.Schedule, f.Reason = Late, "not started; deadline "+deadline+" passed"
+		}
+		return f
 	}
 	if f.Remaining == 0 {
 		f.Projected = now
@@ -326,6 +335,8 @@ type Column struct {
 	Planned int
 	// Projected marks a day after today: Closed is the forecast's.
 	Projected bool
+	// Deadline marks the deadline's day.
+	Deadline bool
 }
 
 // Columns samples the burn-up on at most n days (at least 2), evenly from
@@ -360,10 +371,24 @@ func Columns(p Phase, f Forecast, now time.Time, n int) []Column {
 	n = min(n, span+1)
 	closes := p.closeTimes()
 	planned := p.Planned()
+	days := make([]time.Time, n)
+	for i := range days {
+		days[i] = first.AddDate(0, 0, int(math.Round(float64(i*span)/float64(n-1))))
+	}
+	// The deadline's day, when in the span, takes the place of the nearest column.
+	deadline := midnight(p.Deadline)
+	if !p.Deadline.IsZero() && !deadline.Before(first) && !deadline.After(last) {
+		near := 0
+		for i, d := range days {
+			if absDuration(d.Sub(deadline)) < absDuration(days[near].Sub(deadline)) {
+				near = i
+			}
+		}
+		days[near] = deadline
+	}
 	out := make([]Column, 0, n)
-	for i := 0; i < n; i++ {
-		d := first.AddDate(0, 0, int(math.Round(float64(i*span)/float64(n-1))))
-		c := Column{Day: d, Planned: planned}
+	for _, d := range days {
+		c := Column{Day: d, Planned: planned, Deadline: !p.Deadline.IsZero() && d.Equal(deadline)}
 		end := d.AddDate(0, 0, 1)
 		switch {
 		case d.After(today):
@@ -380,6 +405,13 @@ func Columns(p Phase, f Forecast, now time.Time, n int) []Column {
 		out = append(out, c)
 	}
 	return out
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 func midnight(t time.Time) time.Time {

@@ -35,6 +35,8 @@ func TestProject(t *testing.T) {
 		wantReason    string // part of the reason
 	}{
 		{"not started", Phase{Deadline: deadline, Items: items(5)}, at(10), NotStarted, "", "not started"},
+		{"not started and past the deadline", Phase{Deadline: ParseDeadline("2026-03-05"), Items: items(5)}, at(10), Late, "", "not started; deadline 2026-03-05 passed"},
+		{"completed at an unknown time", Phase{Completed: true, Deadline: ParseDeadline("2026-03-05"), Items: items(0, 1)}, at(10), Completed, "", "completed"},
 		{"no closes yet", Phase{StartedAt: start, Deadline: deadline, Items: items(5)}, at(20), NotEnoughData, "", "no item closed yet"},
 		{"too few days observed", Phase{StartedAt: start, Deadline: deadline, Items: items(5, 0.5, 1, 1.5)}, at(2), NotEnoughData, "", "started 2 days ago: a forecast needs 7 days"},
 		{"too few closes in the window", Phase{StartedAt: start, Deadline: deadline, Items: items(5, 3)}, at(14), NotEnoughData, "", "1 closed in the last 14 days: a forecast needs 2"},
@@ -151,6 +153,9 @@ func TestColumns(t *testing.T) {
 			if c.Projected {
 				s += "*"
 			}
+			if c.Deadline {
+				s += "!"
+			}
 			parts = append(parts, s)
 		}
 		return strings.Join(parts, " ")
@@ -165,11 +170,11 @@ func TestColumns(t *testing.T) {
 	}{
 		{"not started", Phase{Items: items(2)}, at(3), 5, ""},
 		{"to the deadline, forecast after today, capped at the plan", onTrack, at(14), 4,
-			"03-02:0/8 03-22:5/8* 04-10:8/8* 04-30:8/8*"},
+			"03-02:0/8 03-22:5/8* 04-10:8/8* 04-30:8/8*!"},
 		{"to today when the deadline passed", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-05"), Items: items(2, 1, 3)}, at(4), 5,
-			"03-02:0/4 03-03:1/4 03-04:1/4 03-05:2/4 03-06:2/4"},
-		{"to the projection when after the deadline", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-20"), Items: items(8, 4, 10)}, at(14), 3,
-			"03-02:0/10 04-06:5/10* 05-11:10/10*"},
+			"03-02:0/4 03-03:1/4 03-04:1/4 03-05:2/4! 03-06:2/4"},
+		{"to the projection when after the deadline, which takes the nearest column", Phase{StartedAt: start, Deadline: ParseDeadline("2026-03-20"), Items: items(8, 4, 10)}, at(14), 3,
+			"03-02:0/10 03-20:2/10*! 05-11:10/10*"},
 		{"a finished phase ends on its last day", Phase{StartedAt: start, CompletedAt: at(3), Deadline: ParseDeadline("2026-04-30"), Items: items(0, 1, 3)}, at(30), 9,
 			"03-02:0/2 03-03:1/2 03-04:1/2 03-05:2/2"},
 		{"started today", Phase{StartedAt: start, Items: items(2)}, start.Add(time.Hour), 5,

@@ -12,12 +12,37 @@ import (
 
 // Burnup turns a phase's status and deadline into a burnup.Phase.
 func Burnup(ph *cxv1.ImprovementPhase) burnup.Phase {
-	p := burnup.Phase{Deadline: burnup.ParseDeadline(ph.Spec.Deadline), Items: make([]burnup.Item, 0, len(ph.Status.Items))}
+	p := burnup.Phase{Deadline: burnup.ParseDeadline(ph.Spec.Deadline), Completed: ph.Status.State == cxv1.PhaseCompleted,
+		Items: make([]burnup.Item, 0, len(ph.Status.Items))}
 	if t := ph.Status.StartedAt; t != nil {
 		p.StartedAt = t.Time
 	}
 	if t := ph.Status.CompletedAt; t != nil && ph.Status.State == cxv1.PhaseCompleted {
 		p.CompletedAt = t.Time
+	}
+	started := ph.Status.State != "" && ph.Status.State != cxv1.PhasePending
+	var firstOpened, lastClosed time.Time
+	for _, it := range ph.Status.Items {
+		if it.OpenedAt != nil && (firstOpened.IsZero() || it.OpenedAt.Time.Before(firstOpened)) {
+			firstOpened = it.OpenedAt.Time
+		}
+		if it.ClosedAt != nil && it.ClosedAt.Time.After(lastClosed) {
+			lastClosed = it.ClosedAt.Time
+		}
+	}
+	// A phase that started before cxloop recorded startedAt (or completedAt)
+	// is not taken for one that has not: its items tell when.
+	if p.StartedAt.IsZero() && started {
+		p.StartedAt = firstOpened
+		if p.StartedAt.IsZero() {
+			p.StartedAt = ph.CreationTimestamp.Time
+		}
+	}
+	if p.CompletedAt.IsZero() && ph.Status.State == cxv1.PhaseCompleted {
+		p.CompletedAt = lastClosed
+		if p.CompletedAt.IsZero() || p.CompletedAt.Before(p.StartedAt) {
+			p.CompletedAt = p.StartedAt
+		}
 	}
 	for _, it := range ph.Status.Items {
 		bi := burnup.Item{Closed: it.State == cxv1.ItemClosed, Obsolete: it.State == cxv1.ItemObsolete}
