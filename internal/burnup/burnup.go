@@ -18,6 +18,7 @@ package burnup
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -375,12 +376,14 @@ func Columns(p Phase, f Forecast, now time.Time, n int) []Column {
 	for i := range days {
 		days[i] = first.AddDate(0, 0, int(math.Round(float64(i*span)/float64(n-1))))
 	}
-	// The deadline's day, when in the span, takes the place of the nearest column.
+	// The deadline's day, when in the span, takes the place of the nearest
+	// inner column: the first and the last (today, the deadline or the
+	// projection) stay.
 	deadline := midnight(p.Deadline)
-	if !p.Deadline.IsZero() && !deadline.Before(first) && !deadline.After(last) {
-		near := 0
-		for i, d := range days {
-			if absDuration(d.Sub(deadline)) < absDuration(days[near].Sub(deadline)) {
+	if !p.Deadline.IsZero() && !deadline.Before(first) && !deadline.After(last) && !slices.ContainsFunc(days, deadline.Equal) && n > 2 {
+		near := 1
+		for i := 2; i < n-1; i++ {
+			if absDuration(days[i].Sub(deadline)) < absDuration(days[near].Sub(deadline)) {
 				near = i
 			}
 		}
