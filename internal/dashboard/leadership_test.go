@@ -95,10 +95,10 @@ func TestBurnupChartsBounded(t *testing.T) {
 
 func TestXYText(t *testing.T) {
 	for in, want := range map[string]string{
-		"quick-wins":                  "quick-wins",
+		"quick-wins":                     "quick-wins",
 		`a "quoted"` + "\nname; x --> y": "a quoted name x -- y",
-		"":                            "",
-		strings.Repeat("x", 80):       strings.Repeat("x", 60),
+		"":                               "",
+		strings.Repeat("x", 80):          strings.Repeat("x", 60),
 	} {
 		if got := xyText(in); got != want {
 			t.Errorf("xyText(%q) = %q, want %q", in, got, want)

@@ -128,7 +128,9 @@ func burnupChart(name string, p burnup.Phase, fc burnup.Forecast, now time.Time,
 	}
 	end := series[len(series)-1].At
 	horizon := now.AddDate(1, 0, 0)
-	if d := p.Deadline; !d.IsZero() && d.AddDate(0, 0, 1).After(end) && d.Before(horizon) {
+	// A completed phase's chart ends when it completed; an open phase's
+	// reaches its deadline (within a year) and its projected completion.
+	if d := p.Deadline; p.CompletedAt.IsZero() && !d.IsZero() && d.AddDate(0, 0, 1).After(end) && d.Before(horizon) {
 		end = d.AddDate(0, 0, 1)
 	}
 	forecast := p.CompletedAt.IsZero() && !fc.Projected.IsZero() && fc.Projected.Before(horizon)
