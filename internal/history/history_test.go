@@ -3,6 +3,11 @@ package history
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +185,24 @@ func TestMeasure(t *testing.T) {
 	}
 	if empty := Measure(t0, journey.Map{}, 0, 0, nil); empty != (Point{At: t0}) {
 		t.Errorf("Measure of an empty map = %+v", empty)
+	}
+}
+
+// TestCRDBound: the API server admits as many points as Record keeps, no
+// fewer (a full history would be refused) and no more (the bound is the
+// reason for the field's size).
+func TestCRDBound(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", "cx.cxloop.dev_customerjourneys.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := string(raw)
+	i := strings.Index(crd, "\n              history:\n")
+	if i < 0 {
+		t.Fatal("the CRD has no status.history")
+	}
+	m := regexp.MustCompile(`(?m)^                maxItems: (\d+)$`).FindStringSubmatch(crd[i:])
+	if m == nil || m[1] != strconv.Itoa(DefaultMaxPoints) {
+		t.Errorf("status.history maxItems %v, want %d", m, DefaultMaxPoints)
 	}
 }
