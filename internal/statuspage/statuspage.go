@@ -414,7 +414,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 		HealthBand:    "none",
 		HealthText:    "not scored yet",
 		Chart:         buildChart(j, id),
-		HealthChart:   healthChart(j.Status.History, now, h.opts.Location),
+		HealthChart:   healthChart(j.Status.History, now, h.opts.Location, detail),
 		HistoryPoints: len(j.Status.History),
 	}
 	if st.HealthScore != nil {

@@ -75,8 +75,10 @@ func (b *svgWriter) gridAndAxis(f trendFrame, values []int, loc *time.Location) 
 }
 
 // healthChart draws the journey's health over time as steps: a figure
-// holds until the next point. Nil without history.
-func healthChart(points []cxv1.JourneyHistoryPoint, now time.Time, loc *time.Location) template.HTML {
+// holds until the next point. dots adds a dot per point with its figures
+// (the journey's own page; the index of hundreds of journeys goes without).
+// Empty without history.
+func healthChart(points []cxv1.JourneyHistoryPoint, now time.Time, loc *time.Location, dots bool) template.HTML {
 	if len(points) == 0 {
 		return ""
 	}
@@ -110,6 +112,9 @@ func healthChart(points []cxv1.JourneyHistoryPoint, now time.Time, loc *time.Loc
 	add(end, last.HealthScore)
 	b.w(`<polyline class="health-line" points="`, pts.String(), `"/>`, "\n")
 	for _, p := range points {
+		if !dots {
+			break
+		}
 		b.w(`<circle class="health-dot" cx="`, itoa(f.x(p.Time.Time)), `" cy="`, itoa(f.y(float64(p.HealthScore))), `" r="3"><title>`,
 			shortDate(p.Time.Time, loc), `: health `, itoa(int(p.HealthScore)), `, `, itoa(int(p.Gaps)), ` gaps, `, itoa(int(p.OpenPainPoints)), ` pain points open`,
 			"</title></circle>\n")

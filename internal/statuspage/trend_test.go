@@ -104,13 +104,19 @@ func TestHealthChart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svg := string(healthChart(tc.points, day(10).Time, time.UTC))
+			svg := string(healthChart(tc.points, day(10).Time, time.UTC, true))
 			got := ""
 			if m := regexp.MustCompile(`<polyline class="health-line" points="([^"]*)"`).FindStringSubmatch(svg); m != nil {
 				got = m[1]
 			}
 			if got != tc.want {
 				t.Errorf("points %q, want %q\n%s", got, tc.want, svg)
+			}
+			if n := strings.Count(svg, `class="health-dot"`); n != len(tc.points) {
+				t.Errorf("%d dots for %d points", n, len(tc.points))
+			}
+			if small := string(healthChart(tc.points, day(10).Time, time.UTC, false)); strings.Contains(small, "health-dot") {
+				t.Error("dots on the index's chart")
 			}
 		})
 	}
