@@ -43,9 +43,20 @@ envtest: ## Prepare kube-apiserver, etcd and kubectl for the controller tests (o
 	@ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run all tests; controller tests talk to a real kube-apiserver and etcd.
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" \
+test: manifests generate fmt vet envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" CXLOOP_REQUIRE_MERMAID=1 \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+
+.PHONY: mermaid-deps
+mermaid-deps: hack/mermaid/node_modules/.package-lock.json ## Install Mermaid's parser (pinned in hack/mermaid/package-lock.json) for the dashboard's test.
+
+hack/mermaid/node_modules/.package-lock.json: hack/mermaid/package.json hack/mermaid/package-lock.json
+	@command -v npm >/dev/null || { echo "mermaid-deps: npm is needed (apt-get install -y nodejs npm)"; exit 1; }
+	cd hack/mermaid && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+.PHONY: mermaid-check
+mermaid-check: mermaid-deps ## Parse every Mermaid block of the dashboard with Mermaid's own parser.
+	CXLOOP_REQUIRE_MERMAID=1 go test ./internal/dashboard/ -count=1 -run '^TestMermaidBlocksParse$$' -v
 
 .PHONY: bench
 bench: ## Run the benchmarks (speed and memory of the journey analytics at 140 touchpoints, …).

@@ -82,6 +82,7 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, nil
 	}
 	scoreMap(&cj, m, phases)
+	historyWait := recordHistory(&cj, m, phases, r.Clock.Now())
 	cj.Status.ActivePhase = activePhase(phases)
 	journeyHealth.WithLabelValues(cj.Namespace, cj.Name).Set(float64(*cj.Status.HealthScore))
 
@@ -119,6 +120,9 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 	}
 
+	if historyWait > 0 && (requeue == 0 || historyWait < requeue) {
+		requeue = historyWait // a change of the figures waits to be recorded
+	}
 	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
 	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, ReasonMapScored, msg)
 	if !equality.Semantic.DeepEqual(before.Status.Summary, cj.Status.Summary) || !equality.Semantic.DeepEqual(before.Status.HealthScore, cj.Status.HealthScore) {

@@ -161,6 +161,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	defer func() {
 		ph.Status.ObservedGeneration = run.gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
+		forecastPhase(&ph, r.Clock.Now())
 		recordPhaseMetrics(&ph)
 		if patchErr := patchStatus(ctx, r.Client, run.persisted, &ph); patchErr != nil && err == nil {
 			err = patchErr

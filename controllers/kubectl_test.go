@@ -85,7 +85,7 @@ func TestKubectlAppliesTheSamples(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(out).To(ContainSubstring("customerjourney.cx.cxloop.dev/nature-park-visit"))
 	g.Expect(out).To(ContainSubstring("improvementphase.cx.cxloop.dev/nature-park-personalization"))
-	for _, col := range []string{"READY", "HEALTH", "TOUCHPOINTS", "QUICK WINS", "NEXT REVIEW", "JOURNEY", "TYPE", "STATE", "PROGRESS"} {
+	for _, col := range []string{"READY", "HEALTH", "TOUCHPOINTS", "QUICK WINS", "NEXT REVIEW", "JOURNEY", "TYPE", "STATE", "PROGRESS", "SCHEDULE"} {
 		g.Expect(out).To(ContainSubstring(col))
 	}
 
@@ -149,7 +149,8 @@ func TestKubectlWaitForReady(t *testing.T) {
 	out, err = kubectl(t, "get", "cx", "-n", ns)
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(out).To(MatchRegexp(`customerjourney.cx.cxloop.dev/nature-park-visit\s+True\s+\d+\s+15\s+4\s+nature-park-discovery`))
-	g.Expect(out).To(MatchRegexp(`improvementphase.cx.cxloop.dev/nature-park-discovery\s+nature-park-visit\s+Discovery\s+Active\s+0/2 \(0%\)\s+True`))
+	g.Expect(out).To(MatchRegexp(`improvementphase.cx.cxloop.dev/nature-park-discovery\s+nature-park-visit\s+Discovery\s+Active\s+0/2 \(0%\)\s+NotEnoughData\s+True`))
+	g.Expect(out).To(MatchRegexp(`improvementphase.cx.cxloop.dev/nature-park-improve\s+nature-park-visit\s+Improve\s+Pending\s+\S+ \S+\s+NotStarted\s+True`))
 }
 
 // TestKubectlInstallManifestsAreValid: the install manifests (CRDs, RBAC,

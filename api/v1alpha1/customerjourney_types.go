@@ -404,6 +404,30 @@ type ReviewStatus struct {
 	UnchangedReviews int32 `json:"unchangedReviews,omitempty"`
 }
 
+// JourneyHistoryPoint is the journey's figures at one time.
+type JourneyHistoryPoint struct {
+	// time is when the figures were recorded.
+	// +required
+	Time metav1.Time `json:"time"`
+	// healthScore is the health score (0-100) at that time.
+	// +optional
+	HealthScore int32 `json:"healthScore"`
+	// touchpoints is the number of touchpoints in the map.
+	// +optional
+	Touchpoints int32 `json:"touchpoints"`
+	// gaps is the number of gaps of the map.
+	// +optional
+	Gaps int32 `json:"gaps"`
+	// openPainPoints counts the pain points whose work was not closed.
+	// +optional
+	OpenPainPoints int32 `json:"openPainPoints"`
+	// emotionGapHundredths is the mean distance from how the personas feel
+	// today (as-is) to their targets (to-be), over the experiences with a
+	// target, in hundredths of a step of the -2…+2 scale: 125 is 1.25 steps.
+	// +optional
+	EmotionGapHundredths int32 `json:"emotionGapHundredths"`
+}
+
 // CustomerJourneyStatus is what cxloop observed of the journey.
 type CustomerJourneyStatus struct {
 	// observedGeneration is the generation of the spec last reconciled.
@@ -459,6 +483,15 @@ type CustomerJourneyStatus struct {
 	// +listMapKey=key
 	// +kubebuilder:validation:MaxItems=8
 	IssueAttempts []IssueAttempt `json:"issueAttempts,omitempty"`
+
+	// history is a short record of the journey's figures, oldest first: a
+	// point is added when they change, at most once an hour. At most 60
+	// points (about 8 KB) are kept; when full, the point closest in time to
+	// its neighbours is dropped, so the history keeps its whole span.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=60
+	History []JourneyHistoryPoint `json:"history,omitempty"`
 }
 
 // CustomerJourney is a customer journey map: the personas, the stages and

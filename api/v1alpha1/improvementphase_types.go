@@ -252,6 +252,57 @@ type PhaseProgress struct {
 	Summary string `json:"summary"`
 }
 
+// Schedule says whether a phase will make its deadline.
+// +kubebuilder:validation:Enum=NotStarted;OnTrack;AtRisk;Late;Completed;NotEnoughData;NoDeadline
+type Schedule string
+
+const (
+	// ScheduleNotStarted: the phase has not started.
+	ScheduleNotStarted Schedule = "NotStarted"
+	// ScheduleOnTrack: the projected completion is on or before the deadline.
+	ScheduleOnTrack Schedule = "OnTrack"
+	// ScheduleAtRisk: the projected completion is after the deadline.
+	ScheduleAtRisk Schedule = "AtRisk"
+	// ScheduleLate: the deadline's day has gone by and the phase is not complete.
+	ScheduleLate Schedule = "Late"
+	// ScheduleCompleted: the phase is complete.
+	ScheduleCompleted Schedule = "Completed"
+	// ScheduleNotEnoughData: too little has closed yet to project a date.
+	ScheduleNotEnoughData Schedule = "NotEnoughData"
+	// ScheduleNoDeadline: the phase has no deadline to hold a projection against.
+	ScheduleNoDeadline Schedule = "NoDeadline"
+)
+
+// PhaseForecast is where the phase stands against its deadline.
+type PhaseForecast struct {
+	// schedule is NotStarted, OnTrack, AtRisk (the projected completion is
+	// after the deadline), Late (the deadline has passed), Completed,
+	// NotEnoughData or NoDeadline.
+	// +required
+	Schedule Schedule `json:"schedule"`
+	// since is when schedule took its value; for Late, the end of the
+	// deadline's day.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+	// projectedCompletion is the date (YYYY-MM-DD, UTC) the phase is
+	// expected to complete at its recent closing rate: the items closed in
+	// the last 28 days (or since it started) divided by that time, applied
+	// to the items remaining. Unset while there is not enough data (fewer
+	// than 2 closes, or under 7 days of work). For a completed phase, the
+	// day it completed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=10
+	ProjectedCompletion string `json:"projectedCompletion,omitempty"`
+	// closedPerWeek is the recent closing rate, in items a week, for example "1.5".
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	ClosedPerWeek string `json:"closedPerWeek,omitempty"`
+	// message says how the forecast was made, for a person.
+	// +optional
+	// +kubebuilder:validation:MaxLength=400
+	Message string `json:"message,omitempty"`
+}
+
 // ImprovementPhaseStatus is what cxloop observed of the phase.
 type ImprovementPhaseStatus struct {
 	// observedGeneration is the generation of the spec last reconciled.
@@ -280,6 +331,11 @@ type ImprovementPhaseStatus struct {
 	// lastSyncTime is when the phase's issues were last read from GitHub.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// forecast is the phase's projected completion and whether it makes
+	// its deadline; its burn-up is derived from the items' openedAt and
+	// closedAt.
+	// +optional
+	Forecast *PhaseForecast `json:"forecast,omitempty"`
 }
 
 // ImprovementPhase is one phase of the continuous-improvement method for
@@ -295,9 +351,11 @@ type ImprovementPhaseStatus struct {
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Progress",type=string,JSONPath=`.status.progress.summary`
+// +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.status.forecast.schedule`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Owner",type=string,priority=1,JSONPath=`.spec.owner`
 // +kubebuilder:printcolumn:name="Deadline",type=string,priority=1,JSONPath=`.spec.deadline`
+// +kubebuilder:printcolumn:name="Forecast",type=string,priority=1,JSONPath=`.status.forecast.projectedCompletion`
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ImprovementPhase struct {

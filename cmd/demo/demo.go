@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -82,6 +83,28 @@ type demo struct {
 	gh    *localgithub.Server
 	token string
 	logs  *logTail
+	sim   *simClock
+}
+
+// storySpan is how much simulated time the story covers: it starts this long
+// ago and ends today, so the journey's history and the phases' burn-ups have
+// weeks to show.
+const storySpan = 9 * 7 * 24 * time.Hour
+
+// simClock is the demo's simulated clock, shared by cxloop and the local
+// GitHub: real time shifted by an offset that the story moves forward
+// (weeks pass between a product owner's actions) and never back.
+type simClock struct {
+	clock.RealClock
+	offset atomic.Int64
+}
+
+func (c *simClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *simClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// advance moves the clock forward by d, but not past real time.
+func (c *simClock) advance(d time.Duration) {
+	c.offset.Store(min(0, c.offset.Load()+int64(d)))
 }
 
 // run tells the story of the improvement loop on the nature-park sample,
@@ -131,7 +154,8 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 	story, cancelStory := context.WithTimeout(ctx, o.Timeout)
 	defer cancelStory()
-	dm := &demo{o: o, out: out, logs: logs}
+	dm := &demo{o: o, out: out, logs: logs, sim: &simClock{}}
+	dm.sim.advance(-storySpan)
 	dm.say("cxloop demo: the nature-park journey, from map to improvements, on your machine")
 	dm.say("")
 
@@ -161,7 +185,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	// 2. A local GitHub, and cxloop.
 	token := "ghp_demo" + randomHex(16)
 	webhookSecret := randomHex(16)
-	gh, err := localgithub.New(localgithub.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))})
+	gh, err := localgithub.New(localgithub.Options{Now: dm.sim.Now, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		return err
 	}
@@ -202,6 +226,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		GitHubWebhookAddr:   webhookAddr,
 		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
 		StatusPageAddr:      statusAddr,
+		Clock:               dm.sim,
 	}); err != nil {
 		stopMgr()
 		return fmt.Errorf("setting up cxloop: %w", err)
@@ -264,6 +289,8 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	dm.step("The platform engineer applies config/samples: namespace %s, Secret %s (the GitHub token),", namespace, secretName)
 	dm.step("CustomerJourney %s (tracked in %s/%s) and its four ImprovementPhases.", journeyName, ghOwner, ghRepo)
+	dm.step("(The demo's clock starts %d weeks ago, on %s, and jumps ahead between the product owner's", int(storySpan/(7*day)), dm.date())
+	dm.step("actions, so that the status page has weeks of history and burn-up to show at the end.)")
 	for _, ph := range phases {
 		ph.Namespace = namespace
 		ph.Spec.SyncInterval = &metav1.Duration{Duration: dm.o.SyncInterval}
@@ -321,6 +348,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	// The product owner works on the gaps.
 	dm.title("3. The product owner fills the gaps")
 	first := discovery.Status.Items[0]
+	dm.later(6 * day)
 	if err := dm.gh.CloseIssue(ghOwner, ghRepo, first.Issue, "completed"); err != nil {
 		return err
 	}
@@ -341,6 +369,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	dm.step("closing an issue is not enough while the gap is still in the map.")
 
 	restaurant, parking := "", ""
+	dm.later(5 * day)
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		j, err := dm.journey(ctx)
 		if err != nil {
@@ -400,7 +429,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 
 	dm.title("5. The product owner closes the quick wins on GitHub")
-	for {
+	for n := 0; ; n++ {
 		var next *cxv1.PhaseItem
 		for i := range improve.Status.Items {
 			if it := &improve.Status.Items[i]; it.State == cxv1.ItemOpen && (next == nil || it.Issue < next.Issue) {
@@ -411,6 +440,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 			break
 		}
 		before := openKeys(improve)
+		dm.later(quickWinPace[n%len(quickWinPace)])
 		if err := dm.gh.CloseIssue(ghOwner, ghRepo, next.Issue, "completed"); err != nil {
 			return err
 		}
@@ -466,6 +496,10 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}
 	}
 
+	if err := dm.perfectionPace(ctx); err != nil {
+		return err
+	}
+
 	var final *cxv1.CustomerJourney
 	if err := dm.waitFor(ctx, "the journey shows Perfection as its active phase", func() (bool, string, error) {
 		j, err := dm.journey(ctx)
@@ -485,13 +519,26 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	slices.SortFunc(list.Items, func(a, b cxv1.ImprovementPhase) int { return a.Spec.Type.Order() - b.Spec.Type.Order() })
 	tw := tabwriter.NewWriter(dm.out, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tTYPE\tSTATE\tPROGRESS")
+	fmt.Fprintln(tw, "  NAME\tTYPE\tSTATE\tPROGRESS\tSCHEDULE\tFORECAST")
 	for _, ph := range list.Items {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ph.Name, ph.Spec.Type, orDash(string(ph.Status.State)), orDash(ph.Status.Progress.Summary))
+		schedule, forecast := "-", "-"
+		if f := ph.Status.Forecast; f != nil {
+			schedule, forecast = string(f.Schedule), orDash(f.ProjectedCompletion)
+		}
+		progress := orDash(ph.Status.Progress.Summary)
+		if ph.Status.State == cxv1.PhasePending {
+			progress = "not started"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", ph.Name, ph.Spec.Type, orDash(string(ph.Status.State)), progress, schedule, forecast)
 	}
 	_ = tw.Flush()
 	dm.say("")
 	dm.step("Journey health: %d -> %d (the solved quick wins no longer count against it).", healthBefore, *final.Status.HealthScore)
+	var trend []string
+	for _, h := range final.Status.History {
+		trend = append(trend, fmt.Sprintf("%d (%s)", h.HealthScore, h.Time.UTC().Format("01-02")))
+	}
+	dm.step("Health over time, %d recorded changes in status.history: %s.", len(trend), strings.Join(trend, " -> "))
 	var phaseIssues int
 	var others []string
 	counts := map[string]int{}
@@ -521,6 +568,89 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	return nil
 }
 
+const day = 24 * time.Hour
+
+// quickWinPace is how long the product owner takes for each quick win.
+var quickWinPace = []time.Duration{9 * day, 8 * day, 10 * day, 9 * day}
+
+// later moves the simulated clock forward by d and says so.
+func (dm *demo) later(d time.Duration) {
+	dm.sim.advance(d)
+	dm.step("… %d days later, on %s:", int(d/day), dm.date())
+}
+
+func (dm *demo) date() string { return dm.sim.Now().UTC().Format(time.DateOnly) }
+
+// perfectionPace plays two more weeks of Perfection: the product owner
+// closes two of its issues, a week apart; then it is today, and the board
+// asks for Perfection three weeks from now. At its pace that is too soon:
+// cxloop marks the phase AtRisk.
+func (dm *demo) perfectionPace(ctx context.Context) error {
+	dm.title("7. Weeks later: is Perfection on track?")
+	for i := 0; i < 2; i++ {
+		ph, err := dm.phase(ctx, "nature-park-perfection")
+		if err != nil {
+			return err
+		}
+		var next *cxv1.PhaseItem
+		for j := range ph.Status.Items {
+			if it := &ph.Status.Items[j]; it.State == cxv1.ItemOpen && (next == nil || it.Issue < next.Issue) {
+				next = it
+			}
+		}
+		if next == nil {
+			return errors.New("perfection has no open issue to close")
+		}
+		dm.later(7 * day)
+		if err := dm.gh.CloseIssue(ghOwner, ghRepo, next.Issue, "completed"); err != nil {
+			return err
+		}
+		key := next.Key
+		if err := dm.waitFor(ctx, fmt.Sprintf("cxloop sees Perfection's #%d closed", next.Issue), func() (bool, string, error) {
+			ph, err := dm.phase(ctx, "nature-park-perfection")
+			if err != nil {
+				return false, "", err
+			}
+			return itemByKey(ph, key).State == cxv1.ItemClosed, "still " + string(itemByKey(ph, key).State), nil
+		}); err != nil {
+			return err
+		}
+		dm.step("The product owner closed #%d %s.", next.Issue, next.Title)
+	}
+	dm.sim.advance(storySpan) // today
+	deadline := dm.sim.Now().UTC().AddDate(0, 0, 21).Format(time.DateOnly)
+	dm.step("Today, %s, the park management board sets Perfection a deadline three weeks away: %s.", dm.date(), deadline)
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ph, err := dm.phase(ctx, "nature-park-perfection")
+		if err != nil {
+			return err
+		}
+		ph.Spec.Deadline = deadline
+		return dm.c.Update(ctx, ph)
+	}); err != nil {
+		return fmt.Errorf("setting Perfection's deadline: %w", err)
+	}
+	var fc *cxv1.PhaseForecast
+	if err := dm.waitFor(ctx, "cxloop forecasts Perfection against its deadline", func() (bool, string, error) {
+		ph, err := dm.phase(ctx, "nature-park-perfection")
+		if err != nil {
+			return false, "", err
+		}
+		fc = ph.Status.Forecast
+		if fc == nil {
+			return false, "no forecast yet", nil
+		}
+		return ph.Status.ObservedGeneration == ph.Generation && (fc.Schedule == cxv1.ScheduleAtRisk || fc.Schedule == cxv1.ScheduleOnTrack), string(fc.Schedule) + ": " + fc.Message, nil
+	}); err != nil {
+		return err
+	}
+	dm.step("cxloop's forecast (status.forecast): %s — %s.", fc.Schedule, fc.Message)
+	if fc.Schedule == cxv1.ScheduleAtRisk {
+		dm.step("The phase is marked at risk in kubectl get cx, on the status page and in the dashboard issue.")
+	}
+	return nil
+}
+
 // keep stays up until ctx ends, saying where to look.
 func (dm *demo) keep(ctx context.Context, env *envtest.Environment, statusAddr, token string, mgrDone <-chan error) error {
 	dir, err := os.MkdirTemp("", "cxloop-demo-")
@@ -543,6 +673,8 @@ func (dm *demo) keep(ctx context.Context, env *envtest.Environment, statusAddr, 
 	dm.title("cxloop keeps running; press Ctrl-C to stop")
 	if statusAddr != "" {
 		dm.step("Status page:   http://%s/", statusAddr)
+		dm.step("               http://%s/journeys/%s/%s (health over time, burn-ups, forecasts)", statusAddr, namespace, journeyName)
+		dm.step("               http://%s/api/v1/journeys (the same as JSON)", statusAddr)
 	}
 	dm.step("Local GitHub:  %srepos/%s/%s/issues?state=all", dm.gh.URL(), ghOwner, ghRepo)
 	dm.step("               (local-only token for curl: -H 'Authorization: Bearer %s')", token)

@@ -99,8 +99,12 @@ func TestDemo(t *testing.T) {
 		`closed #\d+; the webhook told cxloop [\d.]+s later and opened the next one: #\d+ trail-markers`,
 		`nature-park-discovery\s+Discovery\s+Completed\s+2/2 \(100%\)`,
 		`nature-park-improve\s+Improve\s+Completed\s+4/4 \(100%\)`,
-		`nature-park-perfection\s+Perfection\s+Active\s+0/6 \(0%\)`,
-		`nature-park-personalization\s+Personalization\s+Pending`,
+		`nature-park-perfection\s+Perfection\s+Active\s+2/6 \(33%\)\s+AtRisk\s+\d{4}-\d\d-\d\d`,
+		`nature-park-personalization\s+Personalization\s+Pending\s+not started\s+NotStarted`,
+		`nature-park-improve\s+Improve\s+Completed\s+4/4 \(100%\)\s+Completed`,
+		// Weeks pass on the simulated clock, and Perfection's forecast misses its deadline.
+		`… 9 days later, on \d{4}-\d\d-\d\d:`,
+		`cxloop's forecast \(status.forecast\): AtRisk — 2 closed in the last 1\d days \(0\.\d a week\): 4 remaining, projected \d{4}-\d\d-\d\d, after the deadline`,
 	} {
 		if !regexp.MustCompile(line).MatchString(text) {
 			t.Errorf("the output lacks a line like %s", line)
@@ -111,6 +115,10 @@ func TestDemo(t *testing.T) {
 	} else if before, _ := strconv.Atoi(m[1]); mustAtoi(m[2]) <= before {
 		t.Errorf("the journey's health did not improve: %s -> %s", m[1], m[2])
 	}
+	// The journey's history spans the story: several recorded changes.
+	if m := regexp.MustCompile(`Health over time, (\d+) recorded changes`).FindStringSubmatch(text); m == nil || mustAtoi(m[1]) < 5 {
+		t.Errorf("the journey's history is too short: %v", m)
+	}
 	if m := regexp.MustCompile(`(\d+) of (\d+) signed webhooks accepted`).FindStringSubmatch(text); m == nil || m[1] != m[2] || m[1] == "0" {
 		t.Errorf("not every webhook was accepted: %v", m)
 	}
@@ -119,6 +127,16 @@ func TestDemo(t *testing.T) {
 	statusURL := find(t, text, `Status page:\s+(http://\S+)`)
 	if body := get(t, statusURL, ""); !strings.Contains(body, "nature-park-visit") {
 		t.Errorf("the status page does not show the journey:\n%.500s", body)
+	}
+	// The journey's page has charts to look at on first view.
+	page := get(t, statusURL+"journeys/nature-park/nature-park-visit", "")
+	for _, want := range []string{`data-chart="health"`, `data-chart="burnup" data-phase="nature-park-perfection" data-schedule="AtRisk"`, `<line class="deadline"`, `<line class="forecast"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the journey's status page lacks %s", want)
+		}
+	}
+	if body := get(t, statusURL+"api/v1/journeys", ""); !strings.Contains(body, `"atRisk": 1`) {
+		t.Errorf("the JSON endpoint does not count Perfection at risk:\n%.800s", body)
 	}
 	issuesURL := find(t, text, `Local GitHub:\s+(http://\S+)`)
 	token := find(t, text, `Authorization: Bearer (\S+)'`)

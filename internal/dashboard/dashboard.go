@@ -6,9 +6,9 @@
 //
 // Render is deterministic: the same journey and phases give a byte-identical
 // body, whatever the order of the phases, so the controller edits the issue
-// only when its content changes. The only use of the clock is to flag phases
-// past their deadline, which changes the body once, on the day after the
-// deadline; dates are shown, never ages.
+// only when its content changes. The clock flags phases past their deadline
+// and places today in the burn-up charts and forecasts, all in whole days:
+// time alone changes the body at most once a day. Dates are shown, never ages.
 package dashboard
 
 import (
@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/burnup"
 )
 
 // MaxQuickWins is the most open quick wins the dashboard lists.
@@ -51,9 +52,12 @@ func Render(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase, now time.Ti
 	}
 	fmt.Fprintf(&b, "**Owner:** %s · **Namespace:** %s\n\n", orDash(safeText(j.Spec.Owner)), orDash(safeText(j.Namespace)))
 
+	scheds := schedules(mine, now)
 	writeOverview(&b, j, mine)
+	writeProgramme(&b, j, scheds)
 	writeJourneyDiagram(&b, j)
-	writePhases(&b, mine, now)
+	writePhases(&b, scheds, now)
+	writeBurnups(&b, scheds, now)
 	writeQuickWins(&b, mine)
 
 	b.WriteString("<sub>Kept up to date by cxloop from the CustomerJourney and its ImprovementPhases; edit those, not this issue.</sub>\n")
@@ -293,22 +297,27 @@ func writeJourneyDiagram(b *strings.Builder, j *cxv1.CustomerJourney) {
 	b.WriteString("Scores: 5 = very positive, 3 = neutral, 1 = very negative (the map's +2 … −2).\n\n")
 }
 
-func writePhases(b *strings.Builder, phases []*cxv1.ImprovementPhase, now time.Time) {
+func writePhases(b *strings.Builder, scheds []phaseSchedule, now time.Time) {
 	b.WriteString("## Phases\n\n")
-	if len(phases) == 0 {
+	if len(scheds) == 0 {
 		b.WriteString("_No improvement phase has been declared for this journey yet._\n\n")
 		return
 	}
-	b.WriteString("| Phase | Name | State | Owner | Budget | Deadline | Progress | Closed |\n")
-	b.WriteString("|:--|:--|:--|:--|:--|:--|:--|--:|\n")
-	for _, p := range phases {
-		b.WriteString(phaseRow(p, now))
-		b.WriteByte('\n')
+	b.WriteString("| Phase | Name | State | Owner | Budget | Deadline | Progress | Closed | Schedule |\n")
+	b.WriteString("|:--|:--|:--|:--|:--|:--|:--|--:|:--|\n")
+	for _, s := range scheds {
+		b.WriteString(phaseRow(s.p, now))
+		b.WriteString(" " + scheduleText(s.f.Schedule))
+		if !s.f.Projected.IsZero() && s.f.Schedule != burnup.Completed {
+			b.WriteString(", projected " + s.f.Projected.UTC().Format(time.DateOnly))
+		}
+		b.WriteString(" |\n")
 	}
 	b.WriteByte('\n')
 }
 
-// phaseRow returns the Markdown table row of one phase, without the newline.
+// phaseRow returns the Markdown table row of one phase without its
+// schedule cell: it ends with "| ".
 func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
 	state := string(p.Status.State)
 	if state == "" {
@@ -319,10 +328,14 @@ func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
 		deadline += " ⚠️ overdue"
 	}
 	prog := p.Status.Progress
+	bar := ProgressBar(prog.Percent)
+	if p.Status.State == cxv1.PhasePending || p.Status.State == "" {
+		bar = "not started" // never a bar: 0/0 would read as done
+	}
 	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %d/%d |",
 		orDash(safeText(string(p.Spec.Type))), safeText(p.Name), safeText(state),
 		orDash(safeText(p.Spec.Owner)), orDash(safeText(p.Spec.Budget)), deadline,
-		ProgressBar(prog.Percent), prog.Closed, prog.Total)
+		bar, prog.Closed, prog.Total)
 }
 
 // ProgressBar draws percent (clamped to 0…100) as ten cells and the figure:

@@ -61,11 +61,18 @@ func museum() *cxv1.CustomerJourney {
 }
 
 func phase(name string, typ cxv1.PhaseType, state cxv1.PhaseState, closed, total, pct int32) cxv1.ImprovementPhase {
-	return cxv1.ImprovementPhase{
+	p := cxv1.ImprovementPhase{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "culture", Name: name},
 		Spec:       cxv1.ImprovementPhaseSpec{JourneyRef: cxv1.JourneyReference{Name: "museum-visit"}, Type: typ, Owner: "CX team"},
 		Status:     cxv1.ImprovementPhaseStatus{State: state, Progress: cxv1.PhaseProgress{Closed: closed, Total: total, Percent: pct}},
 	}
+	switch state {
+	case cxv1.PhaseActive:
+		p.Status.StartedAt = ts("2026-09-01T08:00:00Z")
+	case cxv1.PhaseCompleted:
+		p.Status.StartedAt, p.Status.CompletedAt = ts("2026-01-05T08:00:00Z"), ts("2026-02-20T08:00:00Z")
+	}
+	return p
 }
 
 func openItem(n int, title, opened string) cxv1.PhaseItem {
@@ -86,9 +93,13 @@ func phases() []cxv1.ImprovementPhase {
 	improve.Status.Items = []cxv1.PhaseItem{
 		openItem(14, "Show prices on the home page", "2026-10-05T10:00:00Z"),
 		openItem(11, "Family ticket in one click", "2026-09-01T08:00:00Z"),
-		{Key: "closed", Title: "Closed one", State: cxv1.ItemClosed, Issue: 3, OpenedAt: ts("2026-01-01T00:00:00Z")},
+		{Key: "closed", Title: "Closed one", State: cxv1.ItemClosed, Issue: 3, OpenedAt: ts("2026-01-01T00:00:00Z"), ClosedAt: ts("2026-11-10T10:00:00Z")},
+		{Key: "closed-too", Title: "Closed two", State: cxv1.ItemClosed, Issue: 4, OpenedAt: ts("2026-09-01T08:00:00Z"), ClosedAt: ts("2026-11-20T10:00:00Z")},
 		{Key: "planned", Title: "Planned one", State: cxv1.ItemPlanned},
 	}
+	// Two closed in the last 28 days: half an item a week; three remaining
+	// take six weeks, to 2027-01-04, after the deadline: at risk.
+	improve.Status.Forecast = &cxv1.PhaseForecast{Schedule: cxv1.ScheduleAtRisk, Since: ts("2026-11-20T10:00:00Z")}
 	perfection := phase("long-term", cxv1.PhasePerfection, cxv1.PhasePending, 0, 0, 0)
 	perfection.Spec.Deadline = "2026-06-30" // past, not completed: overdue
 	discovery := phase("discovery", cxv1.PhaseDiscovery, cxv1.PhaseCompleted, 12, 12, 100)
@@ -186,11 +197,12 @@ func TestProgressBar(t *testing.T) {
 func TestPhaseTable(t *testing.T) {
 	body := Render(museum(), phases(), now)
 	wantRows := []string{
-		"| Phase | Name | State | Owner | Budget | Deadline | Progress | Closed |",
-		"| Discovery | discovery | Completed | CX team | — | 2026-03-01 | ▓▓▓▓▓▓▓▓▓▓ 100% | 12/12 |",
-		"| Improve | quick-wins | Active | CX team | 20 person-days | 2026-12-31 | ▓▓▓▓░░░░░░ 40% | 4/10 |",
-		"| Perfection | long-term | Pending | CX team | — | 2026-06-30 ⚠️ overdue | ░░░░░░░░░░ 0% | 0/0 |",
-		"| Personalization | one-to-one | Pending | CX team | — | — | ░░░░░░░░░░ 0% | 0/5 |",
+		"| Phase | Name | State | Owner | Budget | Deadline | Progress | Closed | Schedule |",
+		"| Discovery | discovery | Completed | CX team | — | 2026-03-01 | ▓▓▓▓▓▓▓▓▓▓ 100% | 12/12 | ✅ completed |",
+		"| Improve | quick-wins | Active | CX team | 20 person-days | 2026-12-31 | ▓▓▓▓░░░░░░ 40% | 4/10 | 🟠 at risk, projected 2027-01-04 |",
+		// Pending reads "not started", never a bar: 0/0 is not done.
+		"| Perfection | long-term | Pending | CX team | — | 2026-06-30 ⚠️ overdue | not started | 0/0 | 🔴 late |",
+		"| Personalization | one-to-one | Pending | CX team | — | — | not started | 0/5 | ⚪ not started |",
 	}
 	last := -1
 	for _, row := range wantRows {
@@ -461,8 +473,8 @@ func TestLargeMapFits(t *testing.T) {
 	if n := utf8.RuneCountInString(body); n > 60000 {
 		t.Fatalf("body of %d characters", n)
 	}
-	if strings.Count(body, "```") != 2 {
-		t.Fatalf("diagram fence not closed: %d fences\n%s", strings.Count(body, "```"), body[:min(len(body), 1500)])
+	if n := strings.Count(body, "```"); n%2 != 0 || !strings.Contains(body, "```mermaid\njourney\n") {
+		t.Fatalf("diagram fence not closed: %d fences\n%s", n, body[:min(len(body), 1500)])
 	}
 	if !strings.Contains(body, "each touchpoint shows the mean feeling") {
 		t.Error("the mean mode is not explained")

@@ -158,6 +158,36 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// The programme overview at the top: phases on track, at risk and late,
+	// and the ones that need attention since when.
+	overview := visibleText(between(t, dom, `data-programme`, `class="overview"`))
+	for _, want := range []string{
+		"Programme overview", "Phases on track 0", "At risk 1", "Late 1", "Completed 1", "Not started 2",
+		"culture/museum-visit : Improve quick-wins at risk since 2026-11-16 2027-02-15 2026-12-31",
+		"transport/harbour-ferry : Improve ferry-quick-wins late since 2026-10-02 not enough data 2026-10-01",
+	} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("the programme overview does not read %q; it reads:\n%s", want, overview)
+		}
+	}
+	if i, j := strings.Index(dom, "data-programme"), strings.Index(dom, `id="journey_`); i < 0 || i > j {
+		t.Error("the programme overview is not at the top of the page")
+	}
+	// A Pending phase reads "not started", with no bar.
+	for _, name := range []string{"long-term", "one-to-one"} {
+		row := between(t, museum, `data-phase="`+name+`"`, `</tr>`)
+		if rt := visibleText(row); !strings.Contains(rt, "Pending not started") || strings.Contains(row, "<progress") || strings.Contains(rt, "100%") {
+			t.Errorf("pending phase %s reads %q (DOM %s), want \"not started\" without a bar", name, rt, row)
+		}
+	}
+	if rt := visibleText(between(t, museum, `data-phase="quick-wins"`, `</tr>`)); !strings.Contains(rt, "at risk since 2026-11-16 projected 2027-02-15") {
+		t.Errorf("the Improve phase is not marked at risk: %q", rt)
+	}
+	// The health over time, as an SVG line through the recorded points.
+	if !regexp.MustCompile(`<svg [^>]*data-chart="health" data-points="26"[^>]*>[\s\S]*?<polyline class="health-line" points="(\d+,\d+ ){20,}`).MatchString(museum) {
+		t.Errorf("the museum card has no health chart of its 26 recorded points")
+	}
+
 	ferry := visibleText(article(t, dom, "transport", "harbour-ferry"))
 	for _, want := range []string{"transport/ harbour-ferry", "Health 88 /100", "Improve ferry-quick-wins Active", "1/3 (33%)", "2026-10-01 overdue", "Phase ferry-quick-wins (Improve) is past its deadline of 2026-10-01."} {
 		if !strings.Contains(ferry, want) {
@@ -178,6 +208,42 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the journey page does not read %q; it reads:\n%s", want, detail)
 		}
 	}
+	// The journey's page: the burn-up of each started phase with its
+	// deadline and forecast, and "not started" for the Pending ones.
+	jdom := runBrowser(t, browser, "--dump-dom", srv.URL+"/journeys/culture/museum-visit")
+	improve := between(t, jdom, `data-burnup="quick-wins"`, `</div>`)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`<svg [^>]*data-chart="burnup" data-phase="quick-wins" data-schedule="AtRisk"`),
+		regexp.MustCompile(`<polyline class="closed" points="(\d+,\d+ ?){11}"`), // the start, then a step (two points) at each of 4 closes and today
+		regexp.MustCompile(`<line class="scope" `),
+		regexp.MustCompile(`<line class="deadline" x1="(\d+)" x2="(\d+)"`),
+		regexp.MustCompile(`<text class="deadline-label"[^>]*>deadline 2026-12-31</text>`),
+		regexp.MustCompile(`<line class="forecast" `),
+		regexp.MustCompile(`<span class="badge risk">at risk</span>`),
+	} {
+		if !want.MatchString(improve) {
+			t.Errorf("the Improve burn-up lacks %s:\n%s", want, improve)
+		}
+	}
+	if it := visibleText(improve); !strings.Contains(it, "2 closed in the last 28 days (0.5 a week): 6 remaining, projected 2027-02-15, after the deadline 2026-12-31") {
+		t.Errorf("the Improve burn-up does not say how it was forecast: %q", it)
+	}
+	// The forecast reaches past the deadline: its end is right of the deadline line.
+	dl := regexp.MustCompile(`<line class="deadline" x1="(\d+)"`).FindStringSubmatch(improve)
+	fc := regexp.MustCompile(`<line class="forecast" x1="\d+" y1="\d+" x2="(\d+)"`).FindStringSubmatch(improve)
+	if dl == nil || fc == nil || mustAtoi(t, fc[1]) <= mustAtoi(t, dl[1]) {
+		t.Errorf("the forecast (%v) does not end after the deadline (%v)", fc, dl)
+	}
+	for _, name := range []string{"long-term", "one-to-one"} {
+		b := between(t, jdom, `data-burnup="`+name+`"`, `</div>`)
+		if strings.Contains(b, "<svg") || !strings.Contains(visibleText(b), "not started") {
+			t.Errorf("the Pending phase %s has a burn-up or does not read \"not started\": %s", name, b)
+		}
+	}
+	if jt := visibleText(jdom); !strings.Contains(jt, "Programme overview") || !strings.Contains(jt, "At risk 1") {
+		t.Errorf("the journey page has no programme overview at the top: %s", tail(jt, 1500))
+	}
+
 	if strings.Contains(detail, "super-secret-github-token") || strings.Contains(text, "super-secret-github-token") {
 		t.Error("the page shows the secret's name")
 	}

@@ -28,7 +28,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/dashboard"
+	"github.com/cxloop/cxloop/internal/phaseview"
 )
 
 // Source lists the objects the page shows. The manager implements it over
@@ -58,6 +60,10 @@ const (
 	PathHealthz = "/healthz"
 	// PathJourney is the pattern of one journey's page.
 	PathJourney = "/journeys/{namespace}/{name}"
+	// PathAPIJourneys serves the same data as JSON, for BI tools.
+	PathAPIJourneys = "/api/v1/journeys"
+	// PathAPIJourney is the pattern of one journey's JSON.
+	PathAPIJourney = "/api/v1/journeys/{namespace}/{name}"
 )
 
 //go:embed templates/*.html
@@ -90,6 +96,8 @@ func New(r Source, opts Options) http.Handler {
 	h.mux.HandleFunc("GET /{$}", h.index)
 	h.mux.HandleFunc("GET "+PathHealthz, healthz)
 	h.mux.HandleFunc("GET "+PathJourney, h.journey)
+	h.mux.HandleFunc("GET "+PathAPIJourneys, h.apiJourneys)
+	h.mux.HandleFunc("GET "+PathAPIJourney, h.apiJourney)
 	return h
 }
 
@@ -110,10 +118,11 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 
 // indexPage is what the index template shows.
 type indexPage struct {
-	Title    string
-	Root     string // relative link to the index
-	Journeys []*journeyView
-	Totals   totals
+	Title     string
+	Root      string // relative link to the index
+	Journeys  []*journeyView
+	Totals    totals
+	Programme programme
 }
 
 type totals struct {
@@ -128,9 +137,61 @@ type totals struct {
 
 // journeyPage is what the journey template shows.
 type journeyPage struct {
-	Title   string
-	Root    string
-	Journey *journeyView
+	Title     string
+	Root      string
+	Journey   *journeyView
+	Programme programme
+}
+
+// programme is the overview leadership reads first: how many phases are on
+// track, at risk or late, and which need attention since when.
+type programme struct {
+	Phases     int
+	OnTrack    int
+	AtRisk     int
+	Late       int
+	NotStarted int
+	Completed  int
+	NoForecast int // not enough data, or no deadline
+	Attention  []attention
+}
+
+type attention struct {
+	Journey, Anchor, Link string
+	Phase, Type           string
+	Schedule              string
+	schedule              burnup.Schedule
+	Class                 string
+	Since                 string
+	Projected             string
+	Deadline              string
+	Reason                string
+}
+
+func (p *programme) add(v *journeyView) {
+	for _, ph := range v.Phases {
+		p.Phases++
+		switch ph.Schedule {
+		case burnup.OnTrack:
+			p.OnTrack++
+		case burnup.AtRisk:
+			p.AtRisk++
+		case burnup.Late:
+			p.Late++
+		case burnup.NotStarted:
+			p.NotStarted++
+		case burnup.Completed:
+			p.Completed++
+		default:
+			p.NoForecast++
+		}
+		if ph.Schedule == burnup.AtRisk || ph.Schedule == burnup.Late {
+			p.Attention = append(p.Attention, attention{
+				Journey: v.Namespace + "/" + v.Name, Anchor: v.Anchor, Link: v.Link, Phase: ph.Name, Type: ph.Type,
+				Schedule: ph.ScheduleText, schedule: ph.Schedule, Class: ph.ScheduleClass, Since: ph.Since, Projected: ph.Projected, Deadline: ph.Deadline, Reason: ph.Forecast,
+			})
+		}
+	}
 }
 
 type journeyView struct {
@@ -146,6 +207,8 @@ type journeyView struct {
 	ReadyStatus     string // True, False, Unknown or ""
 	ReadyMessage    string
 	Chart           *chartView
+	HealthChart     template.HTML
+	HistoryPoints   int
 	Phases          []phaseView
 	ActivePhase     string
 	Open            int
@@ -170,6 +233,16 @@ type phaseView struct {
 	Percent             int32
 	Planned             int32
 	Active              bool
+	// NotStarted: a Pending phase shows "not started", never a bar.
+	NotStarted    bool
+	Schedule      burnup.Schedule
+	ScheduleText  string
+	ScheduleClass string
+	Since         string // when the schedule began, if known
+	Projected     string // projected completion, YYYY-MM-DD
+	PerWeek       string // recent closing rate
+	Forecast      string // how the forecast was made
+	Burnup        template.HTML
 }
 
 type itemView struct {
@@ -200,6 +273,7 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 	for i, j := range order {
 		v := h.view(j, byJourney[key(j.Namespace, j.Name)], now, "j"+strconv.Itoa(i), false)
 		page.Journeys = append(page.Journeys, v)
+		page.Programme.add(v)
 		page.Totals.Journeys++
 		page.Totals.Open += v.Open
 		page.Totals.Phases += len(v.Phases)
@@ -229,7 +303,9 @@ func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
 		j := &journeys[i]
 		if j.Namespace == ns && j.Name == name {
 			v := h.view(j, byJourney[key(ns, name)], h.opts.Now(), "j0", true)
-			h.render(w, r, "journey.html", http.StatusOK, journeyPage{Title: h.opts.Title, Root: "../../", Journey: v})
+			page := journeyPage{Title: h.opts.Title, Root: "../../", Journey: v}
+			page.Programme.add(v)
+			h.render(w, r, "journey.html", http.StatusOK, page)
 			return
 		}
 	}
@@ -328,16 +404,18 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, st
 func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase, now time.Time, id string, detail bool) *journeyView {
 	st := &j.Status
 	v := &journeyView{
-		Namespace:   j.Namespace,
-		Name:        j.Name,
-		Owner:       j.Spec.Owner,
-		Description: j.Spec.Description,
-		Link:        "journeys/" + url.PathEscape(j.Namespace) + "/" + url.PathEscape(j.Name),
-		Anchor:      "journey_" + j.Namespace + "_" + j.Name, // "_" is in neither a namespace nor a name
-		ActivePhase: st.ActivePhase,
-		HealthBand:  "none",
-		HealthText:  "not scored yet",
-		Chart:       buildChart(j, id),
+		Namespace:     j.Namespace,
+		Name:          j.Name,
+		Owner:         j.Spec.Owner,
+		Description:   j.Spec.Description,
+		Link:          "journeys/" + url.PathEscape(j.Namespace) + "/" + url.PathEscape(j.Name),
+		Anchor:        "journey_" + j.Namespace + "_" + j.Name, // "_" is in neither a namespace nor a name
+		ActivePhase:   st.ActivePhase,
+		HealthBand:    "none",
+		HealthText:    "not scored yet",
+		Chart:         buildChart(j, id),
+		HealthChart:   healthChart(j.Status.History, now, h.opts.Location, detail),
+		HistoryPoints: len(j.Status.History),
 	}
 	if st.HealthScore != nil {
 		v.HasHealth = true
@@ -388,6 +466,22 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 		}
 		if pv.State == "" {
 			pv.State = "Pending"
+		}
+		pv.NotStarted = pv.State == string(cxv1.PhasePending)
+		bp := phaseview.Burnup(p)
+		fc := burnup.Project(bp, now, burnup.Options{})
+		pv.Schedule, pv.ScheduleText, pv.ScheduleClass, pv.Forecast = fc.Schedule, scheduleText(fc.Schedule), scheduleClass(fc.Schedule), fc.Reason
+		if t := phaseview.Since(p, fc); !t.IsZero() {
+			pv.Since = t.In(h.opts.Location).Format(time.DateOnly)
+		}
+		if !fc.Projected.IsZero() {
+			pv.Projected = fc.Projected.In(h.opts.Location).Format(time.DateOnly)
+		}
+		if fc.RatePerDay > 0 {
+			pv.PerWeek = strconv.FormatFloat(fc.PerWeek(), 'f', 1, 64)
+		}
+		if detail {
+			pv.Burnup = burnupChart(p.Name, bp, fc, now, h.opts.Location)
 		}
 		for i := range p.Status.Items {
 			it := &p.Status.Items[i]
