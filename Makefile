@@ -50,6 +50,13 @@ envtest: ## Prepare kube-apiserver, etcd and kubectl for the controller tests (o
 test: manifests generate fmt vet envtest ## Run all tests; controller tests talk to a real kube-apiserver and etcd.
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+	$(MAKE) -s chart-test
+
+.PHONY: chart-test
+chart-test: build-installer envtest ## Render charts/cxloop with Helm (Go library), compare it with dist/install.yaml and apply both to a real API server.
+	cd test/chart && go vet ./... && \
+		KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) $(CURDIR)/hack/envtest.sh)" ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) \
+		go test ./... -count=1 -timeout 10m
 
 .PHONY: bench
 bench: ## Run the benchmarks (speed and memory of the journey analytics at 140 touchpoints, …).

@@ -17,10 +17,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/* Labels that select the manager's pods. The Deployment's selector is
-immutable: it must never change between chart versions. */}}
+immutable: it is the installer's (config/manager), so that a cluster
+installed with dist/install.yaml can move to the chart, and it must never
+change between chart versions. One cxloop runs per cluster (its CRDs are
+cluster-wide), so the release name is not needed to tell pods apart. */}}
 {{- define "cxloop.selectorLabels" -}}
 control-plane: controller-manager
-app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* Labels of the manager's pods and what selects them. */}}
