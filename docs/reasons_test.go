@@ -35,7 +35,8 @@ type emitted struct {
 
 // scanFile finds reasons by pattern, not by a list, so that new ones are
 // found too:
-//   - constants and variables named Reason* or reason* with a string value;
+//   - constants and variables whose name contains "reason", given a string
+//     value in a declaration or an assignment;
 //   - `Reason: "..."` in composite literals (error types, metav1.Condition);
 //   - string literals passed as the reason to an EventRecorder's Event or
 //     Eventf, or to the conditions package's Set and Mark* helpers;
@@ -61,11 +62,27 @@ func scanFile(fset *token.FileSet, f *ast.File, out emitted) {
 				if i >= len(n.Values) {
 					break
 				}
-				switch lower := strings.ToLower(name.Name); {
-				case strings.HasPrefix(lower, "reason"):
+				switch {
+				case isReasonName(name.Name):
 					add(out.reasons, n.Values[i])
 				case strings.HasPrefix(name.Name, "Condition"):
 					add(out.conditionTypes, n.Values[i])
+				}
+			}
+		case *ast.AssignStmt: // reason := "X", or r.reason = "X"
+			for i, lhs := range n.Lhs {
+				if i >= len(n.Rhs) {
+					break
+				}
+				switch l := lhs.(type) {
+				case *ast.Ident:
+					if isReasonName(l.Name) {
+						add(out.reasons, n.Rhs[i])
+					}
+				case *ast.SelectorExpr:
+					if isReasonName(l.Sel.Name) {
+						add(out.reasons, n.Rhs[i])
+					}
 				}
 			}
 		case *ast.KeyValueExpr:
@@ -91,6 +108,11 @@ func scanFile(fset *token.FileSet, f *ast.File, out emitted) {
 		}
 		return true
 	})
+}
+
+// isReasonName: ReasonX, reasonX, EventReasonX, reason, Reason.
+func isReasonName(name string) bool {
+	return strings.Contains(strings.ToLower(name), "reason")
 }
 
 func scan(t *testing.T) emitted {
@@ -169,6 +191,10 @@ func f() {
 	conditions.MarkStalled(conds, gen, "LiteralStalled", msg)
 	conditions.Set(conds, gen, cxv1.ConditionReady, metav1.ConditionFalse, "LiteralSet", msg)
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reasonVar, "Sync", "%s", msg)
+	reason := "AssignedReason"
+	reason = "ReassignedReason"
+	e.Reason = "FieldReason"
+	stateReason := "completed"
 }
 `
 	fset := token.NewFileSet()
@@ -183,7 +209,8 @@ func f() {
 		got = append(got, r)
 	}
 	sort.Strings(got)
-	want := []string{"DependencyCycle", "GitHubUnavailable", "LiteralCondition", "LiteralEvent", "LiteralSet", "LiteralStalled", "NoTracker", "OldEvent", "OldRecorder", "WriteBudgetExhausted"}
+	want := []string{"AssignedReason", "DependencyCycle", "FieldReason", "GitHubUnavailable", "LiteralCondition", "LiteralEvent", "LiteralSet",
+		"LiteralStalled", "NoTracker", "OldEvent", "OldRecorder", "ReassignedReason", "WriteBudgetExhausted"}
 	if !slices.Equal(got, want) {
 		t.Errorf("reasons found:\n got %v\nwant %v", got, want)
 	}
