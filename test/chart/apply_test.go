@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -19,7 +21,9 @@ import (
 // TestRenderedObjectsApply applies the installer, the chart with default
 // values (as a release that takes the installer's objects over) and the
 // chart with every option on (as a second release) to a real API server,
-// which validates each object against its schema and admission.
+// which validates each object against its schema and admission, and fails on
+// any warning, such as a pod template the restricted Pod Security Standard
+// would refuse.
 func TestRenderedObjectsApply(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run the chart tests with `make chart-test`, which prepares kube-apiserver and etcd")
@@ -33,9 +37,17 @@ func TestRenderedObjectsApply(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = apiextensionsv1.AddToScheme(scheme)
+	warnings := &warningRecorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandlerWithContext = warnings
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The restricted Pod Security Standard warns about any pod template that
+	// breaks it (enforcement applies to Pods, which envtest never creates).
+	for _, ns := range []string{"cxloop-system", "cx-chart"} {
+		ensureNamespace(t, c, ns)
 	}
 
 	everything := map[string]any{
@@ -55,26 +67,31 @@ func TestRenderedObjectsApply(t *testing.T) {
 		"image":             map[string]any{"tag": "v0.1.0", "pullPolicy": "IfNotPresent"},
 	}
 	for _, step := range []struct {
-		name      string
-		namespace string
-		objs      []*unstructured.Unstructured
+		name string
+		objs []*unstructured.Unstructured
 	}{
-		{"make build-installer", "", installerObjects(t)},
-		{"chart defaults", "cxloop-system", mustRender(t, "cxloop", "cxloop-system", nil)},
-		{"chart with every option", "cx-chart", mustRender(t, "cx", "cx-chart", everything)},
+		{"make build-installer", installerObjects(t)},
+		{"chart defaults", mustRender(t, "cxloop", "cxloop-system", nil)},
+		{"chart with every option", mustRender(t, "cx", "cx-chart", everything)},
 	} {
 		t.Run(step.name, func(t *testing.T) {
-			if step.namespace != "" {
-				ensureNamespace(t, c, step.namespace)
-			}
+			warnings.reset()
 			apply(t, c, step.objs, step.name)
+			for _, w := range warnings.all() {
+				t.Errorf("the API server warned: %s", w)
+			}
 		})
 	}
 }
 
+// ensureNamespace creates a namespace that warns about pod templates the
+// restricted Pod Security Standard refuses.
 func ensureNamespace(t *testing.T, c client.Client, name string) {
 	t.Helper()
-	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{
+		"name":   name,
+		"labels": map[string]any{"pod-security.kubernetes.io/warn": "restricted"},
+	}}}
 	if err := c.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -113,6 +130,30 @@ func apply(t *testing.T, c client.Client, objs []*unstructured.Unstructured, own
 			t.Errorf("%s after apply: %v", id(o), err)
 		}
 	}
+}
+
+// warningRecorder keeps the API server's warnings (Warning headers).
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+}
+
+func (w *warningRecorder) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = nil
+}
+
+func (w *warningRecorder) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.msgs...)
 }
 
 func fieldOwner(step string) string {
