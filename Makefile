@@ -25,6 +25,10 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and RBAC from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@# The Helm chart installs the same CRDs and manager rules.
+	rm -f charts/cxloop/files/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/cxloop/files/crds/
+	cp config/rbac/role.yaml charts/cxloop/files/rbac/manager-role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -46,6 +50,13 @@ envtest: ## Prepare kube-apiserver, etcd and kubectl for the controller tests (o
 test: manifests generate fmt vet envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" CXLOOP_REQUIRE_MERMAID=1 \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+	$(MAKE) -s chart-test
+
+.PHONY: chart-test
+chart-test: build-installer envtest ## Render charts/cxloop with Helm (Go library), compare it with dist/install.yaml and apply both to a real API server.
+	cd test/chart && go vet ./... && \
+		KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) $(CURDIR)/hack/envtest.sh)" ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) \
+		go test ./... -count=1 -timeout 10m
 
 .PHONY: mermaid-deps
 mermaid-deps: hack/mermaid/node_modules/.package-lock.json ## Install Mermaid's parser (pinned in hack/mermaid/package-lock.json) for the dashboard's test.
@@ -68,11 +79,11 @@ verify: controller-gen ## Regenerate code and manifests and fail if that changed
 	$(MAKE) -s manifests generate fmt >/dev/null; \
 	if [ "$$before" != "$$($(TREE_DIGEST))" ]; then \
 		echo "verify: 'make manifests generate fmt' changed files; commit the regenerated files:"; \
-		git status --porcelain -- api config controllers internal cmd; exit 1; fi; \
+		git status --porcelain -- api config controllers internal cmd charts; exit 1; fi; \
 	echo "verify: generated code and manifests are up to date"
 
 # TREE_DIGEST fingerprints the files generation and formatting may touch.
-TREE_DIGEST = git ls-files -co --exclude-standard -- api config controllers internal cmd | sort | xargs sha256sum | sha256sum
+TREE_DIGEST = git ls-files -co --exclude-standard -- api config controllers internal cmd charts | sort | xargs sha256sum | sha256sum
 
 .PHONY: demo
 demo: envtest ## Run cxloop on the nature-park sample against a local API server and a local GitHub (DEMO_ARGS=--keep keeps it up).

@@ -17,19 +17,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/metricsendpoint"
 )
 
 func main() {
 	var (
-		metricsAddr, probeAddr, statusAddr, webhookAddr string
-		webhookSecretName, webhookSecretFile            string
-		leaderElect                                     bool
+		probeAddr, statusAddr, webhookAddr   string
+		webhookSecretName, webhookSecretFile string
+		leaderElect                          bool
+		metrics                              = metricsendpoint.Default()
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
+	metrics.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
@@ -48,7 +49,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                metrics.Options(),
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "cxloop.cx.cxloop.dev",

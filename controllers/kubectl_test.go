@@ -162,7 +162,9 @@ func TestKubectlInstallManifestsAreValid(t *testing.T) {
 	}
 	out, err := kubectl(t, "apply", "--dry-run=server", "--server-side", "--force-conflicts", "-k", filepath.Join("..", "config", "default"))
 	g.Expect(err).NotTo(HaveOccurred(), out)
-	for _, want := range []string{"deployment.apps/cxloop-controller-manager", "clusterrole.rbac.authorization.k8s.io/cxloop-manager-role", "service/cxloop-controller-manager"} {
+	for _, want := range []string{"deployment.apps/cxloop-controller-manager", "clusterrole.rbac.authorization.k8s.io/cxloop-manager-role",
+		"clusterrole.rbac.authorization.k8s.io/cxloop-metrics-reader", "clusterrole.rbac.authorization.k8s.io/cxloop-metrics-auth-role",
+		"service/cxloop-controller-manager-metrics-service", "service/cxloop-status-page", "service/cxloop-github-webhook"} {
 		g.Expect(out).To(ContainSubstring(want))
 	}
 }
