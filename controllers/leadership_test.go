@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -21,7 +22,7 @@ func TestJourneyHistoryOnAFakeClock(t *testing.T) {
 	g := eventually(t)
 	clk := clocktesting.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	startManager(t, func(mgr ctrl.Manager) error {
-		return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk}).SetupWithManager(mgr)
+		return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk}).SetupWithManager(mgr, controller.Options{})
 	})
 	ctx := context.Background()
 	cj := sampleJourney(t, namespace(t))
@@ -94,7 +95,7 @@ func TestPendingPhaseForecastIsNotStarted(t *testing.T) {
 	g := eventually(t)
 	clk := clocktesting.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	startManager(t, func(mgr ctrl.Manager) error {
-		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk, Trackers: &Trackers{Reader: mgr.GetAPIReader()}}).SetupWithManager(mgr, nil)
+		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk, Trackers: &Trackers{Reader: mgr.GetAPIReader()}}).SetupWithManager(mgr, controller.Options{})
 	})
 	ctx := context.Background()
 	ns := namespace(t)
