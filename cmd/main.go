@@ -8,13 +8,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -28,6 +31,11 @@ func main() {
 		probeAddr, statusAddr, webhookAddr   string
 		webhookSecretName, webhookSecretFile string
 		leaderElect                          bool
+		leaderNamespace                      string
+		leaseDuration, renewDeadline, retry  time.Duration
+		writesPerMinute, writesPerHour       int
+		createGrace, requestTimeout          time.Duration
+		concurrency                          int
 		metrics                              = metricsendpoint.Default()
 	)
 	metrics.BindFlags(flag.CommandLine)
@@ -37,6 +45,15 @@ func main() {
 	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret.")
 	flag.StringVar(&webhookSecretFile, "github-webhook-secret-file", "", "File holding the GitHub webhook secret (instead of --github-webhook-secret).")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager works at a time.")
+	flag.StringVar(&leaderNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the leader election Lease; defaults to the pod's namespace (POD_NAMESPACE), needed when running outside a cluster.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a leader's Lease holds before another replica may take over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its Lease before it steps down.")
+	flag.DurationVar(&retry, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
+	flag.IntVar(&writesPerMinute, "github-writes-per-minute", 0, "Writes (creations, edits, comments) cxloop sends per GitHub token and minute; 0 means 60, within GitHub's documented 80. Raise it only for a GitHub Enterprise Server whose admin set higher limits.")
+	flag.IntVar(&writesPerHour, "github-writes-per-hour", 0, "Writes cxloop sends per GitHub token and hour; 0 means GitHub's documented 500.")
+	flag.DurationVar(&createGrace, "create-grace", 0, "How long cxloop waits for an issue it asked GitHub to open to show up before asking again (a request in flight at a crash, GitHub's listing lagging); 0 means 1m.")
+	flag.DurationVar(&requestTimeout, "github-request-timeout", 30*time.Second, "Longest wait for one answer of GitHub's.")
+	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles each controller runs at once.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -53,6 +70,13 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "cxloop.cx.cxloop.dev",
+		// Outside a cluster there is no pod namespace to find the Lease in.
+		LeaderElectionNamespace: leaderNamespace,
+		// A leader that stops on purpose hands over at once, not after the lease.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retry,
 	})
 	if err != nil {
 		log.Error(err, "creating the manager")
@@ -63,6 +87,11 @@ func main() {
 		GitHubWebhookAddr:   webhookAddr,
 		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
 		StatusPageAddr:      statusAddr,
+		WritesPerMinute:     writesPerMinute,
+		WritesPerHour:       writesPerHour,
+		CreateGrace:         createGrace,
+		HTTPClient:          &http.Client{Timeout: requestTimeout},
+		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

@@ -68,11 +68,16 @@ type Fault struct {
 	// once, a negative number means every matching request until
 	// ClearFaults.
 	Times int
+	// Every applies the fault to every Every-th matching request only (the
+	// Every-th, the 2×Every-th, …); 0 or 1 means every one. Times counts
+	// the requests it applied to.
+	Every int
 }
 
 type activeFault struct {
 	Fault
-	left int // < 0: unlimited
+	left    int // < 0: unlimited
+	matched int // matching requests seen, for Every
 }
 
 func (f *Fault) matches(r *http.Request) bool {
@@ -113,6 +118,10 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 		if !f.matches(r) {
 			continue
 		}
+		f.matched++
+		if f.Every > 1 && f.matched%f.Every != 0 {
+			continue
+		}
 		if f.left > 0 {
 			f.left--
 			if f.left == 0 {
@@ -123,4 +132,35 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 		return &applied
 	}
 	return nil
+}
+
+// noteWait remembers that a caller was told to send nothing before until
+// (Retry-After, or a primary limit's reset).
+func (s *Server) noteWait(key string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waitUntil == nil {
+		s.waitUntil = map[string]time.Time{}
+	}
+	if until.After(s.waitUntil[key]) {
+		s.waitUntil[key] = until
+	}
+}
+
+// checkWait counts a request that arrives while its caller was told to wait.
+func (s *Server) checkWait(key string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.waitUntil[key]) {
+		s.whileLimited++
+	}
+}
+
+// RequestsWhileLimited is how many requests arrived from callers that had
+// been told to wait (by Retry-After or an exhausted primary limit) before
+// that wait was over. A well-behaved client keeps it at zero.
+func (s *Server) RequestsWhileLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.whileLimited
 }

@@ -97,3 +97,49 @@ func TestLatencyFault(t *testing.T) {
 		t.Errorf("error %v, want the client's deadline", err)
 	}
 }
+
+// TestEveryNthFault: a periodic fault applies to every Nth matching
+// request only, as in a fault mix (every 6th write limited, …).
+func TestEveryNthFault(t *testing.T) {
+	s := startServer(t, Options{})
+	s.AddRepo("acme", "shop")
+	s.Inject(Fault{Kind: ServerError, Method: "POST", Every: 3, Times: -1})
+	var statuses []int
+	for range 7 {
+		statuses = append(statuses, call(t, s, "POST", "/repos/acme/shop/issues", map[string]any{"title": "x"}).Status)
+	}
+	want := []int{201, 201, 502, 201, 201, 502, 201}
+	for i := range want {
+		if statuses[i] != want[i] {
+			t.Fatalf("statuses %v, want %v", statuses, want)
+		}
+	}
+	if n := len(s.Issues("acme", "shop")); n != 5 {
+		t.Errorf("%d issues, want 5 (the 502s apply nothing)", n)
+	}
+}
+
+// TestRequestsWhileLimitedAreCounted: the server counts what a caller sends
+// before the Retry-After it was given has passed.
+func TestRequestsWhileLimitedAreCounted(t *testing.T) {
+	clk := newFakeClock()
+	s := startServer(t, Options{Now: clk.Now})
+	s.AddRepo("acme", "shop")
+	s.Inject(Fault{Kind: SecondaryLimit, Method: "POST", RetryAfter: 2 * time.Second})
+	if r := call(t, s, "POST", "/repos/acme/shop/issues", map[string]any{"title": "x"}); r.Status != http.StatusForbidden {
+		t.Fatalf("limited: %d", r.Status)
+	}
+	if n := s.RequestsWhileLimited(); n != 0 {
+		t.Fatalf("%d before anything was sent too early", n)
+	}
+	clk.Advance(time.Second)
+	call(t, s, "GET", "/repos/acme/shop/issues", nil)
+	if n := s.RequestsWhileLimited(); n != 1 {
+		t.Fatalf("a request 1s into a 2s Retry-After: counted %d, want 1", n)
+	}
+	clk.Advance(time.Second)
+	call(t, s, "GET", "/repos/acme/shop/issues", nil)
+	if n := s.RequestsWhileLimited(); n != 1 {
+		t.Errorf("a request once the wait is over counted: %d, want 1", n)
+	}
+}

@@ -125,11 +125,7 @@ func writeSecondaryLimited(w http.ResponseWriter, f *Fault) {
 	if status == 0 {
 		status = http.StatusForbidden
 	}
-	retry := f.RetryAfter
-	if retry <= 0 {
-		retry = time.Minute
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfterOf(f)/time.Second)))
 	writeError(w, &apiError{
 		status: status,
 		Message: fmt.Sprintf("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "+
@@ -169,4 +165,21 @@ func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) {
 		},
 		"rate": coreNoResource,
 	})
+}
+
+// retryAfterOf is the Retry-After a SecondaryLimit fault answers, in whole
+// seconds (default one minute).
+func retryAfterOf(f *Fault) time.Duration {
+	retry := f.RetryAfter
+	if retry <= 0 {
+		retry = time.Minute
+	}
+	return (retry + time.Second - 1) / time.Second * time.Second
+}
+
+// resetOf is when the caller's primary window resets.
+func (s *Server) resetOf(key string) time.Time {
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	return s.budgetLocked(key).start.Add(s.opts.RateWindow)
 }

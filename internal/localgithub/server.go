@@ -89,6 +89,10 @@ type Server struct {
 	apps     map[int64]*app
 	faults   []*activeFault
 	requests []Request
+	// waitUntil is, by caller, when the caller was told it may send again;
+	// whileLimited counts the requests that came sooner.
+	waitUntil    map[string]time.Time
+	whileLimited int
 	base     string // base URL once known, with trailing slash
 
 	// rateMu guards budgets. It may be taken while mu is held, never the
@@ -341,6 +345,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
 	rw.budgetKey = c.key
 	countable := r.URL.Path != "/rate_limit"
+	if countable {
+		s.checkWait(c.key, entry.Time)
+	}
 
 	f := s.takeFault(r)
 	if f != nil {
@@ -348,9 +355,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		switch f.Kind {
 		case PrimaryLimit:
 			s.exhaust(c.key)
+			s.noteWait(c.key, s.resetOf(c.key))
 			writeRateLimited(rw)
 			return
 		case SecondaryLimit:
+			s.noteWait(c.key, s.now().Add(retryAfterOf(f)))
 			writeSecondaryLimited(rw, f)
 			return
 		case ServerError:
@@ -373,6 +382,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if countable {
 		if !s.reserve(c.key) {
+			s.noteWait(c.key, s.resetOf(c.key))
 			writeRateLimited(rw)
 			return
 		}
