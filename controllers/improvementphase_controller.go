@@ -112,6 +112,9 @@ type phaseRun struct {
 	periodic bool
 	// budgetWait is how long the write budget holds planned work back.
 	budgetWait time.Duration
+	// progressed: GitHub took at least one of this run's requests, so a
+	// failure beside it is no reason to back off.
+	progressed bool
 }
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
@@ -231,8 +234,13 @@ func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctr
 	}
 	key := backoffKey(run.ph)
 	b := r.backoff()
-	b.Next(key, b.Clock.Now())
-	wait := min(b.Get(key), syncInterval(run.ph))
+	wait := firstRetry
+	if run.progressed {
+		b.Reset(key) // GitHub works, one request failed: go on soon
+	} else {
+		b.Next(key, b.Clock.Now())
+		wait = min(b.Get(key), syncInterval(run.ph))
+	}
 	if run.requeue > 0 && run.requeue < wait {
 		wait = run.requeue // an earlier attempt's grace ends sooner
 	}

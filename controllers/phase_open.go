@@ -31,6 +31,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	candidates, wait := r.itemsToOpen(run.ph, run.desired)
 	run.lookAgainIn(wait)
 	work := workByKey(run.desired)
+	failed := 0
 	for n, i := range candidates {
 		if n == maxOpenPerReconcile {
 			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
@@ -54,11 +55,19 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			if tracker.NotCreated(err) {
 				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try
 			} else {
-				run.lookAgainIn(r.createGrace())
+				run.lookAgainIn(r.createGrace()) // it may have landed: it waits for its grace
 			}
 			run.setAside(&githubError{"opening issues", err})
-			return false, nil
+			// One lost answer concerns one item: the next ones go on. A
+			// rate limit, or failures in a row, say GitHub needs a rest.
+			var rl *tracker.RateLimitError
+			if failed++; errors.As(err, &rl) || failed == maxFailuresInARow {
+				return false, nil
+			}
+			continue
 		}
+		failed = 0
+		run.progressed = true
 		applyIssue(it, issue, r.Clock)
 		if created {
 			opened := now(r.Clock)
@@ -68,6 +77,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	}
 	return false, nil
 }
+
+// maxFailuresInARow stops opening issues in one reconcile once GitHub has
+// failed this many creates in a row.
+const maxFailuresInARow = 2
 
 // recordAttempt writes the item's attempt, with everything else the run has
 // found so far, before its request is sent.

@@ -43,6 +43,7 @@ const (
 	// but at least this often every page is revalidated (conditionally).
 	fullResyncInterval = 10 * time.Minute
 	// createSettle: after a creation with an unknown outcome, the key is not
+	// created again before this much time (Config.CreateSettle by default)
 	// created again before this much time passed without the issue showing up.
 	createSettle = 10 * time.Second
 	// recentTTL: issues created by this Client are reported even if a listing
@@ -75,6 +76,11 @@ type Config struct {
 	PageSize int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// CreateSettle is how long after a create with an unknown outcome the
+	// key is not created again unless the issue showed up; default 10s.
+	// Callers that persist their attempts (the controllers' CreateGrace)
+	// set it to the same.
+	CreateSettle time.Duration
 }
 
 // IssueRequest describes the issue for one piece of work.
@@ -408,6 +414,13 @@ func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue
 	return m, nil
 }
 
+func (c *Client) createSettle() time.Duration {
+	if c.cfg.CreateSettle > 0 {
+		return c.cfg.CreateSettle
+	}
+	return createSettle
+}
+
 // WriteDelay implements Tracker.
 func (c *Client) WriteDelay() time.Duration { return c.limits.writeDelay(c.now()) }
 
@@ -437,7 +450,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		return is.clone(), false, nil
 	}
 	if pending {
-		if retryAt := pendingAt.Add(createSettle); c.now().Before(retryAt) {
+		if retryAt := pendingAt.Add(c.createSettle()); c.now().Before(retryAt) {
 			return Issue{}, false, &CreatePendingError{Key: req.Key, RetryAt: retryAt}
 		}
 	}
