@@ -340,7 +340,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	// The retries back off: far fewer than one a second.
 	before := failedCreates()
 	time.Sleep(4 * time.Second)
-	g.Expect(failedCreates() - before).To(BeNumerically("<=", 4), "creates retried without backing off")
+	g.Expect(failedCreates()-before).To(BeNumerically("<=", 4), "creates retried without backing off")
 
 	gh.ClearFaults()
 	g.Eventually(func(g Gomega) {

@@ -93,7 +93,7 @@ type Server struct {
 	// whileLimited counts the requests that came sooner.
 	waitUntil    map[string]time.Time
 	whileLimited int
-	base     string // base URL once known, with trailing slash
+	base         string // base URL once known, with trailing slash
 
 	// rateMu guards budgets. It may be taken while mu is held, never the
 	// other way round, since answers (with rate headers) are written while
