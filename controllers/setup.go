@@ -65,7 +65,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if o.GitHubWebhookAddr != "" {
-		hook := &IssueWebhook{Client: mgr.GetClient()}
+		hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
 		mux := http.NewServeMux()
 		mux.Handle(WebhookPath, &ghwebhook.Handler{Secret: o.GitHubWebhookSecret, OnIssue: hook.OnIssue})
 		// Every replica receives deliveries and records them on the journey;

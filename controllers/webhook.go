@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -46,6 +48,9 @@ const (
 type IssueWebhook struct {
 	// Client reads journeys (the manager's cache) and patches their annotations.
 	Client client.Client
+	// APIReader reads a journey fresh before an optimistic write (optional;
+	// the Client's cache otherwise).
+	APIReader client.Reader
 }
 
 // OnIssue records one verified `issues` event; an error makes the delivery
@@ -80,39 +85,58 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 	return nil
 }
 
-// record writes the delivery (and what vanished) onto one journey, reading
-// it fresh and writing with optimistic locking so that two replicas
-// recording at once lose neither's news.
+// record writes the delivery (and what vanished) onto one journey. The
+// delivery ID is a wake-up call: a merge patch of that one annotation, with
+// no resourceVersion, so that it never conflicts with the status writes
+// going on meanwhile (the last delivery's ID wins, which is all the leader
+// needs). What vanished is news that must not be lost: read fresh and
+// written with optimistic locking, so that two replicas recording at once
+// keep both.
 func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, delivery, issueKey, vanished string) error {
-	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	if vanished != "" {
+		if err := w.recordVanished(ctx, key, issueKey, vanished); err != nil {
+			return err
+		}
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationGitHubDelivery: delivery}}})
+	cj := &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	return client.IgnoreNotFound(w.Client.Patch(ctx, cj, client.RawPatch(types.MergePatchType, patch)))
+}
+
+func (w *IssueWebhook) recordVanished(ctx context.Context, key client.ObjectKey, issueKey, vanished string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var cj cxv1.CustomerJourney
-		if err := w.Client.Get(ctx, key, &cj); err != nil {
+		if err := w.reader().Get(ctx, key, &cj); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		before := cj.DeepCopy()
+		list := parseVanished(cj.GetAnnotations()[AnnotationVanishedIssues])
+		out := make([]vanishedIssue, 0, len(list)+1)
+		for _, v := range list {
+			if v.Key != issueKey {
+				out = append(out, v)
+			}
+		}
+		out = append(out, vanishedIssue{Key: issueKey, What: vanished})
+		if len(out) > maxVanishedIssues {
+			out = out[len(out)-maxVanishedIssues:]
+		}
+		raw, _ := json.Marshal(out)
 		ann := cj.GetAnnotations()
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann[AnnotationGitHubDelivery] = delivery
-		if vanished != "" {
-			list := parseVanished(ann[AnnotationVanishedIssues])
-			out := make([]vanishedIssue, 0, len(list)+1)
-			for _, v := range list {
-				if v.Key != issueKey {
-					out = append(out, v)
-				}
-			}
-			out = append(out, vanishedIssue{Key: issueKey, What: vanished})
-			if len(out) > maxVanishedIssues {
-				out = out[len(out)-maxVanishedIssues:]
-			}
-			raw, _ := json.Marshal(out)
-			ann[AnnotationVanishedIssues] = string(raw)
-		}
+		ann[AnnotationVanishedIssues] = string(raw)
 		cj.SetAnnotations(ann)
 		return w.Client.Patch(ctx, &cj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 	})
+}
+
+func (w *IssueWebhook) reader() client.Reader {
+	if w.APIReader != nil {
+		return w.APIReader
+	}
+	return w.Client
 }
 
 type vanishedIssue struct {

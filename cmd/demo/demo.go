@@ -555,10 +555,19 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		dups += n - 1
 	}
 	delivered, total := 0, 0
+	waitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	waited := time.Now()
+	_ = dm.gh.WaitForDeliveries(waitCtx) // what GitHub still has on its way
+	cancel()
+	if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
+		fmt.Fprintf(os.Stderr, "waited %s for deliveries\n", time.Since(waited))
+	}
 	for _, dl := range dm.gh.Deliveries() {
 		total++
 		if dl.Delivered {
 			delivered++
+		} else if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
+			fmt.Fprintf(os.Stderr, "delivery %s %s: status %d err %s attempts %d\n", dl.ID, dl.Action, dl.StatusCode, dl.Err, dl.Attempts)
 		}
 	}
 	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)
@@ -731,6 +740,10 @@ func (dm *demo) ghIssue(number int) (localgithub.Issue, bool) {
 // howSeen says how cxloop learnt that an issue was closed: through the
 // signed webhook if GitHub delivered one, else by polling.
 func (dm *demo) howSeen(number int) string {
+	// cxloop may act on a delivery before GitHub has read its answer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = dm.gh.WaitForDeliveries(ctx)
+	cancel()
 	for _, d := range dm.gh.Deliveries() {
 		n := fmt.Sprintf(`"number":%d`, number)
 		if d.Action == "closed" && d.Delivered && (bytes.Contains(d.Payload, []byte(n+",")) || bytes.Contains(d.Payload, []byte(n+"}"))) {

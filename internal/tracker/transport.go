@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
 
@@ -80,7 +81,22 @@ type limitState struct {
 	// journey using the token) spends the same budget.
 	perMinute, perHour *rate.Limiter
 	budgetKey          string
+
+	// gate lets writes go one at a time and alone, as GitHub asks of
+	// content-creating requests, and reads go together but never beside a
+	// write: when a write is answered with a limit, nothing else of this
+	// token's is on its way to be sent while told to wait.
+	gate *semaphore.Weighted
+	// remaining is X-RateLimit-Remaining of the latest answer (-1: not
+	// known) until windowReset; inFlight counts the requests on their way.
+	// A request that could overdraw the primary budget waits for the reset.
+	remaining   int
+	windowReset time.Time
+	inFlight    int
 }
+
+// gateWeight is what a write takes of the gate: all of it.
+const gateWeight = 64
 
 var (
 	limitStatesMu sync.Mutex
@@ -106,6 +122,8 @@ func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitStat
 		perMinute: bucket(writesPerMinute, time.Minute, 6),
 		perHour:   bucket(writesPerHour, time.Hour, 4),
 		budgetKey: key,
+		gate:      semaphore.NewWeighted(gateWeight),
+		remaining: -1,
 	}
 	limitStates[key] = s
 	return s
@@ -118,6 +136,28 @@ func (s *limitState) check(now time.Time) *RateLimitError {
 		return &RateLimitError{ResumeAt: s.resumeAt, Secondary: s.secondary, Message: s.message}
 	}
 	return nil
+}
+
+// depart counts a request on its way, unless the primary budget left may
+// not cover it and the ones already on their way.
+func (s *limitState) depart(now time.Time) *RateLimitError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.remaining >= 0 && now.Before(s.windowReset) && s.inFlight >= s.remaining {
+		return &RateLimitError{ResumeAt: s.windowReset, Message: "API rate limit nearly exhausted"}
+	}
+	s.inFlight++
+	return nil
+}
+
+// arrive records the answer's primary budget.
+func (s *limitState) arrive(remaining int, reset time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	if remaining >= 0 && !reset.IsZero() {
+		s.remaining, s.windowReset = remaining, reset
+	}
 }
 
 func (s *limitState) block(until time.Time, secondary bool, msg string) {
@@ -189,6 +229,15 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, fmt.Errorf("refusing to send credentials to host %q (API host is %q)", req.URL.Host, t.host)
 	}
+	weight := int64(1)
+	if isWrite(req.Method) {
+		weight = gateWeight
+	}
+	if err := t.state.gate.Acquire(req.Context(), weight); err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	defer t.state.gate.Release(weight)
 	now := t.now()
 	if err := t.state.check(now); err != nil {
 		closeReqBody(req)
@@ -200,10 +249,23 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	resp, err := t.next.RoundTrip(req)
-	if err != nil {
+	if err := t.state.depart(now); err != nil {
+		closeReqBody(req)
 		return nil, err
 	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		t.state.arrive(-1, time.Time{})
+		return nil, err
+	}
+	remaining, reset := -1, time.Time{}
+	if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining"))); err == nil {
+		remaining = n
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
+		reset = time.Unix(n, 0).Add(time.Second)
+	}
+	t.state.arrive(remaining, reset)
 	return t.inspect(resp)
 }
 
