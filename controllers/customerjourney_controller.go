@@ -144,6 +144,7 @@ func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, pe
 	}
 	trackerConnected(&cj.Status.Conditions, cj.Generation)
 	run := &journeyRun{cj: cj, persisted: persisted, tr: tr, issues: issues}
+	r.settleAttempts(run)
 	var requeue time.Duration
 	if sched != nil {
 		if requeue, err = r.reconcileReviews(ctx, run, sched, m, phases); err != nil {

@@ -58,6 +58,18 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	return is, 0, nil
 }
 
+// settleAttempts forgets the attempts whose issue GitHub now shows, and
+// those so old that their request cannot land any more (the issue they
+// were for is no longer wanted, say), so that the list stays short.
+func (r *CustomerJourneyReconciler) settleAttempts(run *journeyRun) {
+	st := &run.cj.Status
+	for _, a := range append([]cxv1.IssueAttempt(nil), st.IssueAttempts...) {
+		if _, found := run.issues[a.Key]; found || r.Clock.Since(a.At.Time) > 10*r.createGrace() {
+			removeAttempt(st, a.Key)
+		}
+	}
+}
+
 func (r *CustomerJourneyReconciler) createGrace() time.Duration {
 	if r.CreateGrace > 0 {
 		return r.CreateGrace

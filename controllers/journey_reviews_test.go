@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -239,4 +240,66 @@ func TestDashboardIssue(t *testing.T) {
 		}
 	}).Should(Succeed())
 	g.Expect(len(gh.Issues(ghOwner, ghRepo))).To(Equal(1), "one dashboard issue, edited in place")
+}
+
+// TestJourneyIssuesKeepTheirAttempts: the dashboard issue (and reviews,
+// through the same path) is opened exactly once when GitHub fails: an
+// attempt whose outcome is unknown is kept in status.issueAttempts, nothing
+// is sent for it during the grace, and a create whose answer was lost is
+// adopted, not repeated.
+func TestJourneyIssuesKeepTheirAttempts(t *testing.T) {
+	g := eventually(t)
+	const grace = 3 * time.Second
+	for _, tt := range []struct {
+		name  string
+		fault localgithub.FaultKind
+	}{
+		{"a 502: maybe created, so it waits", localgithub.ServerError},
+		{"a lost answer: created, so it is adopted", localgithub.DropResponseAfterCommit},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gh := githubServer(t)
+			ns := namespace(t)
+			gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/repos/*/*/issues", Kind: tt.fault, Status: http.StatusBadGateway})
+			startManager(t, func(mgr ctrl.Manager) error {
+				return (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{},
+					Trackers: localTrackers(mgr), CreateGrace: grace}).SetupWithManager(mgr, controller.Options{})
+			})
+			cj := sampleJourney(t, ns)
+			cj.Spec.Review = nil
+			cj.Spec.Tracker.GitHub.APIURL = gh.URL()
+			g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+			g.Expect(k8sClient.Create(context.Background(), cj)).To(Succeed())
+			key := client.ObjectKeyFromObject(cj)
+			creates := func() int {
+				n := 0
+				for _, r := range gh.Requests() {
+					if r.Method == http.MethodPost && strings.HasSuffix(strings.SplitN(r.Path, "?", 2)[0], "/issues") {
+						n++
+					}
+				}
+				return n
+			}
+			if tt.fault == localgithub.ServerError {
+				g.Eventually(func(g Gomega) {
+					got := getJourney(g, key)
+					g.Expect(got.Status.IssueAttempts).To(HaveLen(1))
+					g.Expect(got.Status.IssueAttempts[0].Key).To(HaveSuffix("/dashboard"))
+				}).Should(Succeed())
+				g.Consistently(creates, grace/2, 100*time.Millisecond).Should(Equal(1), "a create was sent again within the grace")
+			}
+			g.Eventually(func(g Gomega) {
+				got := getJourney(g, key)
+				g.Expect(got.Status.Dashboard).NotTo(BeNil())
+				g.Expect(got.Status.IssueAttempts).To(BeEmpty())
+			}, 30*time.Second).Should(Succeed())
+			dashboards := 0
+			for _, is := range gh.Issues(ghOwner, ghRepo) {
+				if strings.HasPrefix(is.Title, "Journey dashboard") {
+					dashboards++
+				}
+			}
+			g.Expect(dashboards).To(Equal(1), "dashboard issues on GitHub")
+		})
+	}
 }

@@ -54,7 +54,7 @@ func TestGateOnPreviousPhase(t *testing.T) {
 		{name: "after itself: stalled", phase: phaseNamed("improve", "shop", "improve"),
 			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "spec.after names the phase itself"},
 		{name: "a cycle of two: stalled", phase: phaseNamed("improve", "shop", "perfection"),
-			others: []client.Object{phaseNamed("perfection", "shop", "improve")},
+			others:   []client.Object{phaseNamed("perfection", "shop", "improve")},
 			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "improve → perfection → improve"},
 		{name: "a cycle of three: stalled", phase: phaseNamed("a", "shop", "b"),
 			others:   []client.Object{phaseNamed("b", "shop", "c"), phaseNamed("c", "shop", "a")},
