@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -164,6 +165,9 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	defer func() {
 		ph.Status.ObservedGeneration = run.gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
+		if ph.Status.State == cxv1.PhasePending {
+			ph.Status.Progress.Summary = "not started" // never "0/0 (100%)", which reads as done
+		}
 		forecastPhase(&ph, r.Clock.Now())
 		recordPhaseMetrics(&ph)
 		if patchErr := patchStatus(ctx, r.Client, run.persisted, &ph); patchErr != nil && err == nil {
@@ -329,6 +333,12 @@ func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, ru
 	case wait.waiting:
 		run.ph.Status.State = cxv1.PhasePending
 		conditions.MarkReady(run.conds(), run.gen, ReasonWaitingForPhase, wait.message)
+		// A phase still waiting when its deadline passes is Late: look again then.
+		if d := burnup.ParseDeadline(run.ph.Spec.Deadline); !d.IsZero() {
+			if until := d.AddDate(0, 0, 1).Sub(r.Clock.Now()); until > 0 {
+				run.lookAgainIn(until + time.Second)
+			}
+		}
 		return true, nil
 	}
 	return false, nil

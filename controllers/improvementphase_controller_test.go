@@ -67,7 +67,7 @@ func startCxloop(t *testing.T) *cxloop {
 	m := startManager(t, func(mgr ctrl.Manager) error {
 		trackers := localTrackers(mgr)
 		hook = &IssueWebhook{Client: mgr.GetClient()}
-		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers}).SetupWithManager(mgr, controller.Options{}); err != nil {
+		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
 		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).
@@ -411,10 +411,13 @@ func TestRestartWhileOpeningIssues(t *testing.T) {
 		}
 	}).Should(Succeed())
 	keys := map[string]int{}
-	for _, is := range gh.Issues(ghOwner, ghRepo) {
-		keys[tracker.KeyFromBody(is.Body)]++
-	}
-	g.Expect(keys).To(HaveLen(5), "four quick wins and the dashboard")
+	g.Eventually(func(g Gomega) {
+		keys = map[string]int{}
+		for _, is := range gh.Issues(ghOwner, ghRepo) {
+			keys[tracker.KeyFromBody(is.Body)]++
+		}
+		g.Expect(keys).To(HaveLen(5), "four quick wins and the dashboard")
+	}).Should(Succeed())
 	for k, n := range keys {
 		g.Expect(n).To(Equal(1), "issue %s opened %d times", k, n)
 	}
