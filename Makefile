@@ -46,8 +46,12 @@ vet: ## Run go vet.
 envtest: ## Prepare kube-apiserver, etcd and kubectl for the controller tests (offline; cached by version).
 	@ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh >/dev/null
 
+.PHONY: lint
+lint: kube-api-linter ## Run kube-api-linter on the API types (configured in .golangci.yml).
+	$(KUBE_API_LINTER) run ./api/...
+
 .PHONY: test
-test: manifests generate fmt vet envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
+test: manifests generate fmt vet lint envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" CXLOOP_REQUIRE_MERMAID=1 \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
 	$(MAKE) -s chart-test
@@ -145,9 +149,13 @@ $(LOCALBIN):
 KUBECTL ?= kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUBE_API_LINTER ?= $(LOCALBIN)/golangci-lint-kube-api-linter-$(KUBE_API_LINTER_VERSION)
 
 KUSTOMIZE_VERSION ?= v5.8.2
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
+# kube-api-linter has no releases: a pseudo-version, pinned with golangci-lint
+# and every other dependency in hack/tools/go.mod and go.sum.
+KUBE_API_LINTER_VERSION ?= $(shell cd hack/tools && go list -m -f '{{.Version}}' sigs.k8s.io/kube-api-linter)
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
@@ -158,6 +166,12 @@ $(KUSTOMIZE): | $(LOCALBIN)
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kube-api-linter
+kube-api-linter: $(KUBE_API_LINTER) ## Build golangci-lint with kube-api-linter into bin/ (from hack/tools/go.mod).
+$(KUBE_API_LINTER): hack/tools/go.mod hack/tools/go.sum | $(LOCALBIN)
+	@echo "Building sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter@$(KUBE_API_LINTER_VERSION)"
+	cd hack/tools && go build -trimpath -o $@ sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter
 
 # go-install-tool installs a pinned Go tool into bin/ under a versioned name.
 define go-install-tool

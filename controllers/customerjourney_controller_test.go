@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -129,7 +131,9 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 		mutate func(*cxv1.CustomerJourney)
 		want   []string
 	}{
-		{"score out of range", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Score = 7 },
+		{"score out of range", func(cj *cxv1.CustomerJourney) {
+			cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Score = ptr.To[int32](7)
+		},
 			[]string{"spec.stages[0].touchpoints[0].experiences[0].score", "less than or equal to 2"}},
 		{"target out of range", func(cj *cxv1.CustomerJourney) {
 			cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Target = ptr.To[int32](-3)
@@ -147,12 +151,11 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 		{"duplicate touchpoint names in a stage", func(cj *cxv1.CustomerJourney) {
 			cj.Spec.Stages[0].Touchpoints[1].Name = cj.Spec.Stages[0].Touchpoints[0].Name
 		}, []string{"spec.stages[0].touchpoints[1]", "Duplicate value"}},
-		{"pain point with impact 0", func(cj *cxv1.CustomerJourney) {
-			cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Impact = ptr.To[int32](0)
-		},
+		// In Go, impact 0 means not sized yet and is left out; YAML can still send 0 (see raw).
+		{"pain point with impact 0", func(*cxv1.CustomerJourney) {},
 			[]string{"spec.stages[0].touchpoints[3].painPoints[0].impact", "greater than or equal to 1"}},
 		{"pain point with effort 6", func(cj *cxv1.CustomerJourney) {
-			cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Effort = ptr.To[int32](6)
+			cj.Spec.Stages[0].Touchpoints[3].PainPoints[0].Effort = 6
 		},
 			[]string{"spec.stages[0].touchpoints[3].painPoints[0].effort", "less than or equal to 5"}},
 		{"empty stage", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[4].Touchpoints = nil },
@@ -167,16 +170,26 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 		{"api URL that is not a URL", func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.APIURL = "github.example.com" },
 			[]string{"spec.tracker.github.apiURL", "apiURL must be an http(s) URL"}},
 		{"tracker without secret", func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.SecretRef.Name = "" },
-			[]string{"spec.tracker.github.secretRef.name"}},
+			[]string{"spec.tracker.github.secretRef", "Required value"}},
+	}
+	// raw edits a journey as JSON, for what the Go types cannot say.
+	raw := map[string]func(obj map[string]any){
+		"pain point with impact 0": func(obj map[string]any) {
+			jsonAt(obj, "spec", "stages", 0, "touchpoints", 3, "painPoints", 0)["impact"] = 0
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cj := sampleJourney(t, ns)
 			cj.Name = "invalid"
 			tt.mutate(cj)
-			err := k8sClient.Create(context.Background(), cj)
+			var obj client.Object = cj
+			if edit := raw[tt.name]; edit != nil {
+				obj = rawObject(t, cj, edit)
+			}
+			err := k8sClient.Create(context.Background(), obj)
 			if err == nil {
-				_ = k8sClient.Delete(context.Background(), cj)
+				_ = k8sClient.Delete(context.Background(), obj)
 				t.Fatalf("the API server accepted the invalid journey")
 			}
 			if !apierrors.IsInvalid(err) {
@@ -189,6 +202,36 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawObject is cj as unstructured JSON, edited by edit.
+func rawObject(t *testing.T, cj *cxv1.CustomerJourney, edit func(map[string]any)) *unstructured.Unstructured {
+	t.Helper()
+	data, err := json.Marshal(cj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := json.Unmarshal(data, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetGroupVersionKind(cxv1.GroupVersion.WithKind("CustomerJourney"))
+	edit(u.Object)
+	return u
+}
+
+// jsonAt walks obj by field names and list indexes to an object.
+func jsonAt(obj map[string]any, path ...any) map[string]any {
+	var v any = obj
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			v = v.(map[string]any)[k]
+		case int:
+			v = v.([]any)[k]
+		}
+	}
+	return v.(map[string]any)
 }
 
 // bigJourney is a full-size map: n touchpoints over stages of at most 40,
@@ -205,12 +248,12 @@ func bigJourney(ns string, touchpoints, personas int) *cxv1.CustomerJourney {
 	}
 	for i := 0; i < touchpoints; i++ {
 		s := i % stages
-		tp := cxv1.Touchpoint{Name: fmt.Sprintf("touchpoint-%d", i), Channel: channels[i%len(channels)], Owner: "Department", MomentOfTruth: i < stages, TopTask: i%10 == 0}
+		tp := cxv1.Touchpoint{Name: fmt.Sprintf("touchpoint-%d", i), Channel: channels[i%len(channels)], Owner: "Department", MomentOfTruth: ptr.To(i < stages), TopTask: ptr.To(i%10 == 0)}
 		for p := 0; p < personas; p++ {
-			tp.Experiences = append(tp.Experiences, cxv1.Experience{Persona: fmt.Sprintf("persona-%d", p), Score: int32((i+p)%5 - 2), Target: ptr.To[int32](2), Note: "A note of some length about how this persona feels at this touchpoint."})
+			tp.Experiences = append(tp.Experiences, cxv1.Experience{Persona: fmt.Sprintf("persona-%d", p), Score: ptr.To(int32((i+p)%5 - 2)), Target: ptr.To[int32](2), Note: "A note of some length about how this persona feels at this touchpoint."})
 		}
 		tp.PainPoints = []cxv1.PainPoint{{ID: fmt.Sprintf("pain-%d", i), Summary: "Something goes wrong here that customers notice.", Personas: []string{"persona-0"},
-			Impact: ptr.To(int32(i%5 + 1)), Effort: ptr.To(int32((i/5)%5 + 1))}}
+			Impact: int32(i%5 + 1), Effort: int32((i/5)%5 + 1)}}
 		cj.Spec.Stages[s].Touchpoints = append(cj.Spec.Stages[s].Touchpoints, tp)
 	}
 	return cj

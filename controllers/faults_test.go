@@ -162,10 +162,10 @@ func quickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Serve
 		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
 		for i := s * perStage; i < min(n, (s+1)*perStage); i++ {
 			st.Touchpoints = append(st.Touchpoints, cxv1.Touchpoint{
-				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: true, MomentOfTruth: i == s*perStage,
-				Experiences: []cxv1.Experience{{Persona: "shopper", Score: -1, Target: ptr.To[int32](1)}},
+				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: ptr.To(true), MomentOfTruth: ptr.To(i == s*perStage),
+				Experiences: []cxv1.Experience{{Persona: "shopper", Score: ptr.To[int32](-1), Target: ptr.To[int32](1)}},
 				PainPoints: []cxv1.PainPoint{{ID: fmt.Sprintf("slow-page-%d", i), Summary: fmt.Sprintf("Page %d loads slowly", i),
-					Impact: ptr.To[int32](5), Effort: ptr.To[int32](1)}},
+					Impact: 5, Effort: 1}},
 			})
 		}
 		cj.Spec.Stages = append(cj.Spec.Stages, st)
@@ -271,7 +271,7 @@ func TestCrashAnywhere(t *testing.T) {
 		case n > 1:
 			duplicates += n - 1
 		}
-		if len(byKey[key]) > 0 && byKey[key][0].Number != it.Issue {
+		if len(byKey[key]) > 0 && int64(byKey[key][0].Number) != it.Issue {
 			t.Errorf("%s records issue #%d, GitHub has #%d", it.Key, it.Issue, byKey[key][0].Number)
 		}
 	}
@@ -306,7 +306,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	ph := &cxv1.ImprovementPhase{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop-improve"},
 		Spec: cxv1.ImprovementPhaseSpec{JourneyRef: cxv1.JourneyReference{Name: cj.Name}, Type: cxv1.PhaseImprove,
-			SyncInterval: &metav1.Duration{Duration: 3 * time.Second}, Limits: &cxv1.PhaseLimits{MaxOpenIssues: ptr.To[int32](2)}},
+			SyncInterval: &metav1.Duration{Duration: 3 * time.Second}, Limits: &cxv1.PhaseLimits{MaxOpenIssues: 2}},
 	}
 	g.Expect(k8sClient.Create(context.Background(), ph)).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -316,7 +316,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	// GitHub fails every create (502) and answers some listings slowly.
 	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/repos/*/*/issues", Kind: localgithub.ServerError, Status: http.StatusBadGateway, Times: -1})
 	first := getPhase(g, ns, ph.Name).Status.Items[0]
-	g.Expect(gh.CloseIssue(ghOwner, ghRepo, first.Issue, "completed")).To(Succeed())
+	g.Expect(gh.CloseIssue(ghOwner, ghRepo, int(first.Issue), "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		got := getPhase(g, ns, ph.Name)
 		g.Expect(itemStates(got)[first.Key]).To(Equal(cxv1.ItemClosed), "tracking goes on while creates fail")
@@ -433,7 +433,7 @@ func TestTwoReplicas(t *testing.T) {
 	// A delivery to the follower reaches the leader through the journey.
 	gh.SetWebhook(followerURL, webhookSecret)
 	items := getPhase(g, ns, ph.Name).Status.Items
-	g.Expect(gh.CloseIssue(ghOwner, ghRepo, items[0].Issue, "completed")).To(Succeed())
+	g.Expect(gh.CloseIssue(ghOwner, ghRepo, int(items[0].Issue), "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(itemStates(getPhase(g, ns, ph.Name))[items[0].Key]).To(Equal(cxv1.ItemClosed))
 	}, 10*time.Second).Should(Succeed(), "a webhook to the follower is acted on")
@@ -446,7 +446,7 @@ func TestTwoReplicas(t *testing.T) {
 	t.Logf("two replicas: leader handover %.1fs after SIGKILL (lease %s)", handover.Seconds(), lease)
 	g.Expect(handover).To(BeNumerically("<=", lease+2*time.Second))
 
-	g.Expect(gh.CloseIssue(ghOwner, ghRepo, items[1].Issue, "completed")).To(Succeed())
+	g.Expect(gh.CloseIssue(ghOwner, ghRepo, int(items[1].Issue), "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(itemStates(getPhase(g, ns, ph.Name))[items[1].Key]).To(Equal(cxv1.ItemClosed))
 	}, 10*time.Second).Should(Succeed(), "the new leader acts on webhooks")

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -276,7 +277,7 @@ func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context,
 		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
 		return true, nil
 	}
-	if ph.Spec.Suspend {
+	if ptr.Deref(ph.Spec.Suspend, false) {
 		ph.Status.State = cxv1.PhaseSuspended
 		conditions.Set(run.conds(), run.gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
 		conditions.Remove(run.conds(), cxv1.ConditionReconciling)
@@ -403,7 +404,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			if c.action == closeAsNotPlanned {
 				reason = reasonNotPlanned
 			}
-			if err = run.tr.CloseIssue(ctx, it.Issue, reason, c.comment); err == nil {
+			if err = run.tr.CloseIssue(ctx, int(it.Issue), reason, c.comment); err == nil {
 				closed := now(r.Clock)
 				it.ClosedAt = &closed
 				it.State = cxv1.ItemClosed
@@ -415,7 +416,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 				err = nil
 			}
 		case reopen:
-			if err = run.tr.ReopenIssue(ctx, it.Issue, c.comment); err == nil {
+			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.comment); err == nil {
 				it.State, it.ClosedAt = cxv1.ItemOpen, nil
 				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
 			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
@@ -435,7 +436,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 	work := workByKey(run.desired)
 	for _, it := range ph.Status.Items {
 		if w, ok := work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
-			if err := run.tr.UpdateIssue(ctx, it.Issue, w.Title, w.Body); err != nil {
+			if err := run.tr.UpdateIssue(ctx, int(it.Issue), w.Title, w.Body); err != nil {
 				if stop := r.setAsideTrackingError(run, err); stop {
 					return false, nil
 				}
@@ -553,12 +554,7 @@ func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {
 
 func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {
 	if l := ph.Spec.Limits; l != nil {
-		if l.MaxOpenIssues != nil {
-			maxOpen = int(*l.MaxOpenIssues)
-		}
-		if l.MaxIssuesPerHour != nil {
-			maxPerHour = int(*l.MaxIssuesPerHour)
-		}
+		maxOpen, maxPerHour = int(l.MaxOpenIssues), int(l.MaxIssuesPerHour)
 	}
 	return maxOpen, maxPerHour
 }

@@ -133,7 +133,7 @@ func itemStates(ph *cxv1.ImprovementPhase) map[string]cxv1.ItemState {
 func itemIssue(ph *cxv1.ImprovementPhase, key string) int {
 	for _, it := range ph.Status.Items {
 		if it.Key == key {
-			return it.Issue
+			return int(it.Issue)
 		}
 	}
 	return 0
@@ -205,7 +205,7 @@ func TestImprovementLoop(t *testing.T) {
 	for _, ph := range samplePhases(t, ns) {
 		ph.Spec.SyncInterval = &metav1.Duration{Duration: time.Hour} // only webhooks and map changes drive it
 		if ph.Spec.Type == cxv1.PhaseImprove {
-			ph.Spec.Limits.MaxOpenIssues = ptrTo[int32](2)
+			ph.Spec.Limits.MaxOpenIssues = 2
 		}
 		g.Expect(k8sClient.Create(ctx, ph)).To(Succeed())
 	}
@@ -241,7 +241,7 @@ func TestImprovementLoop(t *testing.T) {
 	// Fixing the map closes the remaining gap's issue and completes Discovery.
 	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
 		cj.Spec.Stages[3].Touchpoints[2].Owner = "Partnerships"
-		cj.Spec.Stages[2].Touchpoints[0].PainPoints[0].Effort = ptrTo[int32](3)
+		cj.Spec.Stages[2].Touchpoints[0].PainPoints[0].Effort = 3
 	})
 	g.Eventually(func(g Gomega) {
 		ph := getPhase(g, ns, "nature-park-discovery")
@@ -324,7 +324,7 @@ func TestImprovementLoop(t *testing.T) {
 	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
 		tp := &cj.Spec.Stages[0].Touchpoints[3]
 		tp.PainPoints = append(tp.PainPoints, cxv1.PainPoint{ID: "no-route-planner", Summary: "Routes cannot be filtered by length or difficulty",
-			Personas: []string{"day-hiker"}, Impact: ptrTo[int32](4), Effort: ptrTo[int32](2)})
+			Personas: []string{"day-hiker"}, Impact: 4, Effort: 2})
 	})
 	g.Eventually(func(g Gomega) {
 		ph := getPhase(g, ns, "nature-park-improve")
@@ -348,7 +348,7 @@ func TestImprovementLoop(t *testing.T) {
 	}).Should(Succeed())
 
 	// Completion is final: suspending a completed phase does not undo it.
-	updatePhase(t, ns, "nature-park-improve", func(ph *cxv1.ImprovementPhase) { ph.Spec.Suspend = true })
+	updatePhase(t, ns, "nature-park-improve", func(ph *cxv1.ImprovementPhase) { ph.Spec.Suspend = ptrTo(true) })
 	g.Consistently(func(g Gomega) {
 		g.Expect(getPhase(g, ns, "nature-park-improve").Status.State).To(Equal(cxv1.PhaseCompleted))
 		g.Expect(getPhase(g, ns, "nature-park-perfection").Status.State).To(Equal(cxv1.PhaseActive))
@@ -496,8 +496,8 @@ func TestDeletedAndTransferredIssuesAreReported(t *testing.T) {
 	}).Should(Succeed())
 	deleted, transferred := ph.Status.Items[0], ph.Status.Items[1]
 
-	g.Expect(gh.DeleteIssue(ghOwner, ghRepo, deleted.Issue)).To(Succeed())
-	g.Expect(gh.TransferIssue(ghOwner, ghRepo, transferred.Issue, ghOwner, "elsewhere")).To(Succeed())
+	g.Expect(gh.DeleteIssue(ghOwner, ghRepo, int(deleted.Issue))).To(Succeed())
+	g.Expect(gh.TransferIssue(ghOwner, ghRepo, int(transferred.Issue), ghOwner, "elsewhere")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		msgs := map[string]string{}
 		for _, it := range getPhase(g, ns, improve.Name).Status.Items {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
@@ -160,7 +161,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 
 	st.OpenIssue = nil
 	if n := len(open); n > 0 {
-		st.OpenIssue = &cxv1.IssueReference{Number: open[n-1].issue.Number, URL: open[n-1].issue.URL}
+		st.OpenIssue = &cxv1.IssueReference{Number: int64(open[n-1].issue.Number), URL: open[n-1].issue.URL}
 	}
 	if len(open) > 1 {
 		old := open[0]
@@ -191,7 +192,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 // still land.
 func (r *CustomerJourneyReconciler) reconcileDashboard(ctx context.Context, run *journeyRun, phases []cxv1.ImprovementPhase) (time.Duration, error) {
 	cj := run.cj
-	if !cj.Spec.Tracker.GitHub.Dashboard {
+	if !ptr.Deref(cj.Spec.Tracker.GitHub.Dashboard, false) {
 		cj.Status.Dashboard = nil
 		return 0, nil
 	}
@@ -208,7 +209,7 @@ func (r *CustomerJourneyReconciler) reconcileDashboard(ctx context.Context, run 
 	} else if err := run.tr.UpdateIssue(ctx, is.Number, title, body); err != nil {
 		return 0, err
 	}
-	cj.Status.Dashboard = &cxv1.IssueReference{Number: is.Number, URL: is.URL}
+	cj.Status.Dashboard = &cxv1.IssueReference{Number: int64(is.Number), URL: is.URL}
 	return 0, nil
 }
 

@@ -71,7 +71,7 @@ func TestScheduledReviews(t *testing.T) {
 	m := startJourneyControllerAt(t, clk)
 	cj := sampleJourney(t, ns)
 	cj.Spec.Tracker.GitHub.APIURL = gh.URL()
-	cj.Spec.Tracker.GitHub.Dashboard = false
+	cj.Spec.Tracker.GitHub.Dashboard = nil
 	cj.Spec.Review = &cxv1.ReviewSpec{Schedule: "0 9 * * 1", TimeZone: ptr.To("Europe/Amsterdam"), StartingDeadlineSeconds: ptr.To[int64](7 * 24 * 3600)}
 	g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
 	g.Expect(k8sClient.Create(context.Background(), cj)).To(Succeed())
@@ -203,7 +203,7 @@ func TestDashboardIssue(t *testing.T) {
 		got := getJourney(g, key)
 		g.Expect(got.Status.Dashboard).NotTo(BeNil())
 		for _, is := range gh.Issues(ghOwner, ghRepo) {
-			if is.Number == got.Status.Dashboard.Number {
+			if int64(is.Number) == got.Status.Dashboard.Number {
 				dash = is
 			}
 		}
@@ -230,7 +230,9 @@ func TestDashboardIssue(t *testing.T) {
 	g.Consistently(edits).Should(Equal(settled), "nothing the dashboard shows changed")
 
 	// The map changes: the dashboard is edited in place.
-	updateJourney(t, key, func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Score = 2 })
+	updateJourney(t, key, func(cj *cxv1.CustomerJourney) {
+		cj.Spec.Stages[0].Touchpoints[0].Experiences[0].Score = ptr.To[int32](2)
+	})
 	g.Eventually(edits).Should(BeNumerically(">", settled))
 	g.Eventually(func(g Gomega) {
 		for _, is := range gh.Issues(ghOwner, ghRepo) {

@@ -3,6 +3,7 @@ package controllers
 import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/journey"
+	"k8s.io/utils/ptr"
 )
 
 // journeyMap converts the API's journey spec into the analytics' Map.
@@ -16,15 +17,15 @@ func journeyMap(spec *cxv1.CustomerJourneySpec) journey.Map {
 		for _, t := range s.Touchpoints {
 			tp := journey.Touchpoint{
 				Name: t.Name, Channel: channelName(t), Owner: t.Owner,
-				TopTask: t.TopTask, MomentOfTruth: t.MomentOfTruth, Personalize: t.Personalize,
+				TopTask: ptr.Deref(t.TopTask, false), MomentOfTruth: ptr.Deref(t.MomentOfTruth, false), Personalize: ptr.Deref(t.Personalize, false),
 			}
 			for _, e := range t.Experiences {
-				tp.Experiences = append(tp.Experiences, journey.Experience{Persona: e.Persona, Score: int(e.Score), Target: intPtr(e.Target), Note: e.Note})
+				tp.Experiences = append(tp.Experiences, journey.Experience{Persona: e.Persona, Score: int(ptr.Deref(e.Score, 0)), Target: intPtr(e.Target), Note: e.Note})
 			}
 			for _, p := range t.PainPoints {
 				tp.PainPoints = append(tp.PainPoints, journey.PainPoint{
 					ID: p.ID, Summary: p.Summary, Personas: p.Personas,
-					Impact: intPtr(p.Impact), Effort: intPtr(p.Effort), Personalize: p.Personalize,
+					Impact: sizePtr(p.Impact), Effort: sizePtr(p.Effort), Personalize: ptr.Deref(p.Personalize, false),
 				})
 			}
 			stage.Touchpoints = append(stage.Touchpoints, tp)
@@ -41,6 +42,16 @@ func channelName(t cxv1.Touchpoint) string {
 		return t.ChannelName
 	}
 	return string(t.Channel)
+}
+
+// sizePtr is an impact or effort for the analytics: nil while it is still
+// to be sized (0 in the API, whose values start at 1).
+func sizePtr(v int32) *int {
+	if v == 0 {
+		return nil
+	}
+	i := int(v)
+	return &i
 }
 
 func intPtr(v *int32) *int {

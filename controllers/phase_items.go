@@ -38,11 +38,11 @@ func quickWinRuleOf(phases []cxv1.ImprovementPhase, ph *cxv1.ImprovementPhase) j
 		}
 	}
 	if improve != nil && improve.Spec.Selector != nil {
-		if v := improve.Spec.Selector.MinImpact; v != nil {
-			s.MinImpact = int(*v)
+		if v := improve.Spec.Selector.MinImpact; v != 0 {
+			s.MinImpact = int(v)
 		}
-		if v := improve.Spec.Selector.MaxEffort; v != nil {
-			s.MaxEffort = int(*v)
+		if v := improve.Spec.Selector.MaxEffort; v != 0 {
+			s.MaxEffort = int(v)
 		}
 	}
 	if ph.Spec.Selector != nil {
@@ -66,7 +66,7 @@ func plannedWork(ph *cxv1.ImprovementPhase, m journey.Map, pc workitem.Phase, ru
 	case cxv1.PhasePerfection:
 		for _, p := range journey.LongTermPainPoints(m, rule) {
 			// Perfection's own impact and effort bounds narrow what Improve leaves.
-			if sel := ph.Spec.Selector; sel != nil && ((sel.MinImpact != nil && *p.Impact < int(*sel.MinImpact)) || (sel.MaxEffort != nil && *p.Effort > int(*sel.MaxEffort))) {
+			if sel := ph.Spec.Selector; sel != nil && ((sel.MinImpact != 0 && *p.Impact < int(sel.MinImpact)) || (sel.MaxEffort != 0 && *p.Effort > int(sel.MaxEffort))) {
 				continue
 			}
 			out = append(out, workitem.ForPainPoint(pc, p, workitem.LongTermReason(p.PainPoint, rule)))
@@ -182,7 +182,7 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 
 // applyIssue records an issue's number, link and state on an item.
 func applyIssue(it *cxv1.PhaseItem, is tracker.Issue, clk clock.PassiveClock) {
-	it.Issue, it.URL, it.Message, it.AttemptedAt = is.Number, is.URL, "", nil
+	it.Issue, it.URL, it.Message, it.AttemptedAt = int64(is.Number), is.URL, "", nil
 	if it.OpenedAt == nil && !is.CreatedAt.IsZero() {
 		t := metav1.NewTime(is.CreatedAt.Truncate(1e9))
 		it.OpenedAt = &t
@@ -201,7 +201,7 @@ func applyIssue(it *cxv1.PhaseItem, is tracker.Issue, clk clock.PassiveClock) {
 	it.State, it.ClosedAt = cxv1.ItemOpen, nil
 }
 
-func missingMessage(number int, what string) string {
+func missingMessage(number int64, what string) string {
 	if what == "" {
 		what = "deleted, transferred or unlabelled on GitHub"
 	}

@@ -26,7 +26,7 @@ func TestImproveAndPerfectionSplitThePainPoints(t *testing.T) {
 			sized++
 		}
 	}
-	for _, sel := range []*cxv1.PhaseSelector{nil, {MinImpact: ptr.To[int32](5), MaxEffort: ptr.To[int32](1)}, {MinImpact: ptr.To[int32](3), MaxEffort: ptr.To[int32](4)}} {
+	for _, sel := range []*cxv1.PhaseSelector{nil, {MinImpact: 5, MaxEffort: 1}, {MinImpact: 3, MaxEffort: 4}} {
 		improve := cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove, Selector: sel}}
 		improve.Name = "improve"
 		perfection := cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhasePerfection}}
@@ -62,7 +62,7 @@ func TestMergeItems(t *testing.T) {
 	}
 	gap := workitem.Item{Key: "gap/x", Title: "gap", Source: workitem.Source{Kind: itemKindGap}}
 	item := func(key string, state cxv1.ItemState, issue int) cxv1.PhaseItem {
-		return cxv1.PhaseItem{Key: key, Title: "title of " + key, Source: cxv1.ItemSource{Kind: itemKindPainPoint, PainPoint: key}, State: state, Issue: issue}
+		return cxv1.PhaseItem{Key: key, Title: "title of " + key, Source: cxv1.ItemSource{Kind: itemKindPainPoint, PainPoint: key}, State: state, Issue: int64(issue)}
 	}
 	issue := func(n int, state, reason string) tracker.Issue {
 		return tracker.Issue{Number: n, State: state, StateReason: reason, URL: fmt.Sprintf("https://github.example/i/%d", n), CreatedAt: now.Add(-time.Hour)}
@@ -136,7 +136,7 @@ func TestMergeItems(t *testing.T) {
 			states := map[string]cxv1.ItemState{}
 			for _, it := range ph.Status.Items {
 				states[it.Key] = it.State
-				if want, ok := tt.wantIssues[it.Key]; ok && it.Issue != want {
+				if want, ok := tt.wantIssues[it.Key]; ok && it.Issue != int64(want) {
 					t.Errorf("%s: issue %d, want %d", it.Key, it.Issue, want)
 				}
 				if want, ok := tt.wantMessage[it.Key]; ok && it.Message != want {

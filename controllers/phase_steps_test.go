@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -226,12 +225,12 @@ func TestItemsToOpenHoldsLimitsAndGrace(t *testing.T) {
 	}{
 		{name: "no limits: every planned item", items: items(cxv1.ItemOpen, cxv1.ItemPlanned, cxv1.ItemPlanned), want: []int{1, 2}},
 		{name: "maxOpenIssues counts open ones", items: items(cxv1.ItemOpen, cxv1.ItemPlanned, cxv1.ItemPlanned),
-			limits: &cxv1.PhaseLimits{MaxOpenIssues: ptr.To[int32](2)}, want: []int{1}},
+			limits: &cxv1.PhaseLimits{MaxOpenIssues: 2}, want: []int{1}},
 		{name: "an attempt in its grace holds its place", items: func() []cxv1.PhaseItem {
 			its := items(cxv1.ItemPlanned, cxv1.ItemPlanned)
 			its[0].AttemptedAt = at(20 * time.Second)
 			return its
-		}(), limits: &cxv1.PhaseLimits{MaxOpenIssues: ptr.To[int32](1)}, want: nil, wantWait: 40 * time.Second},
+		}(), limits: &cxv1.PhaseLimits{MaxOpenIssues: 1}, want: nil, wantWait: 40 * time.Second},
 		{name: "an attempt past its grace goes again", items: func() []cxv1.PhaseItem {
 			its := items(cxv1.ItemPlanned)
 			its[0].AttemptedAt = at(2 * time.Minute)
@@ -241,7 +240,7 @@ func TestItemsToOpenHoldsLimitsAndGrace(t *testing.T) {
 			its := items(cxv1.ItemOpen, cxv1.ItemPlanned)
 			its[0].OpenedAt = at(45 * time.Minute)
 			return its
-		}(), limits: &cxv1.PhaseLimits{MaxIssuesPerHour: ptr.To[int32](1)}, want: nil, wantWait: 15 * time.Minute},
+		}(), limits: &cxv1.PhaseLimits{MaxIssuesPerHour: 1}, want: nil, wantWait: 15 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,11 +16,12 @@ type Persona struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// description says who this persona is, in a sentence or two.
 	// +optional
 	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:MinLength=1
 	Description string `json:"description,omitempty"`
 
 	// goals are what this persona wants to achieve on the journey; the top
@@ -40,11 +41,12 @@ type Stage struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// description says what the customer does in this stage.
 	// +optional
 	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:MinLength=1
 	Description string `json:"description,omitempty"`
 
 	// touchpoints are the moments in this stage where the customer meets the
@@ -54,7 +56,7 @@ type Stage struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=40
-	Touchpoints []Touchpoint `json:"touchpoints"`
+	Touchpoints []Touchpoint `json:"touchpoints,omitempty"`
 }
 
 // Touchpoint is a moment where a persona meets the organisation.
@@ -66,13 +68,13 @@ type Touchpoint struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=60
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// channel is the medium: web, mobile-app, email, phone, chat, social,
 	// store, print, tv, radio, event, in-person, partner, signage, mail,
 	// self-service, or other (then name it in channelName).
 	// +required
-	Channel Channel `json:"channel"`
+	Channel Channel `json:"channel,omitempty"`
 
 	// channelName names a channel that is not in the list, when channel is other.
 	// +optional
@@ -84,23 +86,24 @@ type Touchpoint struct {
 	// "Visitor services"). A touchpoint without an owner is a gap in the map.
 	// +optional
 	// +kubebuilder:validation:MaxLength=80
+	// +kubebuilder:validation:MinLength=1
 	Owner string `json:"owner,omitempty"`
 
 	// topTask marks a touchpoint that serves one of the few tasks most
 	// customers come to do. Top tasks weigh more in the health score.
 	// +optional
-	TopTask bool `json:"topTask,omitempty"`
+	TopTask *bool `json:"topTask,omitempty"`
 
 	// momentOfTruth marks a touchpoint where the customer forms a lasting
 	// opinion. Moments of truth weigh most in the health score, and every
 	// stage should have one.
 	// +optional
-	MomentOfTruth bool `json:"momentOfTruth,omitempty"`
+	MomentOfTruth *bool `json:"momentOfTruth,omitempty"`
 
 	// personalize marks a touchpoint to be tailored one-to-one for each
 	// persona in the Personalization phase.
 	// +optional
-	Personalize bool `json:"personalize,omitempty"`
+	Personalize *bool `json:"personalize,omitempty"`
 
 	// experiences record how each persona feels at this touchpoint today,
 	// one entry per persona.
@@ -124,14 +127,14 @@ type Experience struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
-	Persona string `json:"persona"`
+	Persona string `json:"persona,omitempty"`
 
 	// score is how the persona feels here today, from -2 (very negative)
 	// through 0 (neutral) to +2 (very positive).
 	// +required
 	// +kubebuilder:validation:Minimum=-2
 	// +kubebuilder:validation:Maximum=2
-	Score int32 `json:"score"`
+	Score *int32 `json:"score,omitempty"`
 
 	// target is the feeling the redesigned journey aims for, from -2 to +2.
 	// The method designs the to-be journey first ("reverse thinking"); the
@@ -144,6 +147,7 @@ type Experience struct {
 	// note says why the persona feels this way, in the customer's words.
 	// +optional
 	// +kubebuilder:validation:MaxLength=280
+	// +kubebuilder:validation:MinLength=1
 	Note string `json:"note,omitempty"`
 }
 
@@ -156,13 +160,13 @@ type PainPoint struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	ID string `json:"id"`
+	ID string `json:"id,omitempty"`
 
 	// summary says what goes wrong, in a line.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
-	Summary string `json:"summary"`
+	Summary string `json:"summary,omitempty"`
 
 	// personas are the personas who suffer it; empty means all.
 	// +optional
@@ -176,19 +180,19 @@ type PainPoint struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=5
-	Impact *int32 `json:"impact,omitempty"`
+	Impact int32 `json:"impact,omitempty"`
 
 	// effort is how much work fixing it takes, from 1 (little) to 5 (a lot).
 	// Unset while it is still to be sized (a gap of the map).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=5
-	Effort *int32 `json:"effort,omitempty"`
+	Effort int32 `json:"effort,omitempty"`
 
 	// personalize marks a pain point best solved one-to-one, per persona, in
 	// the Personalization phase.
 	// +optional
-	Personalize bool `json:"personalize,omitempty"`
+	Personalize *bool `json:"personalize,omitempty"`
 }
 
 // ReviewSpec is the cadence on which the journey map is reviewed, with the
@@ -199,7 +203,7 @@ type ReviewSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
-	Schedule string `json:"schedule"`
+	Schedule string `json:"schedule,omitempty"`
 
 	// timeZone is the IANA time zone of the schedule (for example
 	// "Europe/Amsterdam"); UTC when unset.
@@ -233,7 +237,7 @@ type SecretReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // GitHubTracker tracks the journey's work as issues in one GitHub repository.
@@ -243,20 +247,21 @@ type GitHubTracker struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=39
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`
-	Owner string `json:"owner"`
+	Owner string `json:"owner,omitempty"`
 
 	// repo is the repository's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+$`
-	Repo string `json:"repo"`
+	Repo string `json:"repo,omitempty"`
 
 	// apiURL is the REST API base URL of a GitHub Enterprise Server (for
 	// example https://github.example.com/api/v3/); api.github.com when unset.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="apiURL must be an http(s) URL with a host, such as https://github.example.com/api/v3/"
+	// +kubebuilder:validation:MinLength=1
 	APIURL string `json:"apiURL,omitempty"`
 
 	// labels are added to every issue cxloop opens, besides its own labels.
@@ -277,12 +282,12 @@ type GitHubTracker struct {
 	// (a personal access or fine-grained token), or keys "appID",
 	// "installationID" and "privateKey" (a GitHub App).
 	// +required
-	SecretRef SecretReference `json:"secretRef"`
+	SecretRef SecretReference `json:"secretRef,omitzero"`
 
 	// dashboard opts in to one issue per journey, edited in place, that shows
 	// leadership the personas' feelings, the phases and the oldest quick wins.
 	// +optional
-	Dashboard bool `json:"dashboard,omitempty"`
+	Dashboard *bool `json:"dashboard,omitempty"`
 }
 
 // CustomerJourneySpec is the journey map.
@@ -293,11 +298,12 @@ type CustomerJourneySpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=80
-	Owner string `json:"owner"`
+	Owner string `json:"owner,omitempty"`
 
 	// description says which journey this is: who, from where to where.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1000
+	// +kubebuilder:validation:MinLength=1
 	Description string `json:"description,omitempty"`
 
 	// personas are the customer archetypes who take the journey. At least one.
@@ -306,7 +312,7 @@ type CustomerJourneySpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=12
-	Personas []Persona `json:"personas"`
+	Personas []Persona `json:"personas,omitempty"`
 
 	// stages are the steps of the journey, in order. At least one.
 	// +required
@@ -314,7 +320,7 @@ type CustomerJourneySpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=12
-	Stages []Stage `json:"stages"`
+	Stages []Stage `json:"stages,omitempty"`
 
 	// review is the cadence on which the map is reviewed; without it the map
 	// goes stale.
@@ -357,31 +363,42 @@ type JourneySummary struct {
 // Gap is something the map still lacks.
 type Gap struct {
 	// key identifies the gap stably across reconciles.
-	Key string `json:"key"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key,omitempty"`
 	// kind of gap: PersonaNotScored, TouchpointWithoutOwner,
 	// StageWithoutMomentOfTruth, PainPointNotSized, PersonaWithoutGoals, NoTopTask.
-	Kind string `json:"kind"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind,omitempty"`
 	// message says what is missing and where, for a person.
-	Message string `json:"message"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Message string `json:"message,omitempty"`
 }
 
 // IssueAttempt is a request to open an issue whose outcome cxloop has not seen yet.
 type IssueAttempt struct {
 	// key is the issue's tracker key.
 	// +required
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
-	Key string `json:"key"`
+	Key string `json:"key,omitempty"`
 	// at is when cxloop asked GitHub to open it.
 	// +required
-	At metav1.Time `json:"at"`
+	At metav1.Time `json:"at,omitempty"`
 }
 
 // IssueReference points at a GitHub issue.
 type IssueReference struct {
 	// number of the issue.
-	Number int `json:"number"`
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Number int64 `json:"number,omitempty"`
 	// url of the issue.
-	URL string `json:"url"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	URL string `json:"url,omitempty"`
 }
 
 // ReviewStatus describes the journey's reviews.
@@ -393,14 +410,18 @@ type ReviewStatus struct {
 	// +optional
 	OpenIssue *IssueReference `json:"openIssue,omitempty"`
 	// missed counts reviews that were not opened because they were past the
-	// starting deadline.
+	// starting deadline; unset while there are none.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	Missed int32 `json:"missed,omitempty"`
 	// mapDigest is a digest of the map at the last review.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	MapDigest string `json:"mapDigest,omitempty"`
-	// unchangedReviews counts consecutive reviews at which the map had not changed.
+	// unchangedReviews counts consecutive reviews at which the map had not
+	// changed; unset while there are none.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	UnchangedReviews int32 `json:"unchangedReviews,omitempty"`
 }
 
@@ -408,7 +429,7 @@ type ReviewStatus struct {
 type JourneyHistoryPoint struct {
 	// time is when the figures were recorded.
 	// +required
-	Time metav1.Time `json:"time"`
+	Time metav1.Time `json:"time,omitempty"`
 	// healthScore is the health score (0-100) at that time.
 	// +optional
 	HealthScore int32 `json:"healthScore"`
@@ -429,17 +450,19 @@ type JourneyHistoryPoint struct {
 }
 
 // CustomerJourneyStatus is what cxloop observed of the journey.
+// +kubebuilder:validation:MinProperties=1
 type CustomerJourneyStatus struct {
-	// observedGeneration is the generation of the spec last reconciled.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// conditions: Ready, Reconciling and Stalled (kstatus), TrackerReady,
-	// RateLimited, ReviewOverdue, Stale.
+	// conditions are the journey's observed state: Ready, Reconciling and
+	// Stalled (kstatus), TrackerReady, RateLimited, ReviewOverdue, Stale.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the generation of the spec last reconciled.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// summary counts what the map holds.
 	// +optional
@@ -453,10 +476,12 @@ type CustomerJourneyStatus struct {
 
 	// gaps are what the map still lacks.
 	// +optional
+	// +listType=atomic
 	Gaps []Gap `json:"gaps,omitempty"`
 
 	// activePhase is the name of the journey's ImprovementPhase that is Active now.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	ActivePhase string `json:"activePhase,omitempty"`
 
 	// lastReviewTime is when the last review was done (its issue closed).
@@ -512,16 +537,18 @@ type CustomerJourneyStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type CustomerJourney struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the journey map.
 	// +required
-	Spec CustomerJourneySpec `json:"spec"`
+	Spec CustomerJourneySpec `json:"spec,omitzero"`
 
 	// status is what cxloop observed of the journey.
 	// +optional
-	Status CustomerJourneyStatus `json:"status,omitempty"`
+	Status CustomerJourneyStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true

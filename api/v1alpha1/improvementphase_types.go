@@ -55,7 +55,7 @@ type JourneyReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // PhaseSelector chooses the pain points a phase works on.
@@ -65,14 +65,14 @@ type PhaseSelector struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=5
-	MinImpact *int32 `json:"minImpact,omitempty"`
+	MinImpact int32 `json:"minImpact,omitempty"`
 
 	// maxEffort is the highest effort (1-5) a pain point may take; for
 	// Improve it defaults to 2.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=5
-	MaxEffort *int32 `json:"maxEffort,omitempty"`
+	MaxEffort int32 `json:"maxEffort,omitempty"`
 
 	// personas narrows the work to pain points of these personas; empty means all.
 	// +optional
@@ -89,13 +89,13 @@ type PhaseLimits struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=500
-	MaxOpenIssues *int32 `json:"maxOpenIssues,omitempty"`
+	MaxOpenIssues int32 `json:"maxOpenIssues,omitempty"`
 
 	// maxIssuesPerHour is the most issues of this phase opened in any hour.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
-	MaxIssuesPerHour *int32 `json:"maxIssuesPerHour,omitempty"`
+	MaxIssuesPerHour int32 `json:"maxIssuesPerHour,omitempty"`
 }
 
 // ExitCriteria say when a phase is complete.
@@ -120,35 +120,39 @@ type ImprovementPhaseSpec struct {
 	// journeyRef names the CustomerJourney this phase improves.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="journeyRef is immutable"
-	JourneyRef JourneyReference `json:"journeyRef"`
+	JourneyRef JourneyReference `json:"journeyRef,omitzero"`
 
 	// type is the phase of the method: Discovery (find the map's gaps),
 	// Improve (the quick wins), Perfection (the long-term improvements) or
 	// Personalization (one-to-one, per persona).
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="type is immutable"
-	Type PhaseType `json:"type"`
+	Type PhaseType `json:"type,omitempty"`
 
 	// after names the ImprovementPhase (same namespace) that must be
 	// Completed before this one starts. A phase without it starts at once.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MinLength=1
 	After string `json:"after,omitempty"`
 
 	// owner is the person or team accountable for the phase.
 	// +optional
 	// +kubebuilder:validation:MaxLength=80
+	// +kubebuilder:validation:MinLength=1
 	Owner string `json:"owner,omitempty"`
 
 	// budget is what the phase may spend, in free text (for example "20 person-days").
 	// +optional
 	// +kubebuilder:validation:MaxLength=80
+	// +kubebuilder:validation:MinLength=1
 	Budget string `json:"budget,omitempty"`
 
 	// deadline is the date (YYYY-MM-DD) the phase should be complete by.
 	// +optional
 	// +kubebuilder:validation:MaxLength=10
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$') && timestamp(self + 'T00:00:00Z').getDate() == int(self.substring(8, 10))",message="deadline must be a calendar date written YYYY-MM-DD, such as 2026-12-31"
+	// +kubebuilder:validation:MinLength=10
 	Deadline string `json:"deadline,omitempty"`
 
 	// selector chooses the pain points the phase works on.
@@ -168,7 +172,7 @@ type ImprovementPhaseSpec struct {
 	// sooner. It also caps how long a phase waits before retrying after a
 	// GitHub failure. Defaults to 5m.
 	// +optional
-	// +kubebuilder:default="5m"
+	// +default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=20
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="syncInterval must be a duration from 1s to 24h written like 30s, 5m or 1h30m"
@@ -176,42 +180,56 @@ type ImprovementPhaseSpec struct {
 
 	// suspend pauses opening and tracking issues.
 	// +optional
-	Suspend bool `json:"suspend,omitempty"`
+	Suspend *bool `json:"suspend,omitempty"`
 }
 
 // ItemSource says where in the journey map an item comes from.
 type ItemSource struct {
 	// kind is Gap, PainPoint or Personalization.
-	Kind string `json:"kind"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind,omitempty"`
 	// stage of the journey.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	Stage string `json:"stage,omitempty"`
 	// touchpoint in the stage.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	Touchpoint string `json:"touchpoint,omitempty"`
 	// painPoint id.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	PainPoint string `json:"painPoint,omitempty"`
 	// persona concerned.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	Persona string `json:"persona,omitempty"`
 }
 
 // PhaseItem is one piece of the phase's work and its GitHub issue.
 type PhaseItem struct {
 	// key identifies the item stably; the same pain point always yields the same key.
-	Key string `json:"key"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key,omitempty"`
 	// title of the item and of its issue.
-	Title string `json:"title"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Title string `json:"title,omitempty"`
 	// source says where in the map the item comes from.
-	Source ItemSource `json:"source"`
+	// +required
+	Source ItemSource `json:"source,omitzero"`
 	// state is Planned, Open, Closed or Obsolete.
-	State ItemState `json:"state"`
+	// +required
+	State ItemState `json:"state,omitempty"`
 	// issue is the GitHub issue number, once opened.
 	// +optional
-	Issue int `json:"issue,omitempty"`
+	// +kubebuilder:validation:Minimum=1
+	Issue int64 `json:"issue,omitempty"`
 	// url of the GitHub issue.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	URL string `json:"url,omitempty"`
 	// attemptedAt is when cxloop last asked GitHub to open the issue. Until
 	// the issue shows up, cxloop waits a grace period before asking again, so
@@ -227,10 +245,12 @@ type PhaseItem struct {
 	// message reports something a person should know (for example, that the
 	// issue was deleted or transferred on GitHub).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	Message string `json:"message,omitempty"`
 }
 
 // PhaseProgress counts the phase's items.
+// +kubebuilder:validation:MinProperties=1
 type PhaseProgress struct {
 	// total items, Obsolete ones excluded.
 	// +optional
@@ -279,7 +299,7 @@ type PhaseForecast struct {
 	// after the deadline), Late (the deadline has passed), Completed,
 	// NotEnoughData or NoDeadline.
 	// +required
-	Schedule Schedule `json:"schedule"`
+	Schedule Schedule `json:"schedule,omitempty"`
 	// since is when schedule took its value; for Late, the end of the
 	// deadline's day.
 	// +optional
@@ -292,36 +312,43 @@ type PhaseForecast struct {
 	// day it completed.
 	// +optional
 	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:MinLength=1
 	ProjectedCompletion string `json:"projectedCompletion,omitempty"`
 	// closedPerWeek is the recent closing rate, in items a week, for example "1.5".
 	// +optional
 	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:MinLength=1
 	ClosedPerWeek string `json:"closedPerWeek,omitempty"`
 	// message says how the forecast was made, for a person.
 	// +optional
 	// +kubebuilder:validation:MaxLength=400
+	// +kubebuilder:validation:MinLength=1
 	Message string `json:"message,omitempty"`
 }
 
 // ImprovementPhaseStatus is what cxloop observed of the phase.
+// +kubebuilder:validation:MinProperties=1
 type ImprovementPhaseStatus struct {
-	// observedGeneration is the generation of the spec last reconciled.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, Reconciling and Stalled (kstatus), TrackerReady, RateLimited.
+	// conditions are the phase's observed state: Ready, Reconciling and
+	// Stalled (kstatus), TrackerReady, RateLimited.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// observedGeneration is the generation of the spec last reconciled.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// state is Pending, Active, Completed or Suspended.
 	// +optional
 	State PhaseState `json:"state,omitempty"`
 	// items are the phase's work, each with its issue.
 	// +optional
+	// +listType=atomic
 	Items []PhaseItem `json:"items,omitempty"`
 	// progress counts the items.
 	// +optional
-	Progress PhaseProgress `json:"progress,omitempty"`
+	Progress PhaseProgress `json:"progress,omitzero"`
 	// startedAt is when the phase became Active.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
@@ -359,16 +386,18 @@ type ImprovementPhaseStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ImprovementPhase struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec declares the phase.
 	// +required
-	Spec ImprovementPhaseSpec `json:"spec"`
+	Spec ImprovementPhaseSpec `json:"spec,omitzero"`
 
 	// status is what cxloop observed of the phase.
 	// +optional
-	Status ImprovementPhaseStatus `json:"status,omitempty"`
+	Status ImprovementPhaseStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -298,7 +299,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 			if ph.Spec.Limits == nil {
 				ph.Spec.Limits = &cxv1.PhaseLimits{}
 			}
-			ph.Spec.Limits.MaxOpenIssues = ptr.To(dm.o.MaxOpenQuickWins)
+			ph.Spec.Limits.MaxOpenIssues = dm.o.MaxOpenQuickWins
 		}
 		if err := c.Create(ctx, ph); err != nil {
 			return fmt.Errorf("creating phase %s: %w", ph.Name, err)
@@ -341,7 +342,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	dm.step("Discovery is active and opened %d issues, assigned to the product owner:", countState(discovery, cxv1.ItemOpen))
 	for _, it := range discovery.Status.Items {
-		dm.issue(it.Issue)
+		dm.issue(int(it.Issue))
 	}
 	dm.step("Improve, Perfection and Personalization wait (Pending) until Discovery completes.")
 
@@ -349,7 +350,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	dm.title("3. The product owner fills the gaps")
 	first := discovery.Status.Items[0]
 	dm.later(6 * day)
-	if err := dm.gh.CloseIssue(ghOwner, ghRepo, first.Issue, "completed"); err != nil {
+	if err := dm.gh.CloseIssue(ghOwner, ghRepo, int(first.Issue), "completed"); err != nil {
 		return err
 	}
 	closedAt := time.Now()
@@ -364,7 +365,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}); err != nil {
 		return err
 	}
-	how := dm.howSeen(first.Issue)
+	how := dm.howSeen(int(first.Issue))
 	dm.step("%s %.1fs later: Discovery %s, still %s:", strings.ToUpper(how[:1])+how[1:], time.Since(closedAt).Seconds(), discovery.Status.Progress.Summary, discovery.Status.State)
 	dm.step("closing an issue is not enough while the gap is still in the map.")
 
@@ -394,7 +395,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		return err
 	}
 	for _, it := range discovery.Status.Items[1:] {
-		if is, ok := dm.ghIssue(it.Issue); ok && is.State == "closed" {
+		if is, ok := dm.ghIssue(int(it.Issue)); ok && is.State == "closed" {
 			dm.step("cxloop sees the gap gone from the map and closes #%d itself (as %s).", it.Issue, is.StateReason)
 		}
 	}
@@ -419,7 +420,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	dm.step("Improve started and found %d quick wins. maxOpenIssues is %d, so it opened %d issues:", len(improve.Status.Items), limit, countState(improve, cxv1.ItemOpen))
 	for _, it := range improve.Status.Items {
 		if it.State == cxv1.ItemOpen {
-			dm.issue(it.Issue)
+			dm.issue(int(it.Issue))
 		}
 	}
 	for _, it := range improve.Status.Items {
@@ -441,7 +442,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}
 		before := openKeys(improve)
 		dm.later(quickWinPace[n%len(quickWinPace)])
-		if err := dm.gh.CloseIssue(ghOwner, ghRepo, next.Issue, "completed"); err != nil {
+		if err := dm.gh.CloseIssue(ghOwner, ghRepo, int(next.Issue), "completed"); err != nil {
 			return err
 		}
 		closedAt := time.Now()
@@ -462,7 +463,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}); err != nil {
 			return err
 		}
-		line := fmt.Sprintf("closed #%d; %s %.1fs later", next.Issue, dm.howSeen(next.Issue), seen.Seconds())
+		line := fmt.Sprintf("closed #%d; %s %.1fs later", next.Issue, dm.howSeen(int(next.Issue)), seen.Seconds())
 		for _, it := range improve.Status.Items {
 			if it.State == cxv1.ItemOpen && !before[it.Key] {
 				line += fmt.Sprintf(" and opened the next one: #%d %s", it.Issue, it.Title)
@@ -480,7 +481,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		if perfection, err = dm.phase(ctx, "nature-park-perfection"); err != nil {
 			return false, "", err
 		}
-		want := min(int(ptr.Deref(ptr.Deref(perfection.Spec.Limits, cxv1.PhaseLimits{}).MaxOpenIssues, 10)), len(perfection.Status.Items))
+		want := min(int(cmp.Or(ptr.Deref(perfection.Spec.Limits, cxv1.PhaseLimits{}).MaxOpenIssues, 10)), len(perfection.Status.Items))
 		return ph.Status.State == cxv1.PhaseCompleted && perfection.Status.State == cxv1.PhaseActive && countState(perfection, cxv1.ItemOpen) == want && allNumbered(perfection, cxv1.ItemOpen),
 			fmt.Sprintf("Improve is %q at %s, Perfection is %q", ph.Status.State, ph.Status.Progress.Summary, perfection.Status.State), nil
 	}); err != nil {
@@ -611,7 +612,7 @@ func (dm *demo) perfectionPace(ctx context.Context) error {
 			return errors.New("perfection has no open issue to close")
 		}
 		dm.later(7 * day)
-		if err := dm.gh.CloseIssue(ghOwner, ghRepo, next.Issue, "completed"); err != nil {
+		if err := dm.gh.CloseIssue(ghOwner, ghRepo, int(next.Issue), "completed"); err != nil {
 			return err
 		}
 		key := next.Key
@@ -709,8 +710,8 @@ func fixMap(j *cxv1.CustomerJourney) (restaurant, parking string) {
 			}
 			for pi := range tp.PainPoints {
 				if pp := &tp.PainPoints[pi]; pp.ID == "parking-signs" {
-					pp.Effort = ptr.To[int32](3)
-					parking = fmt.Sprintf("the parking-signs pain point (%q) is sized: impact %d, effort 3.", pp.Summary, ptr.Deref(pp.Impact, 3))
+					pp.Effort = 3
+					parking = fmt.Sprintf("the parking-signs pain point (%q) is sized: impact %d, effort 3.", pp.Summary, cmp.Or(pp.Impact, 3))
 				}
 			}
 		}

@@ -21,6 +21,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/burnup"
@@ -255,7 +256,7 @@ func scoreGroups(exps []cxv1.Experience, order map[string]int) []scoreGroup {
 		if !ok {
 			pos = len(order)
 		}
-		list = append(list, scored{e.Persona, pos, MermaidScore(e.Score)})
+		list = append(list, scored{e.Persona, pos, MermaidScore(ptr.Deref(e.Score, 0))})
 	}
 	sort.SliceStable(list, func(a, b int) bool {
 		if list[a].pos != list[b].pos {
@@ -420,7 +421,7 @@ func writeQuickWins(b *strings.Builder, phases []*cxv1.ImprovementPhase) {
 		it := w.Item
 		ref := "issue"
 		if it.Issue > 0 {
-			ref = "#" + strconv.Itoa(it.Issue)
+			ref = "#" + strconv.FormatInt(it.Issue, 10)
 		}
 		if u := safeURL(it.URL); u != "" {
 			ref = "[" + ref + "](" + u + ")"

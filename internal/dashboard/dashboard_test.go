@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 )
@@ -27,7 +28,7 @@ func ts(s string) *metav1.Time {
 	return &mt
 }
 
-func exp(p string, score int32) cxv1.Experience { return cxv1.Experience{Persona: p, Score: score} }
+func exp(p string, score int32) cxv1.Experience { return cxv1.Experience{Persona: p, Score: &score} }
 
 // museum is a two-persona journey.
 func museum() *cxv1.CustomerJourney {
@@ -43,7 +44,7 @@ func museum() *cxv1.CustomerJourney {
 					{Name: "social-ad", Channel: "social", Experiences: []cxv1.Experience{exp("family", 0), exp("student", 0)}},
 				}},
 				{Name: "booking", Touchpoints: []cxv1.Touchpoint{
-					{Name: "ticket-shop", Channel: "web", MomentOfTruth: true, Experiences: []cxv1.Experience{exp("family", -2), exp("student", 2)}},
+					{Name: "ticket-shop", Channel: "web", MomentOfTruth: ptr.To(true), Experiences: []cxv1.Experience{exp("family", -2), exp("student", 2)}},
 					{Name: "confirmation-mail", Channel: "email"}, // not scored: left out
 				}},
 				{Name: "arrival", Touchpoints: []cxv1.Touchpoint{ // no score at all: section left out
@@ -76,7 +77,7 @@ func phase(name string, typ cxv1.PhaseType, state cxv1.PhaseState, closed, total
 }
 
 func openItem(n int, title, opened string) cxv1.PhaseItem {
-	it := cxv1.PhaseItem{Key: "pp/" + title, Title: title, State: cxv1.ItemOpen, Issue: n,
+	it := cxv1.PhaseItem{Key: "pp/" + title, Title: title, State: cxv1.ItemOpen, Issue: int64(n),
 		URL: "https://github.com/acme/cx/issues/" + strconv.Itoa(n)}
 	if opened != "" {
 		it.OpenedAt = ts(opened)

@@ -9,6 +9,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/phaseview"
+	"k8s.io/utils/ptr"
 )
 
 // The JSON endpoint serves what the page shows, for BI tools: every
@@ -129,7 +130,7 @@ func (h *handler) writeAPI(w http.ResponseWriter, r *http.Request, journeys []cx
 		for _, s := range j.Spec.Stages {
 			for _, t := range s.Touchpoints {
 				for _, e := range t.Experiences {
-					aj.Emotions = append(aj.Emotions, apiEmotion{Persona: e.Persona, Stage: s.Name, Touchpoint: t.Name, AsIs: e.Score, ToBe: e.Target})
+					aj.Emotions = append(aj.Emotions, apiEmotion{Persona: e.Persona, Stage: s.Name, Touchpoint: t.Name, AsIs: ptr.Deref(e.Score, 0), ToBe: e.Target})
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"k8s.io/utils/ptr"
 )
 
 // Geometry of the emotion chart, in SVG user units (CSS pixels).
@@ -123,7 +124,7 @@ func buildChart(j *cxv1.CustomerJourney, id string) *chartView {
 	for _, s := range j.Spec.Stages {
 		for _, t := range s.Touchpoints {
 			l := utf8.RuneCountInString(ellipsis(t.Name, labelChars))
-			if t.MomentOfTruth {
+			if ptr.Deref(t.MomentOfTruth, false) {
 				l += 2
 				c.HasMoment = true
 			}
@@ -157,7 +158,7 @@ func buildChart(j *cxv1.CustomerJourney, id string) *chartView {
 			ty := c.PlotBottom + 14
 			c.Ticks = append(c.Ticks, tick{
 				X: x, Y: ty, Transform: "rotate(" + strconv.Itoa(chartAngle) + " " + strconv.Itoa(x) + " " + strconv.Itoa(ty) + ")",
-				Label: ellipsis(t.Name, labelChars), Full: t.Name, Moment: t.MomentOfTruth,
+				Label: ellipsis(t.Name, labelChars), Full: t.Name, Moment: ptr.Deref(t.MomentOfTruth, false),
 			})
 			seen := map[string]bool{}
 			for _, e := range t.Experiences {
@@ -166,7 +167,7 @@ func buildChart(j *cxv1.CustomerJourney, id string) *chartView {
 					continue
 				}
 				seen[e.Persona] = true
-				yy := y(e.Score)
+				yy := y(ptr.Deref(e.Score, 0))
 				addPoint(&pts[p], x, yy)
 				counts[p]++
 				dots[p] = [2]int{x, yy}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/history"
@@ -63,7 +64,7 @@ func mtime(s string) *metav1.Time {
 }
 
 func exp(p string, score int32, target ...int32) cxv1.Experience {
-	e := cxv1.Experience{Persona: p, Score: score}
+	e := cxv1.Experience{Persona: p, Score: &score}
 	if len(target) > 0 {
 		e.Target = i32(target[0])
 	}
@@ -85,7 +86,7 @@ func museum() cxv1.CustomerJourney {
 					{Name: "social-ad", Channel: "social", Experiences: []cxv1.Experience{exp("family", 0, 1), exp("student", 0)}},
 				}},
 				{Name: "booking", Touchpoints: []cxv1.Touchpoint{
-					{Name: "ticket-shop", Channel: "web", MomentOfTruth: true, Experiences: []cxv1.Experience{exp("family", -2, 2), exp("student", 2)}},
+					{Name: "ticket-shop", Channel: "web", MomentOfTruth: ptr.To(true), Experiences: []cxv1.Experience{exp("family", -2, 2), exp("student", 2)}},
 				}},
 				{Name: "visit", Touchpoints: []cxv1.Touchpoint{
 					{Name: "cafe", Channel: "in-person", Experiences: []cxv1.Experience{exp("family", 1)}},

@@ -221,7 +221,7 @@ type journeyView struct {
 	OpenItems       []itemView
 	DashboardURL    string
 	ReviewIssueURL  string
-	ReviewIssue     int
+	ReviewIssue     int64
 }
 
 type phaseView struct {
@@ -247,7 +247,7 @@ type phaseView struct {
 
 type itemView struct {
 	Phase, Type, Title string
-	Issue              int
+	Issue              int64
 	URL                string
 	Opened             string
 }

@@ -388,7 +388,7 @@ func bigSource(n, phasesPer int) *memSource {
 				if it < k {
 					st = cxv1.ItemClosed
 				}
-				p.Status.Items = append(p.Status.Items, cxv1.PhaseItem{Key: fmt.Sprint(it), Title: "Item", State: st, Issue: it + 1})
+				p.Status.Items = append(p.Status.Items, cxv1.PhaseItem{Key: fmt.Sprint(it), Title: "Item", State: st, Issue: int64(it + 1)})
 			}
 			src.phases = append(src.phases, p)
 		}
