@@ -17,10 +17,12 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -441,10 +443,15 @@ func TestTwoReplicas(t *testing.T) {
 	// The leader dies; the follower takes over within the lease duration.
 	killed := time.Now()
 	leader.kill()
-	g.Eventually(follower.isLeader, lease+5*time.Second, 100*time.Millisecond).Should(BeTrue())
-	handover := time.Since(killed)
-	t.Logf("two replicas: leader handover %.1fs after SIGKILL (lease %s)", handover.Seconds(), lease)
-	g.Expect(handover).To(BeNumerically("<=", lease+2*time.Second))
+	g.Eventually(follower.isLeader, 30*time.Second, 100*time.Millisecond).Should(BeTrue())
+	// When the new leader took the Lease, as it wrote it (a busy machine
+	// may be slow to show it in the logs).
+	var l coordinationv1.Lease
+	g.Expect(k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "cxloop.cx.cxloop.dev"}, &l)).To(Succeed())
+	g.Expect(l.Spec.AcquireTime).NotTo(BeNil())
+	handover := l.Spec.AcquireTime.Sub(killed)
+	t.Logf("two replicas: leader handover %.1fs after SIGKILL (lease %s, retry period 500ms)", handover.Seconds(), lease)
+	g.Expect(handover).To(BeNumerically("<=", lease+3*time.Second), "the Lease changed hands within its duration (plus the retry period and a second's rounding)")
 
 	g.Expect(gh.CloseIssue(ghOwner, ghRepo, int(items[1].Issue), "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
