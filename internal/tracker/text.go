@@ -15,7 +15,8 @@ const (
 )
 
 var (
-	markerRE = regexp.MustCompile(`<!--\s*cxloop:key=([A-Za-z0-9._:/-]+)\s*-->`)
+	// markerRE reads only keys ValidKey accepts: a longer one is not cxloop's.
+	markerRE = regexp.MustCompile(`<!--\s*cxloop:key=([A-Za-z0-9._:/-]{1,200})\s*-->`)
 	keyRE    = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,200}$`)
 )
 
@@ -38,9 +39,17 @@ func keyFromBody(body string) string {
 
 // stripMarkers removes every key marker and normalises line endings.
 func stripMarkers(body string) string {
-	body = strings.ReplaceAll(body, "\r\n", "\n")
-	body = markerRE.ReplaceAllString(body, "")
-	return strings.TrimRight(body, " \t\n")
+	// Removing a marker can join the text around it into another one
+	// ("<!-- cxloop:key=<!-- cxloop:key=a -->b -->") or a CR and an LF into
+	// a line ending: repeat until nothing changes.
+	for {
+		next := markerRE.ReplaceAllString(strings.ReplaceAll(body, "\r\n", "\n"), "")
+		if next == body {
+			break
+		}
+		body = next
+	}
+	return strings.TrimRight(body, " \t\r\n")
 }
 
 // composeBody returns body with exactly one marker for key at its end,
