@@ -3,7 +3,6 @@ package ghwebhook
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,10 +32,12 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("issues", []byte(`null`), uint8(0))
 	f.Add("pull_request", []byte(`{"action":"opened"}`), uint8(3))
 	f.Add("", []byte("not json"), uint8(0))
+	f.Add("issues", []byte(`{"action":"closed","issue":{"number":7,"state":"closed","body":"<!-- cxloop:key=ns/j/painpoint/x -->"},"repository":{"name":"r","owner":{"login":"o"}}}`), uint8(4))
+	f.Add("issues", []byte(`{"action":"reopened","issue":{"number":7}}`), uint8(12))
 
-	h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, MaxBody: 1 << 16}
-	var n int
 	f.Fuzz(func(t *testing.T, event string, body []byte, mode uint8) {
+		// A handler of its own, so that what one input delivered is no replay for the next.
+		h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, MaxBody: 1 << 16}
 		calls := 0
 		h.OnIssue = func(_ context.Context, e IssueEvent) error {
 			calls++
@@ -46,30 +47,36 @@ func FuzzServeHTTP(f *testing.F) {
 			return nil
 		}
 		// mode picks how the delivery arrives: signed JSON, signed form,
-		// mis-signed, or unsigned.
+		// mis-signed, or unsigned (mode%4); whether it is redelivered
+		// (mode&4); whether it lacks a delivery ID (mode&8).
 		payload, contentType := body, "application/json"
 		if mode%4 == 1 {
 			payload, contentType = []byte("payload="+url.QueryEscape(string(body))), "application/x-www-form-urlencoded"
 		}
-		signature := sign(secret, payload)
-		switch mode % 4 {
-		case 2:
-			signature = sign([]byte("not-the-secret"), payload)
-		case 3:
-			signature = ""
+		key := secret
+		if mode%4 == 2 {
+			key = []byte("not-the-secret")
 		}
-		n++
-		req := httptest.NewRequest(http.MethodPost, "/github/webhook", bytes.NewReader(payload))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("X-GitHub-Event", event)
-		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("fuzz-%d", n))
-		if signature != "" {
-			req.Header.Set("X-Hub-Signature-256", signature)
+		signature := sign(key, payload)
+		delivery := "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+		if mode&8 != 0 {
+			delivery = "" // the handler names it by the payload's digest
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-
-		code := rec.Code
+		deliver := func() int {
+			req := httptest.NewRequest(http.MethodPost, "/github/webhook", bytes.NewReader(payload))
+			req.Header.Set("Content-Type", contentType)
+			req.Header.Set("X-GitHub-Event", event)
+			if delivery != "" {
+				req.Header.Set("X-GitHub-Delivery", delivery)
+			}
+			if mode%4 != 3 {
+				req.Header.Set("X-Hub-Signature-256", signature)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		code := deliver()
 		signed := mode%4 < 2
 		if code >= 200 && code < 300 && !signed {
 			t.Fatalf("answered %d to a delivery that is not correctly signed", code)
@@ -85,6 +92,12 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if code == http.StatusNoContent && event == "issues" {
 			t.Fatalf("a verified issues event was answered 204 as if it were of another kind")
+		}
+		// GitHub redelivers: a delivery accepted once is not acted on again.
+		if mode&4 != 0 && code == http.StatusAccepted {
+			if again := deliver(); again != http.StatusOK || calls != 1 {
+				t.Fatalf("redelivery answered %d and OnIssue called %d times in all", again, calls)
+			}
 		}
 	})
 }
