@@ -352,3 +352,39 @@ func toUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
 	u.SetGroupVersionKind(gvk)
 	return u, nil
 }
+
+// TestStatusDecodesWhateverIsWritten: the status is cxloop's to write, but
+// anyone allowed to write the status subresource could put a time there
+// that Go cannot decode, which would break cxloop's informer for every
+// object. The API server refuses it.
+func TestStatusDecodesWhateverIsWritten(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	ph := samplePhases(t, ns)[0]
+	if err := k8sClient.Create(ctx, ph); err != nil {
+		t.Fatal(err)
+	}
+	for field, value := range map[string]any{
+		"startedAt":    "yesterday",
+		"lastSyncTime": "2026-11-30 09:00",
+		"state":        "Running",
+	} {
+		u, err := toUnstructured(ph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = unstructured.SetNestedField(u.Object, value, "status", field)
+		err = k8sClient.Status().Update(ctx, u)
+		if err == nil {
+			t.Errorf("status.%s %q was accepted", field, value)
+			continue
+		}
+		if err := refusalNames(err, "status."+field); err != nil {
+			t.Error(err)
+		}
+	}
+	var list cxv1.ImprovementPhaseList
+	if err := k8sClient.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Fatalf("the phases no longer decode: %v", err)
+	}
+}
