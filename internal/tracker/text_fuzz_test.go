@@ -3,6 +3,7 @@ package tracker
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -54,4 +55,21 @@ func FuzzKeyMarker(f *testing.F) {
 			t.Fatalf("CRLF body reads key %q, want %q", got, key)
 		}
 	})
+}
+
+// TestStripMarkersNestedDeeply: markers nested in markers, as a body built
+// to make cxloop strip again and again, cost one pass, not one per level.
+func TestStripMarkersNestedDeeply(t *testing.T) {
+	body := strings.Repeat("<!-- cxloop:key=", 3000) + "a -->" + strings.Repeat("b -->", 2999)
+	start := time.Now()
+	stripped := stripMarkers(body)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stripping took %v", took)
+	}
+	if k := KeyFromBody(stripped); k != "" {
+		t.Errorf("the stripped body still yields key %q", k)
+	}
+	if got := KeyFromBody(composeBody(body, "mine")); got != "mine" {
+		t.Errorf("composed over it, the key reads %q", got)
+	}
 }
