@@ -75,11 +75,13 @@ type PhaseSelector struct {
 	// +kubebuilder:validation:Maximum=5
 	MaxEffort *int32 `json:"maxEffort,omitempty"`
 
-	// personas narrows the work to pain points of these personas; empty means all.
+	// personas narrows the work to pain points of these personas (their
+	// names in the journey's spec.personas); empty means all.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=12
 	// +kubebuilder:validation:items:MaxLength=40
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Personas []string `json:"personas,omitempty"`
 }
 
