@@ -54,7 +54,20 @@ lint: kube-api-linter ## Run kube-api-linter on the API types (configured in .go
 test: manifests generate fmt vet lint envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" CXLOOP_REQUIRE_MERMAID=1 \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+	$(MAKE) -s fuzz
 	$(MAKE) -s chart-test
+
+# FUZZ_TARGETS are package:target pairs; go test fuzzes one target per run.
+FUZZ_TARGETS = ./internal/journey:FuzzAnalytics ./internal/ghwebhook:FuzzServeHTTP ./internal/tracker:FuzzKeyMarker ./internal/review:FuzzSchedule
+FUZZTIME ?= 5s
+
+.PHONY: fuzz
+fuzz: ## Fuzz the journey analytics, the webhook parser, the issue-body key marker and the review schedule, FUZZTIME each; a failing input lands in the package's testdata/fuzz.
+	@for t in $(FUZZ_TARGETS); do \
+		pkg="$${t%%:*}"; target="$${t##*:}"; \
+		echo "fuzz: $$target in $$pkg for $(FUZZTIME)"; \
+		go test "$$pkg" -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+	done
 
 .PHONY: chart-test
 chart-test: build-installer envtest ## Render charts/cxloop with Helm (Go library), compare it with dist/install.yaml and apply both to a real API server.

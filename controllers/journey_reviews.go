@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -51,7 +52,11 @@ func reviewSchedule(cj *cxv1.CustomerJourney) (*review.Schedule, error) {
 	}
 	s, err := review.Parse(rs.Schedule, tz)
 	if err != nil {
-		return nil, fmt.Errorf("spec.review: %w", err)
+		field := "spec.review.schedule"
+		if errors.Is(err, review.ErrInvalidTimeZone) {
+			field = "spec.review.timeZone"
+		}
+		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	return &s, nil
 }

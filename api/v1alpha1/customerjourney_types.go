@@ -203,6 +203,9 @@ type ReviewSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule="!self.contains('TZ=')",message="schedule must not carry TZ= or CRON_TZ=: name the time zone in spec.review.timeZone"
+	// +kubebuilder:validation:XValidation:rule="self.contains('TZ=') || self.startsWith('@every ') || self.matches('^@(yearly|annually|quarterly|monthly|weekly|daily|midnight|hourly)$') || self.matches('^ *[0-9A-Za-z*?/,-]+( +[0-9A-Za-z*?/,-]+){4} *$')",message="schedule must be five cron fields (minute hour day-of-month month day-of-week) such as \"0 9 * * 1\", or one of @yearly, @quarterly, @monthly, @weekly, @daily, @hourly, @every <duration>"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('@every ') || (self.substring(7).matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self.substring(7)) >= duration('1m'))",message="schedule @every takes a duration of at least 1m, such as @every 168h"
 	Schedule string `json:"schedule,omitempty"`
 
 	// timeZone is the IANA time zone of the schedule (for example
@@ -210,6 +213,7 @@ type ReviewSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^([A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)?$`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="timeZone must name an IANA time zone such as Europe/Amsterdam: Local would be the zone of whichever node runs cxloop"
 	TimeZone *string `json:"timeZone,omitempty"`
 
 	// startingDeadlineSeconds is how late a review may still be opened after
@@ -237,6 +241,7 @@ type SecretReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name,omitempty"`
 }
 
@@ -264,18 +269,23 @@ type GitHubTracker struct {
 	// +kubebuilder:validation:MinLength=1
 	APIURL string `json:"apiURL,omitempty"`
 
-	// labels are added to every issue cxloop opens, besides its own labels.
+	// labels are added to every issue cxloop opens, besides its own labels;
+	// 1 to 50 characters each, without commas.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=50
+	// +kubebuilder:validation:items:Pattern=`^[^,]+$`
 	Labels []string `json:"labels,omitempty"`
 
-	// assignees are the GitHub users every issue is assigned to.
+	// assignees are the GitHub users every issue is assigned to, by login
+	// (without the @ of a mention).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:items:MaxLength=39
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`
 	Assignees []string `json:"assignees,omitempty"`
 
 	// secretRef names the Secret with the credentials: either key "token"

@@ -51,10 +51,11 @@ const (
 
 // JourneyReference names a CustomerJourney in the phase's namespace.
 type JourneyReference struct {
-	// name of the CustomerJourney.
+	// name of the CustomerJourney (its metadata.name).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name,omitempty"`
 }
 
@@ -74,11 +75,13 @@ type PhaseSelector struct {
 	// +kubebuilder:validation:Maximum=5
 	MaxEffort int32 `json:"maxEffort,omitempty"`
 
-	// personas narrows the work to pain points of these personas; empty means all.
+	// personas narrows the work to pain points of these personas (their
+	// names in the journey's spec.personas); empty means all.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=12
 	// +kubebuilder:validation:items:MaxLength=40
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Personas []string `json:"personas,omitempty"`
 }
 
@@ -129,11 +132,13 @@ type ImprovementPhaseSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="type is immutable"
 	Type PhaseType `json:"type,omitempty"`
 
-	// after names the ImprovementPhase (same namespace) that must be
-	// Completed before this one starts. A phase without it starts at once.
+	// after names the ImprovementPhase (its metadata.name, same namespace)
+	// that must be Completed before this one starts. A phase without it
+	// starts at once.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	After string `json:"after,omitempty"`
 
 	// owner is the person or team accountable for the phase.
@@ -148,10 +153,14 @@ type ImprovementPhaseSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	Budget string `json:"budget,omitempty"`
 
+	// The deadline's rule checks the day against the month by arithmetic:
+	// timestamp() fails on 30 February with an evaluation error that hides
+	// the message.
+
 	// deadline is the date (YYYY-MM-DD) the phase should be complete by.
 	// +optional
 	// +kubebuilder:validation:MaxLength=10
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$') && timestamp(self + 'T00:00:00Z').getDate() == int(self.substring(8, 10))",message="deadline must be a calendar date written YYYY-MM-DD, such as 2026-12-31"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$') && int(self.substring(8, 10)) <= (self.substring(5, 7) == '02' ? (int(self.substring(0, 4)) % 4 == 0 && (int(self.substring(0, 4)) % 100 != 0 || int(self.substring(0, 4)) % 400 == 0) ? 29 : 28) : (self.substring(5, 7) in ['04', '06', '09', '11'] ? 30 : 31))",message="deadline must be a calendar date written YYYY-MM-DD, such as 2026-12-31"
 	// +kubebuilder:validation:MinLength=10
 	Deadline string `json:"deadline,omitempty"`
 

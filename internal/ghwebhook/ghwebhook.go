@@ -156,7 +156,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event, err := github.ParseWebHook(github.WebHookType(r), payload)
-	if err != nil {
+	// A payload of `null` parses without error into no event at all.
+	if err != nil || event == nil {
 		http.Error(w, "unreadable payload", http.StatusBadRequest)
 		return
 	}

@@ -54,7 +54,9 @@ func Health(m Map, resolved map[string]bool) int {
 				}
 				impact := unsizedImpact
 				if p.Impact != nil {
-					impact = *p.Impact
+					// Admission keeps impact in 1..5; a map that
+					// bypassed it must still score in 0..100.
+					impact = max(1, min(5, *p.Impact))
 				}
 				pain += w * float64(impact) / 5
 			}

@@ -15,8 +15,11 @@ const (
 )
 
 var (
-	markerRE = regexp.MustCompile(`<!--\s*cxloop:key=([A-Za-z0-9._:/-]+)\s*-->`)
+	// markerRE reads only keys ValidKey accepts: a longer one is not cxloop's.
+	markerRE = regexp.MustCompile(`<!--\s*cxloop:key=([A-Za-z0-9._:/-]{1,200})\s*-->`)
 	keyRE    = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,200}$`)
+	// lineEndingRE matches CRLF, and the CRs a stripped marker leaves before one.
+	lineEndingRE = regexp.MustCompile(`\r+\n`)
 )
 
 // KeyMarker returns the hidden marker that identifies the issue of a piece of
@@ -38,9 +41,17 @@ func keyFromBody(body string) string {
 
 // stripMarkers removes every key marker and normalises line endings.
 func stripMarkers(body string) string {
-	body = strings.ReplaceAll(body, "\r\n", "\n")
 	body = markerRE.ReplaceAllString(body, "")
-	return strings.TrimRight(body, " \t\n")
+	// Removing a marker can join the text around it into another one
+	// ("<!-- cxloop:key=<!-- cxloop:key=a -->b -->"). Stripping again until
+	// none is left costs a pass per level, seconds for a body built for it;
+	// instead what is left of the syntax is broken with an invisible
+	// zero-width space, so that no key can be read from a stripped body.
+	if markerRE.MatchString(body) {
+		body = strings.ReplaceAll(body, "cxloop:key=", "cxloop:key\u200b=")
+	}
+	body = lineEndingRE.ReplaceAllString(body, "\n")
+	return strings.TrimRight(body, " \t\r\n")
 }
 
 // composeBody returns body with exactly one marker for key at its end,
