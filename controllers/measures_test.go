@@ -1,0 +1,205 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/metricsource/promtest"
+)
+
+// shiftedClock is real time shifted by an offset the test moves, shared by
+// cxloop and the local GitHub (as in the demo).
+type shiftedClock struct {
+	clock.RealClock
+	offset atomic.Int64
+}
+
+func (c *shiftedClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *shiftedClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *shiftedClock) set(offset time.Duration)        { c.offset.Store(int64(offset)) }
+
+// TestVerifiedOutcome runs a quick win through a real Prometheus: the issue
+// for website-home opens three weeks ago and closes two weeks ago on the
+// injected clock, inside five weeks of backfilled CSAT history. While the
+// settle window runs the outcome is Pending; with Prometheus down it stays
+// Pending and MeasuresReady says why; once Prometheus is back it is
+// Improved with both numbers, the closed issue says so, and the phase,
+// which requires 25% verified, completes. The journey shows each measure's
+// latest value, a query with several series is refused by name, and the
+// measure missing its target is a gap.
+func TestVerifiedOutcome(t *testing.T) {
+	g := eventually(t)
+	ctx := context.Background()
+	realNow := time.Now().UTC()
+	const day = 24 * time.Hour
+	opened, closed := realNow.Add(-21*day), realNow.Add(-14*day)
+	csat := func(t time.Time) float64 {
+		switch {
+		case t.Before(opened.Add(time.Hour)):
+			return 3.1
+		case t.After(closed):
+			return 4.4
+		}
+		return 3.1 + 1.3*float64(t.Sub(opened))/float64(closed.Sub(opened))
+	}
+	from := realNow.Add(-35 * day)
+	prom := promtest.Start(t, promtest.Options{Series: []promtest.Series{
+		{Name: "cx_touchpoint_csat", Labels: map[string]string{"touchpoint": "website-home"}, Samples: promtest.Every(from, realNow, 2*time.Minute, csat)},
+		{Name: "cx_contact_rate", Labels: map[string]string{"channel": "phone"}, Samples: promtest.Every(from, realNow, 10*time.Minute, func(time.Time) float64 { return 0.3 })},
+		{Name: "cx_contact_rate", Labels: map[string]string{"channel": "chat"}, Samples: promtest.Every(from, realNow, 10*time.Minute, func(time.Time) float64 { return 0.1 })},
+	}})
+	src, err := metricsource.New(metricsource.Config{Address: prom.URL, Timeout: 5 * time.Second})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	clk := &shiftedClock{}
+	clk.set(-21 * day)
+	gh, err := localgithub.New(localgithub.Options{Now: clk.Now})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(gh.Start("127.0.0.1:0")).To(Succeed())
+	t.Cleanup(func() { _ = gh.Close() })
+	gh.AddRepo(ghOwner, ghRepo)
+	gh.AddToken(ghToken)
+	startManager(t, func(mgr ctrl.Manager) error {
+		trackers := localTrackers(mgr)
+		trackers.Now = clk.Now
+		if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk, Trackers: trackers, Metrics: src}).SetupWithManager(mgr, controller.Options{}); err != nil {
+			return err
+		}
+		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clk, Trackers: trackers, CreateGrace: 2 * time.Second, Metrics: src}).
+			SetupWithManager(mgr, controller.Options{})
+	})
+
+	ns := namespace(t)
+	cj := sampleJourney(t, ns)
+	cj.Spec.Tracker.GitHub.APIURL = gh.URL()
+	website := &cj.Spec.Stages[0].Touchpoints[3]
+	g.Expect(website.Name).To(Equal("website-home"))
+	website.Measures = []cxv1.Measure{{Name: "csat", Query: `cx_touchpoint_csat{touchpoint="website-home"}`, Target: "4", Direction: cxv1.HigherIsBetter}}
+	phone := &cj.Spec.Stages[1].Touchpoints[0]
+	g.Expect(phone.Name).To(Equal("phone-reservation"))
+	phone.Measures = []cxv1.Measure{{Name: "contact-rate", Query: `cx_contact_rate`, Target: "0.2", Direction: cxv1.LowerIsBetter}}
+	g.Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+	g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
+
+	// The journey shows the latest values; 3.1 misses the target of 4: a gap.
+	g.Eventually(func(g Gomega) {
+		got := getJourney(g, client.ObjectKeyFromObject(cj))
+		g.Expect(got.Status.Measures).To(HaveLen(2))
+		m := got.Status.Measures[0]
+		g.Expect([]string{m.Touchpoint, m.Name, m.Value, m.Target, string(m.State)}).To(Equal([]string{"website-home", "csat", "3.1", "4", "MissesTarget"}))
+		g.Expect(got.Status.Measures[1].State).To(Equal(cxv1.MeasureError))
+		g.Expect(got.Status.Measures[1].Message).To(ContainSubstring("the query returns 2 series"))
+		c := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionMeasuresReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(metricsource.ReasonMultipleSeries))
+		g.Expect(c.Message).To(ContainSubstring("measure contact-rate at touchpoint phone-reservation"))
+		var gap *cxv1.Gap
+		for i := range got.Status.Gaps {
+			if got.Status.Gaps[i].Kind == "MeasureMissesTarget" {
+				gap = &got.Status.Gaps[i]
+			}
+		}
+		g.Expect(gap).NotTo(BeNil())
+		g.Expect(gap.Key).To(Equal("gap/measure-misses-target/inspiration/website-home/csat"))
+		g.Expect(gap.Message).To(ContainSubstring(`measure "csat" at touchpoint "website-home" in stage "inspiration" is 3.1, target 4`))
+	}).Should(Succeed())
+
+	improve := samplePhases(t, ns)[1]
+	improve.Spec.After, improve.Spec.Limits = "", nil
+	improve.Spec.SyncInterval = &metav1.Duration{Duration: time.Second}
+	improve.Spec.ExitCriteria = &cxv1.ExitCriteria{VerifiedPercent: ptrTo[int32](25)}
+	g.Expect(k8sClient.Create(ctx, improve)).To(Succeed())
+	const quickWin = "painpoint/family-info-hidden"
+	var issue int
+	g.Eventually(func(g Gomega) {
+		ph := getPhase(g, ns, improve.Name)
+		g.Expect(itemStates(ph)).To(HaveKeyWithValue(quickWin, cxv1.ItemOpen))
+		issue = itemIssue(ph, quickWin)
+		g.Expect(issue).NotTo(BeZero())
+	}).Should(Succeed())
+
+	// A week later it is closed; the settle window runs.
+	clk.set(-14 * day)
+	g.Expect(gh.CloseIssue(ghOwner, ghRepo, issue, "completed")).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		it := phaseItem(g, ns, improve.Name, quickWin)
+		g.Expect(it.State).To(Equal(cxv1.ItemClosed))
+		g.Expect(it.Outcome).NotTo(BeNil())
+		g.Expect(it.Outcome.Verdict).To(Equal(cxv1.VerdictPending))
+		g.Expect(it.Outcome.VerifyAt.Time).To(BeTemporally("~", it.ClosedAt.Add(7*day), time.Second))
+		g.Expect(it.Outcome.Message).To(ContainSubstring("csat after the settle window is read at"))
+	}).Should(Succeed())
+
+	// Two weeks on, with Prometheus down: still Pending, and the phase says why.
+	prom.Stop()
+	clk.set(0)
+	g.Eventually(func(g Gomega) {
+		ph := getPhase(g, ns, improve.Name)
+		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionMeasuresReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(metricsource.ReasonPrometheusUnavailable))
+		it := phaseItem(g, ns, improve.Name, quickWin)
+		g.Expect(it.Outcome.Verdict).To(Equal(cxv1.VerdictPending))
+		g.Expect(it.Outcome.Message).To(ContainSubstring("cannot be reached"))
+		g.Expect(ph.Status.State).To(Equal(cxv1.PhaseActive))
+	}).Should(Succeed())
+
+	// Prometheus is back: improved from 3.1 to 4.4, said on the closed issue.
+	g.Expect(prom.Restart()).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		it := phaseItem(g, ns, improve.Name, quickWin)
+		g.Expect(it.Outcome.Verdict).To(Equal(cxv1.VerdictImproved))
+		g.Expect(it.Outcome.Baseline).To(Equal("3.1"))
+		g.Expect(it.Outcome.After).To(Equal("4.4"))
+		g.Expect(it.Outcome.Commented).To(BeTrue())
+		ph := getPhase(g, ns, improve.Name)
+		g.Expect(meta.IsStatusConditionTrue(ph.Status.Conditions, cxv1.ConditionMeasuresReady)).To(BeTrue())
+		g.Expect(ph.Status.Progress.Verified).To(Equal(int32(1)))
+	}).Should(Succeed())
+	is := issuesOf(gh, "phase:improve")[ns+"/nature-park-visit/"+quickWin]
+	g.Expect(is.Comments).To(ContainElement(And(ContainSubstring("Verified: improved"), ContainSubstring("| 3.1 |"), ContainSubstring("| 4.4 |"))))
+
+	// The other quick wins close (no measure at their touchpoints): 1 of 4
+	// verified meets verifiedPercent 25, and the phase completes.
+	for key, st := range itemStates(getPhase(g, ns, improve.Name)) {
+		if st == cxv1.ItemOpen {
+			g.Expect(gh.CloseIssue(ghOwner, ghRepo, itemIssue(getPhase(g, ns, improve.Name), key), "completed")).To(Succeed())
+		}
+	}
+	g.Eventually(func(g Gomega) {
+		g.Expect(getPhase(g, ns, improve.Name).Status.State).To(Equal(cxv1.PhaseCompleted))
+	}).Should(Succeed())
+	verdicts := 0
+	for _, c := range issuesOf(gh, "phase:improve")[ns+"/nature-park-visit/"+quickWin].Comments {
+		if strings.Contains(c, "Verified:") {
+			verdicts++
+		}
+	}
+	g.Expect(verdicts).To(Equal(1), "the verdict is written once")
+}
+
+func phaseItem(g Gomega, ns, phase, key string) cxv1.PhaseItem {
+	for _, it := range getPhase(g, ns, phase).Status.Items {
+		if it.Key == key {
+			return it
+		}
+	}
+	g.Expect(key).To(BeEmpty(), "no item")
+	return cxv1.PhaseItem{}
+}
