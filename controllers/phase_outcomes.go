@@ -17,10 +17,10 @@ import (
 
 // Reasons of the phase's outcome Events and of its MeasuresReady condition.
 const (
-	ReasonOutcomeVerified  = "OutcomeVerified"
-	ReasonOutcomeWorse     = "OutcomeWorse"
-	ReasonOutcomeNoData    = "OutcomeNoData"
-	ReasonOutcomesRead     = "OutcomesRead"
+	ReasonOutcomeVerified = "OutcomeVerified"
+	ReasonOutcomeWorse    = "OutcomeWorse"
+	ReasonOutcomeNoData   = "OutcomeNoData"
+	ReasonOutcomesRead    = "OutcomesRead"
 )
 
 // verifyOutcomes judges the closed items whose pain point or touchpoint
