@@ -91,6 +91,13 @@ func Gaps(m Map) []Gap {
 			}
 		}
 		for _, t := range s.Touchpoints {
+			// A measure that misses its target is a finding while nothing in
+			// the map explains it; once a sized pain point of the touchpoint
+			// does, fixing it is the work of Improve or Perfection, and
+			// Discovery, which waits for a map without gaps, can complete.
+			if hasSizedPainPoint(t) {
+				continue
+			}
 			for _, r := range t.Readings {
 				if outcome.MeetsTarget(r.Value, r.Target, r.Direction) {
 					continue
@@ -101,7 +108,7 @@ func Gaps(m Map) []Gap {
 				}
 				gaps = append(gaps, Gap{Kind: MeasureMissesTarget, Key: GapKey(MeasureMissesTarget, parts...), Stage: s.Name, Touchpoint: t.Name, PainPoint: r.PainPoint,
 					Measure: r.Measure, Value: outcome.Format(r.Value), Target: outcome.Format(r.Target),
-					Message: fmt.Sprintf("measure %q at touchpoint %q in stage %q is %s, target %s (%s): the customer does not feel the touchpoint as it should",
+					Message: fmt.Sprintf("measure %q at touchpoint %q in stage %q is %s, target %s (%s): no pain point of the touchpoint explains it yet",
 						r.Measure, t.Name, s.Name, outcome.Format(r.Value), outcome.Format(r.Target), betterWay(r.Direction))})
 			}
 		}
@@ -136,4 +143,13 @@ func betterWay(d outcome.Direction) string {
 		return "lower is better"
 	}
 	return "higher is better"
+}
+
+func hasSizedPainPoint(t Touchpoint) bool {
+	for _, p := range t.PainPoints {
+		if p.Sized() {
+			return true
+		}
+	}
+	return false
 }

@@ -57,6 +57,18 @@ func TestMeasureMissingItsTargetIsAGap(t *testing.T) {
 	if g := gaps[1]; g.Key != "gap/measure-misses-target/s/t/long-wait/drop-off" || g.PainPoint != "long-wait" || !strings.Contains(g.Message, "lower is better") {
 		t.Errorf("pain point measure gap %+v", g)
 	}
+	// A sized pain point of the touchpoint explains the miss: no finding left
+	// for Discovery (its fix is Improve's or Perfection's work).
+	explained := measured(0, nil, m.Stages[0].Touchpoints[0].Readings...)
+	explained.Stages[0].Touchpoints[0].PainPoints = []PainPoint{pp("long-wait", 4, 2)}
+	if gaps := Gaps(explained); len(gaps) != 0 {
+		t.Errorf("gaps with a sized pain point: %+v", gaps)
+	}
+	explained.Stages[0].Touchpoints[0].PainPoints = []PainPoint{pp("long-wait", 0, 0)}
+	if gaps := Gaps(explained); len(gaps) != 3 {
+		t.Errorf("an unsized pain point explains nothing yet: %+v", gaps)
+	}
+
 	// Met again: the gap is gone, and its key was stable while it lasted.
 	m.Stages[0].Touchpoints[0].Readings[0].Value = 4.2
 	m.Stages[0].Touchpoints[0].Readings[2].Value = 0.1

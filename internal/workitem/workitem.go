@@ -214,7 +214,7 @@ func gapChecklist(g journey.Gap) []string {
 		return []string{"Asked customers like " + g.Persona + " what they come to do", "Added the persona's goals to the map"}
 	case journey.MeasureMissesTarget:
 		return []string{"Found why customers feel touchpoint " + g.Touchpoint + " below target (" + g.Measure + " " + g.Value + ", target " + g.Target + ")",
-			"Added the cause as a sized pain point of the touchpoint in the map", "The measure meets its target again (the gap closes by itself)"}
+			"Added the cause to the map as a sized pain point of the touchpoint (this closes the gap; Improve or Perfection fixes it)"}
 	}
 	return []string{"The map no longer has this gap"}
 }
