@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,4 +210,110 @@ func phaseItem(g Gomega, ns, phase, key string) cxv1.PhaseItem {
 	}
 	g.Expect(key).To(BeEmpty(), "no item")
 	return cxv1.PhaseItem{}
+}
+
+// TestMeasuresAtAdmission: a measure's query, target and direction, a
+// phase's settleWindow and verifiedPercent are checked by the API server,
+// with messages that name the field; kubectl explain explains them.
+func TestMeasuresAtAdmission(t *testing.T) {
+	g := eventually(t)
+	ctx := context.Background()
+	ns := namespace(t)
+	measured := func(m cxv1.Measure) error {
+		cj := sampleJourney(t, ns)
+		cj.GenerateName, cj.Name = "measured-", ""
+		cj.Spec.Stages[0].Touchpoints[3].Measures = []cxv1.Measure{m}
+		return k8sClient.Create(ctx, cj)
+	}
+	ok := cxv1.Measure{Name: "csat", Query: `avg(cx_touchpoint_csat)`, Target: "4.2", Direction: cxv1.HigherIsBetter}
+	g.Expect(measured(ok)).To(Succeed())
+	for _, tt := range []struct {
+		name   string
+		change func(*cxv1.Measure)
+		field  string
+	}{
+		{"empty query", func(m *cxv1.Measure) { m.Query = "" }, "spec.stages[0].touchpoints[3].measures[0].query"},
+		{"query too long", func(m *cxv1.Measure) { m.Query = strings.Repeat("x", 2001) }, "spec.stages[0].touchpoints[3].measures[0].query"},
+		{"target not a number", func(m *cxv1.Measure) { m.Target = "high" }, "spec.stages[0].touchpoints[3].measures[0].target"},
+		{"target with a comma", func(m *cxv1.Measure) { m.Target = "4,2" }, "spec.stages[0].touchpoints[3].measures[0].target"},
+		{"unknown direction", func(m *cxv1.Measure) { m.Direction = "Up" }, "spec.stages[0].touchpoints[3].measures[0].direction"},
+		{"name with capitals", func(m *cxv1.Measure) { m.Name = "CSAT" }, "spec.stages[0].touchpoints[3].measures[0].name"},
+		{"tolerance over 100", func(m *cxv1.Measure) { m.TolerancePercent = ptrTo[int32](101) }, "spec.stages[0].touchpoints[3].measures[0].tolerancePercent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := ok
+			tt.change(&m)
+			err := measured(m)
+			if err == nil || !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("want a refusal naming %s, got %v", tt.field, err)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name   string
+		change func(*cxv1.ImprovementPhase)
+		field  string
+	}{
+		{"settle window in days", func(ph *cxv1.ImprovementPhase) { ph.Spec.SettleWindow = nil }, ""},
+		{"verifiedPercent over 100", func(ph *cxv1.ImprovementPhase) {
+			ph.Spec.ExitCriteria = &cxv1.ExitCriteria{VerifiedPercent: ptrTo[int32](101)}
+		}, "spec.exitCriteria.verifiedPercent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ph := samplePhases(t, ns)[1]
+			ph.GenerateName, ph.Name, ph.Spec.After = "improve-", "", ""
+			tt.change(ph)
+			err := k8sClient.Create(ctx, ph)
+			if tt.field == "" {
+				g.Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("want a refusal naming %s, got %v", tt.field, err)
+			}
+		})
+	}
+	// A word or a month in settleWindow is refused (the informers must decode it).
+	for _, bad := range []string{"7d", "a week", "2161h"} {
+		out, err := kubectlStdin(t, `apiVersion: cx.cxloop.dev/v1alpha1
+kind: ImprovementPhase
+metadata: {name: settle-`+strings.ReplaceAll(bad, " ", "")+`}
+spec: {journeyRef: {name: x}, type: Improve, settleWindow: "`+bad+`"}
+`, "apply", "-n", ns, "-f", "-")
+		if err == nil || !strings.Contains(out, "settleWindow must be a duration from 1m to 2160h") {
+			t.Errorf("settleWindow %q: %v\n%s", bad, err, out)
+		}
+	}
+
+	g.Eventually(func() error {
+		_, err := kubectl(t, "explain", "customerjourney.spec.stages.touchpoints.measures")
+		return err
+	}).Should(Succeed())
+	for path, fields := range map[string][]string{
+		"customerjourney.spec.stages.touchpoints.measures":            {"name", "query", "target", "direction", "tolerancePercent"},
+		"customerjourney.spec.stages.touchpoints.painPoints.measures": {"name", "query", "target", "direction"},
+		"customerjourney.status.measures":                             {"touchpoint", "name", "state", "value", "target"},
+		"improvementphase.status.items.outcome":                       {"measure", "verdict", "baseline", "after", "verifyAt"},
+		"improvementphase.spec":                                       {"settleWindow"},
+		"improvementphase.spec.exitCriteria":                          {"verifiedPercent"},
+	} {
+		out, err := kubectl(t, "explain", path)
+		if err != nil {
+			t.Fatalf("kubectl explain %s: %v\n%s", path, err, out)
+		}
+		for _, f := range fields {
+			i := strings.Index(out, "  "+f+"\t")
+			if i < 0 {
+				t.Errorf("kubectl explain %s does not list %s", path, f)
+				continue
+			}
+			block := out[i+len(f)+3:]
+			if next := regexp.MustCompile(`\n  [a-zA-Z]+\t`).FindStringIndex(block); next != nil {
+				block = block[:next[0]]
+			}
+			if !describedField(block) {
+				t.Errorf("%s.%s has no description", path, f)
+			}
+		}
+	}
 }
