@@ -116,4 +116,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
