@@ -122,6 +122,9 @@ func readMeasures(ctx context.Context, src metricsource.Source, cj *cxv1.Custome
 	cj.Status.Measures = out
 	if failure != nil {
 		measureFailed(cj, failure)
+		if metricsource.KindOf(failure) == metricsource.NotConfigured {
+			return 0 // only a restart with --prometheus-address changes that
+		}
 		return wait.Jitter(measureRetry, 0.1)
 	}
 	if queryErr != nil {
