@@ -317,3 +317,45 @@ spec: {journeyRef: {name: x}, type: Improve, settleWindow: "`+bad+`"}
 		}
 	}
 }
+
+// TestPrometheusCredentials: the Secret is read at each query, so a rotated
+// password takes effect without a restart; a Secret without the keys says so.
+func TestPrometheusCredentials(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := namespace(t)
+	creds := PrometheusCredentials(k8sClient, ns, "prometheus")
+	_, err := creds(ctx)
+	g.Expect(err).To(MatchError(ContainSubstring(`secret ` + ns + `/prometheus`)))
+
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prometheus"}, StringData: map[string]string{"username": "cxloop", "password": "one"}}
+	g.Expect(k8sClient.Create(ctx, s)).To(Succeed())
+	c, err := creds(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c).To(Equal(metricsource.Credentials{Username: "cxloop", Password: "one"}))
+
+	s.StringData = map[string]string{"token": "t0ken"}
+	s.Data = nil
+	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+	c, err = creds(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.BearerToken).To(Equal("t0ken"), "a token wins over basic auth")
+
+	s.Data, s.StringData = map[string][]byte{"other": []byte("x")}, nil
+	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+	_, err = creds(ctx)
+	g.Expect(err).To(MatchError(ContainSubstring(`has neither key "token" nor keys "username" and "password"`)))
+
+	// Against a Prometheus that requires basic auth, through the manager's
+	// flags and the Secret: a rotated password works without a restart.
+	prom := promtest.Start(t, promtest.Options{BasicAuth: true})
+	s.Data = map[string][]byte{"username": []byte(promtest.BasicAuthUser), "password": []byte("wrong")}
+	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+	src, err := metricsource.Flags{Address: prom.URL, SecretName: "prometheus", Timeout: 5 * time.Second}.Source(creds)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = src.Query(ctx, "vector(1)", time.Now())
+	g.Expect(metricsource.ReasonOf(err)).To(Equal(metricsource.ReasonPrometheusUnauthorized), "%v", err)
+	s.Data["password"] = []byte(promtest.BasicAuthPassword)
+	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+	g.Expect(src.Query(ctx, "vector(1)", time.Now())).To(Equal(1.0))
+}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -314,7 +315,30 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = resp.Body.Close()
 		return nil, &Error{Kind: Unauthorized, Message: fmt.Sprintf("Prometheus refused the credentials (%s)", resp.Status)}
 	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxResponseBytes}
 	return resp, nil
+}
+
+// maxResponseBytes bounds what one answer may make the manager read: a
+// measure is one series, and a query that matches millions must not exhaust
+// its memory before it is refused.
+const maxResponseBytes = 16 << 20
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &Error{Kind: MultipleSeries, Message: fmt.Sprintf("the answer is larger than %d MiB: the query returns far more than one series; aggregate it", maxResponseBytes>>20)}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // TLSConfig builds a client TLS configuration from PEM files: a CA bundle

@@ -235,3 +235,22 @@ func wantKind(t *testing.T, err error, kind metricsource.Kind, msg string) {
 		t.Errorf("error %q does not say %q", err, msg)
 	}
 }
+
+// TestHugeAnswerIsRefused: an answer far larger than one series is cut off
+// at 16 MiB, not read into memory.
+func TestHugeAnswerIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[`))
+		chunk := []byte(strings.Repeat(`{"metric":{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},"value":[1,"1"]},`, 1000))
+		for i := 0; i < 400; i++ { // about 26 MB
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	src, _ := metricsource.New(metricsource.Config{Address: srv.URL})
+	_, err := src.Query(context.Background(), "x", now)
+	wantKind(t, err, metricsource.MultipleSeries, "larger than 16 MiB")
+}
