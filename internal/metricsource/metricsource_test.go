@@ -2,11 +2,16 @@ package metricsource_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -253,4 +258,38 @@ func TestHugeAnswerIsRefused(t *testing.T) {
 	src, _ := metricsource.New(metricsource.Config{Address: srv.URL})
 	_, err := src.Query(context.Background(), "x", now)
 	wantKind(t, err, metricsource.MultipleSeries, "larger than 16 MiB")
+}
+
+// TestTLS: --prometheus-ca-file trusts a Prometheus whose certificate the
+// system does not; without it the failure names the certificate.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"4.2"]}]}}`))
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := metricsource.Flags{Address: srv.URL, CAFile: ca, Timeout: 5 * time.Second}.Source(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := src.Query(context.Background(), "csat", now); err != nil || v != 4.2 {
+		t.Errorf("with the CA: %v, %v", v, err)
+	}
+	src, _ = metricsource.Flags{Address: srv.URL, Timeout: 5 * time.Second}.Source(nil)
+	_, err = src.Query(context.Background(), "csat", now)
+	wantKind(t, err, metricsource.Unavailable, "certificate")
+	if _, err := (metricsource.Flags{Address: srv.URL, CAFile: filepath.Join(t.TempDir(), "missing.pem")}).Source(nil); err == nil {
+		t.Error("a missing CA file was accepted")
+	}
+	if src, err := (metricsource.Flags{}).Source(nil); err != nil || src == nil {
+		t.Errorf("no address: %v, %v", src, err)
+	} else if _, err := src.Query(context.Background(), "csat", now); metricsource.KindOf(err) != metricsource.NotConfigured {
+		t.Errorf("no address: %v", err)
+	}
 }
