@@ -187,9 +187,10 @@ func outcomeComment(it *cxv1.PhaseItem, m cxv1.Measure, w outcome.Windows) strin
 func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // measureFor is the measure that judges an item: its pain point's first
-// measure, else its touchpoint's first.
+// measure, else its touchpoint's first. Discovery's gaps are work on the
+// map, not on the experience: no measure judges them.
 func measureFor(cj *cxv1.CustomerJourney, src cxv1.ItemSource) (cxv1.Measure, bool) {
-	if cj == nil || src.Touchpoint == "" {
+	if cj == nil || src.Touchpoint == "" || src.Kind == itemKindGap {
 		return cxv1.Measure{}, false
 	}
 	for _, s := range cj.Spec.Stages {

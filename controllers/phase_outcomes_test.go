@@ -75,6 +75,8 @@ func TestMeasureFor(t *testing.T) {
 		{cxv1.ItemSource{Stage: "planning", Touchpoint: "brochure"}, ""},
 		{cxv1.ItemSource{Stage: "elsewhere", Touchpoint: "phone-reservation"}, ""},
 		{cxv1.ItemSource{Kind: "Gap", Stage: "planning"}, ""},
+		{cxv1.ItemSource{Kind: "Gap", Stage: "planning", Touchpoint: "phone-reservation"}, ""},
+		{cxv1.ItemSource{Kind: "Personalization", Stage: "planning", Touchpoint: "phone-reservation", Persona: "family"}, "csat"},
 	} {
 		m, ok := measureFor(cj, tt.src)
 		if ok != (tt.want != "") || m.Name != tt.want {
