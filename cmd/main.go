@@ -24,6 +24,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/metricsendpoint"
+	"github.com/cxloop/cxloop/internal/metricsource"
 )
 
 func main() {
@@ -37,8 +38,10 @@ func main() {
 		createGrace, requestTimeout          time.Duration
 		concurrency                          int
 		metrics                              = metricsendpoint.Default()
+		prometheus                           metricsource.Flags
 	)
 	metrics.BindFlags(flag.CommandLine)
+	prometheus.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
@@ -83,6 +86,11 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	measures, err := prometheus.Source(controllers.PrometheusCredentials(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), prometheus.SecretName))
+	if err != nil {
+		log.Error(err, "configuring Prometheus")
+		os.Exit(1)
+	}
 	err = controllers.Setup(ctx, mgr, controllers.Options{
 		GitHubWebhookAddr:   webhookAddr,
 		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
@@ -92,6 +100,7 @@ func main() {
 		CreateGrace:         createGrace,
 		HTTPClient:          &http.Client{Timeout: requestTimeout},
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
+		Metrics:             measures,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

@@ -22,6 +22,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/review"
 )
 
@@ -45,6 +46,8 @@ type CustomerJourneyReconciler struct {
 	Trackers TrackerSource
 	// CreateGrace: see ImprovementPhaseReconciler.CreateGrace.
 	CreateGrace time.Duration
+	// Metrics reads the map's measures; nil reads none (MeasuresReady says so).
+	Metrics metricsource.Source
 }
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch
@@ -81,6 +84,8 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 		return ctrl.Result{}, nil
 	}
+	measuresWait := readMeasures(ctx, r.Metrics, &cj, r.Clock.Now())
+	m = withReadings(m, cj.Status.Measures)
 	scoreMap(&cj, m, phases)
 	historyWait := recordHistory(&cj, m, phases, r.Clock.Now())
 	cj.Status.ActivePhase = activePhase(phases)
@@ -120,6 +125,9 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 	}
 
+	if measuresWait > 0 && (requeue == 0 || measuresWait < requeue) {
+		requeue = measuresWait
+	}
 	if historyWait > 0 && (requeue == 0 || historyWait < requeue) {
 		requeue = historyWait // a change of the figures waits to be recorded
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -66,6 +67,8 @@ type ImprovementPhaseReconciler struct {
 	// up on GitHub (a request in flight when cxloop stopped, or GitHub's
 	// listing lagging behind a create). Defaults to 1 minute.
 	CreateGrace time.Duration
+	// Metrics reads the measures that verify the outcome of closed items.
+	Metrics metricsource.Source
 
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
@@ -183,6 +186,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		r.startPhase,
 		r.syncIssues,
 		r.trackIssues,
+		r.verifyOutcomes,
 		r.openPlannedWork,
 		r.checkExitCriteria,
 	}
@@ -304,7 +308,7 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 		return true, err
 	}
 	run.cj = &cj
-	run.m = journeyMap(&cj.Spec)
+	run.m = measuredMap(&cj)
 	if problems := journey.Validate(run.m); len(problems) > 0 {
 		conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
 		return true, nil

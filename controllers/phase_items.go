@@ -223,6 +223,9 @@ func progressOf(items []cxv1.PhaseItem) cxv1.PhaseProgress {
 			p.Open++
 		case cxv1.ItemClosed:
 			p.Closed++
+			if it.Outcome != nil && it.Outcome.Verdict == cxv1.VerdictImproved {
+				p.Verified++
+			}
 		default:
 			continue
 		}
@@ -238,8 +241,11 @@ func progressOf(items []cxv1.PhaseItem) cxv1.PhaseProgress {
 
 // exitCriteriaMet reports whether the phase is complete, or what it waits for.
 func exitCriteriaMet(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, p cxv1.PhaseProgress, remainingWork int) (bool, string) {
-	closedPct, minHealth := int32(100), int32(-1)
+	closedPct, minHealth, verifiedPct := int32(100), int32(-1), int32(0)
 	if ec := ph.Spec.ExitCriteria; ec != nil {
+		if ec.VerifiedPercent != nil {
+			verifiedPct = *ec.VerifiedPercent
+		}
 		if ec.ClosedPercent != nil {
 			closedPct = *ec.ClosedPercent
 		}
@@ -249,6 +255,13 @@ func exitCriteriaMet(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney, p cxv1
 	}
 	if p.Percent < closedPct {
 		return false, fmt.Sprintf("completes at %d%% closed", closedPct)
+	}
+	if verifiedPct > 0 && (p.Total == 0 || p.Verified*100 < verifiedPct*p.Total) {
+		now := int32(0)
+		if p.Total > 0 {
+			now = p.Verified * 100 / p.Total
+		}
+		return false, fmt.Sprintf("completes at %d%% verified as improved by their measures, now %d%% (%d of %d)", verifiedPct, now, p.Verified, p.Total)
 	}
 	if minHealth >= 0 && (cj.Status.HealthScore == nil || *cj.Status.HealthScore < minHealth) {
 		h := "unknown"

@@ -17,6 +17,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
+	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/statuspage"
 )
 
@@ -42,6 +43,8 @@ type Options struct {
 	WritesPerMinute, WritesPerHour int
 	// Controller tunes the controllers (concurrency, name validation in tests).
 	Controller controller.Options
+	// Metrics reads the touchpoints' measures (Prometheus); nil reads none.
+	Metrics metricsource.Source
 }
 
 // WebhookPath is the path of the GitHub webhook endpoint.
@@ -57,10 +60,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := mgr.GetEventRecorder("cxloop")
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace}).SetupWithManager(mgr, o.Controller); err != nil {
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace}).
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics}).
 		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}

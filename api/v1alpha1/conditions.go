@@ -17,4 +17,6 @@ const (
 	ConditionReviewOverdue = "ReviewOverdue"
 	// ConditionStale is present when the map has not changed across several reviews.
 	ConditionStale = "Stale"
+	// ConditionMeasuresReady says whether the measures of the map could be read from Prometheus.
+	ConditionMeasuresReady = "MeasuresReady"
 )

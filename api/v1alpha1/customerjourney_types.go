@@ -119,6 +119,14 @@ type Touchpoint struct {
 	// +listMapKey=id
 	// +kubebuilder:validation:MaxItems=8
 	PainPoints []PainPoint `json:"painPoints,omitempty"`
+
+	// measures say how the experience at this touchpoint is measured, read
+	// from Prometheus; see docs/measures.md.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=4
+	Measures []Measure `json:"measures,omitempty"`
 }
 
 // Experience is how one persona feels at one touchpoint.
@@ -193,6 +201,14 @@ type PainPoint struct {
 	// the Personalization phase.
 	// +optional
 	Personalize *bool `json:"personalize,omitempty"`
+
+	// measures say how fixing this pain point shows in the experience; they
+	// judge the outcome of its work before the touchpoint's measures do.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=2
+	Measures []Measure `json:"measures,omitempty"`
 }
 
 // ReviewSpec is the cadence on which the journey map is reviewed, with the
@@ -463,7 +479,7 @@ type JourneyHistoryPoint struct {
 // +kubebuilder:validation:MinProperties=1
 type CustomerJourneyStatus struct {
 	// conditions are the journey's observed state: Ready, Reconciling and
-	// Stalled (kstatus), TrackerReady, RateLimited, ReviewOverdue, Stale.
+	// Stalled (kstatus), TrackerReady, RateLimited, ReviewOverdue, Stale, MeasuresReady.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -527,6 +543,12 @@ type CustomerJourneyStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=60
 	History []JourneyHistoryPoint `json:"history,omitempty"`
+
+	// measures are the latest readings of the map's measures from Prometheus.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=500
+	Measures []MeasureStatus `json:"measures,omitempty"`
 }
 
 // CustomerJourney is a customer journey map: the personas, the stages and

@@ -115,6 +115,15 @@ type ExitCriteria struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	MinHealthScore *int32 `json:"minHealthScore,omitempty"`
+
+	// verifiedPercent is the share of the phase's items (0-100) whose
+	// outcome must be verified as Improved by their measure after the
+	// settle window; not required when unset. Items without a measure
+	// cannot be verified.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	VerifiedPercent *int32 `json:"verifiedPercent,omitempty"`
 }
 
 // ImprovementPhaseSpec declares one phase of the method for one journey.
@@ -187,6 +196,16 @@ type ImprovementPhaseSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="syncInterval must be a duration from 1s to 24h written like 30s, 5m or 1h30m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
+	// settleWindow is how long after an issue closes its measure is read
+	// again to judge the outcome, and how long before the issue was opened
+	// the baseline is taken over; a duration from 1m to 2160h (90 days)
+	// such as "168h". Defaults to 168h (7 days).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1m') && duration(self) <= duration('2160h')",message="settleWindow must be a duration from 1m to 2160h written like 168h or 72h30m"
+	SettleWindow *metav1.Duration `json:"settleWindow,omitempty"`
+
 	// suspend pauses opening and tracking issues.
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
@@ -256,6 +275,10 @@ type PhaseItem struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	Message string `json:"message,omitempty"`
+	// outcome is whether the customer felt the difference once the issue
+	// closed, judged by the measure of its pain point or touchpoint.
+	// +optional
+	Outcome *ItemOutcome `json:"outcome,omitempty"`
 }
 
 // PhaseProgress counts the phase's items.
@@ -273,6 +296,9 @@ type PhaseProgress struct {
 	// closed items.
 	// +optional
 	Closed int32 `json:"closed"`
+	// verified items: closed, with an outcome verified as Improved.
+	// +optional
+	Verified int32 `json:"verified"`
 	// percent of the items closed, 0-100.
 	// +optional
 	Percent int32 `json:"percent"`
@@ -339,7 +365,7 @@ type PhaseForecast struct {
 // +kubebuilder:validation:MinProperties=1
 type ImprovementPhaseStatus struct {
 	// conditions are the phase's observed state: Ready, Reconciling and
-	// Stalled (kstatus), TrackerReady, RateLimited.
+	// Stalled (kstatus), TrackerReady, RateLimited, MeasuresReady.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -85,6 +85,8 @@ type demo struct {
 	token string
 	logs  *logTail
 	sim   *simClock
+	// measured: a local Prometheus holds the website's CSAT history.
+	measured bool
 }
 
 // storySpan is how much simulated time the story covers: it starts this long
@@ -199,6 +201,17 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	dm.gh, dm.token = gh, token
 	dm.step("GitHub: a local GitHub at %s with the repository %s/%s.", gh.URL(), ghOwner, ghRepo)
 
+	// 3. A local Prometheus with weeks of the website's CSAT.
+	measures, promURL, stopProm, err := dm.startPrometheus()
+	if err != nil {
+		dm.step("(Prometheus: %v — the demo goes on without measures.)", err)
+	} else {
+		defer stopProm()
+		dm.measured = true
+		dm.step("Prometheus: a local Prometheus at %s, with the web survey's CSAT at website-home from two weeks", promURL)
+		dm.step("before the story until today, backfilled with promtool tsdb create-blocks-from openmetrics.")
+	}
+
 	webhookAddr, _, err := freeAddr("127.0.0.1:0")
 	if err != nil {
 		return err
@@ -228,6 +241,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
 		StatusPageAddr:      statusAddr,
 		Clock:               dm.sim,
+		Metrics:             measures,
 	}); err != nil {
 		stopMgr()
 		return fmt.Errorf("setting up cxloop: %w", err)
@@ -285,11 +299,17 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	cj.Namespace = namespace
 	cj.Spec.Tracker.GitHub.APIURL = dm.gh.URL()
+	if dm.measured {
+		measure(cj)
+	}
 	if err := c.Create(ctx, cj); err != nil {
 		return fmt.Errorf("creating the sample journey: %w", err)
 	}
 	dm.step("The platform engineer applies config/samples: namespace %s, Secret %s (the GitHub token),", namespace, secretName)
 	dm.step("CustomerJourney %s (tracked in %s/%s) and its four ImprovementPhases.", journeyName, ghOwner, ghRepo)
+	if dm.measured {
+		dm.step("Touchpoint website-home declares a measure: csat, avg(cx_touchpoint_csat{touchpoint=\"website-home\"}), target 4, HigherIsBetter.")
+	}
 	dm.step("(The demo's clock starts %d weeks ago, on %s, and jumps ahead between the product owner's", int(storySpan/(7*day)), dm.date())
 	dm.step("actions, so that the status page has weeks of history and burn-up to show at the end.)")
 	for _, ph := range phases {
@@ -488,6 +508,11 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		return err
 	}
 	dm.step("Improve completed: %s. At most %d quick-win issues were open at any moment (maxOpenIssues %d).", improve.Status.Progress.Summary, mostOpenQuickWins(), limit)
+	if dm.measured {
+		if err := dm.verifiedOutcome(ctx); err != nil {
+			return err
+		}
+	}
 
 	dm.title("6. Perfection: the long-term improvements")
 	dm.step("Perfection is active and opened %d issues for the bigger work (%d more planned):", countState(perfection, cxv1.ItemOpen), countState(perfection, cxv1.ItemPlanned))

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cxloop/cxloop/internal/metricsource/promtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo writing while the test reads.
@@ -110,6 +112,22 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the output lacks a line like %s", line)
 		}
 	}
+	// With Debian's prometheus installed (CI requires it), the website's quick
+	// win is verified against the backfilled CSAT history.
+	if _, _, err := promtest.Binaries(); err == nil || os.Getenv(promtest.EnvRequire) != "" {
+		for _, want := range []string{
+			"Prometheus: a local Prometheus at http://127.0.0.1:",
+			"Touchpoint website-home declares a measure: csat",
+			"CSAT in Prometheus: csat improved from 3.2 to 4.4 (higher is better), tolerance 5% — outcome Improved",
+			"Verified: improved.** Customers feel the difference at touchpoint **website-home**",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the output lacks %q", want)
+			}
+		}
+	} else {
+		t.Logf("prometheus is not installed: the demo ran without measures (%s=1 makes that a failure)", promtest.EnvRequire)
+	}
 	if m := regexp.MustCompile(`Journey health: (\d+) -> (\d+)`).FindStringSubmatch(text); m == nil {
 		t.Error("the output lacks the journey's health before and after")
 	} else if before, _ := strconv.Atoi(m[1]); mustAtoi(m[2]) <= before {
@@ -130,6 +148,9 @@ func TestDemo(t *testing.T) {
 	}
 	// The journey's page has charts to look at on first view.
 	page := get(t, statusURL+"journeys/nature-park/nature-park-visit", "")
+	if strings.Contains(text, "csat improved") && !strings.Contains(page, `<td class="verdict good">Improved</td>`) {
+		t.Error("the journey's status page does not show the verified outcome")
+	}
 	for _, want := range []string{`data-chart="health"`, `data-chart="burnup" data-phase="nature-park-perfection" data-schedule="AtRisk"`, `<line class="deadline"`, `<line class="forecast"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the journey's status page lacks %s", want)

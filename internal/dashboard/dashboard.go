@@ -60,6 +60,7 @@ func Render(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase, now time.Ti
 	writePhases(&b, scheds, now)
 	writeBurnups(&b, scheds, now)
 	writeQuickWins(&b, mine)
+	writeOutcomes(&b, mine)
 
 	b.WriteString("<sub>Kept up to date by cxloop from the CustomerJourney and its ImprovementPhases; edit those, not this issue.</sub>\n")
 	return b.String()

@@ -1,6 +1,10 @@
 package journey
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cxloop/cxloop/internal/outcome"
+)
 
 // GapKind names what a map lacks.
 type GapKind string
@@ -19,6 +23,8 @@ const (
 	PersonaWithoutGoals GapKind = "PersonaWithoutGoals"
 	// NoTopTask: no touchpoint of the journey is marked as a top task.
 	NoTopTask GapKind = "NoTopTask"
+	// MeasureMissesTarget: a touchpoint's measure, read from Prometheus, misses its target.
+	MeasureMissesTarget GapKind = "MeasureMissesTarget"
 )
 
 // Gap is something the map still lacks, with where it is.
@@ -29,13 +35,16 @@ type Gap struct {
 	Touchpoint string
 	Persona    string
 	PainPoint  string
-	Message    string
+	// Measure, Value and Target name a measure that misses its target and
+	// its numbers, for MeasureMissesTarget.
+	Measure, Value, Target string
+	Message                string
 }
 
 // Gaps lists what the map still lacks, in journey order: personas without
 // goals, a journey without top tasks, then per stage its missing moment of
-// truth, the personas never scored there, the touchpoints without owner
-// and the pain points not yet sized.
+// truth, the personas never scored there, the touchpoints without owner,
+// the pain points not yet sized and the measures that miss their targets.
 func Gaps(m Map) []Gap {
 	var gaps []Gap
 	for _, p := range m.Personas {
@@ -81,6 +90,28 @@ func Gaps(m Map) []Gap {
 				}
 			}
 		}
+		for _, t := range s.Touchpoints {
+			// A measure that misses its target is a finding while nothing in
+			// the map explains it; once a sized pain point of the touchpoint
+			// does, fixing it is the work of Improve or Perfection, and
+			// Discovery, which waits for a map without gaps, can complete.
+			if hasSizedPainPoint(t) {
+				continue
+			}
+			for _, r := range t.Readings {
+				if outcome.MeetsTarget(r.Value, r.Target, r.Direction) {
+					continue
+				}
+				parts := []string{s.Name, t.Name, r.Measure}
+				if r.PainPoint != "" {
+					parts = []string{s.Name, t.Name, r.PainPoint, r.Measure}
+				}
+				gaps = append(gaps, Gap{Kind: MeasureMissesTarget, Key: GapKey(MeasureMissesTarget, parts...), Stage: s.Name, Touchpoint: t.Name, PainPoint: r.PainPoint,
+					Measure: r.Measure, Value: outcome.Format(r.Value), Target: outcome.Format(r.Target),
+					Message: fmt.Sprintf("measure %q at touchpoint %q in stage %q is %s, target %s (%s): no pain point of the touchpoint explains it yet",
+						r.Measure, t.Name, s.Name, outcome.Format(r.Value), outcome.Format(r.Target), betterWay(r.Direction))})
+			}
+		}
 	}
 	return gaps
 }
@@ -105,4 +136,20 @@ func missingSize(p PainPoint) string {
 	default:
 		return "effort"
 	}
+}
+
+func betterWay(d outcome.Direction) string {
+	if d == outcome.LowerIsBetter {
+		return "lower is better"
+	}
+	return "higher is better"
+}
+
+func hasSizedPainPoint(t Touchpoint) bool {
+	for _, p := range t.PainPoints {
+		if p.Sized() {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,10 @@
 package journey
 
-import "math"
+import (
+	"math"
+
+	"github.com/cxloop/cxloop/internal/outcome"
+)
 
 // Weights of a touchpoint in the health score: a moment of truth weighs
 // three times a plain touchpoint, a top task twice, one that is both four times.
@@ -19,7 +23,10 @@ const (
 // Every touchpoint t has a weight w(t) = 1 + 2·momentOfTruth + 1·topTask.
 //
 //	Feeling  F = Σ w(t)·mean((score+2)/4) / Σ w(t), over touchpoints with at least one score
-//	Targets  T = 1 − Σ w(t)·mean(max(0, target−score)/4) / Σ w(t), over touchpoints with targets (1 if none)
+//	Targets  T = 1 − Σ w(t)·shortfall(t) / Σ w(t), over touchpoints with targets (1 if none), where
+//	             shortfall(t) = mean over its measured readings of min(1, miss/|target|) when the
+//	             touchpoint has readings from Prometheus (measured beats declared), and
+//	             mean(max(0, target−score)/4) over its experiences with a target otherwise
 //	Pain     P = 1 − min(1, Σ w(t)·impact/5 / Σ w(t)), the first sum over open pain points
 //	             (an unsized one counts as impact 3), the second over all touchpoints
 //	Health   = round(100 · (0.5·F + 0.25·T + 0.25·P))
@@ -43,10 +50,18 @@ func Health(m Map, resolved map[string]bool) int {
 				}
 				fSum += w * feel / float64(len(t.Experiences))
 				fW += w
-				if targets > 0 {
+				if targets > 0 && len(t.Readings) == 0 {
 					tSum += w * gap / float64(targets)
 					tW += w
 				}
+			}
+			if len(t.Readings) > 0 {
+				var short float64
+				for _, r := range t.Readings {
+					short += outcome.Shortfall(r.Value, r.Target, r.Direction)
+				}
+				tSum += w * short / float64(len(t.Readings))
+				tW += w
 			}
 			for _, p := range t.PainPoints {
 				if resolved[p.ID] {

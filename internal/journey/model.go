@@ -4,7 +4,11 @@
 // imports; the controllers convert the API types into a Map.
 package journey
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cxloop/cxloop/internal/outcome"
+)
 
 // Map is a customer journey map: personas, and stages in order, each with
 // the touchpoints where the personas meet the organisation.
@@ -38,6 +42,18 @@ type Touchpoint struct {
 	Personalize   bool
 	Experiences   []Experience
 	PainPoints    []PainPoint
+	// Readings are the latest values of the touchpoint's measures (and of
+	// its pain points' measures) read from Prometheus; none without data.
+	Readings []Reading
+}
+
+// Reading is the latest value of one measure against its target.
+type Reading struct {
+	// Measure is the measure's name; PainPoint the pain point that declares
+	// it, "" for the touchpoint's own.
+	Measure, PainPoint string
+	Value, Target      float64
+	Direction          outcome.Direction
 }
 
 // Experience is how one persona feels at a touchpoint: Score today and an

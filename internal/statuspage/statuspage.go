@@ -219,6 +219,8 @@ type journeyView struct {
 	Gaps            []cxv1.Gap
 	Conditions      []metav1.Condition
 	OpenItems       []itemView
+	Outcomes        []outcomeView
+	Measures        []cxv1.MeasureStatus
 	DashboardURL    string
 	ReviewIssueURL  string
 	ReviewIssue     int64
@@ -243,6 +245,17 @@ type phaseView struct {
 	PerWeek       string // recent closing rate
 	Forecast      string // how the forecast was made
 	Burnup        template.HTML
+}
+
+// outcomeView is a closed item whose measure judged (or will judge) whether
+// the customer felt the difference.
+type outcomeView struct {
+	Phase, Title, URL string
+	Issue             int64
+	Measure           string
+	Baseline, After   string
+	Verdict, Class    string
+	Message           string
 }
 
 type itemView struct {
@@ -485,6 +498,9 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 		}
 		for i := range p.Status.Items {
 			it := &p.Status.Items[i]
+			if detail && it.Outcome != nil {
+				v.Outcomes = append(v.Outcomes, outcomeOf(p.Name, it))
+			}
 			if it.State != cxv1.ItemOpen {
 				continue
 			}
@@ -511,6 +527,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 	}
 	if detail {
 		v.Conditions = st.Conditions
+		v.Measures = st.Measures
 		sort.SliceStable(v.OpenItems, func(a, b int) bool {
 			oa, ob := v.OpenItems[a].Opened, v.OpenItems[b].Opened
 			if (oa == "") != (ob == "") {
@@ -545,4 +562,24 @@ func band(v int32) string {
 	default:
 		return "poor"
 	}
+}
+
+func outcomeOf(phase string, it *cxv1.PhaseItem) outcomeView {
+	o := it.Outcome
+	ov := outcomeView{Phase: phase, Title: it.Title, URL: it.URL, Issue: it.Issue, Measure: o.Measure,
+		Baseline: o.Baseline, After: o.After, Verdict: string(o.Verdict), Message: o.Message}
+	if ov.Title == "" {
+		ov.Title = it.Key
+	}
+	switch o.Verdict {
+	case cxv1.VerdictImproved:
+		ov.Class = "good"
+	case cxv1.VerdictWorse:
+		ov.Class = "poor"
+	case cxv1.VerdictUnchanged, cxv1.VerdictNoData:
+		ov.Class = "fair"
+	default:
+		ov.Class = "none"
+	}
+	return ov
 }

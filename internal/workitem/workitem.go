@@ -82,6 +82,9 @@ func ForGap(ph Phase, g journey.Gap) Item {
 	row(&b, "Where", where)
 	row(&b, "Persona", g.Persona)
 	row(&b, "Pain point", g.PainPoint)
+	row(&b, "Measure", g.Measure)
+	row(&b, "Measured value", g.Value)
+	row(&b, "Target", g.Target)
 	checklist(&b, gapChecklist(g))
 	footer(&b, ph)
 	return Item{
@@ -191,6 +194,8 @@ func gapTitle(g journey.Gap) string {
 		return fmt.Sprintf("write down the goals of persona %s", g.Persona)
 	case journey.NoTopTask:
 		return "mark the journey's top tasks"
+	case journey.MeasureMissesTarget:
+		return fmt.Sprintf("%s misses its target at touchpoint %s (%s)", g.Measure, g.Touchpoint, g.Stage)
 	}
 	return g.Message
 }
@@ -207,6 +212,9 @@ func gapChecklist(g journey.Gap) []string {
 		return []string{"Estimated impact (1-5) with the customer in mind", "Estimated effort (1-5) with the owning department", "Set impact and effort of " + g.PainPoint + " in the map"}
 	case journey.PersonaWithoutGoals:
 		return []string{"Asked customers like " + g.Persona + " what they come to do", "Added the persona's goals to the map"}
+	case journey.MeasureMissesTarget:
+		return []string{"Found why customers feel touchpoint " + g.Touchpoint + " below target (" + g.Measure + " " + g.Value + ", target " + g.Target + ")",
+			"Added the cause to the map as a sized pain point of the touchpoint (this closes the gap; Improve or Perfection fixes it)"}
 	}
 	return []string{"The map no longer has this gap"}
 }

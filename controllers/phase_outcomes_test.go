@@ -1,0 +1,243 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// fakeSource answers Mean from a table by window start; Query is unused here.
+type fakeSource struct {
+	means map[time.Time]float64
+	err   error
+	calls int
+}
+
+func (f *fakeSource) Query(context.Context, string, time.Time) (float64, error) { return 0, f.err }
+
+func (f *fakeSource) Mean(_ context.Context, _ string, start, _ time.Time) (float64, error) {
+	f.calls++
+	if f.err != nil {
+		return 0, f.err
+	}
+	v, ok := f.means[start]
+	if !ok {
+		return 0, &metricsource.Error{Kind: metricsource.NoData, Message: "no data from " + start.String()}
+	}
+	return v, nil
+}
+
+// commentTracker records comments; the phase step uses nothing else.
+type commentTracker struct {
+	tracker.Tracker
+	comments map[int][]string
+	err      error
+}
+
+func (c *commentTracker) Comment(_ context.Context, n int, text string) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.comments[n] = append(c.comments[n], text)
+	return nil
+}
+
+func measuredJourney() *cxv1.CustomerJourney {
+	return &cxv1.CustomerJourney{Spec: cxv1.CustomerJourneySpec{Stages: []cxv1.Stage{{Name: "planning", Touchpoints: []cxv1.Touchpoint{
+		{Name: "phone-reservation", Measures: []cxv1.Measure{{Name: "csat", Query: "avg(csat)", Target: "4", Direction: cxv1.HigherIsBetter}},
+			PainPoints: []cxv1.PainPoint{
+				{ID: "phone-queue", Measures: []cxv1.Measure{{Name: "wait-seconds", Query: "max(wait)", Target: "120", Direction: cxv1.LowerIsBetter, TolerancePercent: ptr.To[int32](10)}}},
+				{ID: "no-callback"},
+			}},
+		{Name: "brochure"},
+	}}}}}
+}
+
+func TestMeasureFor(t *testing.T) {
+	cj := measuredJourney()
+	for _, tt := range []struct {
+		src  cxv1.ItemSource
+		want string
+	}{
+		{cxv1.ItemSource{Stage: "planning", Touchpoint: "phone-reservation", PainPoint: "phone-queue"}, "wait-seconds"},
+		{cxv1.ItemSource{Stage: "planning", Touchpoint: "phone-reservation", PainPoint: "no-callback"}, "csat"},
+		{cxv1.ItemSource{Stage: "planning", Touchpoint: "phone-reservation"}, "csat"},
+		{cxv1.ItemSource{Stage: "planning", Touchpoint: "brochure"}, ""},
+		{cxv1.ItemSource{Stage: "elsewhere", Touchpoint: "phone-reservation"}, ""},
+		{cxv1.ItemSource{Kind: "Gap", Stage: "planning"}, ""},
+		{cxv1.ItemSource{Kind: "Gap", Stage: "planning", Touchpoint: "phone-reservation"}, ""},
+		{cxv1.ItemSource{Kind: "Personalization", Stage: "planning", Touchpoint: "phone-reservation", Persona: "family"}, "csat"},
+	} {
+		m, ok := measureFor(cj, tt.src)
+		if ok != (tt.want != "") || m.Name != tt.want {
+			t.Errorf("measureFor(%+v) = %q, %v; want %q", tt.src, m.Name, ok, tt.want)
+		}
+	}
+}
+
+func TestVerifyOutcomes(t *testing.T) {
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	opened := now.Add(-21 * 24 * time.Hour)
+	closed := now.Add(-14 * 24 * time.Hour)
+	settle := 7 * 24 * time.Hour
+	baselineStart, afterStart := opened.Add(-settle), closed
+	item := func(pp string) cxv1.PhaseItem {
+		o, c := metav1.NewTime(opened), metav1.NewTime(closed)
+		return cxv1.PhaseItem{Key: "painpoint/" + pp, State: cxv1.ItemClosed, Issue: 7, OpenedAt: &o, ClosedAt: &c,
+			Source: cxv1.ItemSource{Kind: "PainPoint", Stage: "planning", Touchpoint: "phone-reservation", PainPoint: pp}}
+	}
+	tests := []struct {
+		name        string
+		item        cxv1.PhaseItem
+		at          time.Time
+		src         *fakeSource
+		want        cxv1.Verdict
+		baseline    string
+		after       string
+		comment     string
+		condition   string
+		conditionOK bool
+	}{
+		{"improved: the wait fell below the tolerance", item("phone-queue"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 300, afterStart: 90}},
+			cxv1.VerdictImproved, "300", "90", "Verified: improved", ReasonOutcomesRead, true},
+		{"unchanged within the measure's 10%", item("phone-queue"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 300, afterStart: 280}},
+			cxv1.VerdictUnchanged, "300", "280", "Verified: unchanged", ReasonOutcomesRead, true},
+		{"worse", item("no-callback"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 4.1, afterStart: 3.2}},
+			cxv1.VerdictWorse, "4.1", "3.2", "Verified: worse", ReasonOutcomesRead, true},
+		{"no baseline", item("no-callback"), now, &fakeSource{means: map[time.Time]float64{afterStart: 3.2}},
+			cxv1.VerdictNoData, "", "", "no data", ReasonOutcomesRead, true},
+		{"settle window not over: pending, nothing read", item("phone-queue"), closed.Add(3 * 24 * time.Hour), &fakeSource{},
+			cxv1.VerdictPending, "", "", "", ReasonOutcomesRead, true},
+		{"Prometheus down: pending, condition says so", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.Unavailable, Message: "Prometheus at http://x cannot be reached"}},
+			cxv1.VerdictPending, "", "", "", metricsource.ReasonPrometheusUnavailable, false},
+		{"several series: pending, the query is named", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.MultipleSeries, Message: "the query returns 2 series"}},
+			cxv1.VerdictPending, "", "", "", metricsource.ReasonMultipleSeries, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &ImprovementPhaseReconciler{Recorder: events.NewFakeRecorder(10), Clock: clocktesting.NewFakePassiveClock(tt.at), Metrics: tt.src}
+			ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: []cxv1.PhaseItem{tt.item}}}
+			tr := &commentTracker{comments: map[int][]string{}}
+			run := &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
+			if stop, err := r.verifyOutcomes(context.Background(), run); stop || err != nil {
+				t.Fatalf("stop %v, err %v", stop, err)
+			}
+			o := ph.Status.Items[0].Outcome
+			if o == nil || o.Verdict != tt.want || o.Baseline != tt.baseline || o.After != tt.after {
+				t.Fatalf("outcome %+v, want %s %s→%s", o, tt.want, tt.baseline, tt.after)
+			}
+			if !o.VerifyAt.Time.Equal(closed.Add(settle)) {
+				t.Errorf("verifyAt %v", o.VerifyAt)
+			}
+			if tt.comment == "" {
+				if len(tr.comments[7]) != 0 || ptr.Deref(o.Commented, false) {
+					t.Errorf("commented while pending: %v", tr.comments)
+				}
+			} else if len(tr.comments[7]) != 1 || !strings.Contains(tr.comments[7][0], tt.comment) || !ptr.Deref(o.Commented, false) {
+				t.Errorf("comments %q, want one with %q", tr.comments[7], tt.comment)
+			}
+			c := findCondition(ph.Status.Conditions, cxv1.ConditionMeasuresReady)
+			if c == nil || c.Reason != tt.condition || (c.Status == metav1.ConditionTrue) != tt.conditionOK {
+				t.Errorf("MeasuresReady %+v, want %s", c, tt.condition)
+			}
+			if tt.want == cxv1.VerdictPending && tt.at.Before(closed.Add(settle)) && run.requeue != closed.Add(settle).Sub(tt.at) {
+				t.Errorf("requeue %s, want the end of the settle window", run.requeue)
+			}
+
+			// A second run reads nothing more and comments no more.
+			calls := tt.src.calls
+			if _, err := r.verifyOutcomes(context.Background(), run); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != cxv1.VerdictPending && (tt.src.calls != calls || len(tr.comments[7]) != 1) {
+				t.Errorf("a verdict was read or written again: %d calls, %d comments", tt.src.calls-calls, len(tr.comments[7]))
+			}
+		})
+	}
+}
+
+func TestVerifyOutcomesCommentRetriedAndReopenResets(t *testing.T) {
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	opened, closed := now.Add(-21*24*time.Hour), now.Add(-14*24*time.Hour)
+	o, c := metav1.NewTime(opened), metav1.NewTime(closed)
+	ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: []cxv1.PhaseItem{{Key: "k", State: cxv1.ItemClosed, Issue: 3, OpenedAt: &o, ClosedAt: &c,
+		Source: cxv1.ItemSource{Stage: "planning", Touchpoint: "phone-reservation"}}}}}
+	src := &fakeSource{means: map[time.Time]float64{opened.Add(-7 * 24 * time.Hour): 3, closed: 4.4}}
+	tr := &commentTracker{comments: map[int][]string{}, err: &tracker.APIError{Reason: "ServerError", StatusCode: 502}}
+	r := &ImprovementPhaseReconciler{Recorder: events.NewFakeRecorder(10), Clock: clocktesting.NewFakePassiveClock(now), Metrics: src}
+	run := &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
+	if _, err := r.verifyOutcomes(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	it := &ph.Status.Items[0]
+	if it.Outcome.Verdict != cxv1.VerdictImproved || ptr.Deref(it.Outcome.Commented, false) || run.githubErr == nil {
+		t.Fatalf("after a failed comment: %+v, githubErr %v", it.Outcome, run.githubErr)
+	}
+	tr.err = nil
+	run = &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
+	if _, err := r.verifyOutcomes(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	if !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
+		t.Fatalf("comment not retried: %+v %v", it.Outcome, tr.comments)
+	}
+	// Reopened: the verdict is gone, to be judged again at the next close.
+	it.State, it.ClosedAt = cxv1.ItemOpen, nil
+	if _, err := r.verifyOutcomes(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	if it.Outcome != nil {
+		t.Errorf("outcome kept on a reopened item: %+v", it.Outcome)
+	}
+}
+
+func TestVerifiedPercentExitCriterion(t *testing.T) {
+	items := func(verdicts ...cxv1.Verdict) cxv1.PhaseProgress {
+		var out []cxv1.PhaseItem
+		for _, v := range verdicts {
+			out = append(out, cxv1.PhaseItem{State: cxv1.ItemClosed, Outcome: &cxv1.ItemOutcome{Verdict: v}})
+		}
+		return progressOf(out)
+	}
+	ph := &cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove, ExitCriteria: &cxv1.ExitCriteria{VerifiedPercent: ptr.To[int32](50)}}}
+	cj := &cxv1.CustomerJourney{}
+	for _, tt := range []struct {
+		name string
+		p    cxv1.PhaseProgress
+		want bool
+	}{
+		{"half improved", items(cxv1.VerdictImproved, cxv1.VerdictWorse), true},
+		{"one of three", items(cxv1.VerdictImproved, cxv1.VerdictPending, cxv1.VerdictUnchanged), false},
+		{"none verified yet", items(cxv1.VerdictPending, cxv1.VerdictPending), false},
+		{"no items cannot be verified", items(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := exitCriteriaMet(ph, cj, tt.p, 0)
+			if got != tt.want {
+				t.Errorf("exitCriteriaMet = %v (%s), want %v", got, why, tt.want)
+			}
+			if !got && !strings.Contains(why, "verified as improved") {
+				t.Errorf("why: %s", why)
+			}
+		})
+	}
+}
+
+func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == typ {
+			return &conds[i]
+		}
+	}
+	return nil
+}
