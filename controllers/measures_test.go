@@ -175,7 +175,7 @@ func TestVerifiedOutcome(t *testing.T) {
 		g.Expect(it.Outcome.Verdict).To(Equal(cxv1.VerdictImproved))
 		g.Expect(it.Outcome.Baseline).To(Equal("3.1"))
 		g.Expect(it.Outcome.After).To(Equal("4.4"))
-		g.Expect(it.Outcome.Commented).To(BeTrue())
+		g.Expect(it.Outcome.Commented).To(HaveValue(BeTrue()))
 		ph := getPhase(g, ns, improve.Name)
 		g.Expect(meta.IsStatusConditionTrue(ph.Status.Conditions, cxv1.ConditionMeasuresReady)).To(BeTrue())
 		g.Expect(ph.Status.Progress.Verified).To(Equal(int32(1)))
