@@ -298,7 +298,8 @@ func tail(s string, lines int) string {
 
 // TestOutageAndRecovery: while GitHub answers 502 to writes, tracking goes
 // on (a close on GitHub is seen), conditions say what fails, and nothing is
-// opened twice; when GitHub is back, the items open and the conditions clear.
+// opened twice; while it hangs past the client's timeout, the conditions say
+// so; when GitHub is back, the items open and the conditions clear.
 func TestOutageAndRecovery(t *testing.T) {
 	g := eventually(t)
 	gh := githubServer(t)
@@ -343,6 +344,16 @@ func TestOutageAndRecovery(t *testing.T) {
 	before := failedCreates()
 	time.Sleep(4 * time.Second)
 	g.Expect(failedCreates()-before).To(BeNumerically("<=", 4), "creates retried without backing off")
+
+	// Then GitHub hangs: every answer comes after the client's timeout.
+	gh.ClearFaults()
+	gh.Inject(localgithub.Fault{Kind: localgithub.Latency, Delay: 3 * time.Second, Times: -1})
+	g.Eventually(func(g Gomega) {
+		c := meta.FindStatusCondition(getPhase(g, ns, ph.Name).Status.Conditions, cxv1.ConditionTrackerReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(tracker.ReasonTimeout))
+	}).Should(Succeed())
 
 	gh.ClearFaults()
 	g.Eventually(func(g Gomega) {

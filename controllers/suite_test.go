@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"net/http"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,5 +144,6 @@ func eventually(t *testing.T) Gomega {
 // which has no content limits: its write budget is set as an admin would
 // set it for a GitHub Enterprise Server without them.
 func localTrackers(mgr ctrl.Manager) *Trackers {
-	return &Trackers{Reader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000}
+	return &Trackers{Reader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000,
+		HTTPClient: &http.Client{Timeout: 2 * time.Second}} // a GitHub that hangs is seen soon
 }
