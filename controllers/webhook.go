@@ -63,7 +63,7 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 		}
 	}
 	var list cxv1.CustomerJourneyList
-	if err := w.Client.List(ctx, &list); err != nil {
+	if err := w.Client.List(ctx, &list, client.MatchingFields{githubRepoIndex: repoIndexKey(e.Owner, e.Repo)}); err != nil {
 		return fmt.Errorf("listing journeys: %w", err)
 	}
 	for i := range list.Items {
