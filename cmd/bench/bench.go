@@ -125,7 +125,8 @@ func run(ctx context.Context, o options) (*Result, error) {
 
 	res := &Result{Params: Params{Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
 		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
-		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU()}}
+		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
+		WorkersPerController: controllers.DefaultWorkers}}
 
 	if res.Baseline, err = b.baseline(ctx); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
@@ -257,7 +258,8 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 	if err != nil {
 		return Side{}, err
 	}
-	if err := setupBaseline(mgr, controller.Options{}); err != nil {
+	// As many workers as cxloop's controllers have.
+	if err := setupBaseline(mgr, controller.Options{MaxConcurrentReconciles: controllers.DefaultWorkers}); err != nil {
 		return Side{}, err
 	}
 	stop := startManager(ctx, mgr)
@@ -431,8 +433,15 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	g.PhasesHeldByBudget = obs.budgetHeld()
 	b.say("cxloop: ramp over: %d issues (%d writes) in %.1fs", g.IssuesOpened, g.Writes, g.RampSeconds)
 
-	// 4. Idle: nothing changes on either side for a sync interval and a bit.
-	time.Sleep(3 * time.Second) // the last reconciles of the ramp
+	// 4. Idle: nothing changes on either side for a sync interval and a bit,
+	// once GitHub has delivered every webhook of the ramp.
+	dctx, cancelDeliveries := context.WithTimeout(ctx, 2*time.Minute)
+	err = b.gh.WaitForDeliveries(dctx)
+	cancelDeliveries()
+	if err != nil {
+		return fmt.Errorf("waiting for GitHub's webhook deliveries: %w", err)
+	}
+	time.Sleep(3 * time.Second) // the reconciles the last deliveries started
 	idleRec0, _ := reconcileCounts()
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)

@@ -25,9 +25,9 @@ func main() {
 	o := options{Progress: os.Stderr}
 	var out, compareWith string
 	flag.IntVar(&o.Journeys, "journeys", 200, "journeys to apply (up to 1000), each with 140 touchpoints, 4 personas and 4 phases")
-	flag.IntVar(&o.Gaps, "discovery-issues", 3, "Discovery issues per journey (touchpoints without owner)")
-	flag.IntVar(&o.WritesPerMinute, "github-writes-per-minute", 300, "cxloop's GitHub write budget per minute (the local GitHub has no content limits of its own)")
-	flag.IntVar(&o.WritesPerHour, "github-writes-per-hour", 20000, "cxloop's GitHub write budget per hour")
+	flag.IntVar(&o.Gaps, "discovery-issues", 2, "Discovery issues per journey (touchpoints without owner)")
+	flag.IntVar(&o.WritesPerMinute, "github-writes-per-minute", 120, "cxloop's GitHub write budget per minute (the local GitHub has no content limits of its own)")
+	flag.IntVar(&o.WritesPerHour, "github-writes-per-hour", 2000, "cxloop's GitHub write budget per hour")
 	flag.IntVar(&o.RateLimit, "github-rate-limit", 15000, "the local GitHub's primary rate limit per token and hour (GitHub: 5000 for a user, up to 15000 for an app in an Enterprise Cloud org)")
 	flag.DurationVar(&o.SyncInterval, "sync-interval", 20*time.Second, "every phase's spec.syncInterval (polling)")
 	flag.IntVar(&o.Closes, "closes", 100, "issues closed on GitHub to time close -> status, with webhooks and again with polling")

@@ -38,6 +38,8 @@ type Params struct {
 	GitHubRateLimit           int     `json:"githubRateLimitPerHour"`
 	SyncIntervalSeconds       float64 `json:"syncIntervalSeconds"`
 	CPUs                      int     `json:"cpus"`
+	// WorkersPerController: the same for cxloop and the baseline.
+	WorkersPerController int `json:"workersPerController"`
 }
 
 // Side is what it takes one controller to bring every object to Ready.
@@ -140,8 +142,8 @@ func printTable(w io.Writer, r *Result) {
 	p := r.Params
 	fmt.Fprintf(w, "\ncxloop bench %s (%s): %d journeys x %d touchpoints x %d personas, %d phases each; %d CPUs\n",
 		r.Commit, r.Date, p.Journeys, p.TouchpointsPerJourney, p.Personas, p.PhasesPerJourney, p.CPUs)
-	fmt.Fprintf(w, "GitHub write budget %d/min, %d/h (one token); sync interval %gs; %d Discovery issues per journey\n\n",
-		p.WritesPerMinute, p.WritesPerHour, p.SyncIntervalSeconds, p.DiscoveryIssuesPerJourney)
+	fmt.Fprintf(w, "GitHub write budget %d/min, %d/h (one token); sync interval %gs; %d Discovery issues per journey; %d workers per controller (both)\n\n",
+		p.WritesPerMinute, p.WritesPerHour, p.SyncIntervalSeconds, p.DiscoveryIssuesPerJourney, p.WorkersPerController)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	k, b := r.Kubernetes, r.Baseline
 	fmt.Fprintln(tw, "KUBERNETES SIDE\tbaseline\tcxloop\tratio")
