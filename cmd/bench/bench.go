@@ -445,6 +445,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	idleRec0, _ := reconcileCounts()
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
+	idleObj0 := obs.writeCounts()
 	window := b.o.SyncInterval + b.o.SyncInterval/5 + 2*time.Second
 	b.say("cxloop: idle for %s", window)
 	select {
@@ -455,6 +456,23 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	idleRec1, _ := reconcileCounts()
 	idleGH := idleGH0.diff(b.count.snapshot())
 	idleAPI1, _ := apiWrites(ctx, b.rc)
+	// The journeys whose issues were closed, and their phases, changed: their
+	// history and forecast move on. The others are the idle ones.
+	touched := map[string]bool{}
+	for _, k := range wh.keys {
+		j := strings.TrimSuffix(k.phase, "-discovery")
+		touched["journey/"+k.ns+"/"+j] = true
+		for _, t := range phaseTypes {
+			touched["phase/"+k.ns+"/"+benchJourney{Name: j}.phaseName(t)] = true
+		}
+	}
+	untouchedWrites, untouched := 0, 0
+	for _, key := range keys {
+		if !touched[key] {
+			untouched++
+			untouchedWrites += obs.writeCounts()[key] - idleObj0[key]
+		}
+	}
 	syncs := idleRec1["improvementphase"] - idleRec0["improvementphase"] + idleRec1["customerjourney"] - idleRec0["customerjourney"]
 	res.Idle = Idle{
 		Syncs:                  syncs,
@@ -467,6 +485,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 		WritesByResource:       diffMap(idleAPI0, idleAPI1),
 		ReconcilesByController: diffMap(idleRec0, idleRec1),
 		RequestsByAnswer:       idleGH.ByCode,
+		UnchangedObjects:       untouched,
+		UnchangedObjectWrites:  untouchedWrites,
 	}
 	if syncs > 0 {
 		res.Idle.RequestsPerSync = float64(idleGH.total()) / float64(syncs)
@@ -533,7 +553,9 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 	wctx, cancel := context.WithTimeout(ctx, 3*b.o.SyncInterval+time.Minute)
 	defer cancel()
 	lat, missing := obs.waitCloses(wctx, keys)
-	return latencyOf(lat, missing), nil
+	l := latencyOf(lat, missing)
+	l.keys = keys
+	return l, nil
 }
 
 func hasLabel(labels []string, l string) bool {

@@ -266,3 +266,14 @@ func cxloopReady(obj client.Object) bool {
 }
 
 var debugWatch = os.Getenv("BENCH_DEBUG_WATCH") != ""
+
+// writeCounts is the writes seen so far, by object.
+func (o *observer) writeCounts() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.objs))
+	for k, st := range o.objs {
+		out[k] = st.writes
+	}
+	return out
+}
