@@ -403,6 +403,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	// 2. Issues closed while the ramp still opens issues: webhooks.
 	expected := b.o.Journeys * b.o.Gaps
 	closes := min(b.o.Closes, expected/2)
+	// Enough issues open to close, while the ramp still opens more.
+	for b.count.snapshot().Creates-ghBefore.Creates < closes && ctx.Err() == nil {
+		time.Sleep(250 * time.Millisecond)
+	}
 	wh, err := b.closeIssues(ctx, obs, js, closes, "webhook")
 	if err != nil {
 		return err
@@ -507,6 +511,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	g.RequestsByAnswer = total.ByCode
 	if g.IssuesOpened > 0 {
 		g.RequestsPerIssue = float64(total.total()) / float64(g.IssuesOpened)
+		g.CostingRequestsPerIssue = float64(total.where(func(_ string, s int) bool { return s != http.StatusNotModified })) / float64(g.IssuesOpened)
 	}
 	recEnd, slowest := reconcileCounts()
 	var ms runtime.MemStats
@@ -533,21 +538,29 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourney, n int, how string) (Latency, error) {
 	var keys []closeKey
 	b.say("cxloop: closing %d issues on GitHub (%s)", n, how)
-	for _, j := range js {
-		if len(keys) == n {
-			break
-		}
-		for _, is := range b.gh.Issues(ghOwner, j.Repo) {
-			if is.State == "open" && hasLabel(is.Labels, "phase:discovery") {
-				k := closeKey{j.Namespace, j.phaseName(cxv1.PhaseDiscovery), is.Number}
-				obs.expectClose(k, time.Now())
-				if err := b.gh.CloseIssue(ghOwner, j.Repo, is.Number, "completed"); err != nil {
-					return Latency{}, err
-				}
-				keys = append(keys, k)
-				time.Sleep(50 * time.Millisecond)
+	// Spread over journeys: the first open issue of each, then the next.
+	for round := 0; round < b.o.Gaps && len(keys) < n; round++ {
+		for _, j := range js {
+			if len(keys) == n {
 				break
 			}
+			var open []localgithub.Issue
+			for _, is := range b.gh.Issues(ghOwner, j.Repo) {
+				if is.State == "open" && hasLabel(is.Labels, "phase:discovery") {
+					open = append(open, is)
+				}
+			}
+			if len(open) == 0 {
+				continue
+			}
+			is := open[0]
+			k := closeKey{j.Namespace, j.phaseName(cxv1.PhaseDiscovery), is.Number}
+			obs.expectClose(k, time.Now())
+			if err := b.gh.CloseIssue(ghOwner, j.Repo, is.Number, "completed"); err != nil {
+				return Latency{}, err
+			}
+			keys = append(keys, k)
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, 3*b.o.SyncInterval+time.Minute)

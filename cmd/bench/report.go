@@ -73,16 +73,18 @@ type Counts struct {
 }
 
 type GitHubSide struct {
-	IssuesOpened       int            `json:"issuesOpened"`
-	Writes             int            `json:"writesDuringRamp"`
-	RampSeconds        float64        `json:"rampSeconds"`
-	OpenedPerMinute    float64        `json:"openedPerMinute"`
-	BudgetShare        float64        `json:"budgetShare"`
-	SecondaryLimits    int            `json:"secondaryLimits"`
-	PhasesHeldByBudget int            `json:"phasesHeldByBudget"`
-	Requests           int            `json:"requests"`
-	RequestsPerIssue   float64        `json:"requestsPerIssue"`
-	RequestsByAnswer   map[string]int `json:"requestsByAnswer"`
+	IssuesOpened       int     `json:"issuesOpened"`
+	Writes             int     `json:"writesDuringRamp"`
+	RampSeconds        float64 `json:"rampSeconds"`
+	OpenedPerMinute    float64 `json:"openedPerMinute"`
+	BudgetShare        float64 `json:"budgetShare"`
+	SecondaryLimits    int     `json:"secondaryLimits"`
+	PhasesHeldByBudget int     `json:"phasesHeldByBudget"`
+	Requests           int     `json:"requests"`
+	RequestsPerIssue   float64 `json:"requestsPerIssue"`
+	// CostingRequestsPerIssue leaves out the 304s, which cost no rate limit.
+	CostingRequestsPerIssue float64        `json:"costingRequestsPerIssue"`
+	RequestsByAnswer        map[string]int `json:"requestsByAnswer"`
 }
 
 type Idle struct {
@@ -169,7 +171,7 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "writes as share of the budget in the ramp\t\t%.0f%%\t\n", 100*g.BudgetShare)
 	fmt.Fprintf(tw, "phases held by the budget (RateLimited=WriteBudget)\t\t%d\t\n", g.PhasesHeldByBudget)
 	fmt.Fprintf(tw, "secondary/primary limits hit (403/429)\t\t%d\t\n", g.SecondaryLimits)
-	fmt.Fprintf(tw, "GitHub requests per issue opened (whole run)\t\t%.2f\t\n", g.RequestsPerIssue)
+	fmt.Fprintf(tw, "GitHub requests per issue opened, all / costing rate limit (whole run)\t\t%.2f / %.2f\t\n", g.RequestsPerIssue, g.CostingRequestsPerIssue)
 	i := r.Idle
 	fmt.Fprintf(tw, "idle sync: requests per sync (304 / 200 / other)\t\t%.2f (%d / %d / %d) over %d syncs\t\n", i.RequestsPerSync, i.NotModified, i.OK,
 		i.Requests-i.NotModified-i.OK, i.Syncs)
