@@ -64,6 +64,7 @@ func main() {
 		fail(err)
 	}
 	o.Root = root
+	measured := commit(root) // the code built, before anything changes during the run
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, o)
@@ -71,7 +72,7 @@ func main() {
 		fail(err)
 	}
 	res.Date = time.Now().UTC().Format(time.RFC3339)
-	res.Commit = commit(root)
+	res.Commit = measured
 	printTable(os.Stdout, res)
 	if out == "" {
 		out = filepath.Join(root, "bench", "results", fmt.Sprintf("%s-%s-n%d.json", time.Now().UTC().Format("2006-01-02"), res.Commit, o.Journeys))
