@@ -391,8 +391,19 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	recReady, _ := reconcileCounts()
 	writesReady, _ := apiWrites(ctx, b.rc)
 	_, _, perObj := obs.readiness(keys)
+	var journeyKeys, phaseKeys []string
+	for _, key := range keys {
+		if strings.HasPrefix(key, "journey/") {
+			journeyKeys = append(journeyKeys, key)
+		} else {
+			phaseKeys = append(phaseKeys, key)
+		}
+	}
+	_, _, jw := obs.readiness(journeyKeys)
+	_, _, pw := obs.readiness(phaseKeys)
 	n := float64(len(keys))
 	k := &res.Kubernetes
+	k.JourneyWritesToReady, k.PhaseWritesToReady = quantiles(jw), quantiles(pw)
 	k.ReadySeconds = last.Sub(start).Seconds()
 	k.ApplySeconds = b.applied.Seconds()
 	k.ReconcilesPerObject = float64(recReady["customerjourney"]+recReady["improvementphase"]-recBefore["customerjourney"]-recBefore["improvementphase"]) / n
@@ -422,6 +433,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 		return fmt.Errorf("waiting for %d issues, %d opened: %w", expected, b.count.snapshot().Creates-ghBefore.Creates, err)
 	}
 	rampEnd := time.Now()
+	recRamp, _ := reconcileCounts()
+	res.GitHub.PhaseReconcilesInRamp = recRamp["improvementphase"] - recBefore["improvementphase"]
 	g := &res.GitHub
 	creates := b.count.createTimes()[ghBefore.Creates:]
 	g.IssuesOpened = len(creates)
@@ -625,5 +638,3 @@ func findRoot() (string, error) {
 		dir = parent
 	}
 }
-
-var _ = strings.TrimSpace

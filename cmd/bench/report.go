@@ -61,9 +61,12 @@ type KubernetesSide struct {
 	ReconcilesRatio float64 `json:"reconcilesRatio"`
 	// APIWritesTotal and EventWrites over the whole run; WritesPerIssue is
 	// object changes per issue opened.
-	APIWritesTotal int     `json:"apiWritesTotal"`
-	EventWrites    int     `json:"eventWrites"`
-	WritesPerIssue float64 `json:"objectWritesPerIssue"`
+	APIWritesTotal int `json:"apiWritesTotal"`
+	// JourneyWritesToReady and PhaseWritesToReady split WritesToReady by kind.
+	JourneyWritesToReady Counts  `json:"journeyWritesToReady"`
+	PhaseWritesToReady   Counts  `json:"phaseWritesToReady"`
+	EventWrites          int     `json:"eventWrites"`
+	WritesPerIssue       float64 `json:"objectWritesPerIssue"`
 }
 
 type Counts struct {
@@ -80,8 +83,10 @@ type GitHubSide struct {
 	BudgetShare        float64 `json:"budgetShare"`
 	SecondaryLimits    int     `json:"secondaryLimits"`
 	PhasesHeldByBudget int     `json:"phasesHeldByBudget"`
-	Requests           int     `json:"requests"`
-	RequestsPerIssue   float64 `json:"requestsPerIssue"`
+	// PhaseReconcilesInRamp: phase reconciles from apply to the last issue.
+	PhaseReconcilesInRamp int     `json:"phaseReconcilesInRamp"`
+	Requests              int     `json:"requests"`
+	RequestsPerIssue      float64 `json:"requestsPerIssue"`
 	// CostingRequestsPerIssue leaves out the 304s, which cost no rate limit.
 	CostingRequestsPerIssue float64        `json:"costingRequestsPerIssue"`
 	RequestsByAnswer        map[string]int `json:"requestsByAnswer"`
@@ -160,6 +165,7 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "reconciles per object to Ready\t%.2f\t%.2f\t%.2fx\n", b.ReconcilesPerObject, k.ReconcilesPerObject, k.ReconcilesRatio)
 	fmt.Fprintf(tw, "writes per object to Ready (mean/median/max)\t%.2f/%d/%d\t%.2f/%d/%d\t\n", b.WritesToReady.Mean, b.WritesToReady.Median, b.WritesToReady.Max,
 		k.WritesToReady.Mean, k.WritesToReady.Median, k.WritesToReady.Max)
+	fmt.Fprintf(tw, "  journeys / phases (max)\t\t%d / %d\t\n", k.JourneyWritesToReady.Max, k.PhaseWritesToReady.Max)
 	fmt.Fprintf(tw, "API write requests per object to Ready\t%.2f\t%.2f\t\n", b.APIWritesPerObject, k.APIWritesPerObject)
 	fmt.Fprintf(tw, "object writes per issue opened (whole run)\t\t%.2f\t\n", k.WritesPerIssue)
 	fmt.Fprintf(tw, "Event writes (whole run)\t\t%d\t\n", k.EventWrites)
@@ -170,6 +176,7 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "issues opened per minute\t\t%.0f (budget %d)\t\n", g.OpenedPerMinute, p.WritesPerMinute)
 	fmt.Fprintf(tw, "writes as share of the budget in the ramp\t\t%.0f%%\t\n", 100*g.BudgetShare)
 	fmt.Fprintf(tw, "phases held by the budget (RateLimited=WriteBudget)\t\t%d\t\n", g.PhasesHeldByBudget)
+	fmt.Fprintf(tw, "phase reconciles during the ramp\t\t%d\t\n", g.PhaseReconcilesInRamp)
 	fmt.Fprintf(tw, "secondary/primary limits hit (403/429)\t\t%d\t\n", g.SecondaryLimits)
 	fmt.Fprintf(tw, "GitHub requests per issue opened, all / costing rate limit (whole run)\t\t%.2f / %.2f\t\n", g.RequestsPerIssue, g.CostingRequestsPerIssue)
 	i := r.Idle
