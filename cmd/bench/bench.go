@@ -442,10 +442,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	ghRamp := ghBefore.diff(b.count.snapshot())
 	g.Writes = ghRamp.where(func(m string, _ int) bool { return isWrite(m) })
 	g.OpenedPerMinute = float64(g.IssuesOpened) / (g.RampSeconds / 60)
-	// What the budget allowed over the ramp: a full bucket at the start,
-	// then the per-minute rate, within the hour's bucket.
-	allowed := min(float64(b.o.WritesPerMinute)*(1+g.RampSeconds/60), float64(b.o.WritesPerHour)*(1+g.RampSeconds/3600))
-	g.BudgetShare = float64(g.Writes) / allowed
+	g.setShares(res.Params)
 	g.SecondaryLimits = ghRamp.where(func(_ string, s int) bool { return s == http.StatusForbidden || s == http.StatusTooManyRequests })
 	g.PhasesHeldByBudget = obs.budgetHeld()
 	b.say("cxloop: ramp over: %d issues (%d writes) in %.1fs", g.IssuesOpened, g.Writes, g.RampSeconds)

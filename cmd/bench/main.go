@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -35,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.Timeout, "timeout", 20*time.Minute, "bound on the whole run")
 	flag.StringVar(&out, "out", "", "JSON result file (default bench/results/<date>-<commit>-n<journeys>.json)")
 	flag.StringVar(&compareWith, "compare", "", "instead of running, compare two JSON results: -compare old.json,new.json")
+	printOnly := flag.String("print", "", "instead of running, print the table of a JSON result")
 	flag.BoolVar(&o.Verbose, "v", false, "show cxloop's error logs")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof at this address (e.g. 127.0.0.1:6060) to profile the manager")
 	flag.Parse()
@@ -42,6 +44,19 @@ func main() {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
 	}
 
+	if *printOnly != "" {
+		raw, err := os.ReadFile(*printOnly)
+		if err != nil {
+			fail(err)
+		}
+		var r Result
+		if err := json.Unmarshal(raw, &r); err != nil {
+			fail(err)
+		}
+		r.GitHub.setShares(r.Params)
+		printTable(os.Stdout, &r)
+		return
+	}
 	if compareWith != "" {
 		a, b, ok := strings.Cut(compareWith, ",")
 		if !ok {

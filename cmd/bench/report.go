@@ -76,11 +76,13 @@ type Counts struct {
 }
 
 type GitHubSide struct {
-	IssuesOpened       int     `json:"issuesOpened"`
-	Writes             int     `json:"writesDuringRamp"`
-	RampSeconds        float64 `json:"rampSeconds"`
-	OpenedPerMinute    float64 `json:"openedPerMinute"`
-	BudgetShare        float64 `json:"budgetShare"`
+	IssuesOpened    int     `json:"issuesOpened"`
+	Writes          int     `json:"writesDuringRamp"`
+	RampSeconds     float64 `json:"rampSeconds"`
+	OpenedPerMinute float64 `json:"openedPerMinute"`
+	BudgetShare     float64 `json:"budgetShare"`
+	// BucketShare: the writes as a share of what the tracker\'s buckets allow.
+	BucketShare        float64 `json:"bucketShare"`
 	SecondaryLimits    int     `json:"secondaryLimits"`
 	PhasesHeldByBudget int     `json:"phasesHeldByBudget"`
 	// PhaseReconcilesInRamp: phase reconciles from apply to the last issue.
@@ -133,6 +135,27 @@ type Manager struct {
 	SlowestJourneyReconcileSeconds float64 `json:"slowestJourneyReconcileSeconds"`
 }
 
+// setShares works out the writes of the ramp as a share of the configured
+// per-minute budget (writes per minute over budget per minute), and as a
+// share of what the tracker's token buckets let through in that time: they
+// start with a sixth of the minute's budget (a quarter of the hour's) and
+// refill the rest over the window, so that no window ever exceeds the budget.
+func (g *GitHubSide) setShares(p Params) {
+	t := g.RampSeconds
+	if t <= 0 {
+		return
+	}
+	g.BudgetShare = float64(g.Writes) / (float64(p.WritesPerMinute) * t / 60)
+	bucket := func(limit int, window float64) float64 {
+		burst := float64(max(1, limit/6))
+		if window == 3600 {
+			burst = float64(max(1, limit/4))
+		}
+		return burst + (float64(limit)-burst)*t/window
+	}
+	g.BucketShare = float64(g.Writes) / min(bucket(p.WritesPerMinute, 60), bucket(p.WritesPerHour, 3600))
+}
+
 // target is one of issue #10's targets, checked against a result.
 type target struct {
 	name string
@@ -174,7 +197,7 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintln(tw, "GITHUB SIDE\t\tcxloop\t")
 	fmt.Fprintf(tw, "issues opened / writes in the ramp\t\t%d / %d in %.1fs\t\n", g.IssuesOpened, g.Writes, g.RampSeconds)
 	fmt.Fprintf(tw, "issues opened per minute\t\t%.0f (budget %d)\t\n", g.OpenedPerMinute, p.WritesPerMinute)
-	fmt.Fprintf(tw, "writes as share of the budget in the ramp\t\t%.0f%%\t\n", 100*g.BudgetShare)
+	fmt.Fprintf(tw, "writes per minute as share of the budget / of what its buckets allow\t\t%.0f%% / %.0f%%\t\n", 100*g.BudgetShare, 100*g.BucketShare)
 	fmt.Fprintf(tw, "phases held by the budget (RateLimited=WriteBudget)\t\t%d\t\n", g.PhasesHeldByBudget)
 	fmt.Fprintf(tw, "phase reconciles during the ramp\t\t%d\t\n", g.PhaseReconcilesInRamp)
 	fmt.Fprintf(tw, "secondary/primary limits hit (403/429)\t\t%d\t\n", g.SecondaryLimits)
