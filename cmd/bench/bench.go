@@ -53,7 +53,10 @@ type options struct {
 	Timeout         time.Duration
 	Root, Assets    string
 	Verbose         bool
-	Progress        io.Writer
+	// ReadyOnly stops after every object is Ready: the Kubernetes side
+	// and the manager's memory only.
+	ReadyOnly bool
+	Progress  io.Writer
 }
 
 type bench struct {
@@ -411,6 +414,11 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	k.APIWritesPerObject = float64(sumWhere(diffMap(writesBefore, writesReady), []string{"customerjourneys", "improvementphases"}, "POST")) / n
 	b.say("cxloop: every object Ready after %.1fs (%d issues opened so far)", k.ReadySeconds, b.count.snapshot().Creates-ghBefore.Creates)
 
+	if b.o.ReadyOnly {
+		b.finishManager(res, recBefore, &msBefore)
+		return nil
+	}
+
 	// 2. Issues closed while the ramp still opens issues: webhooks.
 	expected := b.o.Journeys * b.o.Gaps
 	closes := min(b.o.Closes, expected/2)
@@ -523,17 +531,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 		g.RequestsPerIssue = float64(total.total()) / float64(g.IssuesOpened)
 		g.CostingRequestsPerIssue = float64(total.where(func(_ string, s int) bool { return s != http.StatusNotModified })) / float64(g.IssuesOpened)
 	}
-	recEnd, slowest := reconcileCounts()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	reconciles := recEnd["customerjourney"] + recEnd["improvementphase"] - recBefore["customerjourney"] - recBefore["improvementphase"]
-	m := &res.Manager
-	m.PeakRSSMiB = peakRSS()
-	m.Reconciles = reconciles
-	m.AllocsPerReconcile = float64(ms.Mallocs-msBefore.Mallocs) / float64(reconciles)
-	m.KiBPerReconcile = float64(ms.TotalAlloc-msBefore.TotalAlloc) / 1024 / float64(reconciles)
-	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
-	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
+	b.finishManager(res, recBefore, &msBefore)
 	writesEnd, _ := apiWrites(ctx, b.rc)
 	all := diffMap(writesBefore, writesEnd)
 	k.APIWritesTotal = sumWhere(all, []string{"customerjourneys", "improvementphases"}, "POST")
@@ -634,4 +632,19 @@ func findRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// finishManager records the manager's figures since cxloop's start.
+func (b *bench) finishManager(res *Result, recBefore map[string]int, msBefore *runtime.MemStats) {
+	recEnd, slowest := reconcileCounts()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	reconciles := max(1, recEnd["customerjourney"]+recEnd["improvementphase"]-recBefore["customerjourney"]-recBefore["improvementphase"])
+	m := &res.Manager
+	m.PeakRSSMiB = peakRSS()
+	m.Reconciles = reconciles
+	m.AllocsPerReconcile = float64(ms.Mallocs-msBefore.Mallocs) / float64(reconciles)
+	m.KiBPerReconcile = float64(ms.TotalAlloc-msBefore.TotalAlloc) / 1024 / float64(reconciles)
+	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
+	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
 }

@@ -38,6 +38,7 @@ func main() {
 	flag.StringVar(&compareWith, "compare", "", "instead of running, compare two JSON results: -compare old.json,new.json")
 	printOnly := flag.String("print", "", "instead of running, print the table of a JSON result")
 	flag.BoolVar(&o.Verbose, "v", false, "show cxloop's error logs")
+	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof at this address (e.g. 127.0.0.1:6060) to profile the manager")
 	flag.Parse()
 	if *pprofAddr != "" {
