@@ -86,9 +86,17 @@ hack/mermaid/node_modules/.package-lock.json: hack/mermaid/package.json hack/mer
 mermaid-check: mermaid-deps ## Parse every Mermaid block of the dashboard with Mermaid's own parser.
 	CXLOOP_REQUIRE_MERMAID=1 go test ./internal/dashboard/ -count=1 -run '^TestMermaidBlocksParse$$' -v
 
+BENCH_ARGS ?=
+
 .PHONY: bench
-bench: ## Run the benchmarks (speed and memory of the journey analytics at 140 touchpoints, …).
+bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
 	go test ./internal/... -run '^$$' -bench . -benchmem
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/bench $(BENCH_ARGS)
+
+.PHONY: bench-compare
+bench-compare: ## Compare two benchmark results: make bench-compare OLD=bench/results/a.json NEW=bench/results/b.json
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make bench-compare OLD=old.json NEW=new.json"; exit 1; }
+	go run ./cmd/bench -compare $(OLD),$(NEW)
 
 .PHONY: verify
 verify: controller-gen ## Regenerate code and manifests and fail if that changed anything.

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -16,9 +17,27 @@ const journeyRefIndex = "spec.journeyRef.name"
 // SetupIndexes registers the cache indexes the reconcilers share. Call it
 // once per manager, before setting up the reconcilers.
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
 		return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &cxv1.CustomerJourney{}, githubRepoIndex, func(o client.Object) []string {
+		if t := o.(*cxv1.CustomerJourney).Spec.Tracker; t != nil && t.GitHub != nil {
+			return []string{repoIndexKey(t.GitHub.Owner, t.GitHub.Repo)}
+		}
+		return nil
 	})
+}
+
+// githubRepoIndex indexes CustomerJourneys by the GitHub repository they are
+// tracked in, so that a webhook delivery finds its journeys without copying
+// every journey of the cluster out of the cache.
+const githubRepoIndex = "spec.tracker.github.repository"
+
+// repoIndexKey is owner/repo as GitHub compares them: without regard to case.
+func repoIndexKey(owner, repo string) string {
+	return strings.ToLower(owner + "/" + repo)
 }
 
 // phasesOf lists the ImprovementPhases of a journey.

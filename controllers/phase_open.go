@@ -30,6 +30,14 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	}
 	candidates, wait := r.itemsToOpen(run.ph, run.desired)
 	run.lookAgainIn(wait)
+	if len(candidates) > 0 && !planWritten(run) {
+		// The plan and Ready go out first, in this reconcile's one status
+		// write; the issues open in the next one. When hundreds of phases
+		// are applied at once, every phase is Ready before any worker
+		// spends round trips to GitHub on opening issues.
+		run.lookAgainIn(time.Millisecond)
+		return false, nil
+	}
 	work := workByKey(run.desired)
 	failed := 0
 	for n, i := range candidates {
@@ -81,6 +89,21 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 // maxFailuresInARow stops opening issues in one reconcile once GitHub has
 // failed this many creates in a row.
 const maxFailuresInARow = 2
+
+// planWritten reports whether the status already holds this generation's
+// plan: a Ready condition written for it.
+func planWritten(run *phaseRun) bool {
+	st := run.persisted.Status
+	if st.ObservedGeneration != run.gen {
+		return false
+	}
+	for _, c := range st.Conditions {
+		if c.Type == cxv1.ConditionReady {
+			return c.ObservedGeneration == run.gen
+		}
+	}
+	return false
+}
 
 // recordAttempt writes the item's attempt, with everything else the run has
 // found so far, before its request is sent.

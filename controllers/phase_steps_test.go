@@ -158,6 +158,9 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 				desired = append(desired, workitem.Item{Key: key, Title: key})
 				ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: key, Title: key, State: cxv1.ItemPlanned})
 			}
+			// The plan and Ready of this generation are written already.
+			ph.Status.ObservedGeneration = 1
+			conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "5 planned")
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 			tr := &scriptedTracker{script: tt.script, delay: tt.delay}
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}

@@ -41,11 +41,17 @@ type Options struct {
 	// WritesPerMinute and WritesPerHour are each GitHub token's write
 	// budget (0: GitHub's documented content limits, 60 and 500 with margin).
 	WritesPerMinute, WritesPerHour int
-	// Controller tunes the controllers (concurrency, name validation in tests).
+	// Controller tunes the controllers (concurrency, name validation in
+	// tests). MaxConcurrentReconciles defaults to DefaultWorkers.
 	Controller controller.Options
 	// Metrics reads the touchpoints' measures (Prometheus); nil reads none.
 	Metrics metricsource.Source
 }
+
+// DefaultWorkers is how many objects of a kind are reconciled at once.
+// A reconcile mostly waits: on the API server, and on GitHub for a phase.
+// make bench measures it.
+const DefaultWorkers = 4
 
 // WebhookPath is the path of the GitHub webhook endpoint.
 const WebhookPath = "/github/webhook"
@@ -54,6 +60,9 @@ const WebhookPath = "/github/webhook"
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.Controller.MaxConcurrentReconciles == 0 {
+		o.Controller.MaxConcurrentReconciles = DefaultWorkers
 	}
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err

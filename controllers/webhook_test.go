@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -34,7 +35,17 @@ func TestWebhookWakesOnlyTheRightJourney(t *testing.T) {
 		return client.ObjectKeyFromObject(cj)
 	}
 	shop, museum := journeyIn("shop", "shop-repo"), journeyIn("museum", "museum-repo")
-	hook := &IssueWebhook{Client: k8sClient, APIReader: k8sClient}
+	// The webhook reads journeys from a manager's cache, by repository.
+	var hook *IssueWebhook
+	var cache interface {
+		WaitForCacheSync(context.Context) bool
+	}
+	startManager(t, func(mgr ctrl.Manager) error {
+		hook = &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+		cache = mgr.GetCache()
+		return nil
+	})
+	g.Expect(cache.WaitForCacheSync(ctx)).To(BeTrue())
 	srv := httptest.NewServer(&ghwebhook.Handler{Secret: func() ([]byte, error) { return []byte(webhookSecret), nil }, OnIssue: hook.OnIssue})
 	t.Cleanup(srv.Close)
 

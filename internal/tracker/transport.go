@@ -93,6 +93,8 @@ type limitState struct {
 	remaining   int
 	windowReset time.Time
 	inFlight    int
+	// nextSlot is when the next caller told to wait may come back; see writeDelay.
+	nextSlot time.Time
 }
 
 // gateWeight is what a write takes of the gate: all of it.
@@ -175,13 +177,29 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 	if rl := s.check(now); rl != nil {
 		d = rl.ResumeAt.Sub(now)
 	}
+	every := time.Duration(0) // one write of the slowest bucket that holds writes back
 	for _, l := range []*rate.Limiter{s.perMinute, s.perHour} {
 		if tokens := l.TokensAt(now); tokens < 1 {
 			d = max(d, time.Duration((1-tokens)/float64(l.Limit())*float64(time.Second)))
+			every = max(every, time.Duration(float64(time.Second)/float64(l.Limit())))
 		}
 	}
 	recordBudget(s, now)
-	return d
+	if d <= 0 {
+		return 0
+	}
+	// Callers told to wait get successive slots, one write apart: hundreds
+	// of phases waiting on one token would otherwise all come back at the
+	// same instant, for one of them to write and the rest to wait again,
+	// filling the workqueue ahead of the syncs that webhooks ask for.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := now.Add(d)
+	if s.nextSlot.After(at) {
+		at = s.nextSlot
+	}
+	s.nextSlot = at.Add(max(every, time.Millisecond))
+	return at.Sub(now)
 }
 
 // reserveWrite spends one write of the budget, or says when one is due.

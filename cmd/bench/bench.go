@@ -1,0 +1,650 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/localgithub"
+)
+
+// options configure one run of the benchmark.
+type options struct {
+	Journeys        int
+	Gaps            int // Discovery issues per journey
+	WritesPerMinute int
+	WritesPerHour   int
+	RateLimit       int // the local GitHub's primary limit per token and hour
+	SyncInterval    time.Duration
+	Closes          int
+	Timeout         time.Duration
+	Root, Assets    string
+	Verbose         bool
+	// ReadyOnly stops after every object is Ready: the Kubernetes side
+	// and the manager's memory only.
+	ReadyOnly bool
+	Progress  io.Writer
+}
+
+type bench struct {
+	o      options
+	cfg    *rest.Config
+	c      client.WithWatch
+	rc     rest.Interface
+	gh     *localgithub.Server
+	count  *ghCounter
+	apiURL string
+	token  string
+	scheme *kruntime.Scheme
+	// applied is how long the last apply took the API server to accept.
+	applied time.Duration
+}
+
+func (b *bench) say(format string, args ...any) {
+	fmt.Fprintf(b.o.Progress, "bench: "+format+"\n", args...)
+}
+
+// run measures the baseline and cxloop on the same machine, API server and
+// local GitHub, one after the other.
+func run(ctx context.Context, o options) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	level := zapcore.Level(10) // silent
+	if o.Verbose {
+		level = zapcore.ErrorLevel
+	}
+	logger := zap.New(zap.WriteTo(os.Stderr), zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+
+	b := &bench{o: o, token: "ghp_bench" + randomHex(16)}
+	b.scheme = kruntime.NewScheme()
+	_ = clientgoscheme.AddToScheme(b.scheme)
+	_ = cxv1.AddToScheme(b.scheme)
+
+	start := time.Now()
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(o.Root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: o.Assets,
+		UseExistingCluster:    ptr.To(false),
+		Scheme:                b.scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", o.Assets, err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg.WarningHandler = rest.NoWarnings{}
+	b.cfg = cfg
+	if b.c, err = client.NewWithWatch(cfg, client.Options{Scheme: b.scheme}); err != nil {
+		return nil, err
+	}
+	rcCfg := rest.CopyConfig(cfg)
+	rcCfg.GroupVersion = &schema.GroupVersion{}
+	rcCfg.NegotiatedSerializer = clientgoscheme.Codecs.WithoutConversion()
+	if b.rc, err = rest.RESTClientFor(rcCfg); err != nil {
+		return nil, err
+	}
+	b.say("API server up in %.1fs", time.Since(start).Seconds())
+
+	if err := b.startGitHub(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = b.gh.Close() }()
+
+	res := &Result{Params: Params{Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
+		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
+		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
+		WorkersPerController: controllers.DefaultWorkers}}
+
+	if res.Baseline, err = b.baseline(ctx); err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	if err := b.cxloop(ctx, res); err != nil {
+		return nil, fmt.Errorf("cxloop: %w", err)
+	}
+	res.Kubernetes.ReadyRatio = res.Kubernetes.ReadySeconds / res.Baseline.ReadySeconds
+	res.Kubernetes.ReconcilesRatio = res.Kubernetes.ReconcilesPerObject / res.Baseline.ReconcilesPerObject
+	return res, nil
+}
+
+// startGitHub serves a local GitHub behind a request counter.
+func (b *bench) startGitHub() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	b.apiURL = "http://" + ln.Addr().String() + "/"
+	gh, err := localgithub.New(localgithub.Options{BaseURL: b.apiURL, RateLimit: b.o.RateLimit,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	b.gh = gh
+	b.count = &ghCounter{next: gh.Handler(), byCode: map[string]int{}}
+	srv := &http.Server{Handler: b.count, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	gh.AddToken(b.token)
+	return nil
+}
+
+// apply creates the namespaces and Secrets (not timed), then every journey
+// and phase at once, as `kubectl apply -f` of a directory would; it returns
+// when the last create was accepted.
+func (b *bench) apply(ctx context.Context, js []benchJourney) (time.Time, error) {
+	for _, ns := range namespacesOf(js) {
+		if err := b.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return time.Time{}, err
+		}
+		if err := b.c.Create(ctx, tokenSecret(ns, b.token)); err != nil {
+			return time.Time{}, err
+		}
+	}
+	var objs []client.Object
+	for _, j := range js {
+		objs = append(objs, customerJourney(j, b.apiURL, b.o.Gaps))
+		for _, ph := range improvementPhases(j, metav1.Duration{Duration: b.o.SyncInterval}) {
+			objs = append(objs, ph)
+		}
+	}
+	start := time.Now()
+	work := make(chan client.Object)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				if err := b.c.Create(ctx, o); err != nil {
+					select {
+					case errs <- fmt.Errorf("creating %s: %w", o.GetName(), err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, o := range objs {
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return time.Time{}, err
+	default:
+	}
+	b.applied = time.Since(start)
+	return start, nil
+}
+
+func objectKeys(js []benchJourney) []string {
+	var keys []string
+	for _, j := range js {
+		keys = append(keys, "journey/"+j.Namespace+"/"+j.Name)
+		for _, t := range phaseTypes {
+			keys = append(keys, "phase/"+j.Namespace+"/"+j.phaseName(t))
+		}
+	}
+	return keys
+}
+
+// newManager is a manager as cmd/main.go makes it (the client is not
+// throttled on the client side; the API server's fairness applies).
+func (b *bench) newManager() (ctrl.Manager, error) {
+	cfg := rest.CopyConfig(b.cfg)
+	cfg.QPS, cfg.Burst = -1, 0 // as ctrl.GetConfig leaves it
+	return ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 b.scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+}
+
+func startManager(ctx context.Context, mgr ctrl.Manager) (stop func() error) {
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
+// baseline runs the N journeys and their phases through a reconciler that
+// only sets Ready, then deletes them.
+func (b *bench) baseline(ctx context.Context) (Side, error) {
+	js := layout("base-", b.o.Journeys)
+	keys := objectKeys(js)
+	obs := newObserver(b.c, readyCondition)
+	octx, stopObs := context.WithCancel(ctx)
+	defer stopObs()
+	obs.run(octx)
+
+	mgr, err := b.newManager()
+	if err != nil {
+		return Side{}, err
+	}
+	// As many workers as cxloop's controllers have.
+	if err := setupBaseline(mgr, controller.Options{MaxConcurrentReconciles: controllers.DefaultWorkers}); err != nil {
+		return Side{}, err
+	}
+	stop := startManager(ctx, mgr)
+	// Let the manager's caches sync before the clock starts, as for cxloop.
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		_ = stop()
+		return Side{}, errors.New("baseline caches did not sync")
+	}
+	recBefore, _ := reconcileCounts()
+	writesBefore, err := apiWrites(ctx, b.rc)
+	if err != nil {
+		_ = stop()
+		return Side{}, err
+	}
+	b.say("baseline: applying %d journeys and %d phases", len(js), len(js)*len(phaseTypes))
+	start, err := b.apply(ctx, js)
+	if err != nil {
+		_ = stop()
+		return Side{}, err
+	}
+	last, err := obs.waitReady(ctx, keys)
+	if err != nil {
+		_ = stop()
+		return Side{}, fmt.Errorf("waiting for Ready: %w", err)
+	}
+	recAfter, _ := reconcileCounts()
+	writesAfter, _ := apiWrites(ctx, b.rc)
+	_, _, perObj := obs.readiness(keys)
+	_ = stop()
+
+	n := float64(len(keys))
+	side := Side{
+		ReadySeconds:        last.Sub(start).Seconds(),
+		ApplySeconds:        b.applied.Seconds(),
+		ReconcilesPerObject: float64(recAfter["baseline-journey"]+recAfter["baseline-phase"]-recBefore["baseline-journey"]-recBefore["baseline-phase"]) / n,
+		WritesToReady:       quantiles(perObj),
+		APIWritesPerObject:  float64(sumWhere(diffMap(writesBefore, writesAfter), []string{"customerjourneys", "improvementphases"}, "POST")) / n,
+	}
+	b.say("baseline: every object Ready after %.1fs", side.ReadySeconds)
+
+	// Out of cxloop's way.
+	for _, ns := range namespacesOf(js) {
+		if err := b.c.DeleteAllOf(ctx, &cxv1.ImprovementPhase{}, client.InNamespace(ns)); err != nil {
+			return side, err
+		}
+		if err := b.c.DeleteAllOf(ctx, &cxv1.CustomerJourney{}, client.InNamespace(ns)); err != nil {
+			return side, err
+		}
+	}
+	for ctx.Err() == nil {
+		var l cxv1.ImprovementPhaseList
+		var lj cxv1.CustomerJourneyList
+		if err := b.c.List(ctx, &l, client.Limit(1)); err != nil {
+			return side, err
+		}
+		if err := b.c.List(ctx, &lj, client.Limit(1)); err != nil {
+			return side, err
+		}
+		if len(l.Items) == 0 && len(lj.Items) == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return side, ctx.Err()
+}
+
+// cxloop runs the same load through cxloop and measures both sides.
+func (b *bench) cxloop(ctx context.Context, res *Result) error {
+	js := layout("", b.o.Journeys)
+	keys := objectKeys(js)
+	for _, j := range js {
+		b.gh.AddRepo(ghOwner, j.Repo)
+	}
+	obs := newObserver(b.c, cxloopReady)
+	octx, stopObs := context.WithCancel(ctx)
+	defer stopObs()
+	obs.run(octx)
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	var msBefore runtime.MemStats
+	runtime.ReadMemStats(&msBefore)
+
+	webhookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	webhookAddr := webhookLn.Addr().String()
+	_ = webhookLn.Close()
+	webhookSecret := randomHex(16)
+	mgr, err := b.newManager()
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		GitHubWebhookAddr:   webhookAddr,
+		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
+		WritesPerMinute:     b.o.WritesPerMinute,
+		WritesPerHour:       b.o.WritesPerHour,
+	}); err != nil {
+		return err
+	}
+	stop := startManager(ctx, mgr)
+	defer func() { _ = stop() }()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return errors.New("cxloop caches did not sync")
+	}
+	b.gh.SetWebhook("http://"+webhookAddr+controllers.WebhookPath, webhookSecret)
+
+	recBefore, _ := reconcileCounts()
+	writesBefore, err := apiWrites(ctx, b.rc)
+	if err != nil {
+		return err
+	}
+	ghBefore := b.count.snapshot()
+
+	// 1. Apply; every journey and phase Ready with its plan.
+	b.say("cxloop: applying %d journeys and %d phases", len(js), len(js)*len(phaseTypes))
+	start, err := b.apply(ctx, js)
+	if err != nil {
+		return err
+	}
+	last, err := obs.waitReady(ctx, keys)
+	if err != nil {
+		n, _, _ := obs.readiness(keys)
+		return fmt.Errorf("waiting for Ready (%d of %d): %w", n, len(keys), err)
+	}
+	recReady, _ := reconcileCounts()
+	writesReady, _ := apiWrites(ctx, b.rc)
+	_, _, perObj := obs.readiness(keys)
+	var journeyKeys, phaseKeys []string
+	for _, key := range keys {
+		if strings.HasPrefix(key, "journey/") {
+			journeyKeys = append(journeyKeys, key)
+		} else {
+			phaseKeys = append(phaseKeys, key)
+		}
+	}
+	_, _, jw := obs.readiness(journeyKeys)
+	_, _, pw := obs.readiness(phaseKeys)
+	n := float64(len(keys))
+	k := &res.Kubernetes
+	k.JourneyWritesToReady, k.PhaseWritesToReady = quantiles(jw), quantiles(pw)
+	k.ReadySeconds = last.Sub(start).Seconds()
+	k.ApplySeconds = b.applied.Seconds()
+	k.ReconcilesPerObject = float64(recReady["customerjourney"]+recReady["improvementphase"]-recBefore["customerjourney"]-recBefore["improvementphase"]) / n
+	k.WritesToReady = quantiles(perObj)
+	k.APIWritesPerObject = float64(sumWhere(diffMap(writesBefore, writesReady), []string{"customerjourneys", "improvementphases"}, "POST")) / n
+	b.say("cxloop: every object Ready after %.1fs (%d issues opened so far)", k.ReadySeconds, b.count.snapshot().Creates-ghBefore.Creates)
+
+	if b.o.ReadyOnly {
+		b.finishManager(res, recBefore, &msBefore)
+		return nil
+	}
+
+	// 2. Issues closed while the ramp still opens issues: webhooks.
+	expected := b.o.Journeys * b.o.Gaps
+	closes := min(b.o.Closes, expected/2)
+	// Enough issues open to close, while the ramp still opens more.
+	for b.count.snapshot().Creates-ghBefore.Creates < closes && ctx.Err() == nil {
+		time.Sleep(250 * time.Millisecond)
+	}
+	wh, err := b.closeIssues(ctx, obs, js, closes, "webhook")
+	if err != nil {
+		return err
+	}
+	res.CloseWebhook = wh
+	res.CloseWebhook.DuringRamp = b.count.snapshot().Creates-ghBefore.Creates < expected
+
+	// 3. The ramp ends when every Discovery issue is open.
+	for b.count.snapshot().Creates-ghBefore.Creates < expected && ctx.Err() == nil {
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("waiting for %d issues, %d opened: %w", expected, b.count.snapshot().Creates-ghBefore.Creates, err)
+	}
+	rampEnd := time.Now()
+	recRamp, _ := reconcileCounts()
+	res.GitHub.PhaseReconcilesInRamp = recRamp["improvementphase"] - recBefore["improvementphase"]
+	g := &res.GitHub
+	creates := b.count.createTimes()[ghBefore.Creates:]
+	g.IssuesOpened = len(creates)
+	g.RampSeconds = creates[len(creates)-1].Sub(start).Seconds()
+	ghRamp := ghBefore.diff(b.count.snapshot())
+	g.Writes = ghRamp.where(func(m string, _ int) bool { return isWrite(m) })
+	g.OpenedPerMinute = float64(g.IssuesOpened) / (g.RampSeconds / 60)
+	g.setShares(res.Params)
+	g.SecondaryLimits = ghRamp.where(func(_ string, s int) bool { return s == http.StatusForbidden || s == http.StatusTooManyRequests })
+	g.PhasesHeldByBudget = obs.budgetHeld()
+	b.say("cxloop: ramp over: %d issues (%d writes) in %.1fs", g.IssuesOpened, g.Writes, g.RampSeconds)
+
+	// 4. Idle: nothing changes on either side for a sync interval and a bit,
+	// once GitHub has delivered every webhook of the ramp.
+	dctx, cancelDeliveries := context.WithTimeout(ctx, 2*time.Minute)
+	err = b.gh.WaitForDeliveries(dctx)
+	cancelDeliveries()
+	if err != nil {
+		return fmt.Errorf("waiting for GitHub's webhook deliveries: %w", err)
+	}
+	time.Sleep(3 * time.Second) // the reconciles the last deliveries started
+	idleRec0, _ := reconcileCounts()
+	idleGH0 := b.count.snapshot()
+	idleAPI0, _ := apiWrites(ctx, b.rc)
+	idleObj0 := obs.writeCounts()
+	window := b.o.SyncInterval + b.o.SyncInterval/5 + 2*time.Second
+	b.say("cxloop: idle for %s", window)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	idleRec1, _ := reconcileCounts()
+	idleGH := idleGH0.diff(b.count.snapshot())
+	idleAPI1, _ := apiWrites(ctx, b.rc)
+	// The journeys whose issues were closed, and their phases, changed: their
+	// history and forecast move on. The others are the idle ones.
+	touched := map[string]bool{}
+	for _, k := range wh.keys {
+		j := strings.TrimSuffix(k.phase, "-discovery")
+		touched["journey/"+k.ns+"/"+j] = true
+		for _, t := range phaseTypes {
+			touched["phase/"+k.ns+"/"+benchJourney{Name: j}.phaseName(t)] = true
+		}
+	}
+	untouchedWrites, untouched := 0, 0
+	for _, key := range keys {
+		if !touched[key] {
+			untouched++
+			untouchedWrites += obs.writeCounts()[key] - idleObj0[key]
+		}
+	}
+	syncs := idleRec1["improvementphase"] - idleRec0["improvementphase"] + idleRec1["customerjourney"] - idleRec0["customerjourney"]
+	res.Idle = Idle{
+		Syncs:                  syncs,
+		Requests:               idleGH.total(),
+		NotModified:            idleGH.where(func(_ string, s int) bool { return s == http.StatusNotModified }),
+		OK:                     idleGH.where(func(_ string, s int) bool { return s == http.StatusOK }),
+		CostingRateLimit:       idleGH.where(func(_ string, s int) bool { return s != http.StatusNotModified }),
+		GitHubWrites:           idleGH.where(func(m string, _ int) bool { return isWrite(m) }),
+		KubernetesWrites:       sumWhere(diffMap(idleAPI0, idleAPI1), []string{"customerjourneys", "improvementphases", "events"}),
+		WritesByResource:       diffMap(idleAPI0, idleAPI1),
+		ReconcilesByController: diffMap(idleRec0, idleRec1),
+		RequestsByAnswer:       idleGH.ByCode,
+		UnchangedObjects:       untouched,
+		UnchangedObjectWrites:  untouchedWrites,
+	}
+	if syncs > 0 {
+		res.Idle.RequestsPerSync = float64(idleGH.total()) / float64(syncs)
+	}
+	_ = rampEnd
+
+	// 5. Webhooks off: polling.
+	b.gh.SetWebhook("", "")
+	poll, err := b.closeIssues(ctx, obs, js, closes, "polling")
+	if err != nil {
+		return err
+	}
+	res.ClosePolling = poll
+
+	// Whole run.
+	total := ghBefore.diff(b.count.snapshot())
+	g.Requests = total.total()
+	g.RequestsByAnswer = total.ByCode
+	if g.IssuesOpened > 0 {
+		g.RequestsPerIssue = float64(total.total()) / float64(g.IssuesOpened)
+		g.CostingRequestsPerIssue = float64(total.where(func(_ string, s int) bool { return s != http.StatusNotModified })) / float64(g.IssuesOpened)
+	}
+	b.finishManager(res, recBefore, &msBefore)
+	writesEnd, _ := apiWrites(ctx, b.rc)
+	all := diffMap(writesBefore, writesEnd)
+	k.APIWritesTotal = sumWhere(all, []string{"customerjourneys", "improvementphases"}, "POST")
+	k.EventWrites = sumWhere(all, []string{"events"})
+	k.WritesPerIssue = float64(obs.writesOf(keys)) / float64(max(1, g.IssuesOpened))
+	return nil
+}
+
+// closeIssues closes n open Discovery issues on GitHub, one every 50ms over
+// different journeys, and measures how long until each shows in its
+// phase's status.
+func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourney, n int, how string) (Latency, error) {
+	var keys []closeKey
+	b.say("cxloop: closing %d issues on GitHub (%s)", n, how)
+	// Spread over journeys: the first open issue of each, then the next.
+	for round := 0; round < b.o.Gaps && len(keys) < n; round++ {
+		for _, j := range js {
+			if len(keys) == n {
+				break
+			}
+			var open []localgithub.Issue
+			for _, is := range b.gh.Issues(ghOwner, j.Repo) {
+				if is.State == "open" && hasLabel(is.Labels, "phase:discovery") {
+					open = append(open, is)
+				}
+			}
+			if len(open) == 0 {
+				continue
+			}
+			is := open[0]
+			k := closeKey{j.Namespace, j.phaseName(cxv1.PhaseDiscovery), is.Number}
+			obs.expectClose(k, time.Now())
+			if err := b.gh.CloseIssue(ghOwner, j.Repo, is.Number, "completed"); err != nil {
+				return Latency{}, err
+			}
+			keys = append(keys, k)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*b.o.SyncInterval+time.Minute)
+	defer cancel()
+	lat, missing := obs.waitCloses(wctx, keys)
+	l := latencyOf(lat, missing)
+	l.keys = keys
+	return l, nil
+}
+
+func hasLabel(labels []string, l string) bool {
+	for _, x := range labels {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+func latencyOf(d []time.Duration, missing int) Latency {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	l := Latency{Closes: len(d) + missing, Missing: missing}
+	if len(d) > 0 {
+		l.MedianSeconds = d[len(d)/2].Seconds()
+		l.P99Seconds = d[min(len(d)-1, (len(d)*99+99)/100-1)].Seconds()
+		l.MaxSeconds = d[len(d)-1].Seconds()
+	}
+	return l
+}
+
+func quantiles(sorted []int) Counts {
+	if len(sorted) == 0 {
+		return Counts{}
+	}
+	sum := 0
+	for _, v := range sorted {
+		sum += v
+	}
+	return Counts{Mean: float64(sum) / float64(len(sorted)), Median: sorted[len(sorted)/2], Max: sorted[len(sorted)-1]}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// findRoot finds the repository root from the working directory upwards.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if st, err := os.Stat(filepath.Join(dir, "config", "crd", "bases")); err == nil && st.IsDir() {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("config/crd/bases not found: run the benchmark from the cxloop repository (`make bench`)")
+		}
+		dir = parent
+	}
+}
+
+// finishManager records the manager's figures since cxloop's start.
+func (b *bench) finishManager(res *Result, recBefore map[string]int, msBefore *runtime.MemStats) {
+	recEnd, slowest := reconcileCounts()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	reconciles := max(1, recEnd["customerjourney"]+recEnd["improvementphase"]-recBefore["customerjourney"]-recBefore["improvementphase"])
+	m := &res.Manager
+	m.PeakRSSMiB = peakRSS()
+	m.Reconciles = reconciles
+	m.AllocsPerReconcile = float64(ms.Mallocs-msBefore.Mallocs) / float64(reconciles)
+	m.KiBPerReconcile = float64(ms.TotalAlloc-msBefore.TotalAlloc) / 1024 / float64(reconciles)
+	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
+	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/controllers"
+)
+
+// observer watches journeys and phases as a kubectl user would and notes,
+// per object, when it first became Ready and how many writes it took (each
+// write that changes an object is one watch event), and when a phase first
+// shows an issue closed.
+type observer struct {
+	c client.WithWatch
+	// ready says whether an object counts as Ready (baseline or cxloop).
+	ready func(client.Object) bool
+
+	mu      sync.Mutex
+	objs    map[string]*objState
+	closes  map[closeKey]time.Time // close sent → when
+	closed  map[closeKey]time.Duration
+	onReady chan struct{}
+	budget  map[string]bool // phases seen RateLimited by the write budget
+}
+
+type objState struct {
+	writes, writesToReady int
+	readyAt               time.Time
+}
+
+type closeKey struct {
+	ns, phase string
+	issue     int
+}
+
+func newObserver(c client.WithWatch, ready func(client.Object) bool) *observer {
+	return &observer{c: c, ready: ready, objs: map[string]*objState{}, closes: map[closeKey]time.Time{},
+		closed: map[closeKey]time.Duration{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
+}
+
+// run watches both kinds until ctx ends.
+func (o *observer) run(ctx context.Context) {
+	go o.watch(ctx, &cxv1.CustomerJourneyList{})
+	go o.watch(ctx, &cxv1.ImprovementPhaseList{})
+}
+
+func (o *observer) watch(ctx context.Context, list client.ObjectList) {
+	rv := ""
+	for ctx.Err() == nil {
+		if rv == "" {
+			// A list, then a watch from its resource version.
+			if err := o.c.List(ctx, list); err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			items, _ := apimeta.ExtractList(list)
+			for _, it := range items {
+				o.seen(it.(client.Object), false, time.Now())
+			}
+			rv = list.GetResourceVersion()
+		}
+		w, err := o.c.Watch(ctx, list, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
+		if err != nil {
+			rv = ""
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			switch ev.Type {
+			case watch.Error:
+				if debugWatch {
+					fmt.Fprintf(os.Stderr, "watch error: %v\n", ev.Object)
+				}
+				rv = "" // too old: start over from a fresh list
+			case watch.Added, watch.Modified:
+				obj := ev.Object.(client.Object)
+				rv = obj.GetResourceVersion()
+				o.seen(obj, ev.Type == watch.Modified, time.Now())
+			case watch.Bookmark:
+				if m, err := apimeta.Accessor(ev.Object); err == nil {
+					rv = m.GetResourceVersion()
+				}
+			}
+		}
+		w.Stop()
+		if debugWatch {
+			fmt.Fprintf(os.Stderr, "watch %T ended at %q\n", list, rv)
+		}
+	}
+}
+
+func keyOf(obj client.Object) string {
+	kind := "journey"
+	if _, ok := obj.(*cxv1.ImprovementPhase); ok {
+		kind = "phase"
+	}
+	return kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := keyOf(obj)
+	st := o.objs[k]
+	if st == nil {
+		st = &objState{}
+		o.objs[k] = st
+	}
+	if modified {
+		st.writes++
+	}
+	if st.readyAt.IsZero() && o.ready(obj) {
+		st.readyAt, st.writesToReady = at, st.writes
+		select {
+		case o.onReady <- struct{}{}:
+		default:
+		}
+	}
+	ph, ok := obj.(*cxv1.ImprovementPhase)
+	if !ok {
+		return
+	}
+	if c := apimeta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == controllers.ReasonWriteBudget {
+		o.budget[k] = true
+	}
+	if len(o.closes) == 0 {
+		return
+	}
+	for _, it := range ph.Status.Items {
+		if it.State != cxv1.ItemClosed || it.Issue == 0 {
+			continue
+		}
+		ck := closeKey{ph.Namespace, ph.Name, int(it.Issue)}
+		if sent, ok := o.closes[ck]; ok {
+			o.closed[ck] = at.Sub(sent)
+			delete(o.closes, ck)
+		}
+	}
+}
+
+// expectClose notes that the issue was just closed on GitHub.
+func (o *observer) expectClose(k closeKey, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closes[k] = at
+}
+
+// waitCloses waits until every expected close shows in its phase's status,
+// or ctx ends; it returns the latencies seen for keys and how many are missing.
+func (o *observer) waitCloses(ctx context.Context, keys []closeKey) ([]time.Duration, int) {
+	for {
+		o.mu.Lock()
+		var lat []time.Duration
+		for _, k := range keys {
+			if d, ok := o.closed[k]; ok {
+				lat = append(lat, d)
+			}
+		}
+		o.mu.Unlock()
+		if len(lat) == len(keys) || ctx.Err() != nil {
+			return lat, len(keys) - len(lat)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// readiness reports how many of the expected objects are Ready, the time
+// the last of them became Ready, and the writes each needed to get there.
+func (o *observer) readiness(keys []string) (ready int, last time.Time, writes []int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range keys {
+		st := o.objs[k]
+		if st == nil || st.readyAt.IsZero() {
+			continue
+		}
+		ready++
+		if st.readyAt.After(last) {
+			last = st.readyAt
+		}
+		writes = append(writes, st.writesToReady)
+	}
+	sort.Ints(writes)
+	return ready, last, writes
+}
+
+// writesOf is the writes seen on the objects since the observer started.
+func (o *observer) writesOf(keys []string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, k := range keys {
+		if st := o.objs[k]; st != nil {
+			n += st.writes
+		}
+	}
+	return n
+}
+
+func (o *observer) budgetHeld() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.budget)
+}
+
+// waitReady waits until every key is Ready or ctx ends.
+func (o *observer) waitReady(ctx context.Context, keys []string) (time.Time, error) {
+	for {
+		n, last, _ := o.readiness(keys)
+		if n == len(keys) {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-o.onReady:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// readyCondition: Ready=True for the current generation.
+func readyCondition(obj client.Object) bool {
+	var conds []metav1.Condition
+	switch v := obj.(type) {
+	case *cxv1.CustomerJourney:
+		conds = v.Status.Conditions
+	case *cxv1.ImprovementPhase:
+		conds = v.Status.Conditions
+	}
+	c := apimeta.FindStatusCondition(conds, cxv1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration()
+}
+
+// cxloopReady: Ready for the current generation, with the journey scored
+// and the phase's plan in its status (its state, and for the active phase
+// its items).
+func cxloopReady(obj client.Object) bool {
+	if !readyCondition(obj) {
+		return false
+	}
+	switch v := obj.(type) {
+	case *cxv1.CustomerJourney:
+		return v.Status.HealthScore != nil && v.Status.ObservedGeneration == v.Generation
+	case *cxv1.ImprovementPhase:
+		if v.Status.ObservedGeneration != v.Generation || v.Status.State == "" {
+			return false
+		}
+		return v.Status.State != cxv1.PhaseActive || len(v.Status.Items) > 0
+	}
+	return false
+}
+
+var debugWatch = os.Getenv("BENCH_DEBUG_WATCH") != ""
+
+// writeCounts is the writes seen so far, by object.
+func (o *observer) writeCounts() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.objs))
+	for k, st := range o.objs {
+		out[k] = st.writes
+	}
+	return out
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one run of the benchmark, as written to JSON.
+type Result struct {
+	Date   string `json:"date"`
+	Commit string `json:"commit"`
+	Params Params `json:"params"`
+	// Baseline is the minimal reconciler that only sets Ready.
+	Baseline Side `json:"baseline"`
+	// Kubernetes is cxloop's side of the API server.
+	Kubernetes   KubernetesSide `json:"kubernetes"`
+	GitHub       GitHubSide     `json:"github"`
+	Idle         Idle           `json:"idleSync"`
+	CloseWebhook Latency        `json:"closeToStatusWebhook"`
+	ClosePolling Latency        `json:"closeToStatusPolling"`
+	Manager      Manager        `json:"manager"`
+}
+
+type Params struct {
+	Journeys                  int     `json:"journeys"`
+	TouchpointsPerJourney     int     `json:"touchpointsPerJourney"`
+	Personas                  int     `json:"personas"`
+	PhasesPerJourney          int     `json:"phasesPerJourney"`
+	DiscoveryIssuesPerJourney int     `json:"discoveryIssuesPerJourney"`
+	WritesPerMinute           int     `json:"githubWritesPerMinute"`
+	WritesPerHour             int     `json:"githubWritesPerHour"`
+	GitHubRateLimit           int     `json:"githubRateLimitPerHour"`
+	SyncIntervalSeconds       float64 `json:"syncIntervalSeconds"`
+	CPUs                      int     `json:"cpus"`
+	// WorkersPerController: the same for cxloop and the baseline.
+	WorkersPerController int `json:"workersPerController"`
+}
+
+// Side is what it takes one controller to bring every object to Ready.
+type Side struct {
+	ReadySeconds float64 `json:"readySeconds"`
+	// ApplySeconds is how long the API server took to accept the creates.
+	ApplySeconds        float64 `json:"applySeconds"`
+	ReconcilesPerObject float64 `json:"reconcilesPerObject"`
+	// WritesToReady: changes of each object until it was Ready (watch events).
+	WritesToReady Counts `json:"writesToReady"`
+	// APIWritesPerObject: write requests the API server counted on the
+	// journeys and phases until all were Ready, per object (creates left out).
+	APIWritesPerObject float64 `json:"apiWritesPerObject"`
+}
+
+type KubernetesSide struct {
+	Side
+	ReadyRatio      float64 `json:"readyRatio"`
+	ReconcilesRatio float64 `json:"reconcilesRatio"`
+	// APIWritesTotal and EventWrites over the whole run; WritesPerIssue is
+	// object changes per issue opened.
+	APIWritesTotal int `json:"apiWritesTotal"`
+	// JourneyWritesToReady and PhaseWritesToReady split WritesToReady by kind.
+	JourneyWritesToReady Counts  `json:"journeyWritesToReady"`
+	PhaseWritesToReady   Counts  `json:"phaseWritesToReady"`
+	EventWrites          int     `json:"eventWrites"`
+	WritesPerIssue       float64 `json:"objectWritesPerIssue"`
+}
+
+type Counts struct {
+	Mean   float64 `json:"mean"`
+	Median int     `json:"median"`
+	Max    int     `json:"max"`
+}
+
+type GitHubSide struct {
+	IssuesOpened    int     `json:"issuesOpened"`
+	Writes          int     `json:"writesDuringRamp"`
+	RampSeconds     float64 `json:"rampSeconds"`
+	OpenedPerMinute float64 `json:"openedPerMinute"`
+	BudgetShare     float64 `json:"budgetShare"`
+	// BucketShare: the writes as a share of what the tracker\'s buckets allow.
+	BucketShare        float64 `json:"bucketShare"`
+	SecondaryLimits    int     `json:"secondaryLimits"`
+	PhasesHeldByBudget int     `json:"phasesHeldByBudget"`
+	// PhaseReconcilesInRamp: phase reconciles from apply to the last issue.
+	PhaseReconcilesInRamp int     `json:"phaseReconcilesInRamp"`
+	Requests              int     `json:"requests"`
+	RequestsPerIssue      float64 `json:"requestsPerIssue"`
+	// CostingRequestsPerIssue leaves out the 304s, which cost no rate limit.
+	CostingRequestsPerIssue float64        `json:"costingRequestsPerIssue"`
+	RequestsByAnswer        map[string]int `json:"requestsByAnswer"`
+}
+
+type Idle struct {
+	Syncs            int     `json:"syncs"`
+	Requests         int     `json:"requests"`
+	RequestsPerSync  float64 `json:"requestsPerSync"`
+	NotModified      int     `json:"notModified"`
+	OK               int     `json:"ok"`
+	CostingRateLimit int     `json:"costingRateLimit"`
+	GitHubWrites     int     `json:"githubWrites"`
+	KubernetesWrites int     `json:"kubernetesWrites"`
+	// WritesByResource and ReconcilesByController say where idle work went.
+	WritesByResource       map[string]int `json:"writesByResource,omitempty"`
+	ReconcilesByController map[string]int `json:"reconcilesByController,omitempty"`
+	RequestsByAnswer       map[string]int `json:"requestsByAnswer,omitempty"`
+	// UnchangedObjectWrites: writes on the journeys and phases nothing
+	// happened to (no issue of theirs closed), UnchangedObjects of them.
+	UnchangedObjects      int `json:"unchangedObjects"`
+	UnchangedObjectWrites int `json:"unchangedObjectWrites"`
+}
+
+type Latency struct {
+	Closes        int     `json:"closes"`
+	Missing       int     `json:"missing"`
+	MedianSeconds float64 `json:"medianSeconds"`
+	P99Seconds    float64 `json:"p99Seconds"`
+	MaxSeconds    float64 `json:"maxSeconds"`
+	DuringRamp    bool    `json:"duringRamp,omitempty"`
+
+	keys []closeKey
+}
+
+type Manager struct {
+	// PeakRSSMiB is the benchmark process's VmHWM from the start of
+	// cxloop's run: the manager, the local GitHub and the watcher share it.
+	PeakRSSMiB                     float64 `json:"peakRSSMiB"`
+	Reconciles                     int     `json:"reconciles"`
+	AllocsPerReconcile             float64 `json:"allocsPerReconcile"`
+	KiBPerReconcile                float64 `json:"kibPerReconcile"`
+	SlowestPhaseReconcileSeconds   float64 `json:"slowestPhaseReconcileSeconds"`
+	SlowestJourneyReconcileSeconds float64 `json:"slowestJourneyReconcileSeconds"`
+}
+
+// setShares works out the writes of the ramp as a share of the configured
+// per-minute budget (writes per minute over budget per minute), and as a
+// share of what the tracker's token buckets let through in that time: they
+// start with a sixth of the minute's budget (a quarter of the hour's) and
+// refill the rest over the window, so that no window ever exceeds the budget.
+func (g *GitHubSide) setShares(p Params) {
+	t := g.RampSeconds
+	if t <= 0 {
+		return
+	}
+	g.BudgetShare = float64(g.Writes) / (float64(p.WritesPerMinute) * t / 60)
+	bucket := func(limit int, window float64) float64 {
+		burst := float64(max(1, limit/6))
+		if window == 3600 {
+			burst = float64(max(1, limit/4))
+		}
+		return burst + (float64(limit)-burst)*t/window
+	}
+	g.BucketShare = float64(g.Writes) / min(bucket(p.WritesPerMinute, 60), bucket(p.WritesPerHour, 3600))
+}
+
+// target is one of issue #10's targets, checked against a result.
+type target struct {
+	name string
+	ok   func(r *Result) bool
+}
+
+var targets = []target{
+	{"time to Ready <= 1.5x baseline", func(r *Result) bool { return r.Kubernetes.ReadyRatio <= 1.5 }},
+	{"writes per object to Ready <= 3", func(r *Result) bool { return r.Kubernetes.WritesToReady.Max <= 3 }},
+	{"idle sync: 0 writes when nothing changed", func(r *Result) bool { return r.Idle.UnchangedObjectWrites == 0 && r.Idle.GitHubWrites == 0 }},
+	{"idle sync: only 304s", func(r *Result) bool { return r.Idle.CostingRateLimit == 0 }},
+	{"issues opened >= 90% of budget", func(r *Result) bool { return r.GitHub.BudgetShare >= 0.9 }},
+	{"0 secondary limits", func(r *Result) bool { return r.GitHub.SecondaryLimits == 0 }},
+	{"close->status p99 <= 2s (webhook)", func(r *Result) bool { return r.CloseWebhook.Missing == 0 && r.CloseWebhook.P99Seconds <= 2 }},
+	{"peak RSS <= 256 MiB", func(r *Result) bool { return r.Manager.PeakRSSMiB <= 256 }},
+}
+
+// printTable writes the short table of a result.
+func printTable(w io.Writer, r *Result) {
+	p := r.Params
+	fmt.Fprintf(w, "\ncxloop bench %s (%s): %d journeys x %d touchpoints x %d personas, %d phases each; %d CPUs\n",
+		r.Commit, r.Date, p.Journeys, p.TouchpointsPerJourney, p.Personas, p.PhasesPerJourney, p.CPUs)
+	fmt.Fprintf(w, "GitHub write budget %d/min, %d/h (one token); sync interval %gs; %d Discovery issues per journey; %d workers per controller (both)\n\n",
+		p.WritesPerMinute, p.WritesPerHour, p.SyncIntervalSeconds, p.DiscoveryIssuesPerJourney, p.WorkersPerController)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	k, b := r.Kubernetes, r.Baseline
+	fmt.Fprintln(tw, "KUBERNETES SIDE\tbaseline\tcxloop\tratio")
+	fmt.Fprintf(tw, "time from apply to all Ready\t%.1fs\t%.1fs\t%.2fx\n", b.ReadySeconds, k.ReadySeconds, k.ReadyRatio)
+	fmt.Fprintf(tw, "  of which the API server accepting the apply\t%.1fs\t%.1fs\t\n", b.ApplySeconds, k.ApplySeconds)
+	fmt.Fprintf(tw, "reconciles per object to Ready\t%.2f\t%.2f\t%.2fx\n", b.ReconcilesPerObject, k.ReconcilesPerObject, k.ReconcilesRatio)
+	fmt.Fprintf(tw, "writes per object to Ready (mean/median/max)\t%.2f/%d/%d\t%.2f/%d/%d\t\n", b.WritesToReady.Mean, b.WritesToReady.Median, b.WritesToReady.Max,
+		k.WritesToReady.Mean, k.WritesToReady.Median, k.WritesToReady.Max)
+	fmt.Fprintf(tw, "  journeys / phases (max)\t\t%d / %d\t\n", k.JourneyWritesToReady.Max, k.PhaseWritesToReady.Max)
+	fmt.Fprintf(tw, "API write requests per object to Ready\t%.2f\t%.2f\t\n", b.APIWritesPerObject, k.APIWritesPerObject)
+	fmt.Fprintf(tw, "object writes per issue opened (whole run)\t\t%.2f\t\n", k.WritesPerIssue)
+	fmt.Fprintf(tw, "Event writes (whole run)\t\t%d\t\n", k.EventWrites)
+	fmt.Fprintln(tw, "\t\t\t")
+	g := r.GitHub
+	fmt.Fprintln(tw, "GITHUB SIDE\t\tcxloop\t")
+	fmt.Fprintf(tw, "issues opened / writes in the ramp\t\t%d / %d in %.1fs\t\n", g.IssuesOpened, g.Writes, g.RampSeconds)
+	fmt.Fprintf(tw, "issues opened per minute\t\t%.0f (budget %d)\t\n", g.OpenedPerMinute, p.WritesPerMinute)
+	fmt.Fprintf(tw, "writes per minute as share of the budget / of what its buckets allow\t\t%.0f%% / %.0f%%\t\n", 100*g.BudgetShare, 100*g.BucketShare)
+	fmt.Fprintf(tw, "phases held by the budget (RateLimited=WriteBudget)\t\t%d\t\n", g.PhasesHeldByBudget)
+	fmt.Fprintf(tw, "phase reconciles during the ramp\t\t%d\t\n", g.PhaseReconcilesInRamp)
+	fmt.Fprintf(tw, "secondary/primary limits hit (403/429)\t\t%d\t\n", g.SecondaryLimits)
+	fmt.Fprintf(tw, "GitHub requests per issue opened, all / costing rate limit (whole run)\t\t%.2f / %.2f\t\n", g.RequestsPerIssue, g.CostingRequestsPerIssue)
+	i := r.Idle
+	fmt.Fprintf(tw, "idle sync: requests per sync (304 / 200 / other)\t\t%.2f (%d / %d / %d) over %d syncs\t\n", i.RequestsPerSync, i.NotModified, i.OK,
+		i.Requests-i.NotModified-i.OK, i.Syncs)
+	fmt.Fprintf(tw, "idle sync: requests costing rate limit; GitHub writes\t\t%d; %d\t\n", i.CostingRateLimit, i.GitHubWrites)
+	fmt.Fprintf(tw, "idle sync: Kubernetes writes, all / on the %d unchanged objects\t\t%d / %d\t\n", i.UnchangedObjects, i.KubernetesWrites, i.UnchangedObjectWrites)
+	wh, po := r.CloseWebhook, r.ClosePolling
+	ramp := ""
+	if wh.DuringRamp {
+		ramp = ", during the ramp"
+	}
+	fmt.Fprintf(tw, "close -> status, webhook: median / p99 (n%s)\t\t%.3fs / %.3fs (%d, %d missed)\t\n", ramp, wh.MedianSeconds, wh.P99Seconds, wh.Closes, wh.Missing)
+	fmt.Fprintf(tw, "close -> status, polling: median / p99 (n)\t\t%.1fs / %.1fs (%d, %d missed)\t\n", po.MedianSeconds, po.P99Seconds, po.Closes, po.Missing)
+	fmt.Fprintln(tw, "\t\t\t")
+	m := r.Manager
+	fmt.Fprintln(tw, "MANAGER\t\tcxloop\t")
+	fmt.Fprintf(tw, "peak RSS (process: manager + local GitHub + watcher)\t\t%.0f MiB\t\n", m.PeakRSSMiB)
+	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
+	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
+	_ = tw.Flush()
+	fmt.Fprintln(w, "\nTARGETS")
+	for _, t := range targets {
+		mark := "met   "
+		if !t.ok(r) {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "  %s  %s\n", mark, t.name)
+	}
+}
+
+func writeJSON(path string, r *Result) error {
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(raw, '\n'), 0o644)
+}
+
+func readJSON(path string) (map[string]any, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
+}
+
+// compare prints every number of two results side by side, with the change.
+func compare(w io.Writer, a, b string) error {
+	ra, err := readJSON(a)
+	if err != nil {
+		return err
+	}
+	rb, err := readJSON(b)
+	if err != nil {
+		return err
+	}
+	fa, fb := map[string]float64{}, map[string]float64{}
+	flatten("", ra, fa)
+	flatten("", rb, fb)
+	var keys []string
+	for k := range fa {
+		keys = append(keys, k)
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\t%v\t%v\tchange\t\n", ra["commit"], rb["commit"])
+	for _, k := range keys {
+		va, oka := fa[k]
+		vb, okb := fb[k]
+		change := ""
+		switch {
+		case oka && okb && va != 0:
+			change = fmt.Sprintf("%+.0f%%", 100*(vb-va)/math.Abs(va))
+		case oka && okb && va == vb:
+			change = "="
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", k, num(va, oka), num(vb, okb), change)
+	}
+	return tw.Flush()
+}
+
+func num(v float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func flatten(prefix string, v any, out map[string]float64) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			flatten(strings.TrimPrefix(prefix+"."+k, "."), e, out)
+		}
+	case float64:
+		out[prefix] = x
+	case bool:
+		if x {
+			out[prefix] = 1
+		} else {
+			out[prefix] = 0
+		}
+	}
+}
