@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +36,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
 )
 
@@ -90,7 +89,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
 
-	b := &bench{o: o, token: "ghp_bench" + randomHex(16)}
+	b := &bench{o: o, token: "ghp_bench" + devenv.RandomHex(16)}
 	b.scheme = kruntime.NewScheme()
 	_ = clientgoscheme.AddToScheme(b.scheme)
 	_ = cxv1.AddToScheme(b.scheme)
@@ -353,7 +352,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	}
 	webhookAddr := webhookLn.Addr().String()
 	_ = webhookLn.Close()
-	webhookSecret := randomHex(16)
+	webhookSecret := devenv.RandomHex(16)
 	mgr, err := b.newManager()
 	if err != nil {
 		return err
@@ -608,30 +607,6 @@ func quantiles(sorted []int) Counts {
 		sum += v
 	}
 	return Counts{Mean: float64(sum) / float64(len(sorted)), Median: sorted[len(sorted)/2], Max: sorted[len(sorted)-1]}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// findRoot finds the repository root from the working directory upwards.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if st, err := os.Stat(filepath.Join(dir, "config", "crd", "bases")); err == nil && st.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("config/crd/bases not found: run the benchmark from the cxloop repository (`make bench`)")
-		}
-		dir = parent
-	}
 }
 
 // finishManager records the manager's figures since cxloop's start.

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cxloop/cxloop/internal/devenv"
 )
 
 func main() {
@@ -75,7 +77,7 @@ func main() {
 	if o.Assets == "" {
 		fail(fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the benchmark with `make bench`, which prepares kube-apiserver and etcd"))
 	}
-	root, err := findRoot()
+	root, err := devenv.FindRoot("bench")
 	if err != nil {
 		fail(err)
 	}

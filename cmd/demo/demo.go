@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +38,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -133,7 +132,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		return errors.New("KUBEBUILDER_ASSETS is not set: the demo needs a local kube-apiserver and etcd; run it with `make demo`, which prepares them")
 	}
 	if o.Root == "" {
-		root, err := findRoot()
+		root, err := devenv.FindRoot("demo")
 		if err != nil {
 			return err
 		}
@@ -186,8 +185,8 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	dm.step("Kubernetes: a local kube-apiserver and etcd are up (%.1fs), with cxloop's CRDs installed.", time.Since(start).Seconds())
 
 	// 2. A local GitHub, and cxloop.
-	token := "ghp_demo" + randomHex(16)
-	webhookSecret := randomHex(16)
+	token := "ghp_demo" + devenv.RandomHex(16)
+	webhookSecret := devenv.RandomHex(16)
 	gh, err := localgithub.New(localgithub.Options{Now: dm.sim.Now, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		return err
@@ -890,25 +889,6 @@ func orDash(s string) string {
 	return s
 }
 
-// findRoot finds the repository root (with config/crd/bases) from the
-// working directory upwards.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if st, err := os.Stat(filepath.Join(dir, "config", "crd", "bases")); err == nil && st.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("config/crd/bases not found: run the demo from the cxloop repository (`make demo`)")
-		}
-		dir = parent
-	}
-}
-
 // readSamples reads the nature-park journey and its phases from config/samples.
 func readSamples(root string) (*cxv1.CustomerJourney, []*cxv1.ImprovementPhase, error) {
 	dir := filepath.Join(root, "config", "samples")
@@ -955,12 +935,6 @@ func freeAddr(addr string) (string, bool, error) {
 	got := ln.Addr().String()
 	_ = ln.Close()
 	return got, moved, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // logTail keeps the last lines written to it.

@@ -152,6 +152,25 @@ const (
 	NoDeadline Schedule = "NoDeadline"
 )
 
+// Words says the schedule to a person: "on track", "at risk", "late", …
+func (s Schedule) Words() string {
+	switch s {
+	case OnTrack:
+		return "on track"
+	case AtRisk:
+		return "at risk"
+	case Late:
+		return "late"
+	case Completed:
+		return "completed"
+	case NotEnoughData:
+		return "not enough data"
+	case NoDeadline:
+		return "no deadline"
+	}
+	return "not started"
+}
+
 // Options tune the forecast; zero fields take the defaults.
 type Options struct {
 	// Window is how far back closes count towards the rate: 28 days.

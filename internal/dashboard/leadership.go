@@ -21,21 +21,18 @@ const MaxBurnups = 4
 
 // scheduleText shows a schedule with a colour that reads without the legend.
 func scheduleText(s burnup.Schedule) string {
+	mark := "⚪"
 	switch s {
 	case burnup.OnTrack:
-		return "🟢 on track"
+		mark = "🟢"
 	case burnup.AtRisk:
-		return "🟠 at risk"
+		mark = "🟠"
 	case burnup.Late:
-		return "🔴 late"
+		mark = "🔴"
 	case burnup.Completed:
-		return "✅ completed"
-	case burnup.NotEnoughData:
-		return "⚪ not enough data"
-	case burnup.NoDeadline:
-		return "⚪ no deadline"
+		mark = "✅"
 	}
-	return "⚪ not started"
+	return mark + " " + s.Words()
 }
 
 // phaseSchedule is a phase's forecast and since when its schedule holds.

@@ -188,23 +188,7 @@ func burnupChart(name string, p burnup.Phase, fc burnup.Forecast, now time.Time,
 }
 
 // scheduleText and scheduleClass show a schedule to a person.
-func scheduleText(s burnup.Schedule) string {
-	switch s {
-	case burnup.OnTrack:
-		return "on track"
-	case burnup.AtRisk:
-		return "at risk"
-	case burnup.Late:
-		return "late"
-	case burnup.Completed:
-		return "completed"
-	case burnup.NotEnoughData:
-		return "not enough data"
-	case burnup.NoDeadline:
-		return "no deadline"
-	}
-	return "not started"
-}
+func scheduleText(s burnup.Schedule) string { return s.Words() }
 
 func scheduleClass(s burnup.Schedule) string {
 	switch s {
