@@ -105,6 +105,7 @@ type phaseRun struct {
 	tr      tracker.Tracker
 	pc      workitem.Phase
 	desired []workitem.Item
+	work    map[string]workitem.Item // desired, by key
 	issues  map[string]tracker.Issue
 	changes []itemChange
 
@@ -383,6 +384,7 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 		return true, err
 	}
 	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
+	run.work = workByKey(run.desired)
 	issues, err := run.tr.Issues(ctx)
 	if err != nil {
 		return true, &githubError{"listing issues", err}
@@ -437,9 +439,8 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 	}
-	work := workByKey(run.desired)
 	for _, it := range ph.Status.Items {
-		if w, ok := work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
+		if w, ok := run.work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
 			if err := run.tr.UpdateIssue(ctx, int(it.Issue), w.Title, w.Body); err != nil {
 				if stop := r.setAsideTrackingError(run, err); stop {
 					return false, nil

@@ -28,7 +28,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	if errors.As(run.githubErr, &rl) {
 		return false, nil // nothing can be sent before the limit ends
 	}
-	candidates, wait := r.itemsToOpen(run.ph, run.desired)
+	candidates, wait := r.itemsToOpen(run.ph, run.work)
 	run.lookAgainIn(wait)
 	if len(candidates) > 0 && !planWritten(run) {
 		// The plan and Ready go out first, in this reconcile's one status
@@ -38,7 +38,6 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		run.lookAgainIn(time.Millisecond)
 		return false, nil
 	}
-	work := workByKey(run.desired)
 	failed := 0
 	for n, i := range candidates {
 		if n == maxOpenPerReconcile {
@@ -47,7 +46,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		}
 		if d := run.tr.WriteDelay(); d > 0 {
 			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
-			r.noteWriteBudget(run, d)
+			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil
 		}
 		if err := r.recordAttempt(ctx, run, i); err != nil {
@@ -55,7 +54,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		}
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
-		w := work[it.Key]
+		w := run.work[it.Key]
 		issue, created, err := run.tr.EnsureIssue(ctx, tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 		})
@@ -125,7 +124,7 @@ func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *pha
 // phase's limits. An item whose earlier attempt may still land holds its
 // place until its grace ends. It also returns when to look again if a limit
 // or an attempt holds items back.
-func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, desired []workitem.Item) ([]int, time.Duration) {
+func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, work map[string]workitem.Item) ([]int, time.Duration) {
 	maxOpen, maxPerHour := limits(ph)
 	nowT := r.Clock.Now()
 	grace := r.createGrace()
@@ -142,7 +141,6 @@ func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, desi
 			}
 		}
 	}
-	work := workByKey(desired)
 	var out []int
 	var wait time.Duration
 	for i, it := range ph.Status.Items {
@@ -171,10 +169,4 @@ func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, desi
 		out = append(out, i)
 	}
 	return out, wait
-}
-
-// noteWriteBudget remembers that the write budget holds the phase's work
-// back, for checkExitCriteria to say so in a condition.
-func (r *ImprovementPhaseReconciler) noteWriteBudget(run *phaseRun, d time.Duration) {
-	run.budgetWait = d
 }

@@ -164,7 +164,7 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 			tr := &scriptedTracker{script: tt.script, delay: tt.delay}
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
-			run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired}
+			run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
 			if _, err := r.openPlannedWork(context.Background(), run); err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +255,7 @@ func TestItemsToOpenHoldsLimitsAndGrace(t *testing.T) {
 				desired = append(desired, workitem.Item{Key: it.Key})
 			}
 			r := &ImprovementPhaseReconciler{Clock: clk, CreateGrace: time.Minute}
-			got, wait := r.itemsToOpen(ph, desired)
+			got, wait := r.itemsToOpen(ph, workByKey(desired))
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("to open %v, want %v", got, tt.want)
 			}

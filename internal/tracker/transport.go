@@ -276,15 +276,24 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.state.arrive(-1, time.Time{})
 		return nil, err
 	}
-	remaining, reset := -1, time.Time{}
-	if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining"))); err == nil {
+	remaining, reset := primaryBudget(resp.Header)
+	t.state.arrive(remaining, reset)
+	return t.inspect(resp, remaining, reset)
+}
+
+// primaryBudget reads an answer's primary rate limit: what remains (-1 when
+// not said) and when the window resets. The reset is given in whole seconds
+// and the window ends within that second: resume just after it, never a
+// moment too early.
+func primaryBudget(h http.Header) (remaining int, reset time.Time) {
+	remaining = -1
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Remaining"))); err == nil {
 		remaining = n
 	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
+	if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
 		reset = time.Unix(n, 0).Add(time.Second)
 	}
-	t.state.arrive(remaining, reset)
-	return t.inspect(resp)
+	return remaining, reset
 }
 
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
@@ -308,17 +317,8 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-func (t *limitTransport) inspect(resp *http.Response) (*http.Response, error) {
+func (t *limitTransport) inspect(resp *http.Response, remaining int, reset time.Time) (*http.Response, error) {
 	now := t.now()
-	remaining := strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining"))
-	var reset time.Time
-	if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
-			// The reset is given in whole seconds and the window ends within
-			// that second: resume just after it, never a moment too early.
-			reset = time.Unix(n, 0).Add(time.Second)
-		}
-	}
 	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
@@ -330,7 +330,7 @@ func (t *limitTransport) inspect(resp *http.Response) (*http.Response, error) {
 		_ = json.Unmarshal(body, &eb)
 		lower := strings.ToLower(eb.Message + " " + eb.Doc)
 		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), now)
-		primary := remaining == "0"
+		primary := remaining == 0
 		secondary := hasRetryAfter || resp.StatusCode == http.StatusTooManyRequests ||
 			strings.Contains(lower, "secondary rate limit") || strings.Contains(lower, "secondary-rate-limit") ||
 			strings.Contains(lower, "abuse")
@@ -359,7 +359,7 @@ func (t *limitTransport) inspect(resp *http.Response) (*http.Response, error) {
 		}
 		return resp, nil
 	}
-	if remaining == "0" && reset.After(now) {
+	if remaining == 0 && reset.After(now) {
 		t.state.block(reset, false, "API rate limit exhausted")
 		// go-github would otherwise block on its own, by the wall clock; keep one source of truth.
 		resp.Header.Del("X-RateLimit-Reset")
