@@ -159,7 +159,7 @@ func quickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Serve
 			}},
 		},
 	}
-	const perStage = 10
+	perStage := max(10, (n+11)/12) // a journey has at most 12 stages
 	for s := 0; s*perStage < n; s++ {
 		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
 		for i := s * perStage; i < min(n, (s+1)*perStage); i++ {
