@@ -458,4 +458,3 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
-
