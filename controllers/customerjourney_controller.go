@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
@@ -48,6 +49,8 @@ type CustomerJourneyReconciler struct {
 	CreateGrace time.Duration
 	// Metrics reads the map's measures; nil reads none (MeasuresReady says so).
 	Metrics metricsource.Source
+	// Wakeups are GitHub deliveries this replica received (optional).
+	Wakeups *Wakeups
 }
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch
@@ -256,10 +259,15 @@ func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts cont
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.CustomerJourney{}, builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
-		WithOptions(withCappedRetries(opts)).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase))
+	if r.Wakeups != nil {
+		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.journeys, func(_ context.Context, o client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
+		}))
+	}
+	return b.WithOptions(withCappedRetries(opts)).
 		Named("customerjourney").
 		Complete(r)
 }

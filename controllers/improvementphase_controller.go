@@ -69,6 +69,8 @@ type ImprovementPhaseReconciler struct {
 	CreateGrace time.Duration
 	// Metrics reads the measures that verify the outcome of closed items.
 	Metrics metricsource.Source
+	// Wakeups are GitHub deliveries this replica received (optional).
+	Wakeups *Wakeups
 
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
@@ -595,11 +597,14 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter)).
-		WithOptions(withCappedRetries(opts)).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter))
+	if r.Wakeups != nil {
+		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.phases, r.phasesOfJourney))
+	}
+	return b.WithOptions(withCappedRetries(opts)).
 		Named("improvementphase").
 		Complete(r)
 }

@@ -69,19 +69,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := mgr.GetEventRecorder("cxloop")
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics}).SetupWithManager(mgr, o.Controller); err != nil {
+	var wakeups *Wakeups
+	if o.GitHubWebhookAddr != "" {
+		wakeups = NewWakeups(mgr.Elected())
+	}
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics}).
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).
 		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
 	if o.GitHubWebhookAddr != "" {
-		hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+		hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: wakeups}
 		mux := http.NewServeMux()
 		mux.Handle(WebhookPath, &ghwebhook.Handler{Secret: o.GitHubWebhookSecret, OnIssue: hook.OnIssue})
-		// Every replica receives deliveries and records them on the journey;
-		// the leader acts on them (see IssueWebhook).
+		// Every replica receives deliveries; the leader acts on them at once,
+		// the others record them on the journey for it (see IssueWebhook).
 		if err := mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: false,
 			Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}); err != nil {

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
@@ -104,4 +105,78 @@ func TestWebhookWakesOnlyTheRightJourney(t *testing.T) {
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
 	g.Expect(vanishedIssues(&cj)).To(HaveLen(maxVanishedIssues))
 	g.Expect(vanishedIssues(&cj)).To(HaveKey(fmt.Sprintf("%s/shop/painpoint/v%d", ns, maxVanishedIssues+9)), "the newest is kept")
+}
+
+// TestLeaderWakesItsControllersWithoutWriting: on the replica that leads, a
+// delivery reaches the controllers of the repository's journey at once,
+// with no write to the journey; a replica that does not lead, or whose
+// controllers lag far behind, records it on the journey instead; what
+// vanished is recorded whoever leads.
+func TestLeaderWakesItsControllersWithoutWriting(t *testing.T) {
+	g := eventually(t)
+	ctx := context.Background()
+	ns := namespace(t)
+	for _, name := range []string{"shop", "museum"} {
+		cj := sampleJourney(t, ns)
+		cj.Name = name
+		cj.Spec.Tracker.GitHub.Repo = "leader-" + name
+		g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
+	}
+	shop := client.ObjectKey{Namespace: ns, Name: "shop"}
+	var hook *IssueWebhook
+	var cache interface{ WaitForCacheSync(context.Context) bool }
+	elected := make(chan struct{})
+	wakeups := NewWakeups(elected)
+	startManager(t, func(mgr ctrl.Manager) error {
+		hook = &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: wakeups}
+		cache = mgr.GetCache()
+		return nil
+	})
+	g.Expect(cache.WaitForCacheSync(ctx)).To(BeTrue())
+	version := func() string {
+		var cj cxv1.CustomerJourney
+		g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
+		return cj.ResourceVersion + "/" + cj.Annotations[AnnotationGitHubDelivery]
+	}
+	closed := func(id string) ghwebhook.IssueEvent {
+		return ghwebhook.IssueEvent{Action: "closed", Owner: ghOwner, Repo: "leader-shop", Number: 7, State: "closed", Delivery: id,
+			Body: "x\n<!-- cxloop:key=" + ns + "/shop/painpoint/p1 -->"}
+	}
+	woken := func(ch chan event.GenericEvent) []string {
+		var names []string
+		for len(ch) > 0 {
+			o := (<-ch).Object
+			names = append(names, o.GetNamespace()+"/"+o.GetName())
+		}
+		return names
+	}
+
+	// Not (yet) the leader: recorded for the leader to see.
+	g.Expect(hook.OnIssue(ctx, closed("d-follower"))).To(Succeed())
+	g.Expect(version()).To(HaveSuffix("/d-follower"))
+	g.Expect(woken(wakeups.journeys)).To(BeEmpty())
+
+	// Leading: both controllers woken for the shop alone, and no write.
+	close(elected)
+	before := version()
+	g.Expect(hook.OnIssue(ctx, closed("d-leader"))).To(Succeed())
+	g.Expect(woken(wakeups.journeys)).To(Equal([]string{shop.String()}))
+	g.Expect(woken(wakeups.phases)).To(Equal([]string{shop.String()}))
+	g.Consistently(version, "500ms").Should(Equal(before), "the leader wrote to the journey to wake itself")
+
+	// Controllers far behind: recorded rather than dropped.
+	for range cap(wakeups.journeys) / 2 {
+		wakeups.journeys <- event.GenericEvent{Object: &cxv1.CustomerJourney{}}
+	}
+	g.Expect(hook.OnIssue(ctx, closed("d-busy"))).To(Succeed())
+	g.Expect(version()).To(HaveSuffix("/d-busy"))
+	woken(wakeups.journeys)
+
+	// A deleted issue is news only the webhook brings: recorded, even on the leader.
+	deleted := closed("d-deleted")
+	deleted.Action = "deleted"
+	g.Expect(hook.OnIssue(ctx, deleted)).To(Succeed())
+	var cj cxv1.CustomerJourney
+	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
+	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1", "deleted on GitHub"))
 }

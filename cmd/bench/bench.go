@@ -236,10 +236,18 @@ func (b *bench) newManager() (ctrl.Manager, error) {
 	})
 }
 
-func startManager(ctx context.Context, mgr ctrl.Manager) (stop func() error) {
+// startManager starts mgr; should it stop on its own, failed is called
+// with why (a benchmark must not wait for a manager that is gone).
+func startManager(ctx context.Context, mgr ctrl.Manager, failed context.CancelCauseFunc) (stop func() error) {
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
+	go func() {
+		err := mgr.Start(mctx)
+		if mctx.Err() == nil {
+			failed(fmt.Errorf("the manager stopped on its own: %v", err))
+		}
+		done <- err
+	}()
 	return func() error {
 		cancel()
 		return <-done
@@ -249,6 +257,8 @@ func startManager(ctx context.Context, mgr ctrl.Manager) (stop func() error) {
 // baseline runs the N journeys and their phases through a reconciler that
 // only sets Ready, then deletes them.
 func (b *bench) baseline(ctx context.Context) (Side, error) {
+	ctx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
 	js := layout("base-", b.o.Journeys)
 	keys := objectKeys(js)
 	obs := newObserver(b.c, readyCondition)
@@ -264,7 +274,7 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 	if err := setupBaseline(mgr, controller.Options{MaxConcurrentReconciles: controllers.DefaultWorkers}); err != nil {
 		return Side{}, err
 	}
-	stop := startManager(ctx, mgr)
+	stop := startManager(ctx, mgr, failed)
 	// Let the manager's caches sync before the clock starts, as for cxloop.
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		_ = stop()
@@ -329,7 +339,14 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 }
 
 // cxloop runs the same load through cxloop and measures both sides.
-func (b *bench) cxloop(ctx context.Context, res *Result) error {
+func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
+	ctx, failed := context.WithCancelCause(ctx)
+	defer func() {
+		if cause := context.Cause(ctx); err != nil && cause != nil && cause != ctx.Err() {
+			err = fmt.Errorf("%w (%v)", err, cause)
+		}
+		failed(nil)
+	}()
 	js := layout("", b.o.Journeys)
 	keys := objectKeys(js)
 	for _, j := range js {
@@ -365,7 +382,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	}); err != nil {
 		return err
 	}
-	stop := startManager(ctx, mgr)
+	stop := startManager(ctx, mgr, failed)
 	defer func() { _ = stop() }()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return errors.New("cxloop caches did not sync")
@@ -445,10 +462,12 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	g := &res.GitHub
 	creates := b.count.createTimes()[ghBefore.Creates:]
 	g.IssuesOpened = len(creates)
-	g.RampSeconds = creates[len(creates)-1].Sub(start).Seconds()
+	g.RampSeconds = creates[len(creates)-1].Sub(creates[0]).Seconds()
+	g.FirstIssueSeconds = creates[0].Sub(start).Seconds()
+	g.MaxInAnyMinute = mostWithin(creates, time.Minute)
 	ghRamp := ghBefore.diff(b.count.snapshot())
 	g.Writes = ghRamp.where(func(m string, _ int) bool { return isWrite(m) })
-	g.OpenedPerMinute = float64(g.IssuesOpened) / (g.RampSeconds / 60)
+	g.OpenedPerMinute = float64(g.IssuesOpened-1) / (g.RampSeconds / 60)
 	g.setShares(res.Params)
 	g.SecondaryLimits = ghRamp.where(func(_ string, s int) bool { return s == http.StatusForbidden || s == http.StatusTooManyRequests })
 	g.PhasesHeldByBudget = obs.budgetHeld()
@@ -481,7 +500,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) error {
 	// history and forecast move on. The others are the idle ones.
 	touched := map[string]bool{}
 	for _, k := range wh.keys {
-		j := strings.TrimSuffix(k.phase, "-discovery")
+		j := k.journey
 		touched["journey/"+k.ns+"/"+j] = true
 		for _, t := range phaseTypes {
 			touched["phase/"+k.ns+"/"+benchJourney{Name: j}.phaseName(t)] = true
@@ -561,7 +580,7 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 				continue
 			}
 			is := open[0]
-			k := closeKey{j.Namespace, j.phaseName(cxv1.PhaseDiscovery), is.Number}
+			k := closeKey{j.Namespace, j.Name, j.phaseName(cxv1.PhaseDiscovery), is.Number}
 			obs.expectClose(k, time.Now())
 			if err := b.gh.CloseIssue(ghOwner, j.Repo, is.Number, "completed"); err != nil {
 				return Latency{}, err
@@ -572,10 +591,26 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 	}
 	wctx, cancel := context.WithTimeout(ctx, 3*b.o.SyncInterval+time.Minute)
 	defer cancel()
-	lat, missing := obs.waitCloses(wctx, keys)
+	lat, missing, noticed := obs.waitCloses(wctx, keys)
 	l := latencyOf(lat, missing)
 	l.keys = keys
+	if len(noticed) > 0 {
+		d := latencyOf(noticed, 0)
+		l.Delivery = &d
+	}
 	return l, nil
+}
+
+// mostWithin is the most of the sorted times within any span.
+func mostWithin(times []time.Time, span time.Duration) int {
+	most, j := 0, 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= span {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
 }
 
 func hasLabel(labels []string, l string) bool {

@@ -30,7 +30,12 @@ type observer struct {
 	objs    map[string]*objState
 	closes  map[closeKey]time.Time // close sent → when
 	closed  map[closeKey]time.Duration
-	onReady chan struct{}
+	// noticed is, per close, how long until its journey showed a new
+	// GitHub delivery: the webhook's leg, before cxloop's reconcile.
+	noticed map[closeKey]time.Duration
+	// delivery is each journey's latest recorded delivery ID.
+	delivery map[string]string
+	onReady  chan struct{}
 	budget  map[string]bool // phases seen RateLimited by the write budget
 }
 
@@ -40,13 +45,13 @@ type objState struct {
 }
 
 type closeKey struct {
-	ns, phase string
-	issue     int
+	ns, journey, phase string
+	issue              int
 }
 
 func newObserver(c client.WithWatch, ready func(client.Object) bool) *observer {
 	return &observer{c: c, ready: ready, objs: map[string]*objState{}, closes: map[closeKey]time.Time{},
-		closed: map[closeKey]time.Duration{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
+		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
 }
 
 // run watches both kinds until ctx ends.
@@ -129,6 +134,7 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 	}
 	ph, ok := obj.(*cxv1.ImprovementPhase)
 	if !ok {
+		o.deliverySeen(obj, at)
 		return
 	}
 	if c := apimeta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == controllers.ReasonWriteBudget {
@@ -141,10 +147,25 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 		if it.State != cxv1.ItemClosed || it.Issue == 0 {
 			continue
 		}
-		ck := closeKey{ph.Namespace, ph.Name, int(it.Issue)}
+		ck := closeKey{ph.Namespace, ph.Spec.JourneyRef.Name, ph.Name, int(it.Issue)}
 		if sent, ok := o.closes[ck]; ok {
 			o.closed[ck] = at.Sub(sent)
 			delete(o.closes, ck)
+		}
+	}
+}
+
+// deliverySeen notes the closes a journey's new webhook delivery announced.
+func (o *observer) deliverySeen(cj client.Object, at time.Time) {
+	d := cj.GetAnnotations()[controllers.AnnotationGitHubDelivery]
+	k := keyOf(cj)
+	if d == "" || o.delivery[k] == d {
+		return
+	}
+	o.delivery[k] = d
+	for ck, sent := range o.closes {
+		if _, ok := o.noticed[ck]; !ok && ck.ns == cj.GetNamespace() && ck.journey == cj.GetName() {
+			o.noticed[ck] = at.Sub(sent)
 		}
 	}
 }
@@ -157,19 +178,23 @@ func (o *observer) expectClose(k closeKey, at time.Time) {
 }
 
 // waitCloses waits until every expected close shows in its phase's status,
-// or ctx ends; it returns the latencies seen for keys and how many are missing.
-func (o *observer) waitCloses(ctx context.Context, keys []closeKey) ([]time.Duration, int) {
+// or ctx ends; it returns the latencies seen for keys, how many are missing,
+// and how long each close took to be recorded on its journey by a webhook.
+func (o *observer) waitCloses(ctx context.Context, keys []closeKey) (lat []time.Duration, missing int, noticed []time.Duration) {
 	for {
 		o.mu.Lock()
-		var lat []time.Duration
+		lat, noticed = nil, nil
 		for _, k := range keys {
 			if d, ok := o.closed[k]; ok {
 				lat = append(lat, d)
 			}
+			if d, ok := o.noticed[k]; ok {
+				noticed = append(noticed, d)
+			}
 		}
 		o.mu.Unlock()
 		if len(lat) == len(keys) || ctx.Err() != nil {
-			return lat, len(keys) - len(lat)
+			return lat, len(keys) - len(lat), noticed
 		}
 		select {
 		case <-ctx.Done():

@@ -392,7 +392,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 
 func TestLocalWriteBudget(t *testing.T) {
 	e := newEnv(t, localgithub.Options{})
-	// Burst 1, then one per 12s: no minute holds more than 6 writes.
+	// A burst of 1, then one per 10s: no minute holds more than 6 writes.
 	c := e.client(func(cfg *tracker.Config) { cfg.WritesPerMinute = 6 })
 	ctx := context.Background()
 	if _, _, err := c.EnsureIssue(ctx, req("a")); err != nil {
@@ -401,18 +401,18 @@ func TestLocalWriteBudget(t *testing.T) {
 	before := e.requestCount()
 	_, _, err := c.EnsureIssue(ctx, req("b"))
 	var rl *tracker.RateLimitError
-	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 12*time.Second {
-		t.Fatalf("err = %v, want write budget RateLimitError 12s ahead", err)
+	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 10*time.Second {
+		t.Fatalf("err = %v, want write budget RateLimitError 10s ahead", err)
 	}
-	if d := c.WriteDelay(); d != 12*time.Second {
-		t.Errorf("WriteDelay = %s, want 12s", d)
+	if d := c.WriteDelay(); d != 10*time.Second {
+		t.Errorf("WriteDelay = %s, want 10s", d)
 	}
 	for _, r := range e.requestsSince(before) {
 		if r.Method == http.MethodPost {
 			t.Errorf("a write was sent beyond the budget: %+v", r)
 		}
 	}
-	e.clk.Advance(12 * time.Second)
+	e.clk.Advance(10 * time.Second)
 	if d := c.WriteDelay(); d != 0 {
 		t.Errorf("WriteDelay after the refill = %s, want 0", d)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"math"
 	"sync"
 	"time"
 
@@ -36,19 +35,13 @@ var (
 	}, []string{"budget"})
 )
 
-// recordBudget publishes what is left of a write budget.
+// recordBudget publishes what is left of a write budget; s.mu is held.
 func recordBudget(s *limitState, now time.Time) {
 	sum := sha256.Sum256([]byte(s.budgetKey))
 	name := hex.EncodeToString(sum[:4])
-	m, h := s.perMinute.TokensAt(now), s.perHour.TokensAt(now)
-	writeBudgetRemaining.WithLabelValues(name, "minute").Set(math.Max(0, math.Floor(m)))
-	writeBudgetRemaining.WithLabelValues(name, "hour").Set(math.Max(0, math.Floor(h)))
-	next := 0.0
-	for _, l := range []struct{ tokens, rate float64 }{{m, float64(s.perMinute.Limit())}, {h, float64(s.perHour.Limit())}} {
-		if l.tokens < 1 && l.rate > 0 {
-			next = math.Max(next, (1-l.tokens)/l.rate)
-		}
-	}
+	writeBudgetRemaining.WithLabelValues(name, "minute").Set(float64(s.perMinute.remaining(now)))
+	writeBudgetRemaining.WithLabelValues(name, "hour").Set(float64(s.perHour.remaining(now)))
+	next := max(s.perMinute.delay(now), s.perHour.delay(now)).Seconds()
 	writeBudgetNextWrite.WithLabelValues(name).Set(next)
 }
 

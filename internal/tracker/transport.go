@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 )
 
 // headerNotModified marks a response the cache layer rebuilt from a 304 answer.
@@ -78,7 +77,7 @@ type limitState struct {
 	// documented limits on content-creating requests: at most 80 a minute
 	// and 500 an hour per token. Every Client with the same identity (every
 	// journey using the token) spends the same budget.
-	perMinute, perHour *rate.Limiter
+	perMinute, perHour *writeWindow
 	budgetKey          string
 
 	// gate lets writes go one at a time and alone, as GitHub asks of
@@ -104,14 +103,6 @@ var (
 	limitStates   = map[string]*limitState{}
 )
 
-// bucket is a token bucket that never allows more than limit writes in any
-// window: the burst plus what refills in one window stays within limit.
-func bucket(limit int, window time.Duration, burstShare int) *rate.Limiter {
-	burst := max(1, limit/burstShare)
-	refill := max(1, limit-burst)
-	return rate.NewLimiter(rate.Limit(float64(refill)/window.Seconds()), burst)
-}
-
 func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitState {
 	limitStatesMu.Lock()
 	defer limitStatesMu.Unlock()
@@ -119,9 +110,10 @@ func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitStat
 		return s
 	}
 	s := &limitState{
-		// A burst of a sixth of the minute's budget, a quarter of the hour's.
-		perMinute: bucket(writesPerMinute, time.Minute, 6),
-		perHour:   bucket(writesPerHour, time.Hour, 4),
+		// Writes paced over the minute; the hour's may all go at the
+		// minute's pace.
+		perMinute: newWriteWindow("minute", writesPerMinute, time.Minute, true),
+		perHour:   newWriteWindow("hour", writesPerHour, time.Hour, false),
 		budgetKey: key,
 		gate:      semaphore.NewWeighted(gateWeight),
 		remaining: -1,
@@ -176,14 +168,16 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 	if rl := s.check(now); rl != nil {
 		d = rl.ResumeAt.Sub(now)
 	}
-	every := time.Duration(0) // one write of the slowest bucket that holds writes back
-	for _, l := range []*rate.Limiter{s.perMinute, s.perHour} {
-		if tokens := l.TokensAt(now); tokens < 1 {
-			d = max(d, time.Duration((1-tokens)/float64(l.Limit())*float64(time.Second)))
-			every = max(every, time.Duration(float64(time.Second)/float64(l.Limit())))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer recordBudget(s, now)
+	every := time.Duration(0) // one write of the slowest window that holds writes back
+	for _, w := range []*writeWindow{s.perMinute, s.perHour} {
+		if wd := w.delay(now); wd > 0 {
+			d = max(d, wd)
+			every = max(every, w.interval())
 		}
 	}
-	recordBudget(s, now)
 	if d <= 0 {
 		return 0
 	}
@@ -191,8 +185,6 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 	// of phases waiting on one token would otherwise all come back at the
 	// same instant, for one of them to write and the rest to wait again,
 	// filling the workqueue ahead of the syncs that webhooks ask for.
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	at := now.Add(d)
 	if s.nextSlot.After(at) {
 		at = s.nextSlot
@@ -203,20 +195,21 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 
 // reserveWrite spends one write of the budget, or says when one is due.
 func (s *limitState) reserveWrite(now time.Time) *RateLimitError {
-	m := s.perMinute.ReserveN(now, 1)
-	h := s.perHour.ReserveN(now, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	defer recordBudget(s, now)
-	d := max(m.DelayFrom(now), h.DelayFrom(now))
-	if !m.OK() || !h.OK() || d > 0 {
-		m.CancelAt(now)
-		h.CancelAt(now)
-		window := "minute"
-		if h.DelayFrom(now) >= m.DelayFrom(now) {
-			window = "hour"
+	var late *writeWindow
+	var d time.Duration
+	for _, w := range []*writeWindow{s.perMinute, s.perHour} {
+		if wd := w.delay(now); wd > d {
+			late, d = w, wd
 		}
-		return &RateLimitError{ResumeAt: now.Add(max(d, time.Second/10)), Budget: true,
-			Message: fmt.Sprintf("cxloop's write budget for this token (per %s) is spent", window)}
 	}
+	if late != nil {
+		return late.spentError(now, d)
+	}
+	s.perMinute.take(now)
+	s.perHour.take(now)
 	return nil
 }
 

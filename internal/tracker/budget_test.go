@@ -1,0 +1,82 @@
+package tracker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestWriteBudgetIsSpentAndNeverExceeded drives a token's budget the way
+// busy phases do — a write whenever one is due, late by a random worker
+// delay, with quiet spells — and checks GitHub's windows as GitHub counts
+// them: no minute and no hour holds more writes than allowed, and a long
+// ramp spends at least 95% of the binding budget.
+func TestWriteBudgetIsSpentAndNeverExceeded(t *testing.T) {
+	for _, tc := range []struct {
+		perMinute, perHour int
+		run                time.Duration
+		binding            float64 // writes the budget allows over the run
+	}{
+		{perMinute: 60, perHour: 500, run: 3 * time.Hour, binding: 3 * 500},        // GitHub's limits: the hour binds
+		{perMinute: 120, perHour: 20000, run: 30 * time.Minute, binding: 30 * 120}, // an Enterprise budget: the minute binds
+		{perMinute: 6, perHour: 1000, run: 20 * time.Minute, binding: 20 * 6},      // a small one
+		{perMinute: 80, perHour: 500, run: 90 * time.Minute, binding: 2 * 500},     // the hour twice
+	} {
+		t.Run(fmt.Sprintf("%d/min %d/h", tc.perMinute, tc.perHour), func(t *testing.T) {
+			s := &limitState{perMinute: newWriteWindow("minute", tc.perMinute, time.Minute, true),
+				perHour: newWriteWindow("hour", tc.perHour, time.Hour, false), budgetKey: t.Name()}
+			rng := rand.New(rand.NewPCG(1, 2))
+			start := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+			now := start
+			var sent []time.Time
+			for now.Sub(start) < tc.run {
+				if err := s.reserveWrite(now); err != nil {
+					if !err.Budget || !err.ResumeAt.After(now) {
+						t.Fatalf("at %s: %v", now.Sub(start), err)
+					}
+					// Back when told, a little late as a busy worker is.
+					now = err.ResumeAt.Add(time.Duration(rng.IntN(300)) * time.Millisecond)
+					continue
+				}
+				sent = append(sent, now)
+				now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
+			}
+			for _, w := range []struct {
+				span  time.Duration
+				limit int
+			}{{time.Minute, tc.perMinute}, {time.Hour, tc.perHour}} {
+				j := 0
+				for i := range sent { // the most writes in any [t, t+span)
+					for sent[i].Sub(sent[j]) >= w.span {
+						j++
+					}
+					if n := i - j + 1; n > w.limit {
+						t.Fatalf("%d writes within %s of %s, limit %d", n, w.span, sent[j].Sub(start), w.limit)
+					}
+				}
+			}
+			if share := float64(len(sent)) / tc.binding; share < 0.95 {
+				t.Errorf("%d writes over %s, %.0f%% of the %.0f the budget allows", len(sent), tc.run, 100*share, tc.binding)
+			}
+		})
+	}
+}
+
+// TestWriteDelayHandsOutSlots: phases told to wait come back one write apart,
+// not all at once.
+func TestWriteDelayHandsOutSlots(t *testing.T) {
+	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
+		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for s.reserveWrite(now) == nil { // the burst
+	}
+	var prev time.Duration
+	for i := range 5 {
+		d := s.writeDelay(now)
+		if d <= 0 || (i > 0 && d-prev != time.Second) {
+			t.Fatalf("caller %d told to wait %s after %s, want slots one second apart", i, d, prev)
+		}
+		prev = d
+	}
+}
