@@ -418,6 +418,11 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 			phaseKeys = append(phaseKeys, key)
 		}
 	}
+	if b.o.Verbose {
+		for trail, n := range obs.longTrails(2) {
+			b.say("%d objects took more than 2 writes to Ready: %s", n, trail)
+		}
+	}
 	_, _, jw := obs.readiness(journeyKeys)
 	_, _, pw := obs.readiness(phaseKeys)
 	n := float64(len(keys))

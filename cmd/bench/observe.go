@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,8 @@ type observer struct {
 type objState struct {
 	writes, writesToReady int
 	readyAt               time.Time
+	// trail is what each write up to Ready said (state, Ready's reason).
+	trail []string
 }
 
 type closeKey struct {
@@ -124,6 +127,9 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 	}
 	if modified {
 		st.writes++
+		if st.readyAt.IsZero() && len(st.trail) < 8 {
+			st.trail = append(st.trail, trailOf(obj))
+		}
 	}
 	if st.readyAt.IsZero() && o.ready(obj) {
 		st.readyAt, st.writesToReady = at, st.writes
@@ -168,6 +174,36 @@ func (o *observer) deliverySeen(cj client.Object, at time.Time) {
 			o.noticed[ck] = at.Sub(sent)
 		}
 	}
+}
+
+// trailOf says what one write of an object left: its state and Ready's reason.
+func trailOf(obj client.Object) string {
+	var conds []metav1.Condition
+	state := ""
+	switch v := obj.(type) {
+	case *cxv1.CustomerJourney:
+		conds = v.Status.Conditions
+	case *cxv1.ImprovementPhase:
+		conds, state = v.Status.Conditions, string(v.Status.State)+" "
+	}
+	if c := apimeta.FindStatusCondition(conds, cxv1.ConditionReady); c != nil {
+		return state + string(c.Status) + "/" + c.Reason
+	}
+	return state + "no Ready"
+}
+
+// longTrails are the trails of the objects that took more than n writes
+// to be Ready, counted by trail.
+func (o *observer) longTrails(n int) map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string]int{}
+	for _, st := range o.objs {
+		if !st.readyAt.IsZero() && st.writesToReady > n {
+			out[strings.Join(st.trail, " -> ")]++
+		}
+	}
+	return out
 }
 
 // expectClose notes that the issue was just closed on GitHub.
