@@ -471,7 +471,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		if run.budgetWait > 0 {
 			p := progressOf(ph.Status.Items)
 			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
-				fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed in %s", p.Planned, run.budgetWait.Round(time.Second)))
+				fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed %s", p.Planned, budgetWaitWords(run.budgetWait)))
 		}
 	}
 	// The time of a sync is recorded only with a change worth writing, so

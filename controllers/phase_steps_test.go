@@ -307,3 +307,41 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 		t.Errorf("rate limited: retry in %s, want when it ends (7s)", res.RequeueAfter)
 	}
 }
+
+// TestWaitingForTheBudgetWritesNothingNew: a phase held back by the write
+// budget says so in a condition that stays the same from one sync to the
+// next while the wait stays in the same band, so that hundreds of waiting
+// phases do not write their status at every sync.
+func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
+	message := func(delay time.Duration) string {
+		ph := phaseNamed("improve", "shop", "")
+		desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
+		ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
+		ph.Status.ObservedGeneration = 1
+		conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "1 planned")
+		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
+		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
+		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+			tr: &scriptedTracker{delay: delay}, desired: desired, work: workByKey(desired)}
+		for _, step := range []phaseStep{r.openPlannedWork, r.checkExitCriteria} {
+			if _, err := step(context.Background(), run); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if run.requeue != delay {
+			t.Errorf("requeued in %s, want %s: when the budget allows", run.requeue, delay)
+		}
+		c0 := conditionOf(ph.Status.Conditions, cxv1.ConditionRateLimited)
+		if c0 == nil || c0.Reason != ReasonWriteBudget {
+			t.Fatalf("RateLimited = %+v, want %s", c0, ReasonWriteBudget)
+		}
+		return c0.Message
+	}
+	first, later := message(23*time.Second), message(41*time.Second)
+	if first != later {
+		t.Errorf("the condition changed while the wait stayed under a minute:\n%s\n%s", first, later)
+	}
+	if longer := message(3 * time.Minute); longer == first {
+		t.Errorf("a wait of minutes reads as one under a minute: %s", longer)
+	}
+}

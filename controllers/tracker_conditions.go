@@ -32,7 +32,7 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 		// failure: say it, and come back when the budget allows.
 		wait := max(time.Second, rl.ResumeAt.Sub(clk.Now()))
 		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
-			fmt.Sprintf("%s; the next write is allowed in %s", rl.Message, wait.Round(time.Second)))
+			fmt.Sprintf("%s; the next write is allowed %s", rl.Message, budgetWaitWords(wait)))
 		return ctrl.Result{RequeueAfter: wait}, nil
 	case errors.As(err, &rl):
 		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
@@ -54,6 +54,25 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	conditions.MarkReconciling(conds, gen, reason, err.Error())
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
 	return ctrl.Result{}, err // the workqueue backs off exponentially
+}
+
+// budgetWaitWords says roughly when the write budget allows the next
+// write. Coarse on purpose: the condition changes (and the status is
+// written) only when the wait moves into another band, not at every sync
+// of every waiting phase; the exact seconds are the metric
+// cxloop_github_write_budget_next_write_seconds.
+func budgetWaitWords(d time.Duration) string {
+	switch {
+	case d <= time.Minute:
+		return "within a minute"
+	case d <= 5*time.Minute:
+		return "within 5 minutes"
+	case d <= 15*time.Minute:
+		return "within 15 minutes"
+	case d <= time.Hour:
+		return "within the hour"
+	}
+	return fmt.Sprintf("in about %d hours", int(d.Round(time.Hour)/time.Hour))
 }
 
 func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.Condition, gen int64, reason, msg string) {
