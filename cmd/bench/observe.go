@@ -27,17 +27,17 @@ type observer struct {
 	// ready says whether an object counts as Ready (baseline or cxloop).
 	ready func(client.Object) bool
 
-	mu      sync.Mutex
-	objs    map[string]*objState
-	closes  map[closeKey]time.Time // close sent → when
-	closed  map[closeKey]time.Duration
+	mu     sync.Mutex
+	objs   map[string]*objState
+	closes map[closeKey]time.Time // close sent → when
+	closed map[closeKey]time.Duration
 	// noticed is, per close, how long until its journey showed a new
 	// GitHub delivery: the webhook's leg, before cxloop's reconcile.
 	noticed map[closeKey]time.Duration
 	// delivery is each journey's latest recorded delivery ID.
 	delivery map[string]string
 	onReady  chan struct{}
-	budget  map[string]bool // phases seen RateLimited by the write budget
+	budget   map[string]bool // phases seen RateLimited by the write budget
 }
 
 type objState struct {

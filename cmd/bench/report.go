@@ -76,19 +76,19 @@ type Counts struct {
 }
 
 type GitHubSide struct {
-	IssuesOpened    int     `json:"issuesOpened"`
-	Writes          int     `json:"writesDuringRamp"`
+	IssuesOpened int `json:"issuesOpened"`
+	Writes       int `json:"writesDuringRamp"`
 	// RampSeconds is from the first issue opened to the last;
 	// FirstIssueSeconds from the apply to the first.
 	RampSeconds       float64 `json:"rampSeconds"`
 	FirstIssueSeconds float64 `json:"firstIssueSeconds"`
-	OpenedPerMinute float64 `json:"openedPerMinute"`
-	BudgetShare     float64 `json:"budgetShare"`
+	OpenedPerMinute   float64 `json:"openedPerMinute"`
+	BudgetShare       float64 `json:"budgetShare"`
 	// MaxInAnyMinute is the most issues opened in any 60 seconds: never
 	// more than the budget.
-	MaxInAnyMinute int `json:"maxOpenedInAnyMinute"`
-	SecondaryLimits    int     `json:"secondaryLimits"`
-	PhasesHeldByBudget int     `json:"phasesHeldByBudget"`
+	MaxInAnyMinute     int `json:"maxOpenedInAnyMinute"`
+	SecondaryLimits    int `json:"secondaryLimits"`
+	PhasesHeldByBudget int `json:"phasesHeldByBudget"`
 	// PhaseReconcilesInRamp: phase reconciles from apply to the last issue.
 	PhaseReconcilesInRamp int     `json:"phaseReconcilesInRamp"`
 	Requests              int     `json:"requests"`
