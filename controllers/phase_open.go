@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -90,7 +91,8 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 const maxFailuresInARow = 2
 
 // planWritten reports whether the status already holds this generation's
-// plan: a Ready condition written for it.
+// plan: Ready=True written for it. A Ready=False of this generation (the
+// journey was not there yet when the phase was first seen) is no plan.
 func planWritten(run *phaseRun) bool {
 	st := run.persisted.Status
 	if st.ObservedGeneration != run.gen {
@@ -98,7 +100,7 @@ func planWritten(run *phaseRun) bool {
 	}
 	for _, c := range st.Conditions {
 		if c.Type == cxv1.ConditionReady {
-			return c.ObservedGeneration == run.gen
+			return c.ObservedGeneration == run.gen && c.Status == metav1.ConditionTrue
 		}
 	}
 	return false
