@@ -31,6 +31,10 @@ import (
 //	# refused: FIELD          the API server refuses it, naming FIELD
 //	# stalled: REASON FIELD   the API server takes it and cxloop marks it
 //	                          Stalled with REASON, naming FIELD
+//	# waiting: REASON FIELD   the API server takes it and cxloop says, with
+//	                          Ready=False and Reconciling (not Stalled: an
+//	                          object still to come can heal it), REASON,
+//	                          naming FIELD
 //
 // A file may hold several documents: the earlier ones are what the mistake
 // needs (the other phase of a cycle, another journey) and must be accepted;
@@ -41,6 +45,7 @@ type mistake struct {
 	file    string
 	objs    []*unstructured.Unstructured
 	refused bool
+	waiting bool
 	reason  string
 	field   string
 }
@@ -67,10 +72,10 @@ func readCatalogue(t *testing.T) []mistake {
 		switch f := strings.Fields(first); {
 		case len(f) == 3 && f[0] == "#" && f[1] == "refused:":
 			m.refused, m.field = true, f[2]
-		case len(f) == 4 && f[0] == "#" && f[1] == "stalled:":
-			m.reason, m.field = f[2], f[3]
+		case len(f) == 4 && f[0] == "#" && (f[1] == "stalled:" || f[1] == "waiting:"):
+			m.reason, m.field, m.waiting = f[2], f[3], f[1] == "waiting:"
 		default:
-			t.Fatalf("%s: the first line must be `# refused: FIELD` or `# stalled: REASON FIELD`, not %q", file, first)
+			t.Fatalf("%s: the first line must be `# refused: FIELD`, `# stalled: REASON FIELD` or `# waiting: REASON FIELD`, not %q", file, first)
 		}
 		for _, doc := range strings.Split(string(raw), "\n---\n") {
 			js, err := yaml.YAMLToJSON([]byte(doc))
@@ -97,18 +102,21 @@ func TestCatalogueOfMistakes(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	catalogue := readCatalogue(t)
-	refused, stalled := 0, 0
+	refused, stalled, waiting := 0, 0, 0
 	for _, m := range catalogue {
-		if m.refused {
+		switch {
+		case m.refused:
 			refused++
-		} else {
+		case m.waiting:
+			waiting++
+		default:
 			stalled++
 		}
 	}
 	if len(catalogue) < 30 {
 		t.Fatalf("the catalogue holds %d mistakes; issue #9 asks for at least 30", len(catalogue))
 	}
-	t.Logf("catalogue: %d mistakes, %d refused at admission, %d stalled by cxloop", len(catalogue), refused, stalled)
+	t.Logf("catalogue: %d mistakes, %d refused at admission, %d stalled by cxloop, %d waiting for what they name", len(catalogue), refused, stalled, waiting)
 
 	// Applied before cxloop starts, so that its informers' first list holds
 	// every object the API server took.
@@ -169,6 +177,23 @@ func TestCatalogueOfMistakes(t *testing.T) {
 
 	for _, m := range catalogue {
 		if m.refused {
+			continue
+		}
+		if m.waiting {
+			t.Run("waiting/"+m.name(), func(t *testing.T) {
+				g := eventually(t)
+				key := client.ObjectKey{Namespace: ns, Name: m.last().GetName()}
+				g.Eventually(func(g Gomega) {
+					conds := conditionsOf(g, m.last().GetKind(), key)
+					ready := meta.FindStatusCondition(conds, cxv1.ConditionReady)
+					g.Expect(ready).NotTo(BeNil(), "conditions: %v", conds)
+					g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+					g.Expect(ready.Reason).To(Equal(m.reason))
+					g.Expect(ready.Message).To(ContainSubstring(m.field))
+					g.Expect(meta.IsStatusConditionTrue(conds, cxv1.ConditionReconciling)).To(BeTrue(), "conditions: %v", conds)
+					g.Expect(meta.FindStatusCondition(conds, cxv1.ConditionStalled)).To(BeNil(), "not Stalled: it can heal")
+				}).Should(Succeed())
+			})
 			continue
 		}
 		t.Run("stalled/"+m.name(), func(t *testing.T) {

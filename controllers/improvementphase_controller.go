@@ -305,7 +305,10 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		if apierrors.IsNotFound(err) {
-			conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyNotFound, fmt.Sprintf("CustomerJourney %q named in spec.journeyRef does not exist", run.ph.Spec.JourneyRef.Name))
+			// Not Stalled: applying a directory often creates phases before
+			// their journey, and the journey's creation wakes the phase.
+			conditions.MarkReconciling(run.conds(), run.gen, ReasonJourneyNotFound,
+				fmt.Sprintf("waiting for CustomerJourney %q named in spec.journeyRef: create it, or fix the name", run.ph.Spec.JourneyRef.Name))
 			return true, nil
 		}
 		return true, err

@@ -354,7 +354,7 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 	desired := []workitem.Item{{Key: "gap/a", Title: "a"}}
 	ph.Status.Items = []cxv1.PhaseItem{{Key: "gap/a", Title: "a", State: cxv1.ItemPlanned}}
 	ph.Status.ObservedGeneration = 1
-	conditions.MarkStalled(&ph.Status.Conditions, 1, ReasonJourneyNotFound, "no journey yet")
+	conditions.MarkReconciling(&ph.Status.Conditions, 1, ReasonJourneyNotFound, "no journey yet")
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 	tr := &scriptedTracker{}
 	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}

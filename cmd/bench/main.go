@@ -29,7 +29,7 @@ func main() {
 	o := options{Progress: os.Stderr}
 	var out, compareWith string
 	flag.IntVar(&o.Journeys, "journeys", 200, "journeys to apply (up to 1000), each with 140 touchpoints, 4 personas and 4 phases")
-	flag.IntVar(&o.Gaps, "discovery-issues", 2, "Discovery issues per journey (touchpoints without owner)")
+	flag.IntVar(&o.Gaps, "discovery-issues", 1, "Discovery issues per journey (touchpoints without owner)")
 	flag.IntVar(&o.WritesPerMinute, "github-writes-per-minute", 120, "cxloop's GitHub write budget per minute (the local GitHub has no content limits of its own)")
 	flag.IntVar(&o.WritesPerHour, "github-writes-per-hour", 2000, "cxloop's GitHub write budget per hour")
 	flag.IntVar(&o.RateLimit, "github-rate-limit", 15000, "the local GitHub's primary rate limit per token and hour (GitHub: 5000 for a user, up to 15000 for an app in an Enterprise Cloud org)")
