@@ -560,6 +560,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	k.APIWritesTotal = sumWhere(all, []string{"customerjourneys", "improvementphases"}, "POST")
 	k.EventWrites = sumWhere(all, []string{"events"})
 	k.WritesPerIssue = float64(obs.writesOf(keys)) / float64(max(1, g.IssuesOpened))
+	k.JourneyWritesPerIssue = float64(obs.writesOf(journeyKeys)) / float64(max(1, g.IssuesOpened))
 	return nil
 }
 

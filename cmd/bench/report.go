@@ -67,6 +67,8 @@ type KubernetesSide struct {
 	PhaseWritesToReady   Counts  `json:"phaseWritesToReady"`
 	EventWrites          int     `json:"eventWrites"`
 	WritesPerIssue       float64 `json:"objectWritesPerIssue"`
+	// JourneyWritesPerIssue is the part of WritesPerIssue on journeys.
+	JourneyWritesPerIssue float64 `json:"journeyWritesPerIssue"`
 }
 
 type Counts struct {
@@ -186,7 +188,7 @@ func printTable(w io.Writer, r *Result) {
 		k.WritesToReady.Mean, k.WritesToReady.Median, k.WritesToReady.Max)
 	fmt.Fprintf(tw, "  journeys / phases (max)\t\t%d / %d\t\n", k.JourneyWritesToReady.Max, k.PhaseWritesToReady.Max)
 	fmt.Fprintf(tw, "API write requests per object to Ready\t%.2f\t%.2f\t\n", b.APIWritesPerObject, k.APIWritesPerObject)
-	fmt.Fprintf(tw, "object writes per issue opened (whole run)\t\t%.2f\t\n", k.WritesPerIssue)
+	fmt.Fprintf(tw, "object writes per issue opened, of which on journeys (whole run)\t\t%.2f, %.2f\t\n", k.WritesPerIssue, k.JourneyWritesPerIssue)
 	fmt.Fprintf(tw, "Event writes (whole run)\t\t%d\t\n", k.EventWrites)
 	fmt.Fprintln(tw, "\t\t\t")
 	g := r.GitHub
