@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -603,7 +604,7 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter))
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged))
 	if r.Wakeups != nil {
 		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.phases, r.phasesOfJourney))
 	}
@@ -613,6 +614,17 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 }
 
 const afterIndex = "spec.after"
+
+// phaseStateChanged passes what a phase waiting on another needs to see of
+// it: its creation, deletion, spec, and a change of state (a phase that
+// completes starts the next); not each of its status writes.
+var phaseStateChanged = predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*cxv1.ImprovementPhase)
+		n, ok2 := e.ObjectNew.(*cxv1.ImprovementPhase)
+		return !ok1 || !ok2 || o.Status.State != n.Status.State
+	},
+})
 
 func (r *ImprovementPhaseReconciler) phasesOfJourney(ctx context.Context, o client.Object) []reconcile.Request {
 	phases, err := phasesOf(ctx, r.Client, o.GetNamespace(), o.GetName())

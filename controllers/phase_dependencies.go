@@ -53,7 +53,10 @@ func previousPhase(ctx context.Context, c client.Reader, ph *cxv1.ImprovementPha
 		return dependency{stalledReason: ReasonDependencyCycle, message: fmt.Sprintf("spec.after makes a cycle: %s; no phase of it can ever start", strings.Join(cycle, " → "))}, nil
 	}
 	if prev.Status.State != cxv1.PhaseCompleted {
-		return dependency{waiting: true, message: fmt.Sprintf("waiting for phase %s (%s) to complete: %s", prev.Name, prev.Spec.Type, orDash(prev.Status.Progress.Summary))}, nil
+		// Not its progress: the message would change, and this phase's
+		// status be written, with every issue the previous phase opens or
+		// closes (its progress is on that phase, and the status page).
+		return dependency{waiting: true, message: fmt.Sprintf("waiting for phase %s (%s) to complete", prev.Name, prev.Spec.Type)}, nil
 	}
 	return dependency{}, nil
 }

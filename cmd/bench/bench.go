@@ -473,10 +473,19 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	ghRamp := ghBefore.diff(b.count.snapshot())
 	g.Writes = ghRamp.where(func(m string, _ int) bool { return isWrite(m) })
 	g.OpenedPerMinute = float64(g.IssuesOpened-1) / (g.RampSeconds / 60)
+	for _, c := range creates {
+		if c.After(last) {
+			g.OpenedAfterReady++
+		}
+	}
+	g.AfterReadySeconds = creates[len(creates)-1].Sub(last).Seconds()
 	g.setShares(res.Params)
 	g.SecondaryLimits = ghRamp.where(func(_ string, s int) bool { return s == http.StatusForbidden || s == http.StatusTooManyRequests })
 	g.PhasesHeldByBudget = obs.budgetHeld()
 	b.say("cxloop: ramp over: %d issues (%d writes) in %.1fs", g.IssuesOpened, g.Writes, g.RampSeconds)
+	if b.o.Verbose {
+		b.say("status fields changed so far, by kind and field: %v", obs.statusChangeCounts())
+	}
 
 	// 4. Idle: nothing changes on either side for a sync interval and a bit,
 	// once GitHub has delivered every webhook of the ramp.

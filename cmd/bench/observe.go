@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -34,6 +35,10 @@ type observer struct {
 	// noticed is, per close, how long until its journey showed a new
 	// GitHub delivery: the webhook's leg, before cxloop's reconcile.
 	noticed map[closeKey]time.Duration
+	// lastStatus and changed find what changes in the status of objects,
+	// field by field: kind/field -> writes that changed it.
+	lastStatus map[string]map[string]string
+	changed    map[string]int
 	// delivery is each journey's latest recorded delivery ID.
 	delivery map[string]string
 	onReady  chan struct{}
@@ -54,7 +59,7 @@ type closeKey struct {
 
 func newObserver(c client.WithWatch, ready func(client.Object) bool) *observer {
 	return &observer{c: c, ready: ready, objs: map[string]*objState{}, closes: map[closeKey]time.Time{},
-		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
+		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, lastStatus: map[string]map[string]string{}, changed: map[string]int{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
 }
 
 // run watches both kinds until ctx ends.
@@ -125,6 +130,7 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 		st = &objState{}
 		o.objs[k] = st
 	}
+	o.statusChanges(k, obj)
 	if modified {
 		st.writes++
 		if st.readyAt.IsZero() && len(st.trail) < 8 {
@@ -174,6 +180,58 @@ func (o *observer) deliverySeen(cj client.Object, at time.Time) {
 			o.noticed[ck] = at.Sub(sent)
 		}
 	}
+}
+
+// statusChanges counts the top-level status fields (and conditions by
+// type) that changed since the object's last event.
+func (o *observer) statusChanges(k string, obj client.Object) {
+	var status any
+	switch v := obj.(type) {
+	case *cxv1.CustomerJourney:
+		status = v.Status
+	case *cxv1.ImprovementPhase:
+		status = v.Status
+	}
+	raw, _ := json.Marshal(status)
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &fields)
+	now := map[string]string{}
+	for f, v := range fields {
+		if f != "conditions" {
+			now[f] = string(v)
+			continue
+		}
+		var conds []metav1.Condition
+		_ = json.Unmarshal(v, &conds)
+		for _, c := range conds {
+			now["conditions/"+c.Type] = string(c.Status) + c.Reason + c.Message
+		}
+	}
+	kind, _, _ := strings.Cut(k, "/")
+	if before, ok := o.lastStatus[k]; ok {
+		for f, v := range now {
+			if before[f] != v {
+				o.changed[kind+" "+f]++
+			}
+		}
+		for f := range before {
+			if _, ok := now[f]; !ok {
+				o.changed[kind+" "+f]++
+			}
+		}
+	}
+	o.lastStatus[k] = now
+}
+
+// statusChangeCounts is statusChanges' tally, by kind and field.
+func (o *observer) statusChangeCounts() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.changed))
+	for f, n := range o.changed {
+		out[f] = n
+	}
+	return out
 }
 
 // trailOf says what one write of an object left: its state and Ready's reason.

@@ -38,3 +38,15 @@ func TestBudgetShare(t *testing.T) {
 		t.Errorf("share %.3f, want 1", g.BudgetShare)
 	}
 }
+
+func TestBudgetShareAfterReady(t *testing.T) {
+	g := GitHubSide{Writes: 200, RampSeconds: 100, OpenedAfterReady: 108, AfterReadySeconds: 60}
+	g.setShares(Params{WritesPerMinute: 120})
+	if g.BudgetShareAfterReady < 0.899 || g.BudgetShareAfterReady > 0.901 {
+		t.Errorf("share after Ready %.3f, want 0.9", g.BudgetShareAfterReady)
+	}
+	g = GitHubSide{Writes: 200, RampSeconds: 100, OpenedAfterReady: 5, AfterReadySeconds: 2}
+	if g.setShares(Params{WritesPerMinute: 120}); g.BudgetShareAfterReady != 0 {
+		t.Errorf("a share from 5 issues: %.2f", g.BudgetShareAfterReady)
+	}
+}
