@@ -269,5 +269,5 @@ func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts cont
 	}
 	return b.WithOptions(withCappedRetries(opts)).
 		Named("customerjourney").
-		Complete(r)
+		Complete(routineRequeues(r))
 }

@@ -610,7 +610,7 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	}
 	return b.WithOptions(withCappedRetries(opts)).
 		Named("improvementphase").
-		Complete(r)
+		Complete(routineRequeues(r))
 }
 
 const afterIndex = "spec.after"

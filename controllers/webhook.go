@@ -271,6 +271,19 @@ func (h wakeHandler) Generic(ctx context.Context, e event.GenericEvent, q workqu
 	}
 }
 
+// routineRequeues makes every requeue of r a routine one: an object a
+// webhook woke ahead of the others goes back to the ordinary priority for
+// its next sync (controller-runtime would keep the priority it ran with).
+func routineRequeues(r reconcile.Reconciler) reconcile.Reconciler {
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		res, err := r.Reconcile(ctx, req)
+		if res.Priority == nil {
+			res.Priority = ptr.To(0)
+		}
+		return res, err
+	})
+}
+
 // journeyChanged passes journey events that matter to cxloop's
 // controllers: the map changed (a new generation) or a GitHub delivery was
 // recorded on it.

@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
@@ -179,4 +182,22 @@ func TestLeaderWakesItsControllersWithoutWriting(t *testing.T) {
 	var cj cxv1.CustomerJourney
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
 	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1", "deleted on GitHub"))
+}
+
+// TestWokenPhasesGoBackToRoutine: a requeue after a reconcile that a
+// webhook put ahead of the queue is a routine one again.
+func TestWokenPhasesGoBackToRoutine(t *testing.T) {
+	for _, tc := range []struct {
+		inner reconcile.Result
+		want  int
+	}{
+		{reconcile.Result{RequeueAfter: time.Second}, 0},
+		{reconcile.Result{RequeueAfter: time.Second, Priority: ptr.To(7)}, 7},
+	} {
+		r := routineRequeues(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) { return tc.inner, nil }))
+		res, _ := r.Reconcile(context.Background(), reconcile.Request{})
+		if res.Priority == nil || *res.Priority != tc.want || res.RequeueAfter != time.Second {
+			t.Errorf("%+v became %+v, want priority %d", tc.inner, res, tc.want)
+		}
+	}
 }
