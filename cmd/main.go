@@ -30,6 +30,7 @@ import (
 func main() {
 	var (
 		probeAddr, statusAddr, webhookAddr   string
+		pprofAddr                            string
 		webhookSecretName, webhookSecretFile string
 		leaderElect                          bool
 		leaderNamespace                      string
@@ -43,6 +44,7 @@ func main() {
 	metrics.BindFlags(flag.CommandLine)
 	prometheus.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of net/http/pprof (/debug/pprof/) to profile the manager; 0 turns it off. It serves anyone who can reach it: bind it to localhost.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
 	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret.")
@@ -71,6 +73,7 @@ func main() {
 		Scheme:                 scheme,
 		Metrics:                metrics.Options(),
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "cxloop.cx.cxloop.dev",
 		// Outside a cluster there is no pod namespace to find the Lease in.

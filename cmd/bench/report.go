@@ -125,9 +125,13 @@ type Latency struct {
 }
 
 type Manager struct {
-	// PeakRSSMiB is the benchmark process's VmHWM from the start of
-	// cxloop's run: the manager, the local GitHub and the watcher share it.
-	PeakRSSMiB                     float64 `json:"peakRSSMiB"`
+	// PeakRSSMiB is the manager process's VmHWM over its life: cxloop's
+	// manager alone, as it ships, in a process of its own.
+	PeakRSSMiB float64 `json:"peakRSSMiB"`
+	// RSSAtEndMiB and HeapInUseAtEndMiB are its resident set and Go heap
+	// in use when the run ends.
+	RSSAtEndMiB                    float64 `json:"rssAtEndMiB"`
+	HeapInUseAtEndMiB              float64 `json:"heapInUseAtEndMiB"`
 	Reconciles                     int     `json:"reconciles"`
 	AllocsPerReconcile             float64 `json:"allocsPerReconcile"`
 	KiBPerReconcile                float64 `json:"kibPerReconcile"`
@@ -217,7 +221,8 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintln(tw, "\t\t\t")
 	m := r.Manager
 	fmt.Fprintln(tw, "MANAGER\t\tcxloop\t")
-	fmt.Fprintf(tw, "peak RSS (process: manager + local GitHub + watcher)\t\t%.0f MiB\t\n", m.PeakRSSMiB)
+	fmt.Fprintf(tw, "peak RSS (the manager process alone)\t\t%.0f MiB\t\n", m.PeakRSSMiB)
+	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
 	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
 	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
 	_ = tw.Flush()
