@@ -71,6 +71,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(),
 		Metrics:                metrics.Options(),
 		HealthProbeBindAddress: probeAddr,
 		PprofBindAddress:       pprofAddr,
