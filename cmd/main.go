@@ -8,10 +8,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -64,6 +66,14 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	// Go lets its heap grow to twice what it holds before collecting, which
+	// under the container's memory limit is an OOM kill; a soft limit at 90%
+	// of it (GOMEMLIMIT, unless set) makes the collector work harder instead.
+	if limit, err := memlimit.Set(); err != nil {
+		log.Error(err, "setting GOMEMLIMIT from the container's memory limit")
+	} else if limit < math.MaxInt64 {
+		log.Info("Go memory limit", "GOMEMLIMIT", limit)
+	}
 
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)

@@ -56,7 +56,10 @@ type options struct {
 	ReadyOnly bool
 	// PprofAddr serves the manager's net/http/pprof; "" turns it off.
 	PprofAddr string
-	Progress  io.Writer
+	// ManagerMemoryLimit is the manager's container memory limit in bytes
+	// (0: none); it runs with GOMEMLIMIT at 90% of it, as in a cluster.
+	ManagerMemoryLimit int64
+	Progress           io.Writer
 }
 
 type bench struct {
@@ -154,7 +157,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	res := &Result{Params: Params{Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
 		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
 		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
-		WorkersPerController: controllers.DefaultWorkers}}
+		WorkersPerController: controllers.DefaultWorkers, ManagerMemoryLimitMiB: float64(o.ManagerMemoryLimit) / (1 << 20)}}
 
 	if res.Baseline, err = b.baseline(ctx); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
@@ -381,7 +384,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	}()
 	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
 		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
-		PprofAddr: b.o.PprofAddr, Logs: b.managerLogs()}, cancelRun)
+		PprofAddr: b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs()}, cancelRun)
 	if err != nil {
 		return err
 	}

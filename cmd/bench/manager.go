@@ -52,6 +52,10 @@ type managerArgs struct {
 	WritesPerHour           int
 	// PprofAddr serves net/http/pprof in the manager; "" turns it off.
 	PprofAddr string
+	// MemoryLimit is the container memory limit in bytes the manager runs
+	// as if under (0: none). There is no cgroup here, so the benchmark
+	// sets GOMEMLIMIT as the manager does from a cgroup's limit.
+	MemoryLimit int64
 	// Logs also receives the manager's log lines (-v); nil keeps them in
 	// Dir/manager.log only.
 	Logs io.Writer
@@ -117,6 +121,9 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		"--max-concurrent-reconciles="+strconv.Itoa(controllers.DefaultWorkers),
 		"--leader-elect=false", "--zap-log-level=info")
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
+	if a.MemoryLimit > 0 {
+		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(a.MemoryLimit/10*9, 10))
+	}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err

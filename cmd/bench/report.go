@@ -40,6 +40,9 @@ type Params struct {
 	CPUs                      int     `json:"cpus"`
 	// WorkersPerController: the same for cxloop and the baseline.
 	WorkersPerController int `json:"workersPerController"`
+	// ManagerMemoryLimitMiB is the container memory limit the manager ran
+	// as if under: GOMEMLIMIT at 90% of it. 0: none.
+	ManagerMemoryLimitMiB float64 `json:"managerMemoryLimitMiB,omitempty"`
 }
 
 // Side is what it takes one controller to bring every object to Ready.
@@ -221,7 +224,11 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintln(tw, "\t\t\t")
 	m := r.Manager
 	fmt.Fprintln(tw, "MANAGER\t\tcxloop\t")
-	fmt.Fprintf(tw, "peak RSS (the manager process alone)\t\t%.0f MiB\t\n", m.PeakRSSMiB)
+	limit := "no memory limit"
+	if p.ManagerMemoryLimitMiB > 0 {
+		limit = fmt.Sprintf("GOMEMLIMIT %.0f MiB: 90%% of a %.0f MiB limit", 0.9*p.ManagerMemoryLimitMiB, p.ManagerMemoryLimitMiB)
+	}
+	fmt.Fprintf(tw, "peak RSS (the manager process alone; %s)\t\t%.0f MiB\t\n", limit, m.PeakRSSMiB)
 	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
 	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
 	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
