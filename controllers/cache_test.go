@@ -25,7 +25,7 @@ func TestCacheTransformKeepsTheJourney(t *testing.T) {
 		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
 		for i := range 12 {
 			st.Touchpoints = append(st.Touchpoints, cxv1.Touchpoint{Name: fmt.Sprintf("tp-%d-%d", s, i), Channel: "web", Owner: "Support",
-				TopTask: ptr.To(i == 0),
+				TopTask:     ptr.To(i == 0),
 				Experiences: []cxv1.Experience{{Persona: "buyer", Score: ptr.To(int32(1)), Note: "slow"}, {Persona: "admin", Note: "slow"}},
 				PainPoints:  []cxv1.PainPoint{{ID: fmt.Sprintf("pp-%d-%d", s, i), Summary: "gives up", Personas: []string{"buyer"}}}})
 		}
