@@ -57,7 +57,7 @@ type options struct {
 	// PprofAddr serves the manager's net/http/pprof; "" turns it off.
 	PprofAddr string
 	// ManagerMemoryLimit is the manager's container memory limit in bytes
-	// (0: none); it runs with GOMEMLIMIT at 90% of it, as in a cluster.
+	// (0: none); it runs with GOMEMLIMIT at 80% of it, as in a cluster.
 	ManagerMemoryLimit int64
 	Progress           io.Writer
 }
@@ -658,6 +658,7 @@ func (b *bench) finishManager(ctx context.Context, res *Result, mp *managerProce
 	reconciles := max(1, recEnd["customerjourney"]+recEnd["improvementphase"])
 	m := &res.Manager
 	m.PeakRSSMiB = mp.procStatus("VmHWM")
+	m.PeakAnonRSSMiB = mp.peakAnonMiB()
 	m.RSSAtEndMiB = mp.procStatus("VmRSS")
 	m.HeapInUseAtEndMiB = counterValue(mfs, "go_memstats_heap_inuse_bytes") / (1 << 20)
 	m.Reconciles = reconciles

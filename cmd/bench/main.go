@@ -42,7 +42,7 @@ func main() {
 	flag.BoolVar(&o.Verbose, "v", false, "show the manager's logs")
 	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
 	flag.StringVar(&o.PprofAddr, "pprof", "", "the manager serves net/http/pprof at this address (e.g. 127.0.0.1:6060), to profile it: go tool pprof http://127.0.0.1:6060/debug/pprof/heap")
-	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 90% of it, as it sets itself under a cgroup limit; 0 for none")
+	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 80% of it, as it sets itself under a cgroup limit; 0 for none")
 	flag.Parse()
 	if q, err := resource.ParseQuantity(*memLimit); err != nil {
 		fail(fmt.Errorf("-manager-memory-limit: %w", err))

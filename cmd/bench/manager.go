@@ -41,7 +41,17 @@ type managerProcess struct {
 	// workers is closed once both controllers run their workers: their
 	// caches have synced.
 	workers chan struct{}
+
+	mu sync.Mutex
+	// peakAnon is the highest anonymous resident memory sampled (RssAnon):
+	// the part of the RSS a container's memory limit cannot reclaim, unlike
+	// the pages of the binary's code (RssFile).
+	peakAnon float64
 }
+
+// memoryLimitRatio is the share of its container's memory limit the manager
+// sets as GOMEMLIMIT (memlimit.WithRatio in cmd/main.go).
+const memoryLimitRatio = 0.8
 
 // managerArgs configure one run of the manager.
 type managerArgs struct {
@@ -122,7 +132,7 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		"--leader-elect=false", "--zap-log-level=info")
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
 	if a.MemoryLimit > 0 {
-		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(a.MemoryLimit/10*9, 10))
+		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(int64(float64(a.MemoryLimit)*memoryLimitRatio), 10))
 	}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
@@ -138,6 +148,7 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 	}
 	var logs sync.WaitGroup
 	logs.Go(func() { p.readLogs(out, logFile, a.Logs) })
+	go p.sampleAnon()
 	go func() {
 		logs.Wait() // Wait closes the pipe: read it to the end first
 		err := p.cmd.Wait()
@@ -242,6 +253,30 @@ func (p *managerProcess) reconcileCounts(ctx context.Context) (map[string]int, m
 	}
 	total, slowest := reconcileFigures(mfs)
 	return total, slowest, nil
+}
+
+// sampleAnon notes the peak of RssAnon every 100ms until the process ends;
+// the kernel keeps no peak of it as it does of the whole RSS (VmHWM).
+func (p *managerProcess) sampleAnon() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.exited:
+			return
+		case <-t.C:
+		}
+		anon := p.procStatus("RssAnon")
+		p.mu.Lock()
+		p.peakAnon = max(p.peakAnon, anon)
+		p.mu.Unlock()
+	}
+}
+
+func (p *managerProcess) peakAnonMiB() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peakAnon
 }
 
 // procStatus reads a figure of /proc/<pid>/status in MiB (VmHWM, VmRSS).

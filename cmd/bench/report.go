@@ -41,7 +41,7 @@ type Params struct {
 	// WorkersPerController: the same for cxloop and the baseline.
 	WorkersPerController int `json:"workersPerController"`
 	// ManagerMemoryLimitMiB is the container memory limit the manager ran
-	// as if under: GOMEMLIMIT at 90% of it. 0: none.
+	// as if under: GOMEMLIMIT at 80% of it. 0: none.
 	ManagerMemoryLimitMiB float64 `json:"managerMemoryLimitMiB,omitempty"`
 }
 
@@ -131,6 +131,10 @@ type Manager struct {
 	// PeakRSSMiB is the manager process's VmHWM over its life: cxloop's
 	// manager alone, as it ships, in a process of its own.
 	PeakRSSMiB float64 `json:"peakRSSMiB"`
+	// PeakAnonRSSMiB is the peak of its anonymous resident memory, sampled
+	// every 100ms: the RSS less the pages of the binary's code and data,
+	// which a container's memory limit can reclaim.
+	PeakAnonRSSMiB float64 `json:"peakAnonRSSMiB"`
 	// RSSAtEndMiB and HeapInUseAtEndMiB are its resident set and Go heap
 	// in use when the run ends.
 	RSSAtEndMiB                    float64 `json:"rssAtEndMiB"`
@@ -226,9 +230,10 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintln(tw, "MANAGER\t\tcxloop\t")
 	limit := "no memory limit"
 	if p.ManagerMemoryLimitMiB > 0 {
-		limit = fmt.Sprintf("GOMEMLIMIT %.0f MiB: 90%% of a %.0f MiB limit", 0.9*p.ManagerMemoryLimitMiB, p.ManagerMemoryLimitMiB)
+		limit = fmt.Sprintf("GOMEMLIMIT %.0f MiB: %.0f%% of a %.0f MiB limit", memoryLimitRatio*p.ManagerMemoryLimitMiB, 100*memoryLimitRatio, p.ManagerMemoryLimitMiB)
 	}
 	fmt.Fprintf(tw, "peak RSS (the manager process alone; %s)\t\t%.0f MiB\t\n", limit, m.PeakRSSMiB)
+	fmt.Fprintf(tw, "  of which anonymous (less the binary's pages; sampled)\t\t%.0f MiB\t\n", m.PeakAnonRSSMiB)
 	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
 	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
 	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
