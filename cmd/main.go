@@ -8,10 +8,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -30,6 +32,7 @@ import (
 func main() {
 	var (
 		probeAddr, statusAddr, webhookAddr   string
+		pprofAddr                            string
 		webhookSecretName, webhookSecretFile string
 		leaderElect                          bool
 		leaderNamespace                      string
@@ -43,6 +46,7 @@ func main() {
 	metrics.BindFlags(flag.CommandLine)
 	prometheus.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of net/http/pprof (/debug/pprof/) to profile the manager; 0 turns it off. It serves anyone who can reach it: bind it to localhost.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
 	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret.")
@@ -62,6 +66,17 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	// Go lets its heap grow to twice what it holds before collecting, which
+	// under the container's memory limit is an OOM kill; a soft limit below
+	// it (GOMEMLIMIT, unless set) makes the collector work harder instead.
+	// It leaves a fifth of the limit to what is not Go's heap, mostly the
+	// binary's own code and data: about 50 MiB resident, which the cgroup
+	// counts too (make bench). cmd/bench sets the same for its runs.
+	if limit, err := memlimit.Set(memlimit.WithRatio(0.8)); err != nil {
+		log.Error(err, "setting GOMEMLIMIT from the container's memory limit")
+	} else if limit < math.MaxInt64 {
+		log.Info("Go memory limit", "GOMEMLIMIT", limit)
+	}
 
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
@@ -69,8 +84,10 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(),
 		Metrics:                metrics.Options(),
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "cxloop.cx.cxloop.dev",
 		// Outside a cluster there is no pod namespace to find the Lease in.

@@ -233,7 +233,7 @@ func patchStatus[T client.Object](ctx context.Context, c client.Client, before, 
 	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := c.Status().Patch(ctx, obj, statusMergeFrom(before)); err != nil {
 		logf.FromContext(ctx).Error(err, "writing status")
 		return client.IgnoreNotFound(err)
 	}

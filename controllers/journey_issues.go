@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -41,7 +39,7 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	}
 	removeAttempt(st, req.Key)
 	st.IssueAttempts = append(st.IssueAttempts, cxv1.IssueAttempt{Key: req.Key, At: now(r.Clock)})
-	if err := r.Status().Patch(ctx, run.cj, client.MergeFrom(run.persisted)); err != nil {
+	if err := r.Status().Patch(ctx, run.cj, statusMergeFrom(run.persisted)); err != nil {
 		removeAttempt(st, req.Key)
 		return tracker.Issue{}, 0, err
 	}

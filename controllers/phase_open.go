@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -114,7 +113,7 @@ func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *pha
 	it.AttemptedAt = &attempted
 	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
 	run.ph.Status.ObservedGeneration = run.gen
-	if err := r.Status().Patch(ctx, run.ph, client.MergeFrom(run.persisted)); err != nil {
+	if err := r.Status().Patch(ctx, run.ph, statusMergeFrom(run.persisted)); err != nil {
 		it.AttemptedAt = nil
 		return &statusWriteError{err}
 	}

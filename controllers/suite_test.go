@@ -92,6 +92,7 @@ func startManager(t *testing.T, setup func(ctrl.Manager) error) *testManager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             controllerOptions(),

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -55,7 +54,12 @@ type options struct {
 	// ReadyOnly stops after every object is Ready: the Kubernetes side
 	// and the manager's memory only.
 	ReadyOnly bool
-	Progress  io.Writer
+	// PprofAddr serves the manager's net/http/pprof; "" turns it off.
+	PprofAddr string
+	// ManagerMemoryLimit is the manager's container memory limit in bytes
+	// (0: none); it runs with GOMEMLIMIT at 80% of it, as in a cluster.
+	ManagerMemoryLimit int64
+	Progress           io.Writer
 }
 
 type bench struct {
@@ -70,6 +74,18 @@ type bench struct {
 	scheme *kruntime.Scheme
 	// applied is how long the last apply took the API server to accept.
 	applied time.Duration
+	// managerBin is cmd/main.go built; kubeconfig lets it reach the API
+	// server; dir holds them and the manager's log.
+	managerBin, kubeconfig, dir string
+}
+
+// managerLogs is where the manager's log lines go besides its file: the
+// benchmark's stderr with -v.
+func (b *bench) managerLogs() io.Writer {
+	if b.o.Verbose {
+		return os.Stderr
+	}
+	return nil
 }
 
 func (b *bench) say(format string, args ...any) {
@@ -89,10 +105,20 @@ func run(ctx context.Context, o options) (*Result, error) {
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
 
+	var err error
 	b := &bench{o: o, token: "ghp_bench" + devenv.RandomHex(16)}
 	b.scheme = kruntime.NewScheme()
 	_ = clientgoscheme.AddToScheme(b.scheme)
 	_ = cxv1.AddToScheme(b.scheme)
+
+	if b.dir, err = os.MkdirTemp("", "cxloop-bench-"); err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(b.dir) }()
+	b.say("building the manager (cmd/main.go)")
+	if b.managerBin, err = buildManager(ctx, o.Root, b.dir); err != nil {
+		return nil, err
+	}
 
 	start := time.Now()
 	env := &envtest.Environment{
@@ -119,6 +145,9 @@ func run(ctx context.Context, o options) (*Result, error) {
 		return nil, err
 	}
 	b.say("API server up in %.1fs", time.Since(start).Seconds())
+	if b.kubeconfig, err = managerKubeconfig(env, b.dir); err != nil {
+		return nil, err
+	}
 
 	if err := b.startGitHub(); err != nil {
 		return nil, err
@@ -128,7 +157,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	res := &Result{Params: Params{Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
 		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
 		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
-		WorkersPerController: controllers.DefaultWorkers}}
+		WorkersPerController: controllers.DefaultWorkers, ManagerMemoryLimitMiB: float64(o.ManagerMemoryLimit) / (1 << 20)}}
 
 	if res.Baseline, err = b.baseline(ctx); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
@@ -340,13 +369,6 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 
 // cxloop runs the same load through cxloop and measures both sides.
 func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
-	ctx, failed := context.WithCancelCause(ctx)
-	defer func() {
-		if cause := context.Cause(ctx); err != nil && cause != nil && cause != ctx.Err() {
-			err = fmt.Errorf("%w (%v)", err, cause)
-		}
-		failed(nil)
-	}()
 	js := layout("", b.o.Journeys)
 	keys := objectKeys(js)
 	for _, j := range js {
@@ -357,39 +379,35 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	defer stopObs()
 	obs.run(octx)
 
-	runtime.GC()
-	debug.FreeOSMemory()
-	resetPeakRSS()
-	var msBefore runtime.MemStats
-	runtime.ReadMemStats(&msBefore)
-
-	webhookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	webhookAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	webhookAddr := webhookLn.Addr().String()
-	_ = webhookLn.Close()
 	webhookSecret := devenv.RandomHex(16)
-	mgr, err := b.newManager()
+	// The manager ending early ends the run, with its last logs as the cause.
+	ctx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	defer func() {
+		if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && cause != ctx.Err() {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+	}()
+	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
+		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
+		PprofAddr: b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs()}, cancelRun)
 	if err != nil {
 		return err
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		GitHubWebhookAddr:   webhookAddr,
-		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
-		WritesPerMinute:     b.o.WritesPerMinute,
-		WritesPerHour:       b.o.WritesPerHour,
-	}); err != nil {
-		return err
-	}
-	stop := startManager(ctx, mgr, failed)
-	defer func() { _ = stop() }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return errors.New("cxloop caches did not sync")
+	defer mp.stop()
+	if err := mp.waitForWorkers(ctx); err != nil {
+		return fmt.Errorf("%w: %v", err, context.Cause(ctx))
 	}
 	b.gh.SetWebhook("http://"+webhookAddr+controllers.WebhookPath, webhookSecret)
 
-	recBefore, _ := reconcileCounts()
+	recBefore, _, err := mp.reconcileCounts(ctx)
+	if err != nil {
+		return err
+	}
 	writesBefore, err := apiWrites(ctx, b.rc)
 	if err != nil {
 		return err
@@ -407,7 +425,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		n, _, _ := obs.readiness(keys)
 		return fmt.Errorf("waiting for Ready (%d of %d): %w", n, len(keys), err)
 	}
-	recReady, _ := reconcileCounts()
+	recReady, _, err := mp.reconcileCounts(ctx)
+	if err != nil {
+		return err
+	}
 	writesReady, _ := apiWrites(ctx, b.rc)
 	_, _, perObj := obs.readiness(keys)
 	var journeyKeys, phaseKeys []string
@@ -436,8 +457,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	b.say("cxloop: every object Ready after %.1fs (%d issues opened so far)", k.ReadySeconds, b.count.snapshot().Creates-ghBefore.Creates)
 
 	if b.o.ReadyOnly {
-		b.finishManager(res, recBefore, &msBefore)
-		return nil
+		return b.finishManager(ctx, res, mp)
 	}
 
 	// 2. Issues closed while the ramp still opens issues: webhooks.
@@ -462,7 +482,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		return fmt.Errorf("waiting for %d issues, %d opened: %w", expected, b.count.snapshot().Creates-ghBefore.Creates, err)
 	}
 	rampEnd := time.Now()
-	recRamp, _ := reconcileCounts()
+	recRamp, _, err := mp.reconcileCounts(ctx)
+	if err != nil {
+		return err
+	}
 	res.GitHub.PhaseReconcilesInRamp = recRamp["improvementphase"] - recBefore["improvementphase"]
 	g := &res.GitHub
 	creates := b.count.createTimes()[ghBefore.Creates:]
@@ -496,7 +519,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		return fmt.Errorf("waiting for GitHub's webhook deliveries: %w", err)
 	}
 	time.Sleep(3 * time.Second) // the reconciles the last deliveries started
-	idleRec0, _ := reconcileCounts()
+	idleRec0, _, err := mp.reconcileCounts(ctx)
+	if err != nil {
+		return err
+	}
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
 	idleObj0 := obs.writeCounts()
@@ -507,7 +533,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		return ctx.Err()
 	case <-time.After(window):
 	}
-	idleRec1, _ := reconcileCounts()
+	idleRec1, _, err := mp.reconcileCounts(ctx)
+	if err != nil {
+		return err
+	}
 	idleGH := idleGH0.diff(b.count.snapshot())
 	idleAPI1, _ := apiWrites(ctx, b.rc)
 	// The journeys whose issues were closed, and their phases, changed: their
@@ -563,7 +592,9 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		g.RequestsPerIssue = float64(total.total()) / float64(g.IssuesOpened)
 		g.CostingRequestsPerIssue = float64(total.where(func(_ string, s int) bool { return s != http.StatusNotModified })) / float64(g.IssuesOpened)
 	}
-	b.finishManager(res, recBefore, &msBefore)
+	if err := b.finishManager(ctx, res, mp); err != nil {
+		return err
+	}
 	writesEnd, _ := apiWrites(ctx, b.rc)
 	all := diffMap(writesBefore, writesEnd)
 	k.APIWritesTotal = sumWhere(all, []string{"customerjourneys", "improvementphases"}, "POST")
@@ -659,17 +690,24 @@ func quantiles(sorted []int) Counts {
 	return Counts{Mean: float64(sum) / float64(len(sorted)), Median: sorted[len(sorted)/2], Max: sorted[len(sorted)-1]}
 }
 
-// finishManager records the manager's figures since cxloop's start.
-func (b *bench) finishManager(res *Result, recBefore map[string]int, msBefore *runtime.MemStats) {
-	recEnd, slowest := reconcileCounts()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	reconciles := max(1, recEnd["customerjourney"]+recEnd["improvementphase"]-recBefore["customerjourney"]-recBefore["improvementphase"])
+// finishManager records the manager's figures since its start, from its
+// /metrics and from /proc.
+func (b *bench) finishManager(ctx context.Context, res *Result, mp *managerProcess) error {
+	mfs, err := mp.metrics(ctx)
+	if err != nil {
+		return err
+	}
+	recEnd, slowest := reconcileFigures(mfs)
+	reconciles := max(1, recEnd["customerjourney"]+recEnd["improvementphase"])
 	m := &res.Manager
-	m.PeakRSSMiB = peakRSS()
+	m.PeakRSSMiB = mp.procStatus("VmHWM")
+	m.PeakAnonRSSMiB = mp.peakAnonMiB()
+	m.RSSAtEndMiB = mp.procStatus("VmRSS")
+	m.HeapInUseAtEndMiB = counterValue(mfs, "go_memstats_heap_inuse_bytes") / (1 << 20)
 	m.Reconciles = reconciles
-	m.AllocsPerReconcile = float64(ms.Mallocs-msBefore.Mallocs) / float64(reconciles)
-	m.KiBPerReconcile = float64(ms.TotalAlloc-msBefore.TotalAlloc) / 1024 / float64(reconciles)
+	m.AllocsPerReconcile = counterValue(mfs, "go_memstats_mallocs_total") / float64(reconciles)
+	m.KiBPerReconcile = counterValue(mfs, "go_memstats_alloc_bytes_total") / 1024 / float64(reconciles)
 	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
 	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
+	return nil
 }

@@ -3,14 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"math"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -190,65 +191,57 @@ func sumWhere(m map[string]int, prefixes []string, skipVerbs ...string) int {
 	return n
 }
 
-// reconcileCounts reads controller-runtime's reconcile counters and the
-// longest reconcile seen, by controller.
+// reconcileCounts reads the reconcile counters of the controllers that
+// run in the benchmark's process (the baseline's).
 func reconcileCounts() (total map[string]int, slowest map[string]float64) {
-	total, slowest = map[string]int{}, map[string]float64{}
-	mfs, err := metrics.Registry.Gather()
+	gathered, err := metrics.Registry.Gather()
 	if err != nil {
-		return total, slowest
+		return map[string]int{}, map[string]float64{}
 	}
-	for _, mf := range mfs {
-		switch mf.GetName() {
-		case "controller_runtime_reconcile_total":
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "controller" {
-						total[l.GetValue()] += int(m.GetCounter().GetValue())
-					}
+	mfs := map[string]*dto.MetricFamily{}
+	for _, mf := range gathered {
+		mfs[mf.GetName()] = mf
+	}
+	return reconcileFigures(mfs)
+}
+
+// reconcileFigures reads controller-runtime's reconcile counters and the
+// longest reconcile seen, by controller.
+func reconcileFigures(mfs map[string]*dto.MetricFamily) (total map[string]int, slowest map[string]float64) {
+	total, slowest = map[string]int{}, map[string]float64{}
+	if mf := mfs["controller_runtime_reconcile_total"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			total[controllerOf(m)] += int(m.GetCounter().GetValue())
+		}
+	}
+	if mf := mfs["controller_runtime_reconcile_time_seconds"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			name := controllerOf(m)
+			// The upper bound of the highest bucket that holds a sample.
+			h := m.GetHistogram()
+			prev := uint64(0)
+			for _, b := range h.GetBucket() {
+				if math.IsInf(b.GetUpperBound(), 1) {
+					break // the text format lists +Inf; the sample count covers it
 				}
+				if b.GetCumulativeCount() > prev {
+					slowest[name] = max(slowest[name], b.GetUpperBound())
+				}
+				prev = b.GetCumulativeCount()
 			}
-		case "controller_runtime_reconcile_time_seconds":
-			for _, m := range mf.GetMetric() {
-				name := ""
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "controller" {
-						name = l.GetValue()
-					}
-				}
-				// The upper bound of the highest bucket that holds a sample.
-				h := m.GetHistogram()
-				prev := uint64(0)
-				for _, b := range h.GetBucket() {
-					if b.GetCumulativeCount() > prev {
-						slowest[name] = max(slowest[name], b.GetUpperBound())
-					}
-					prev = b.GetCumulativeCount()
-				}
-				if h.GetSampleCount() > prev {
-					slowest[name] = max(slowest[name], 61) // above the last bucket
-				}
+			if h.GetSampleCount() > prev {
+				slowest[name] = max(slowest[name], 61) // above the last bucket
 			}
 		}
 	}
 	return total, slowest
 }
 
-// peakRSS is the process's peak resident set (VmHWM) in MiB;
-// resetPeakRSS starts a new peak from the current RSS.
-func peakRSS() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+func controllerOf(m *dto.Metric) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == "controller" {
+			return l.GetValue()
 		}
 	}
-	return 0
+	return ""
 }
-
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }

@@ -12,8 +12,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
-	_ "net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/cxloop/cxloop/internal/devenv"
 )
@@ -39,12 +39,15 @@ func main() {
 	flag.StringVar(&out, "out", "", "JSON result file (default bench/results/<date>-<commit>-n<journeys>.json)")
 	flag.StringVar(&compareWith, "compare", "", "instead of running, compare two JSON results: -compare old.json,new.json")
 	printOnly := flag.String("print", "", "instead of running, print the table of a JSON result")
-	flag.BoolVar(&o.Verbose, "v", false, "show cxloop's error logs")
+	flag.BoolVar(&o.Verbose, "v", false, "show the manager's logs")
 	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
-	pprofAddr := flag.String("pprof", "", "serve net/http/pprof at this address (e.g. 127.0.0.1:6060) to profile the manager")
+	flag.StringVar(&o.PprofAddr, "pprof", "", "the manager serves net/http/pprof at this address (e.g. 127.0.0.1:6060), to profile it: go tool pprof http://127.0.0.1:6060/debug/pprof/heap")
+	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 80% of it, as it sets itself under a cgroup limit; 0 for none")
 	flag.Parse()
-	if *pprofAddr != "" {
-		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	if q, err := resource.ParseQuantity(*memLimit); err != nil {
+		fail(fmt.Errorf("-manager-memory-limit: %w", err))
+	} else {
+		o.ManagerMemoryLimit = q.Value()
 	}
 
 	if *printOnly != "" {

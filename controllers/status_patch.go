@@ -1,0 +1,39 @@
+package controllers
+
+import (
+	"encoding/json"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// statusMergeFrom is client.MergeFrom for the status subresource: a JSON
+// merge patch from before's status to the object's. The API server takes
+// nothing but the status from a write to /status, and client.MergeFrom
+// marshals and diffs whole objects: at each status write, a journey's map
+// of 140 touchpoints, twice, which was a quarter of what the manager
+// allocates (make bench -pprof).
+func statusMergeFrom(before client.Object) client.Patch {
+	return statusPatch{before: before}
+}
+
+type statusPatch struct{ before client.Object }
+
+func (p statusPatch) Type() types.PatchType { return types.MergePatchType }
+
+func (p statusPatch) Data(obj client.Object) ([]byte, error) {
+	before, err := json.Marshal(statusDocument{Status: statusOf(p.before)})
+	if err != nil {
+		return nil, err
+	}
+	after, err := json.Marshal(statusDocument{Status: statusOf(obj)})
+	if err != nil {
+		return nil, err
+	}
+	return jsonpatch.CreateMergePatch(before, after)
+}
+
+type statusDocument struct {
+	Status any `json:"status"`
+}
