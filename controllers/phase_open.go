@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -90,8 +89,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 const maxFailuresInARow = 2
 
 // planWritten reports whether the status already holds this generation's
-// plan: Ready=True written for it. A Ready=False of this generation (the
-// journey was not there yet when the phase was first seen) is no plan.
+// plan: a Ready condition written for it by a run that got as far as the
+// plan. JourneyNotFound (the phase was first seen before its journey) is
+// written before any plan; a GitHub failure set aside (Ready=False while
+// work goes on) is written with it, and must not hold the work back.
 func planWritten(run *phaseRun) bool {
 	st := run.persisted.Status
 	if st.ObservedGeneration != run.gen {
@@ -99,7 +100,7 @@ func planWritten(run *phaseRun) bool {
 	}
 	for _, c := range st.Conditions {
 		if c.Type == cxv1.ConditionReady {
-			return c.ObservedGeneration == run.gen && c.Status == metav1.ConditionTrue
+			return c.ObservedGeneration == run.gen && c.Reason != ReasonJourneyNotFound
 		}
 	}
 	return false

@@ -346,23 +346,36 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 	}
 }
 
-// TestPlanGoesOutBeforeIssues: a phase whose status says Ready=False for
-// this generation (it was first seen before its journey existed) writes
-// its plan and Ready before it opens any issue.
+// TestPlanGoesOutBeforeIssues: a phase whose status says only that its
+// journey was missing (it was first seen before the journey existed)
+// writes its plan and Ready before it opens any issue; one whose Ready=False
+// says a GitHub failure was set aside has its plan written, and goes on
+// opening issues rather than going round without doing so.
 func TestPlanGoesOutBeforeIssues(t *testing.T) {
-	ph := phaseNamed("discovery", "shop", "")
-	desired := []workitem.Item{{Key: "gap/a", Title: "a"}}
-	ph.Status.Items = []cxv1.PhaseItem{{Key: "gap/a", Title: "a", State: cxv1.ItemPlanned}}
-	ph.Status.ObservedGeneration = 1
-	conditions.MarkReconciling(&ph.Status.Conditions, 1, ReasonJourneyNotFound, "no journey yet")
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
-	tr := &scriptedTracker{}
-	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
-	run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-	if _, err := r.openPlannedWork(context.Background(), run); err != nil {
-		t.Fatal(err)
-	}
-	if len(tr.calls) != 0 || run.requeue != time.Millisecond {
-		t.Errorf("%d requests sent, requeue %s: want none before the plan is written, and a prompt requeue", len(tr.calls), run.requeue)
+	for _, tc := range []struct {
+		reason    string
+		wantCalls int
+	}{
+		{ReasonJourneyNotFound, 0},
+		{"ServerError", 1},
+	} {
+		ph := phaseNamed("discovery", "shop", "")
+		desired := []workitem.Item{{Key: "gap/a", Title: "a"}}
+		ph.Status.Items = []cxv1.PhaseItem{{Key: "gap/a", Title: "a", State: cxv1.ItemPlanned}}
+		ph.Status.ObservedGeneration = 1
+		conditions.MarkReconciling(&ph.Status.Conditions, 1, tc.reason, "as it was")
+		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
+		tr := &scriptedTracker{}
+		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
+		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
+		if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.calls) != tc.wantCalls {
+			t.Errorf("Ready=False/%s: %d requests sent, want %d", tc.reason, len(tr.calls), tc.wantCalls)
+		}
+		if tc.wantCalls == 0 && run.requeue != time.Millisecond {
+			t.Errorf("Ready=False/%s: requeue %s, want a prompt one once the plan is out", tc.reason, run.requeue)
+		}
 	}
 }

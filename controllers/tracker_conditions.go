@@ -71,6 +71,8 @@ func budgetWaitWords(d time.Duration) string {
 		return "within 15 minutes"
 	case d <= time.Hour:
 		return "within the hour"
+	case d < 90*time.Minute:
+		return "in about an hour"
 	}
 	return fmt.Sprintf("in about %d hours", int(d.Round(time.Hour)/time.Hour))
 }

@@ -133,17 +133,23 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
 	if a.MemoryLimit > 0 {
 		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(int64(float64(a.MemoryLimit)*memoryLimitRatio), 10))
+	} else {
+		p.cmd.Env = append(p.cmd.Env, "AUTOMEMLIMIT=off") // no limit, even in a cgroup that has one
 	}
+	// The manager dies with the benchmark, however the benchmark ends.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err
 	}
 	out, err := p.cmd.StderrPipe()
 	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	p.cmd.Stdout = logFile
 	if err := p.cmd.Start(); err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	var logs sync.WaitGroup
@@ -164,7 +170,11 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 // readLogs copies the manager's log to its file (and to also, if set) and
 // notes when both controllers have started their workers.
 func (p *managerProcess) readLogs(r io.Reader, file, also io.Writer) {
+	// Whatever stops the scanner (a line over 1 MiB), the rest is read,
+	// so that the manager never blocks writing its log.
+	defer func() { _, _ = io.Copy(file, r) }()
 	started := map[string]bool{}
+	workers := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -173,7 +183,7 @@ func (p *managerProcess) readLogs(r io.Reader, file, also io.Writer) {
 		if also != nil {
 			_, _ = also.Write(append(line, '\n'))
 		}
-		if len(started) == 2 {
+		if workers {
 			continue
 		}
 		var entry struct {
@@ -183,6 +193,7 @@ func (p *managerProcess) readLogs(r io.Reader, file, also io.Writer) {
 		if json.Unmarshal(line, &entry) == nil && entry.Msg == "Starting workers" {
 			started[entry.Controller] = true
 			if started["customerjourney"] && started["improvementphase"] {
+				workers = true
 				close(p.workers)
 			}
 		}

@@ -64,6 +64,20 @@ func (w *writeWindow) take(now time.Time) {
 	w.next = (w.next + 1) % w.limit
 }
 
+// settle moves the newest write to at, if later.
+func (w *writeWindow) settle(at time.Time) {
+	if len(w.sent) == 0 {
+		return
+	}
+	newest := len(w.sent) - 1
+	if len(w.sent) == w.limit {
+		newest = (w.next + w.limit - 1) % w.limit
+	}
+	if at.After(w.sent[newest]) {
+		w.sent[newest] = at
+	}
+}
+
 // remaining is how many writes the span still allows now (ignoring pace).
 func (w *writeWindow) remaining(now time.Time) int {
 	inSpan := 0
@@ -79,6 +93,8 @@ func (w *writeWindow) remaining(now time.Time) int {
 func (w *writeWindow) interval() time.Duration { return w.span / time.Duration(w.limit) }
 
 func (w *writeWindow) spentError(now time.Time, d time.Duration) *RateLimitError {
-	return &RateLimitError{ResumeAt: now.Add(d), Budget: true,
+	// Never sooner than a tenth of a second: a phase is not requeued for
+	// the microseconds a rounding leaves.
+	return &RateLimitError{ResumeAt: now.Add(max(d, time.Second/10)), Budget: true,
 		Message: fmt.Sprintf("cxloop's write budget for this token (per %s) is spent", w.name)}
 }

@@ -181,6 +181,7 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 	if d <= 0 {
 		return 0
 	}
+	d = max(d, time.Second/10) // not for the microseconds a rounding leaves
 	// Callers told to wait get successive slots, one write apart: hundreds
 	// of phases waiting on one token would otherwise all come back at the
 	// same instant, for one of them to write and the rest to wait again,
@@ -211,6 +212,17 @@ func (s *limitState) reserveWrite(now time.Time) *RateLimitError {
 	s.perMinute.take(now)
 	s.perHour.take(now)
 	return nil
+}
+
+// settleWrite moves the write just sent to when its answer came (or its
+// request failed), which is no earlier than GitHub received it: a write
+// slow on its way must not let one more into GitHub's window. Writes go
+// one at a time (the gate), so the newest write is this one.
+func (s *limitState) settleWrite(at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.perMinute.settle(at)
+	s.perHour.settle(at)
 }
 
 // limitTransport refuses to send anything while a rate limit is in force,
@@ -264,6 +276,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.next.RoundTrip(req)
+	if isWrite(req.Method) {
+		t.state.settleWrite(t.now())
+	}
 	if err != nil {
 		t.state.arrive(-1, time.Time{})
 		return nil, err
