@@ -34,7 +34,7 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 			return tracker.Issue{}, left, nil // an earlier request may still land
 		}
 	}
-	if d := run.tr.WriteDelay(); d > 0 {
+	if d := run.tr.WriteDelay("journey/" + run.cj.Namespace + "/" + run.cj.Name); d > 0 {
 		return tracker.Issue{}, d, nil
 	}
 	removeAttempt(st, req.Key)

@@ -43,7 +43,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
 			return false, nil
 		}
-		if d := run.tr.WriteDelay(); d > 0 {
+		if d := run.tr.WriteDelay("phase/" + run.ph.Namespace + "/" + run.ph.Name); d > 0 {
 			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
 			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil

@@ -114,7 +114,7 @@ type scriptedTracker struct {
 	delay  time.Duration
 }
 
-func (s *scriptedTracker) WriteDelay() time.Duration { return s.delay }
+func (s *scriptedTracker) WriteDelay(string) time.Duration { return s.delay }
 
 func (s *scriptedTracker) EnsureIssue(_ context.Context, req tracker.IssueRequest) (tracker.Issue, bool, error) {
 	n := len(s.calls)

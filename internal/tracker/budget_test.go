@@ -78,20 +78,38 @@ func TestWriteBudgetIsSpentAndNeverExceeded(t *testing.T) {
 	}
 }
 
-// TestWriteDelayHandsOutSlots: phases told to wait come back one write apart,
-// not all at once.
+// TestWriteDelayHandsOutSlots: phases told to wait come back one write
+// apart, not all at once; a phase asking again before its slot keeps its
+// place instead of pushing the line back; one whose slot came while
+// another took the write goes next.
 func TestWriteDelayHandsOutSlots(t *testing.T) {
 	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
 		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	for s.reserveWrite(now) == nil { // the burst
 	}
-	var prev time.Duration
-	for i := range 5 {
-		d := s.writeDelay(now)
-		if d <= 0 || (i > 0 && d-prev != time.Second) {
-			t.Fatalf("caller %d told to wait %s after %s, want slots one second apart", i, d, prev)
+	first := s.writeDelay(now, "p0")
+	for i := 1; i < 5; i++ {
+		if d := s.writeDelay(now, fmt.Sprintf("p%d", i)); d-first != time.Duration(i)*time.Second {
+			t.Fatalf("waiter %d told to wait %s, want %s: slots one second apart", i, d, first+time.Duration(i)*time.Second)
 		}
-		prev = d
+	}
+	later := now.Add(first / 2)
+	if d := s.writeDelay(later, "p3"); d != first+3*time.Second-first/2 {
+		t.Errorf("p3 asking again was told %s, want its own slot %s later", d, first+3*time.Second-first/2)
+	}
+	if d := s.writeDelay(now, "p5"); d != first+5*time.Second {
+		t.Errorf("a new waiter after asks again was told %s, want %s: asking again must not push the line back", d, first+5*time.Second)
+	}
+	// p0's slot comes, but the write goes to someone else first.
+	at := now.Add(first)
+	if err := s.reserveWrite(at); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.writeDelay(at, "p0"); d <= 0 || d > 2*time.Second {
+		t.Errorf("p0, its slot taken, was told %s: want the next write", d)
+	}
+	if d := s.writeDelay(at.Add(time.Second), "p1"); d != 0 {
+		t.Errorf("p1 at its slot was told %s, want 0", d)
 	}
 }

@@ -404,7 +404,7 @@ func TestLocalWriteBudget(t *testing.T) {
 	if !errors.As(err, &rl) || !rl.Budget || rl.ResumeAt.Sub(e.clk.Now()) != 10*time.Second {
 		t.Fatalf("err = %v, want write budget RateLimitError 10s ahead", err)
 	}
-	if d := c.WriteDelay(); d != 10*time.Second {
+	if d := c.WriteDelay("phase/a"); d != 10*time.Second {
 		t.Errorf("WriteDelay = %s, want 10s", d)
 	}
 	for _, r := range e.requestsSince(before) {
@@ -413,7 +413,7 @@ func TestLocalWriteBudget(t *testing.T) {
 		}
 	}
 	e.clk.Advance(10 * time.Second)
-	if d := c.WriteDelay(); d != 0 {
+	if d := c.WriteDelay("phase/a"); d != 0 {
 		t.Errorf("WriteDelay after the refill = %s, want 0", d)
 	}
 	if _, created, err := c.EnsureIssue(ctx, req("b")); err != nil || !created {

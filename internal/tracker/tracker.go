@@ -128,11 +128,12 @@ type Tracker interface {
 	Comment(ctx context.Context, number int, text string) error
 	// EnsureLabel creates the label (with colour and description) if missing.
 	EnsureLabel(ctx context.Context) error
-	// WriteDelay is how long until a write may be sent (0: now): a GitHub
-	// rate limit in force or cxloop's write budget spent. Callers that
-	// record an attempt before writing ask first, so that no attempt is
-	// recorded for a request that cannot go out.
-	WriteDelay() time.Duration
+	// WriteDelay is how long until waiter (a phase's or journey's key) may
+	// send a write (0: now): a GitHub rate limit in force or cxloop's write
+	// budget spent. Callers that record an attempt before writing ask
+	// first, so that no attempt is recorded for a request that cannot go
+	// out. A waiter keeps its place in line when it asks again.
+	WriteDelay(waiter string) time.Duration
 }
 
 var _ Tracker = (*Client)(nil)
@@ -422,7 +423,9 @@ func (c *Client) createSettle() time.Duration {
 }
 
 // WriteDelay implements Tracker.
-func (c *Client) WriteDelay() time.Duration { return c.limits.writeDelay(c.now()) }
+func (c *Client) WriteDelay(waiter string) time.Duration {
+	return c.limits.writeDelay(c.now(), waiter)
+}
 
 // EnsureIssue implements Tracker.
 func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool, error) {

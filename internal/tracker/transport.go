@@ -91,8 +91,9 @@ type limitState struct {
 	remaining   int
 	windowReset time.Time
 	inFlight    int
-	// nextSlot is when the next caller told to wait may come back; see writeDelay.
-	nextSlot time.Time
+	// slots holds each waiting caller's place in line: when it may come
+	// back to write; see writeDelay.
+	slots map[string]time.Time
 }
 
 // gateWeight is what a write takes of the gate: all of it.
@@ -161,9 +162,17 @@ func (s *limitState) block(until time.Time, secondary bool, msg string) {
 	}
 }
 
-// writeDelay is how long until a write may be sent: a rate limit in force or
-// a spent write budget. It reserves nothing.
-func (s *limitState) writeDelay(now time.Time) time.Duration {
+// writeDelay is how long until waiter (a phase, a journey) may send a
+// write: a rate limit in force or a spent write budget. It reserves
+// nothing.
+//
+// Waiters told to wait get successive slots, one write apart: hundreds of
+// phases waiting on one token would otherwise all come back at the same
+// instant, for one of them to write and the rest to wait again. A waiter
+// keeps its place when it asks again before its slot (a sync, a webhook),
+// so that asking does not push the line back and leave slots unused; one
+// whose slot came while another took the write goes next.
+func (s *limitState) writeDelay(now time.Time, waiter string) time.Duration {
 	var d time.Duration
 	if rl := s.check(now); rl != nil {
 		d = rl.ResumeAt.Sub(now)
@@ -178,19 +187,33 @@ func (s *limitState) writeDelay(now time.Time) time.Duration {
 			every = max(every, w.interval())
 		}
 	}
+	slot, held := s.slots[waiter]
 	if d <= 0 {
+		delete(s.slots, waiter)
 		return 0
 	}
 	d = max(d, time.Second/10) // not for the microseconds a rounding leaves
-	// Callers told to wait get successive slots, one write apart: hundreds
-	// of phases waiting on one token would otherwise all come back at the
-	// same instant, for one of them to write and the rest to wait again,
-	// filling the workqueue ahead of the syncs that webhooks ask for.
-	at := now.Add(d)
-	if s.nextSlot.After(at) {
-		at = s.nextSlot
+	switch {
+	case held && slot.After(now):
+		return slot.Sub(now) // its place in line
+	case held:
+		s.slots[waiter] = now.Add(d) // its slot came and went to another: next
+		return d
 	}
-	s.nextSlot = at.Add(max(every, time.Millisecond))
+	// A new waiter: after the last slot held, dropping the slots of
+	// waiters that never came back (a phase deleted or completed).
+	at := now.Add(d)
+	for w, t := range s.slots {
+		if now.Sub(t) > time.Minute {
+			delete(s.slots, w)
+		} else if t.Add(max(every, time.Millisecond)).After(at) {
+			at = t.Add(max(every, time.Millisecond))
+		}
+	}
+	if s.slots == nil {
+		s.slots = map[string]time.Time{}
+	}
+	s.slots[waiter] = at
 	return at.Sub(now)
 }
 
