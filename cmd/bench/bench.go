@@ -154,7 +154,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	defer func() { _ = b.gh.Close() }()
 
-	res := &Result{Params: Params{Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
+	res := &Result{Params: Params{ReadyOnly: o.ReadyOnly, Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
 		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
 		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
 		WorkersPerController: controllers.DefaultWorkers, ManagerMemoryLimitMiB: float64(o.ManagerMemoryLimit) / (1 << 20)}}
