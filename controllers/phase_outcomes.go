@@ -88,7 +88,11 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 			verified++
 		}
 		if !ptr.Deref(o.Commented, false) && it.Issue != 0 {
-			if err := run.tr.Comment(ctx, int(it.Issue), outcomeComment(it, m, w)); err != nil {
+			// Once per verdict, even if cxloop stops between the comment and
+			// the status that records it: the comment carries a key of the
+			// item and of the close it judges.
+			key := fmt.Sprintf("outcome/%s/%d", it.Key, it.ClosedAt.Unix())
+			if err := run.tr.CommentOnce(ctx, int(it.Issue), key, outcomeComment(it, m, w)); err != nil {
 				if stop := r.setAsideTrackingError(run, err); stop {
 					break
 				}

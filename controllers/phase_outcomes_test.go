@@ -44,11 +44,16 @@ type commentTracker struct {
 	err      error
 }
 
-func (c *commentTracker) Comment(_ context.Context, n int, text string) error {
+func (c *commentTracker) CommentOnce(_ context.Context, n int, key, text string) error {
 	if c.err != nil {
 		return c.err
 	}
-	c.comments[n] = append(c.comments[n], text)
+	for _, had := range c.comments[n] {
+		if strings.Contains(had, tracker.CommentMarker(key)) {
+			return nil
+		}
+	}
+	c.comments[n] = append(c.comments[n], text+"\n\n"+tracker.CommentMarker(key))
 	return nil
 }
 
@@ -190,6 +195,15 @@ func TestVerifyOutcomesCommentRetriedAndReopenResets(t *testing.T) {
 	}
 	if !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
 		t.Fatalf("comment not retried: %+v %v", it.Outcome, tr.comments)
+	}
+	// cxloop stopped after commenting, before its status said so: the
+	// next run asks for the same comment, which GitHub already has.
+	it.Outcome.Commented = nil
+	if _, err := r.verifyOutcomes(context.Background(), &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}); err != nil {
+		t.Fatal(err)
+	}
+	if !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
+		t.Fatalf("after a restart between comment and status: %+v, comments %q", it.Outcome, tr.comments[3])
 	}
 	// Reopened: the verdict is gone, to be judged again at the next close.
 	it.State, it.ClosedAt = cxv1.ItemOpen, nil

@@ -579,3 +579,30 @@ func TestLocalPeriodicFullRevalidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalCommentOnce: a comment identified by a key is posted once, also
+// by a cxloop that restarted after posting it (a fresh client, nothing in
+// memory); another key is another comment.
+func TestLocalCommentOnce(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	is, _, err := e.client().EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := e.client().CommentOnce(ctx, is.Number, "outcome/painpoint/p1/1764489600", "CSAT went up."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.client().CommentOnce(ctx, is.Number, "outcome/painpoint/p1/1764576000", "CSAT went up again."); err != nil {
+		t.Fatal(err)
+	}
+	got := e.issues()[0].Comments
+	if len(got) != 2 || !strings.HasPrefix(got[0], "CSAT went up.\n\n") || !strings.Contains(got[0], tracker.CommentMarker("outcome/painpoint/p1/1764489600")) {
+		t.Fatalf("comments = %q, want one per key, each with its marker", got)
+	}
+	if err := e.client().CommentOnce(ctx, is.Number, "not a key!", "x"); tracker.Reason(err) != tracker.ReasonInvalidRequest {
+		t.Errorf("an invalid key: %v", err)
+	}
+}

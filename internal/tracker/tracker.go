@@ -126,6 +126,9 @@ type Tracker interface {
 	ReopenIssue(ctx context.Context, number int, comment string) error
 	// Comment adds a comment.
 	Comment(ctx context.Context, number int, text string) error
+	// CommentOnce adds a comment identified by key, unless the issue has
+	// it already: posted before a crash that lost its answer or its record.
+	CommentOnce(ctx context.Context, number int, key, text string) error
 	// EnsureLabel creates the label (with colour and description) if missing.
 	EnsureLabel(ctx context.Context) error
 	// WriteDelay is how long until waiter (a phase's or journey's key) may
@@ -687,6 +690,36 @@ func (c *Client) Comment(ctx context.Context, number int, text string) error {
 	}
 	_, _, err := c.gh.Issues.CreateComment(ctx, c.cfg.Owner, c.cfg.Repo, number, &github.IssueComment{Body: github.String(text)})
 	return c.mapError(err, opIssue)
+}
+
+// CommentMarker is the hidden marker of cxloop's comment identified by key.
+func CommentMarker(key string) string { return "<!-- cxloop:comment=" + key + " -->" }
+
+// CommentOnce implements Tracker: it reads the issue's comments (a request
+// only when about to comment) and comments with a marker for key unless one
+// carries it already.
+func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) error {
+	if !ValidKey(key) {
+		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("comment key %q is not valid", key)}
+	}
+	marker := CommentMarker(key)
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		comments, resp, err := c.gh.Issues.ListComments(ctx, c.cfg.Owner, c.cfg.Repo, number, opts)
+		if err != nil {
+			return c.mapError(err, opIssue)
+		}
+		for _, cm := range comments {
+			if strings.Contains(cm.GetBody(), marker) {
+				return nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return c.Comment(ctx, number, strings.TrimRight(text, " \t\r\n")+"\n\n"+marker)
 }
 
 // EnsureLabel implements Tracker: it creates the label with cxloop's colour and
