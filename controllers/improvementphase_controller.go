@@ -279,11 +279,11 @@ func backoffKey(ph *cxv1.ImprovementPhase) string { return ph.Namespace + "/" + 
 // holdCompletedOrSuspended: completion is final (neither suspend nor a change
 // of the phase before it undoes it, so the phases after it keep going), and
 // a suspended phase neither opens nor tracks issues.
-func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Context, run *phaseRun) (bool, error) {
 	ph := run.ph
 	if ph.Status.State == cxv1.PhaseCompleted {
 		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
-		return true, nil
+		return true, r.judgeLateOutcomes(ctx, run)
 	}
 	if ptr.Deref(ph.Spec.Suspend, false) {
 		ph.Status.State = cxv1.PhaseSuspended
@@ -299,6 +299,34 @@ func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context,
 		}
 	}
 	return false, nil
+}
+
+// judgeLateOutcomes goes on judging the outcomes of a completed phase's
+// items: an item closed last is judged only after its settle window, and
+// a phase completes on its closes. Nothing else of a completed phase moves.
+func (r *ImprovementPhaseReconciler) judgeLateOutcomes(ctx context.Context, run *phaseRun) error {
+	outstanding := false
+	for _, it := range run.ph.Status.Items {
+		if o := it.Outcome; o != nil && (o.Verdict == cxv1.VerdictPending || !ptr.Deref(o.Commented, false)) {
+			outstanding = true
+		}
+	}
+	if !outstanding {
+		return nil
+	}
+	var cj cxv1.CustomerJourney
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
+		return client.IgnoreNotFound(err) // the journey is gone: its measures with it
+	}
+	run.cj = &cj
+	tr, err := r.Trackers.For(ctx, run.cj)
+	if err != nil {
+		run.lookAgainIn(measureRetry) // its conditions are the journey's to show
+		return nil
+	}
+	run.tr = tr
+	_, err = r.verifyOutcomes(ctx, run)
+	return err
 }
 
 // gateOnJourney reads the journey the phase improves and checks its map.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/metricsource"
@@ -254,4 +255,47 @@ func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// oneTracker is the tracker of every journey.
+type oneTracker struct{ tr tracker.Tracker }
+
+func (o oneTracker) For(context.Context, *cxv1.CustomerJourney) (tracker.Tracker, error) {
+	return o.tr, nil
+}
+
+// TestCompletedPhaseStillJudgesOutcomes: a phase completes on its closes,
+// but the outcome of an item closed last is judged after its settle window:
+// the completed phase still judges it and comments, and asks for nothing
+// more once every outcome is judged and commented.
+func TestCompletedPhaseStillJudgesOutcomes(t *testing.T) {
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	opened, closed := now.Add(-21*24*time.Hour), now.Add(-14*24*time.Hour)
+	o, c := metav1.NewTime(opened), metav1.NewTime(closed)
+	cj := measuredJourney()
+	cj.Namespace, cj.Name = "ns", "shop"
+	ph := phaseNamed("improve", "shop", "")
+	ph.Status.State = cxv1.PhaseCompleted
+	ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/phone-queue", State: cxv1.ItemClosed, Issue: 3, OpenedAt: &o, ClosedAt: &c,
+		Source:  cxv1.ItemSource{Stage: "planning", Touchpoint: "phone-reservation"},
+		Outcome: &cxv1.ItemOutcome{Measure: "csat", Verdict: cxv1.VerdictPending}}}
+	src := &fakeSource{means: map[time.Time]float64{opened.Add(-7 * 24 * time.Hour): 3, closed: 4.4}}
+	tr := &commentTracker{comments: map[int][]string{}}
+	cl := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph).Build()
+	r := &ImprovementPhaseReconciler{Client: cl, Recorder: events.NewFakeRecorder(10), Clock: clocktesting.NewFakeClock(now), Metrics: src, Trackers: oneTracker{tr}}
+	run := &phaseRun{ph: ph, gen: ph.Generation}
+	if stop, err := r.holdCompletedOrSuspended(context.Background(), run); !stop || err != nil {
+		t.Fatalf("stop %v, err %v: a completed phase stops here", stop, err)
+	}
+	it := ph.Status.Items[0]
+	if it.Outcome.Verdict != cxv1.VerdictImproved || !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
+		t.Fatalf("outcome %+v, comments %q: want Improved and one comment", it.Outcome, tr.comments[3])
+	}
+	calls := src.calls
+	if _, err := r.holdCompletedOrSuspended(context.Background(), &phaseRun{ph: ph, gen: ph.Generation}); err != nil {
+		t.Fatal(err)
+	}
+	if src.calls != calls || len(tr.comments[3]) != 1 {
+		t.Errorf("a judged phase asked again: %d reads, %d comments", src.calls-calls, len(tr.comments[3]))
+	}
 }
