@@ -319,13 +319,11 @@ func (r *ImprovementPhaseReconciler) judgeLateOutcomes(ctx context.Context, run 
 		return client.IgnoreNotFound(err) // the journey is gone: its measures with it
 	}
 	run.cj = &cj
-	tr, err := r.Trackers.For(ctx, run.cj)
-	if err != nil {
+	if _, err := r.connectTracker(ctx, run); err != nil {
 		run.lookAgainIn(measureRetry) // its conditions are the journey's to show
 		return nil
 	}
-	run.tr = tr
-	_, err = r.verifyOutcomes(ctx, run)
+	_, err := r.verifyOutcomes(ctx, run)
 	return err
 }
 

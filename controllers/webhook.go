@@ -242,34 +242,26 @@ func (w *Wakeups) wake(cj *cxv1.CustomerJourney) bool {
 }
 
 // source of the wake-ups for one controller, enqueued ahead of routine
-// syncs: a person just changed an issue and is looking at the status.
+// syncs (above controller-runtime's default priority, 0), so that they run
+// before phases waiting for their write budget or polling: a person just
+// changed an issue and is looking at the status.
 func (w *Wakeups) source(ch chan event.GenericEvent, toRequests handler.MapFunc) source.Source {
-	return source.Channel(ch, wakeHandler{toRequests})
+	return source.Channel(ch, handler.Funcs{
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			reqs := toRequests(ctx, e.Object)
+			if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+				pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(wakePriority)}, reqs...)
+				return
+			}
+			for _, r := range reqs {
+				q.Add(r)
+			}
+		},
+	})
 }
 
-// wakeHandler enqueues the requests of a wake-up with a high priority, so
-// that they run before phases waiting for their write budget or polling.
-type wakeHandler struct{ toRequests handler.MapFunc }
-
-// wakePriority is above controller-runtime's default (0) for changes.
+// wakePriority is the priority of a webhook's wake-up in the workqueue.
 const wakePriority = 10
-
-func (h wakeHandler) Create(context.Context, event.CreateEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-func (h wakeHandler) Update(context.Context, event.UpdateEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-func (h wakeHandler) Delete(context.Context, event.DeleteEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-func (h wakeHandler) Generic(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	reqs := h.toRequests(ctx, e.Object)
-	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
-		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(wakePriority)}, reqs...)
-		return
-	}
-	for _, r := range reqs {
-		q.Add(r)
-	}
-}
 
 // routineRequeues makes every requeue of r a routine one: an object a
 // webhook woke ahead of the others goes back to the ordinary priority for
