@@ -288,6 +288,8 @@ func TestJourneyIssuesKeepTheirAttempts(t *testing.T) {
 					g.Expect(got.Status.IssueAttempts).To(HaveLen(1))
 					g.Expect(got.Status.IssueAttempts[0].Key).To(HaveSuffix("/dashboard"))
 				}).Should(Succeed())
+				// The attempt is written just before its request goes out.
+				g.Eventually(creates).Should(Equal(1))
 				g.Consistently(creates, grace/2, 100*time.Millisecond).Should(Equal(1), "a create was sent again within the grace")
 			}
 			g.Eventually(func(g Gomega) {
