@@ -115,8 +115,8 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			requeue = sync
 		}
 	} else {
-		cj.Status.Dashboard, cj.Status.Review = nil, nil
-		for _, c := range []string{cxv1.ConditionTrackerReady, cxv1.ConditionRateLimited, cxv1.ConditionReviewOverdue, cxv1.ConditionStale} {
+		cj.Status.Dashboard, cj.Status.Review, cj.Status.GitHubRepository = nil, nil, nil
+		for _, c := range []string{cxv1.ConditionTrackerReady, cxv1.ConditionRateLimited, cxv1.ConditionReviewOverdue, cxv1.ConditionStale, cxv1.ConditionRepositoryRenamed} {
 			conditions.Remove(&cj.Status.Conditions, c)
 		}
 		cj.Status.NextReviewTime = nil
@@ -151,6 +151,9 @@ func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, pe
 	}
 	issues, err := tr.Issues(ctx)
 	if err != nil {
+		return 0, err
+	}
+	if err := r.followRepository(ctx, cj, tr); err != nil {
 		return 0, err
 	}
 	trackerConnected(&cj.Status.Conditions, cj.Generation)

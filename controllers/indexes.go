@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,10 +24,16 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &cxv1.CustomerJourney{}, githubRepoIndex, func(o client.Object) []string {
-		if t := o.(*cxv1.CustomerJourney).Spec.Tracker; t != nil && t.GitHub != nil {
-			return []string{repoIndexKey(t.GitHub.Owner, t.GitHub.Repo)}
+		cj := o.(*cxv1.CustomerJourney)
+		t := cj.Spec.Tracker
+		if t == nil || t.GitHub == nil {
+			return nil
 		}
-		return nil
+		keys := []string{repoIndexKey(t.GitHub.Owner, t.GitHub.Repo)}
+		if r := cj.Status.GitHubRepository; r != nil && r.ID > 0 {
+			keys = append(keys, repoIDIndexKey(r.ID))
+		}
+		return keys
 	})
 }
 
@@ -38,6 +45,12 @@ const githubRepoIndex = "spec.tracker.github.repository"
 // repoIndexKey is owner/repo as GitHub compares them: without regard to case.
 func repoIndexKey(owner, repo string) string {
 	return strings.ToLower(owner + "/" + repo)
+}
+
+// repoIDIndexKey is the index key of GitHub's repository ID, which a
+// repository keeps through renames and transfers (no name holds a '#').
+func repoIDIndexKey(id int64) string {
+	return "#" + strconv.FormatInt(id, 10)
 }
 
 // phasesOf lists the ImprovementPhases of a journey.

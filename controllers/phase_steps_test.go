@@ -116,6 +116,10 @@ type scriptedTracker struct {
 
 func (s *scriptedTracker) WriteDelay(string) time.Duration { return s.delay }
 
+func (s *scriptedTracker) Repository(context.Context) (tracker.Repository, error) {
+	return tracker.Repository{ID: 1, FullName: "scripted/repo"}, nil
+}
+
 func (s *scriptedTracker) EnsureIssue(_ context.Context, req tracker.IssueRequest) (tracker.Issue, bool, error) {
 	n := len(s.calls)
 	s.calls = append(s.calls, req.Key)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -93,16 +92,11 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 			vanished = fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber)
 		}
 	}
-	var list cxv1.CustomerJourneyList
-	if err := w.Client.List(ctx, &list, client.MatchingFields{githubRepoIndex: repoIndexKey(e.Owner, e.Repo)}); err != nil {
-		return fmt.Errorf("listing journeys: %w", err)
+	journeys, err := w.journeysOf(ctx, e)
+	if err != nil {
+		return err
 	}
-	for i := range list.Items {
-		cj := &list.Items[i]
-		gh := cj.Spec.Tracker
-		if gh == nil || gh.GitHub == nil || !strings.EqualFold(gh.GitHub.Owner, e.Owner) || !strings.EqualFold(gh.GitHub.Repo, e.Repo) {
-			continue
-		}
+	for _, cj := range journeys {
 		if vanished == "" && w.Wakeups.wake(cj) {
 			log.V(1).Info("woke the journey's reconcilers", "journey", cj.Name)
 			continue
@@ -113,6 +107,36 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 		log.V(1).Info("recorded webhook delivery", "journey", cj.Name)
 	}
 	return nil
+}
+
+// journeysOf finds the journeys tracked in the event's repository: by
+// GitHub's repository ID, which the journeys record once they have
+// connected and which survives a rename or transfer, and by the name in
+// their spec (journeys that have not connected yet).
+func (w *IssueWebhook) journeysOf(ctx context.Context, e ghwebhook.IssueEvent) ([]*cxv1.CustomerJourney, error) {
+	keys := []string{repoIndexKey(e.Owner, e.Repo)}
+	if e.RepoID > 0 {
+		keys = append(keys, repoIDIndexKey(e.RepoID))
+	}
+	seen := map[client.ObjectKey]bool{}
+	var out []*cxv1.CustomerJourney
+	for _, k := range keys {
+		var list cxv1.CustomerJourneyList
+		if err := w.Client.List(ctx, &list, client.MatchingFields{githubRepoIndex: k}); err != nil {
+			return nil, fmt.Errorf("listing journeys: %w", err)
+		}
+		for i := range list.Items {
+			cj := &list.Items[i]
+			if r := cj.Status.GitHubRepository; r != nil && e.RepoID > 0 && r.ID != e.RepoID {
+				continue // another repository that had this name before
+			}
+			if key := client.ObjectKeyFromObject(cj); !seen[key] {
+				seen[key] = true
+				out = append(out, cj)
+			}
+		}
+	}
+	return out, nil
 }
 
 // record writes the delivery (and what vanished) onto one journey. The

@@ -19,4 +19,14 @@ const (
 	ConditionStale = "Stale"
 	// ConditionMeasuresReady says whether the measures of the map could be read from Prometheus.
 	ConditionMeasuresReady = "MeasuresReady"
+	// ConditionRepositoryRenamed is present while spec.tracker.github names
+	// a repository that GitHub now knows under another name (renamed or
+	// transferred); cxloop follows it by its ID meanwhile.
+	ConditionRepositoryRenamed = "RepositoryRenamed"
+)
+
+// Reasons of the conditions above that are not a condition's own name.
+const (
+	// ReasonRepositoryRenamed: the repository was renamed or transferred on GitHub.
+	ReasonRepositoryRenamed = "RepositoryRenamed"
 )

@@ -475,11 +475,25 @@ type JourneyHistoryPoint struct {
 	EmotionGapHundredths int32 `json:"emotionGapHundredths"`
 }
 
+// GitHubRepositoryStatus identifies a GitHub repository.
+type GitHubRepositoryStatus struct {
+	// id is GitHub's ID of the repository; it survives renames and transfers.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	ID int64 `json:"id,omitempty"`
+	// fullName is the repository's owner/name as GitHub answered it last.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=140
+	FullName string `json:"fullName,omitempty"`
+}
+
 // CustomerJourneyStatus is what cxloop observed of the journey.
 // +kubebuilder:validation:MinProperties=1
 type CustomerJourneyStatus struct {
 	// conditions are the journey's observed state: Ready, Reconciling and
-	// Stalled (kstatus), TrackerReady, RateLimited, ReviewOverdue, Stale, MeasuresReady.
+	// Stalled (kstatus), TrackerReady, RateLimited, ReviewOverdue, Stale, MeasuresReady,
+	// RepositoryRenamed.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -521,6 +535,12 @@ type CustomerJourneyStatus struct {
 	// review describes the journey's reviews.
 	// +optional
 	Review *ReviewStatus `json:"review,omitempty"`
+
+	// githubRepository is the repository of spec.tracker.github as GitHub
+	// knows it: its ID, which stays when the repository is renamed or
+	// transferred, and its name today. Webhook deliveries are matched by the ID.
+	// +optional
+	GitHubRepository *GitHubRepositoryStatus `json:"githubRepository,omitempty"`
 
 	// dashboard is the journey's dashboard issue, when opted in.
 	// +optional

@@ -37,6 +37,9 @@ type IssueEvent struct {
 	Action string
 	Owner  string
 	Repo   string
+	// RepoID is GitHub's ID of the repository, which stays when it is
+	// renamed or transferred.
+	RepoID int64
 	Number int
 	State  string
 	// Body is the issue's body, which carries cxloop's key marker.
@@ -206,7 +209,7 @@ type transfer struct {
 func issueEvent(e *github.IssuesEvent, payload []byte) IssueEvent {
 	out := IssueEvent{Action: e.GetAction()}
 	if repo := e.GetRepo(); repo != nil {
-		out.Owner, out.Repo = repo.GetOwner().GetLogin(), repo.GetName()
+		out.Owner, out.Repo, out.RepoID = repo.GetOwner().GetLogin(), repo.GetName(), repo.GetID()
 	}
 	if is := e.GetIssue(); is != nil {
 		out.Number, out.State, out.Body = is.GetNumber(), is.GetState(), is.GetBody()

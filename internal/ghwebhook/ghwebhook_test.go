@@ -64,11 +64,11 @@ func TestRecordedPayloadsParse(t *testing.T) {
 		file string
 		want IssueEvent
 	}{
-		{"issues.opened.json", IssueEvent{Action: "opened", Owner: "Codertocat", Repo: "Hello-World", Number: 1, State: "open"}},
-		{"issues.reopened.json", IssueEvent{Action: "reopened", Owner: "Codertocat", Repo: "Hello-World", Number: 1, State: "open"}},
-		{"issues.edited.json", IssueEvent{Action: "edited", Owner: "Codertocat", Repo: "Hello-World", Number: 1, State: "open"}},
-		{"issues.deleted.json", IssueEvent{Action: "deleted", Owner: "Codertocat", Repo: "Hello-World", Number: 1, State: "closed"}},
-		{"issues.transferred.json", IssueEvent{Action: "transferred", Owner: "octo-org", Repo: "octo-repo", Number: 1, State: "open", NewOwner: "Codertocat", NewRepo: "Hello-World", NewNumber: 1}},
+		{"issues.opened.json", IssueEvent{Action: "opened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
+		{"issues.reopened.json", IssueEvent{Action: "reopened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
+		{"issues.edited.json", IssueEvent{Action: "edited", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
+		{"issues.deleted.json", IssueEvent{Action: "deleted", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "closed"}},
+		{"issues.transferred.json", IssueEvent{Action: "transferred", Owner: "octo-org", Repo: "octo-repo", RepoID: 17273051, Number: 1, State: "open", NewOwner: "Codertocat", NewRepo: "Hello-World", NewNumber: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

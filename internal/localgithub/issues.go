@@ -37,7 +37,19 @@ func (s *Server) routes() {
 		m.HandleFunc("GET "+prefix+"/issues/{number}/comments", s.listComments)
 		m.HandleFunc("GET "+prefix+"/issues/{number}/labels", s.listIssueLabels)
 	}
-	const repo = "/repos/{owner}/{repo}"
+	for _, repo := range []string{"/repos/{owner}/{repo}", "/repositories/{id}"} {
+		s.writeRoutes(m, repo)
+	}
+	m.HandleFunc("GET /rate_limit", s.getRateLimit)
+	m.HandleFunc("POST /app/installations/{installation_id}/access_tokens", s.createInstallationToken)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
+	s.mux = m
+}
+
+// writeRoutes registers the issue endpoints that GitHub serves only under
+// a repository's name and, for a renamed one, under its ID (where the
+// old name redirects).
+func (s *Server) writeRoutes(m *http.ServeMux, repo string) {
 	m.HandleFunc("POST "+repo+"/issues", s.createIssue)
 	m.HandleFunc("GET "+repo+"/issues/{number}", s.getIssue)
 	m.HandleFunc("PATCH "+repo+"/issues/{number}", s.editIssue)
@@ -52,10 +64,6 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+repo+"/labels/{name}", s.getLabel)
 	m.HandleFunc("PATCH "+repo+"/labels/{name}", s.editLabel)
 	m.HandleFunc("DELETE "+repo+"/labels/{name}", s.deleteLabel)
-	m.HandleFunc("GET /rate_limit", s.getRateLimit)
-	m.HandleFunc("POST /app/installations/{installation_id}/access_tokens", s.createInstallationToken)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
-	s.mux = m
 }
 
 // repoLocked resolves the request's repository.

@@ -213,6 +213,66 @@ func (s *Server) AddRepo(owner, name string) int64 {
 	return r.ID
 }
 
+// RenameRepo renames or transfers the repository owner/name to
+// newOwner/newName, as a person does in its settings. Its ID stays; its old
+// name is redirected to the ID (301 for reads, 307 for writes), and
+// webhooks name it by its new name.
+func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.world.repo(owner, name)
+	if r == nil {
+		return ErrNotFound
+	}
+	if other := s.world.repo(newOwner, newName); other != nil && other != r {
+		return fmt.Errorf("localgithub: %s/%s exists", newOwner, newName)
+	}
+	r.FormerNames = append(r.FormerNames, r.Owner+"/"+r.Name)
+	r.Owner, r.Name = newOwner, newName
+	s.saveLocked()
+	return nil
+}
+
+// redirectRenamed answers a request naming a repository by a former name
+// as GitHub does: 301 (reads) or 307 (writes, which the client repeats with
+// its body) to the same path under /repositories/{id}. It reports whether
+// it answered.
+func (s *Server) redirectRenamed(w http.ResponseWriter, r *http.Request) bool {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/repos/")
+	if !ok {
+		return false
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.world.repo(parts[0], parts[1]) != nil {
+		return false
+	}
+	repo := s.world.formerRepo(parts[0], parts[1])
+	if repo == nil {
+		return false
+	}
+	loc := s.linksLocked(r).api("repositories/%d", repo.ID)
+	if len(parts) == 3 {
+		loc += "/" + parts[2]
+	}
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	status, msg := http.StatusMovedPermanently, "Moved Permanently"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status, msg = http.StatusTemporaryRedirect, "Temporary Redirect"
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg, "url": loc, "documentation_url": "https://docs.github.com/v3/#http-redirects"})
+	return true
+}
+
 // SetIssuesDisabled turns the repository's issue tracker off or on. With
 // issues disabled, the issue endpoints answer 410 Gone. Unknown
 // repositories are ignored.
@@ -389,6 +449,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.reserved = true
 	}
 
+	if s.redirectRenamed(rw, r) {
+		return
+	}
 	if f != nil && f.Kind == DropResponseAfterCommit {
 		s.serveAndDrop(rw, r, entry)
 		return

@@ -50,6 +50,9 @@ type repository struct {
 	Deleted []int `json:"deleted,omitempty"`
 	// Moved maps the numbers of issues transferred away to where they went.
 	Moved map[int]issueRef `json:"moved,omitempty"`
+	// FormerNames are the owner/name the repository had before it was
+	// renamed or transferred; GitHub redirects them to the repository's ID.
+	FormerNames []string `json:"former_names,omitempty"`
 }
 
 // issueRef names an issue by repository and number.
@@ -134,6 +137,18 @@ func (w *world) repo(owner, name string) *repository {
 	for _, r := range w.Repos {
 		if strings.EqualFold(r.Owner, owner) && strings.EqualFold(r.Name, name) {
 			return r
+		}
+	}
+	return nil
+}
+
+// formerRepo finds a repository by a name it had before a rename or transfer.
+func (w *world) formerRepo(owner, name string) *repository {
+	for _, r := range w.Repos {
+		for _, f := range r.FormerNames {
+			if strings.EqualFold(f, owner+"/"+name) {
+				return r
+			}
 		}
 	}
 	return nil

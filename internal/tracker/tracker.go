@@ -131,6 +131,11 @@ type Tracker interface {
 	CommentOnce(ctx context.Context, number int, key, text string) error
 	// EnsureLabel creates the label (with colour and description) if missing.
 	EnsureLabel(ctx context.Context) error
+	// Repository is the repository as GitHub knows it now: its ID, which
+	// survives renames and transfers, and its current name. It is asked
+	// of GitHub once, again after any answer came through a redirect (the
+	// sign of a rename), and otherwise at most hourly.
+	Repository(ctx context.Context) (Repository, error)
 	// WriteDelay is how long until waiter (a phase's or journey's key) may
 	// send a write (0: now): a GitHub rate limit in force or cxloop's write
 	// budget spent. Callers that record an attempt before writing ask
@@ -161,7 +166,25 @@ type Client struct {
 	pending      map[string]time.Time
 	commented    map[string]bool
 	labelEnsured bool
+	// repository is what GitHub said of the repository at repositoryAt;
+	// redirected is set when an answer came through a redirect.
+	repository   *Repository
+	repositoryAt time.Time
+	redirected   bool
 }
+
+// Repository identifies a GitHub repository.
+type Repository struct {
+	// ID is GitHub's repository ID.
+	ID int64
+	// FullName is owner/name as GitHub answers it today.
+	FullName string
+}
+
+// repositoryRecheck is how often the repository's identity is asked again
+// when nothing suggested a rename; the request is conditional (free when
+// unchanged).
+const repositoryRecheck = time.Hour
 
 type listCache struct {
 	etag   string
@@ -342,6 +365,7 @@ func (c *Client) listAll(ctx context.Context, force bool) ([]cachedIssue, error)
 		if err != nil {
 			return nil, c.mapError(err, opRepo)
 		}
+		c.noteRedirect(req, resp)
 		if page == 0 {
 			firstETag = resp.Header.Get("ETag")
 			if resp.Header.Get(headerNotModified) != "" && !force {
@@ -374,6 +398,40 @@ func (c *Client) listAll(ctx context.Context, force bool) ([]cachedIssue, error)
 	}
 	c.mu.Unlock()
 	return all, nil
+}
+
+// noteRedirect remembers that an answer came through a redirect: GitHub
+// redirects the old name of a renamed or transferred repository to its ID.
+func (c *Client) noteRedirect(req *http.Request, resp *github.Response) {
+	if resp == nil || resp.Response == nil || resp.Request == nil || resp.Request.URL.Path == req.URL.Path {
+		return
+	}
+	c.mu.Lock()
+	c.redirected = true
+	c.mu.Unlock()
+}
+
+// Repository returns the repository's ID and current name.
+func (c *Client) Repository(ctx context.Context) (Repository, error) {
+	now := c.now()
+	c.mu.Lock()
+	known, fresh := c.repository, !c.redirected && now.Sub(c.repositoryAt) < repositoryRecheck
+	c.mu.Unlock()
+	if known != nil && fresh {
+		return *known, nil
+	}
+	g, _, err := c.gh.Repositories.Get(ctx, c.cfg.Owner, c.cfg.Repo)
+	if err != nil {
+		return Repository{}, c.mapError(err, opRepo)
+	}
+	r := Repository{ID: g.GetID(), FullName: g.GetFullName()}
+	if r.FullName == "" {
+		r.FullName = g.GetOwner().GetLogin() + "/" + g.GetName()
+	}
+	c.mu.Lock()
+	c.repository, c.repositoryAt, c.redirected = &r, now, false
+	c.mu.Unlock()
+	return r, nil
 }
 
 // Issues returns every labelled issue carrying a key marker, all states, by key.

@@ -274,8 +274,12 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, fmt.Errorf("refusing to send credentials to host %q (API host is %q)", req.URL.Host, t.host)
 	}
+	// A write that follows a redirect (GitHub answers 307 for a renamed
+	// repository's old name) is the same write: it was counted at its
+	// first hop, and GitHub makes one issue or comment of it.
+	write := isWrite(req.Method) && req.Response == nil
 	weight := int64(1)
-	if isWrite(req.Method) {
+	if write {
 		weight = gateWeight
 	}
 	if err := t.state.gate.Acquire(req.Context(), weight); err != nil {
@@ -288,7 +292,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, err
 	}
-	if isWrite(req.Method) {
+	if write {
 		if err := t.state.reserveWrite(now); err != nil {
 			closeReqBody(req)
 			return nil, err
@@ -299,7 +303,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.next.RoundTrip(req)
-	if isWrite(req.Method) {
+	if write {
 		t.state.settleWrite(t.now())
 	}
 	if err != nil {
