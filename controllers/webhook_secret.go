@@ -104,7 +104,7 @@ func WatchWebhookSecret(ctx context.Context, mgr manager.Manager, namespace, nam
 }
 
 // fileCheckInterval bounds how often the secret files are looked at.
-const fileCheckInterval = 10 * time.Second
+var fileCheckInterval = 10 * time.Second
 
 // FileWebhookSecrets serves the secrets from files (previous optional):
 // read at start, then re-read when their size or modification time
@@ -124,7 +124,6 @@ func FileWebhookSecrets(current, previous string) (*WebhookSecrets, error) {
 	load := func(force bool) error {
 		var now [2]seen
 		var data [2][]byte
-		changed := force
 		for i, f := range files {
 			if f == "" {
 				continue
@@ -137,9 +136,8 @@ func FileWebhookSecrets(current, previous string) (*WebhookSecrets, error) {
 				return fmt.Errorf("reading the webhook secret: %w", err)
 			}
 			now[i] = seen{st.Size(), st.ModTime()}
-			changed = changed || now[i] != last[i]
 		}
-		if !changed {
+		if !force && now == last {
 			return nil
 		}
 		for i, f := range files {
