@@ -97,11 +97,19 @@ func WatchWebhookSecret(ctx context.Context, mgr manager.Manager, namespace, nam
 	}); err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(c); err != nil {
+	if err := mgr.Add(everyReplica{c}); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// everyReplica runs a cache on every replica, leader or not, without
+// holding up the manager's start until it syncs. (A cache of namespaces
+// of its own is no LeaderElectionRunnable, and the manager would run it
+// on the leader only: followers would refuse every delivery.)
+type everyReplica struct{ cache.Cache }
+
+func (everyReplica) NeedLeaderElection() bool { return false }
 
 // fileCheckInterval bounds how often the secret files are looked at.
 var fileCheckInterval = 10 * time.Second
