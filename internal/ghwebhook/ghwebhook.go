@@ -331,8 +331,8 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, event string,
 	var act func(ctx context.Context, delivery string) error
 	switch event {
 	case EventIssues:
-		var ie github.IssuesEvent
-		if err := json.Unmarshal(payload, &ie); err != nil || ie.GetAction() == "" {
+		var p issuesPayload
+		if err := json.Unmarshal(payload, &p); err != nil || p.Action == "" {
 			http.Error(w, "unreadable payload", http.StatusBadRequest)
 			return
 		}
@@ -340,13 +340,13 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, event string,
 			if h.OnIssue == nil {
 				return nil
 			}
-			e := issueEvent(&ie, payload)
+			e := p.event()
 			e.Delivery = delivery
 			return h.OnIssue(ctx, e)
 		}
 	case EventRepository:
-		var re github.RepositoryEvent
-		if err := json.Unmarshal(payload, &re); err != nil || re.GetAction() == "" {
+		var p repositoryPayload
+		if err := json.Unmarshal(payload, &p); err != nil || p.Action == "" {
 			http.Error(w, "unreadable payload", http.StatusBadRequest)
 			return
 		}
@@ -355,7 +355,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, event string,
 			return
 		}
 		act = func(ctx context.Context, delivery string) error {
-			e := repositoryEvent(&re)
+			e := p.event()
 			e.Delivery = delivery
 			return h.OnRepository(ctx, e)
 		}
@@ -480,55 +480,69 @@ func matches(macs []hash.Hash, signature []byte) bool {
 	return ok
 }
 
-// transfer is the part of a `transferred` payload that go-github v60 does not model.
-type transfer struct {
-	Changes struct {
-		NewIssue struct {
-			Number int `json:"number"`
-		} `json:"new_issue"`
-		NewRepository struct {
-			Name  string `json:"name"`
+// The parts of GitHub's payloads that cxloop reads, and nothing else: a
+// field GitHub adds or changes elsewhere cannot make a delivery unreadable.
+type (
+	repository struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Owner struct {
+			Login string `json:"login"`
+		} `json:"owner"`
+	}
+	issuesPayload struct {
+		Action string `json:"action"`
+		Issue  struct {
+			Number int    `json:"number"`
+			State  string `json:"state"`
+			Body   string `json:"body"`
+		} `json:"issue"`
+		Repository repository `json:"repository"`
+		Changes    struct {
+			// Where a transferred issue went.
+			NewIssue struct {
+				Number int `json:"number"`
+			} `json:"new_issue"`
+			NewRepository repository `json:"new_repository"`
+		} `json:"changes"`
+	}
+	repositoryPayload struct {
+		Action     string     `json:"action"`
+		Repository repository `json:"repository"`
+		Changes    struct {
+			Repository struct {
+				Name struct {
+					From string `json:"from"`
+				} `json:"name"`
+			} `json:"repository"`
 			Owner struct {
-				Login string `json:"login"`
+				From struct {
+					User         *struct{ Login string } `json:"user"`
+					Organization *struct{ Login string } `json:"organization"`
+				} `json:"from"`
 			} `json:"owner"`
-		} `json:"new_repository"`
-	} `json:"changes"`
-}
+		} `json:"changes"`
+	}
+)
 
-func issueEvent(e *github.IssuesEvent, payload []byte) IssueEvent {
-	out := IssueEvent{Action: e.GetAction()}
-	if repo := e.GetRepo(); repo != nil {
-		out.Owner, out.Repo, out.RepoID = repo.GetOwner().GetLogin(), repo.GetName(), repo.GetID()
-	}
-	if is := e.GetIssue(); is != nil {
-		out.Number, out.State, out.Body = is.GetNumber(), is.GetState(), is.GetBody()
-	}
+func (p *issuesPayload) event() IssueEvent {
+	out := IssueEvent{Action: p.Action, Owner: p.Repository.Owner.Login, Repo: p.Repository.Name, RepoID: p.Repository.ID,
+		Number: p.Issue.Number, State: p.Issue.State, Body: p.Issue.Body}
 	if out.Action == "transferred" {
-		var t transfer
-		if json.Unmarshal(payload, &t) == nil {
-			out.NewNumber = t.Changes.NewIssue.Number
-			out.NewOwner, out.NewRepo = t.Changes.NewRepository.Owner.Login, t.Changes.NewRepository.Name
-		}
+		out.NewNumber = p.Changes.NewIssue.Number
+		out.NewOwner, out.NewRepo = p.Changes.NewRepository.Owner.Login, p.Changes.NewRepository.Name
 	}
 	return out
 }
 
-func repositoryEvent(e *github.RepositoryEvent) RepositoryEvent {
-	out := RepositoryEvent{Action: e.GetAction()}
-	if repo := e.GetRepo(); repo != nil {
-		out.RepoID, out.Owner, out.Repo = repo.GetID(), repo.GetOwner().GetLogin(), repo.GetName()
-	}
-	if c := e.GetChanges(); c != nil {
-		if c.Repo != nil && c.Repo.Name != nil {
-			out.OldRepo = c.Repo.Name.GetFrom()
-		}
-		if c.Owner != nil && c.Owner.OwnerInfo != nil {
-			if u := c.Owner.OwnerInfo.User; u != nil {
-				out.OldOwner = u.GetLogin()
-			} else if o := c.Owner.OwnerInfo.Org; o != nil {
-				out.OldOwner = o.GetLogin()
-			}
-		}
+func (p *repositoryPayload) event() RepositoryEvent {
+	out := RepositoryEvent{Action: p.Action, RepoID: p.Repository.ID, Owner: p.Repository.Owner.Login, Repo: p.Repository.Name,
+		OldRepo: p.Changes.Repository.Name.From}
+	switch from := p.Changes.Owner.From; {
+	case from.User != nil:
+		out.OldOwner = from.User.Login
+	case from.Organization != nil:
+		out.OldOwner = from.Organization.Login
 	}
 	return out
 }
