@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // githubExamples are GitHub's example payloads by event
@@ -177,4 +180,100 @@ func httpRequest(event string, body []byte, signature string) *http.Request {
 	req.Header.Set("X-GitHub-Delivery", nextDelivery())
 	req.Header.Set("X-Hub-Signature-256", signature)
 	return req
+}
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r    io.Reader
+	read int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += n
+	return n, err
+}
+
+// TestRefusedUnread: what can be refused before a slot is taken is refused
+// without reading a byte of the body or looking at the secrets.
+func TestRefusedUnread(t *testing.T) {
+	valid := fixture(t, "issues.opened.json")
+	var lookups int
+	h := &Handler{Secrets: func() [][]byte { lookups++; return [][]byte{secret} }, MaxBody: 1 << 10}
+	for _, tt := range []struct {
+		name        string
+		method      string
+		contentType string
+		event       string
+		signature   string
+		length      int64
+		want        int
+	}{
+		{"GET", http.MethodGet, "application/json", "issues", sign(secret, valid), -1, http.StatusMethodNotAllowed},
+		{"form-encoded", http.MethodPost, "application/x-www-form-urlencoded", "issues", sign(secret, valid), -1, http.StatusUnsupportedMediaType},
+		{"no content type", http.MethodPost, "", "issues", sign(secret, valid), -1, http.StatusUnsupportedMediaType},
+		{"no event", http.MethodPost, "application/json", "", sign(secret, valid), -1, http.StatusBadRequest},
+		{"no signature", http.MethodPost, "application/json", "issues", "", -1, http.StatusUnauthorized},
+		{"sha1 signature", http.MethodPost, "application/json", "issues", "sha1=" + strings.Repeat("0", 40), -1, http.StatusUnauthorized},
+		{"event cxloop does not use", http.MethodPost, "application/json", "pull_request", sign([]byte("guess"), valid), -1, http.StatusNoContent},
+		{"Content-Length above the cap", http.MethodPost, "application/json", "issues", sign(secret, valid), 1<<10 + 1, http.StatusRequestEntityTooLarge},
+	} {
+		body := &countingBody{r: bytes.NewReader(valid)}
+		req := httptest.NewRequest(tt.method, "/github/webhook", body)
+		req.ContentLength = tt.length
+		req.Header.Set("Content-Type", tt.contentType)
+		req.Header.Set("X-GitHub-Event", tt.event)
+		req.Header.Set("X-Hub-Signature-256", tt.signature)
+		if code := serve(h, req); code != tt.want || body.read != 0 || lookups != 0 {
+			t.Errorf("%s: answered %d after reading %d bytes and %d secret lookups; want %d, none read, no lookup", tt.name, code, body.read, lookups, tt.want)
+		}
+	}
+}
+
+// TestNoSlotNoSecret: while every slot is held (by slow senders), a
+// delivery waits SlotWait, is answered 503, and has not looked at the
+// secrets nor read its body; once a slot frees up, deliveries pass again.
+// The in-flight bytes bound the same way.
+func TestNoSlotNoSecret(t *testing.T) {
+	valid := fixture(t, "issues.opened.json")
+	var lookups atomic.Int64
+	for _, tt := range []struct {
+		name string
+		h    *Handler
+	}{
+		{"slots", &Handler{Concurrency: 1}},
+		{"bytes", &Handler{Concurrency: 8, MaxBody: 1 << 20, InFlightBytes: 1 << 20}},
+	} {
+		h := tt.h
+		lookups.Store(0)
+		h.SlotWait = 100 * time.Millisecond
+		h.Secrets = func() [][]byte { lookups.Add(1); return [][]byte{secret} }
+		h.OnIssue = func(context.Context, IssueEvent) error { return nil }
+		// A sender that holds a slot (and, of unknown length, the whole
+		// cap of bytes) until released.
+		slow, release := io.Pipe()
+		held := make(chan int)
+		go func() {
+			req := httpRequest(EventIssues, nil, sign([]byte("guess"), valid))
+			req.Body, req.ContentLength = slow, -1
+			held <- serve(h, req)
+		}()
+		for lookups.Load() == 0 {
+			time.Sleep(time.Millisecond) // the slow sender took its slot and looked
+		}
+		lookups.Store(0)
+		body := &countingBody{r: bytes.NewReader(valid)}
+		req := httpRequest(EventIssues, nil, sign(secret, valid))
+		req.Body, req.ContentLength = io.NopCloser(body), int64(len(valid))
+		if code := serve(h, req); code != http.StatusServiceUnavailable || body.read != 0 || lookups.Load() != 0 {
+			t.Errorf("%s: no slot: answered %d after reading %d bytes and %d secret lookups; want 503, none", tt.name, code, body.read, lookups.Load())
+		}
+		_ = release.Close()
+		if code := <-held; code != http.StatusUnauthorized {
+			t.Errorf("%s: the slow, mis-signed sender was answered %d", tt.name, code)
+		}
+		if code := serve(h, httpRequest(EventIssues, valid, sign(secret, valid))); code != http.StatusAccepted {
+			t.Errorf("%s: after the slot freed up: %d, want 202", tt.name, code)
+		}
+	}
 }
