@@ -7,18 +7,15 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"math"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -34,6 +31,7 @@ func main() {
 		probeAddr, statusAddr, webhookAddr   string
 		pprofAddr                            string
 		webhookSecretName, webhookSecretFile string
+		webhookPreviousSecretFile            string
 		leaderElect                          bool
 		leaderNamespace                      string
 		leaseDuration, renewDeadline, retry  time.Duration
@@ -49,8 +47,9 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of net/http/pprof (/debug/pprof/) to profile the manager; 0 turns it off. It serves anyone who can reach it: bind it to localhost.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
-	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret.")
-	flag.StringVar(&webhookSecretFile, "github-webhook-secret-file", "", "File holding the GitHub webhook secret (instead of --github-webhook-secret).")
+	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret, and \"previous-secret\" (optional) the one being rotated out; watched, not read per delivery.")
+	flag.StringVar(&webhookSecretFile, "github-webhook-secret-file", "", "File holding the GitHub webhook secret (instead of --github-webhook-secret); re-read when it changes, looked at every 10s.")
+	flag.StringVar(&webhookPreviousSecretFile, "github-webhook-previous-secret-file", "", "File holding the GitHub webhook secret being rotated out (optional, with --github-webhook-secret-file); deliveries signed with it are accepted while the file exists.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager works at a time.")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the leader election Lease; defaults to the pod's namespace (POD_NAMESPACE), needed when running outside a cluster.")
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a leader's Lease holds before another replica may take over.")
@@ -108,16 +107,21 @@ func main() {
 		log.Error(err, "configuring Prometheus")
 		os.Exit(1)
 	}
+	webhookSecrets, err := webhookSecrets(ctx, mgr, webhookAddr, webhookSecretName, webhookSecretFile, webhookPreviousSecretFile)
+	if err != nil {
+		log.Error(err, "setting up the GitHub webhook's secret")
+		os.Exit(1)
+	}
 	err = controllers.Setup(ctx, mgr, controllers.Options{
-		GitHubWebhookAddr:   webhookAddr,
-		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
-		StatusPageAddr:      statusAddr,
-		WritesPerMinute:     writesPerMinute,
-		WritesPerHour:       writesPerHour,
-		CreateGrace:         createGrace,
-		HTTPClient:          &http.Client{Timeout: requestTimeout},
-		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
-		Metrics:             measures,
+		GitHubWebhookAddr:    webhookAddr,
+		GitHubWebhookSecrets: webhookSecrets,
+		StatusPageAddr:       statusAddr,
+		WritesPerMinute:      writesPerMinute,
+		WritesPerHour:        writesPerHour,
+		CreateGrace:          createGrace,
+		HTTPClient:           &http.Client{Timeout: requestTimeout},
+		Controller:           controller.Options{MaxConcurrentReconciles: concurrency},
+		Metrics:              measures,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")
@@ -133,23 +137,24 @@ func main() {
 	}
 }
 
-// webhookSecret reads the GitHub webhook secret at each delivery, so that a
-// rotated secret takes effect without a restart.
-func webhookSecret(r client.Reader, namespace, name, file string) func() ([]byte, error) {
-	return func() ([]byte, error) {
-		switch {
-		case file != "":
-			return os.ReadFile(file)
-		case name != "":
-			var s corev1.Secret
-			if err := r.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
-				return nil, err
-			}
-			if v := s.Data["secret"]; len(v) > 0 {
-				return v, nil
-			}
-			return nil, fmt.Errorf("secret %s/%s has no key \"secret\"", namespace, name)
-		}
+// webhookSecrets serves the GitHub webhook's secrets from memory: a watch
+// on the Secret, or files re-read when they change.
+func webhookSecrets(ctx context.Context, mgr ctrl.Manager, addr, name, file, previousFile string) (func() [][]byte, error) {
+	switch {
+	case addr == "":
 		return nil, nil
+	case file != "":
+		s, err := controllers.FileWebhookSecrets(file, previousFile)
+		if err != nil {
+			return nil, err
+		}
+		return s.Secrets, nil
+	case name != "":
+		s, err := controllers.WatchWebhookSecret(ctx, mgr, os.Getenv("POD_NAMESPACE"), name)
+		if err != nil {
+			return nil, err
+		}
+		return s.Secrets, nil
 	}
+	return nil, nil
 }

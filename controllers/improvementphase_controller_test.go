@@ -73,7 +73,7 @@ func startCxloop(t *testing.T) *cxloop {
 		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).
 			SetupWithManager(mgr, controller.Options{})
 	})
-	srv := httptest.NewServer(&ghwebhook.Handler{Secret: func() ([]byte, error) { return []byte(webhookSecret), nil }, OnIssue: hook.OnIssue})
+	srv := httptest.NewServer(&ghwebhook.Handler{Secrets: func() [][]byte { return [][]byte{[]byte(webhookSecret)} }, OnIssue: hook.OnIssue})
 	t.Cleanup(srv.Close)
 	return &cxloop{testManager: m, webhookURL: srv.URL}
 }

@@ -26,9 +26,10 @@ type Options struct {
 	// GitHubWebhookAddr is where GitHub's issue webhooks are received
 	// (path /github/webhook); "" turns the endpoint off.
 	GitHubWebhookAddr string
-	// GitHubWebhookSecret returns the webhook secret; deliveries are refused
-	// while it returns none.
-	GitHubWebhookSecret func() ([]byte, error)
+	// GitHubWebhookSecrets returns the webhook secrets, current first, from
+	// memory (WatchWebhookSecret, FileWebhookSecrets); deliveries are
+	// refused while it returns none.
+	GitHubWebhookSecrets func() [][]byte
 	// StatusPageAddr is where leadership's read-only status page is served;
 	// "" turns it off.
 	StatusPageAddr string
@@ -82,13 +83,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	if o.GitHubWebhookAddr != "" {
 		hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: wakeups}
-		mux := http.NewServeMux()
-		mux.Handle(WebhookPath, &ghwebhook.Handler{Secret: o.GitHubWebhookSecret, OnIssue: hook.OnIssue})
-		// Every replica receives deliveries; the leader acts on them at once,
-		// the others record them on the journey for it (see IssueWebhook).
-		if err := mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: false,
-			Server: &http.Server{Addr: o.GitHubWebhookAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-				ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}); err != nil {
+		handler := &ghwebhook.Handler{Secrets: o.GitHubWebhookSecrets, OnIssue: hook.OnIssue}
+		if err := addWebhookServer(mgr, o.GitHubWebhookAddr, handler); err != nil {
 			return err
 		}
 	}
@@ -99,6 +95,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		}
 	}
 	return nil
+}
+
+// addWebhookServer serves GitHub's deliveries at addr on every replica: the
+// leader acts on them at once, the others record them on the journey for
+// it (see IssueWebhook). The server's timeouts are sized for GitHub
+// (ghwebhook.NewServer).
+func addWebhookServer(mgr manager.Manager, addr string, h *ghwebhook.Handler) error {
+	mux := http.NewServeMux()
+	mux.Handle(WebhookPath, h)
+	return mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: false, Server: ghwebhook.NewServer(addr, mux)})
 }
 
 // cacheSource serves the status page from the manager's cache.

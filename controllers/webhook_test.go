@@ -50,7 +50,7 @@ func TestWebhookWakesOnlyTheRightJourney(t *testing.T) {
 		return nil
 	})
 	g.Expect(cache.WaitForCacheSync(ctx)).To(BeTrue())
-	srv := httptest.NewServer(&ghwebhook.Handler{Secret: func() ([]byte, error) { return []byte(webhookSecret), nil }, OnIssue: hook.OnIssue})
+	srv := httptest.NewServer(&ghwebhook.Handler{Secrets: func() [][]byte { return [][]byte{[]byte(webhookSecret)} }, OnIssue: hook.OnIssue})
 	t.Cleanup(srv.Close)
 
 	deliver := func(id, repo, action, signature string) int {

@@ -236,11 +236,11 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	mgrCtx, stopMgr := context.WithCancel(context.Background())
 	if err := controllers.Setup(mgrCtx, mgr, controllers.Options{
-		GitHubWebhookAddr:   webhookAddr,
-		GitHubWebhookSecret: func() ([]byte, error) { return []byte(webhookSecret), nil },
-		StatusPageAddr:      statusAddr,
-		Clock:               dm.sim,
-		Metrics:             measures,
+		GitHubWebhookAddr:    webhookAddr,
+		GitHubWebhookSecrets: func() [][]byte { return [][]byte{[]byte(webhookSecret)} },
+		StatusPageAddr:       statusAddr,
+		Clock:                dm.sim,
+		Metrics:              measures,
 	}); err != nil {
 		stopMgr()
 		return fmt.Errorf("setting up cxloop: %w", err)

@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/cxloop/cxloop/internal/ghwebhook/ghwebhooktest"
 )
 
 // post delivers body with the given delivery ID through a real HTTP server.
@@ -54,7 +58,7 @@ func (z *zeros) Read(p []byte) (int, error) {
 // reaches OnIssue.
 func TestWebhookAbuse(t *testing.T) {
 	var calls atomic.Int64
-	h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, MaxBody: 1 << 20,
+	h := &Handler{Secrets: func() [][]byte { return [][]byte{secret} }, MaxBody: 1 << 20,
 		OnIssue: func(context.Context, IssueEvent) error { calls.Add(1); return nil }}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -70,7 +74,7 @@ func TestWebhookAbuse(t *testing.T) {
 		want int
 	}{
 		{"oversized with Content-Length", func() int {
-			return post(t, srv.URL, "issues", nextDelivery(), &zeros{huge}, huge, "sha256=00")
+			return post(t, srv.URL, "issues", nextDelivery(), &zeros{huge}, huge, sign([]byte("guess"), valid))
 		}, http.StatusRequestEntityTooLarge},
 		{"oversized chunked, validly signed prefix", func() int {
 			return post(t, srv.URL, "issues", nextDelivery(), &zeros{huge}, -1, sign(secret, valid))
@@ -85,8 +89,11 @@ func TestWebhookAbuse(t *testing.T) {
 			bad := []byte(`{"action": "closed", "issue": {`)
 			return post(t, srv.URL, "issues", nextDelivery(), bytes.NewReader(bad), int64(len(bad)), sign(secret, bad))
 		}, http.StatusBadRequest},
-		{"unknown event", func() int {
-			return post(t, srv.URL, "made_up_event", nextDelivery(), bytes.NewReader(valid), int64(len(valid)), sign(secret, valid))
+		{"event cxloop does not use, acknowledged unread", func() int {
+			return post(t, srv.URL, "sub_issues", nextDelivery(), &zeros{huge}, huge, sign(secret, valid))
+		}, http.StatusNoContent},
+		{"signed, but cut short of its Content-Length", func() int {
+			return post(t, srv.URL, "issues", nextDelivery(), bytes.NewReader(valid[:100]), int64(len(valid)), sign(secret, valid))
 		}, http.StatusBadRequest},
 	}
 	for _, c := range cases {
@@ -121,7 +128,7 @@ func TestWebhookAbuse(t *testing.T) {
 func TestFailedRecordingCanBeRedelivered(t *testing.T) {
 	fail := true
 	var calls int
-	h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, OnIssue: func(context.Context, IssueEvent) error {
+	h := &Handler{Secrets: func() [][]byte { return [][]byte{secret} }, OnIssue: func(context.Context, IssueEvent) error {
 		calls++
 		if fail {
 			return errors.New("API server unavailable")
@@ -148,7 +155,7 @@ func TestFailedRecordingCanBeRedelivered(t *testing.T) {
 // accepted exactly once, while no more than Concurrency are read at a time.
 func TestFloodOfValidDeliveries(t *testing.T) {
 	var inFlight, peak, calls atomic.Int64
-	h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, Concurrency: 2, OnIssue: func(context.Context, IssueEvent) error {
+	h := &Handler{Secrets: func() [][]byte { return [][]byte{secret} }, Concurrency: 2, OnIssue: func(context.Context, IssueEvent) error {
 		n := inFlight.Add(1)
 		for {
 			p := peak.Load()
@@ -183,5 +190,58 @@ func TestFloodOfValidDeliveries(t *testing.T) {
 	}
 	if p := peak.Load(); p > 2 {
 		t.Errorf("%d deliveries handled at once, want at most 2", p)
+	}
+}
+
+// TestAbuseAtOnce: issue 17's attack, all at once and over and over for
+// 8 s, against the handler behind the server the manager runs: a 400 MB
+// body, 8 × 20 MB bogus-signed JSON bodies, 8 × 20 MB form-encoded ones
+// and 8 slow senders, while GitHub delivers every 100 ms. The heap grows
+// by less than 32 MiB, every valid delivery is accepted within 2 s, and
+// nothing of the junk reaches OnIssue. (The manager's version of this
+// test, with the watched Secret, counts the API server's Secret reads:
+// controllers.TestWebhookAbuseCostsNoSecretReads.)
+func TestAbuseAtOnce(t *testing.T) {
+	var secretReads, calls atomic.Int64
+	h := &Handler{
+		Secrets: func() [][]byte { secretReads.Add(1); return [][]byte{secret} },
+		OnIssue: func(context.Context, IssueEvent) error { calls.Add(1); return nil },
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(l.Addr().String(), h)
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+
+	rep := ghwebhooktest.Attack{URL: "http://" + l.Addr().String() + "/github/webhook", Secret: secret, Valid: fixture(t, "issues.opened.json")}.Run(context.Background())
+	t.Logf("abuse at once: %s; %d secret lookups (cached, after a slot)", rep, secretReads.Load())
+	checkAbuse(t, rep)
+	if n := calls.Load(); n != int64(len(rep.Valid)) {
+		t.Errorf("OnIssue called %d times for %d valid deliveries", n, len(rep.Valid))
+	}
+}
+
+// checkAbuse holds an attack's report to issue 17's figures.
+func checkAbuse(t *testing.T, rep ghwebhooktest.Report) {
+	t.Helper()
+	if rep.PeakHeapGrowth >= 32<<20 {
+		t.Errorf("peak heap growth %.1f MiB, want < 32 MiB", float64(rep.PeakHeapGrowth)/(1<<20))
+	}
+	if len(rep.Valid) < 20 {
+		t.Errorf("only %d valid deliveries were sent", len(rep.Valid))
+	}
+	for i, a := range rep.Valid {
+		if a.Code != http.StatusAccepted || a.Latency > 2*time.Second {
+			t.Errorf("valid delivery %d answered %d after %s, want 202 within 2s", i, a.Code, a.Latency)
+		}
+	}
+	for kind, codes := range rep.Junk {
+		for code, n := range codes {
+			if code >= 200 && code < 300 {
+				t.Errorf("%s: %d answered %d", kind, n, code)
+			}
+		}
 	}
 }

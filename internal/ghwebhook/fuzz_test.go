@@ -13,8 +13,9 @@ import (
 
 // FuzzServeHTTP delivers arbitrary payloads, correctly signed or not, as
 // GitHub would: the handler never panics, answers 2xx only to correctly
-// signed deliveries (202 only to `issues` events, 204 to other events),
-// and calls OnIssue exactly for the deliveries it answers 202.
+// signed deliveries (202 only to `issues` events, 200 only to `ping`) or,
+// unread, 204 to events it does not use; refuses form-encoded bodies; and
+// calls OnIssue exactly for the deliveries it answers 202.
 func FuzzServeHTTP(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "github", "webhooks", "issues.*.json"))
 	for _, file := range files {
@@ -31,13 +32,16 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("issues", []byte(`[1,2,3]`), uint8(0))
 	f.Add("issues", []byte(`null`), uint8(0))
 	f.Add("pull_request", []byte(`{"action":"opened"}`), uint8(3))
+	f.Add("pull_request", []byte(`{"action":"opened"}`), uint8(2))
+	f.Add("ping", []byte(`{"zen":"x"}`), uint8(2))
+	f.Add("repository", []byte(`{"action":"renamed","repository":{"id":1}}`), uint8(0))
 	f.Add("", []byte("not json"), uint8(0))
 	f.Add("issues", []byte(`{"action":"closed","issue":{"number":7,"state":"closed","body":"<!-- cxloop:key=ns/j/painpoint/x -->"},"repository":{"name":"r","owner":{"login":"o"}}}`), uint8(4))
 	f.Add("issues", []byte(`{"action":"reopened","issue":{"number":7}}`), uint8(12))
 
 	f.Fuzz(func(t *testing.T, event string, body []byte, mode uint8) {
 		// A handler of its own, so that what one input delivered is no replay for the next.
-		h := &Handler{Secret: func() ([]byte, error) { return secret, nil }, MaxBody: 1 << 16}
+		h := &Handler{Secrets: func() [][]byte { return [][]byte{secret} }, MaxBody: 1 << 16}
 		calls := 0
 		h.OnIssue = func(_ context.Context, e IssueEvent) error {
 			calls++
@@ -77,20 +81,26 @@ func FuzzServeHTTP(f *testing.F) {
 			return rec.Code
 		}
 		code := deliver()
-		signed := mode%4 < 2
-		if code >= 200 && code < 300 && !signed {
-			t.Fatalf("answered %d to a delivery that is not correctly signed", code)
+		signed := mode%4 == 0 // form-encoded bodies are refused whatever their signature
+		if code >= 200 && code < 300 && !signed && (mode%4 == 3 || usedEvents[event] || code != http.StatusNoContent) {
+			t.Fatalf("answered %d to a %q delivery that is not correctly signed (mode %d)", code, event, mode)
 		}
-		if code == http.StatusAccepted && event != "issues" {
+		if mode%4 == 1 && code != http.StatusUnsupportedMediaType {
+			t.Fatalf("answered %d to a form-encoded delivery, want 415", code)
+		}
+		if code == http.StatusAccepted && event != EventIssues {
 			t.Fatalf("answered 202 to a %q event", event)
 		}
-		if code >= 200 && code < 300 && code != http.StatusAccepted && code != http.StatusNoContent {
+		if code == http.StatusOK && event != EventPing {
+			t.Fatalf("answered 200 to a first %q delivery", event)
+		}
+		if code >= 200 && code < 300 && code != http.StatusAccepted && code != http.StatusNoContent && code != http.StatusOK {
 			t.Fatalf("answered %d to a first delivery", code)
 		}
 		if wantCalls := map[bool]int{true: 1, false: 0}[code == http.StatusAccepted]; calls != wantCalls {
 			t.Fatalf("answered %d and called OnIssue %d times", code, calls)
 		}
-		if code == http.StatusNoContent && event == "issues" {
+		if code == http.StatusNoContent && event == EventIssues {
 			t.Fatalf("a verified issues event was answered 204 as if it were of another kind")
 		}
 		// GitHub redelivers: a delivery accepted once is not acted on again.

@@ -54,7 +54,7 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 func handler() *Handler {
-	return &Handler{Secret: func() ([]byte, error) { return secret, nil }}
+	return &Handler{Secrets: func() [][]byte { return [][]byte{secret} }}
 }
 
 // TestRecordedPayloadsParse: GitHub's own examples of the issues event
@@ -113,7 +113,7 @@ func TestUnsignedOrMissignedDeliveriesAreRefused(t *testing.T) {
 // the signature check (the body is not an event, so it is then refused as
 // unreadable, not as unsigned).
 func TestDocumentedSignatureVector(t *testing.T) {
-	h := &Handler{Secret: func() ([]byte, error) { return []byte("It's a Secret to Everybody"), nil }}
+	h := &Handler{Secrets: func() [][]byte { return [][]byte{[]byte("It's a Secret to Everybody")} }}
 	code, _ := deliver(t, h, "issues", []byte("Hello, World!"), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
 	if code != http.StatusBadRequest {
 		t.Errorf("code %d, want 400 (signature accepted, payload unreadable)", code)
@@ -126,10 +126,13 @@ func TestDocumentedSignatureVector(t *testing.T) {
 
 func TestOtherEventsAndMissingSecret(t *testing.T) {
 	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
-	if code, got := deliver(t, handler(), "ping", body, sign(secret, body)); code != http.StatusNoContent || len(got) != 0 {
-		t.Errorf("ping: code %d, events %v", code, got)
+	if code, got := deliver(t, handler(), "ping", body, sign(secret, body)); code != http.StatusOK || len(got) != 0 {
+		t.Errorf("ping: code %d, events %v, want 200", code, got)
 	}
-	h := &Handler{Secret: func() ([]byte, error) { return nil, nil }}
+	if code, _ := deliver(t, handler(), "ping", body, sign([]byte("guess"), body)); code != http.StatusUnauthorized {
+		t.Errorf("mis-signed ping: code %d, want 401 (a ping tells whether the secrets agree)", code)
+	}
+	h := &Handler{Secrets: func() [][]byte { return nil }}
 	if code, _ := deliver(t, h, "issues", body, sign(nil, body)); code != http.StatusServiceUnavailable {
 		t.Errorf("without a secret: code %d, want 503", code)
 	}
