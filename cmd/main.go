@@ -60,6 +60,8 @@ func main() {
 	flag.DurationVar(&createGrace, "create-grace", 0, "How long cxloop waits for an issue it asked GitHub to open to show up before asking again (a request in flight at a crash, GitHub's listing lagging); 0 means 1m.")
 	flag.DurationVar(&requestTimeout, "github-request-timeout", 30*time.Second, "Longest wait for one answer of GitHub's.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles each controller runs at once.")
+	var watchNamespaces string
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose journeys, phases and credentials Secrets cxloop watches; empty watches every namespace. The manager's RBAC must allow them (the chart's watchNamespaces).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,9 +83,14 @@ func main() {
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = cxv1.AddToScheme(scheme)
 
+	cacheOptions := controllers.CacheOptions()
+	if err := controllers.WatchNamespaces(&cacheOptions, watchNamespaces); err != nil {
+		log.Error(err, "configuring the watched namespaces")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  cacheOptions,
 		Metrics:                metrics.Options(),
 		HealthProbeBindAddress: probeAddr,
 		PprofBindAddress:       pprofAddr,

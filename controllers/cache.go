@@ -1,8 +1,13 @@
 package controllers
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,8 +31,41 @@ func CacheOptions() cache.Options {
 				}
 				return o, err
 			}},
+			// Only the Secrets their owners opted in for GitHub: a journey
+			// cannot make cxloop read any other Secret of its namespace.
+			&corev1.Secret{}: {Label: credentialsSecrets},
 		},
 	}
+}
+
+// credentialsSecrets selects the Secrets a journey may name as its GitHub
+// credentials (spec.tracker.github.secretRef).
+var credentialsSecrets = labels.SelectorFromSet(labels.Set{"cx.cxloop.dev/credentials": "github"})
+
+// WatchNamespaces restricts the cache, and so what cxloop reconciles and
+// reads, to the namespaces of a comma-separated list (--watch-namespaces);
+// an empty list watches every namespace. The manager's RBAC must allow the
+// same namespaces: the chart's watchNamespaces installs both.
+func WatchNamespaces(o *cache.Options, list string) error {
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" || slices.Contains(names, n) {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
+			return fmt.Errorf("--watch-namespaces: %q is not a namespace name: %s", n, strings.Join(errs, "; "))
+		}
+		names = append(names, n)
+	}
+	o.DefaultNamespaces = nil
+	if len(names) > 0 {
+		o.DefaultNamespaces = map[string]cache.Config{}
+		for _, n := range names {
+			o.DefaultNamespaces[n] = cache.Config{}
+		}
+	}
+	return nil
 }
 
 // compactJourney makes a journey's map as small as it can be in memory:

@@ -89,8 +89,9 @@ const (
 	lastRetry  = 5 * time.Minute
 )
 
-// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=get;update;patch
+// A phase is never written but for its status, with merge patches.
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch
 
 // phaseRun is the state of one reconcile, handed from sub-step to sub-step.

@@ -54,17 +54,20 @@ func TestRenderedObjectsApply(t *testing.T) {
 		"replicas":       3,
 		"leaderElection": map[string]any{"namespace": "cx-chart"},
 		"metrics":        map[string]any{"certSecret": "cx-metrics-tls", "serviceMonitor": map[string]any{"enabled": true, "interval": "1m", "labels": map[string]any{"release": "prometheus"}}},
-		"statusPage": map[string]any{"service": map[string]any{"type": "NodePort"},
+		"statusPage": map[string]any{"service": map[string]any{"type": "NodePort"}, "auth": map[string]any{"mode": "proxy", "proxy": map[string]any{"trustedCIDRs": []any{"10.0.0.0/8"}}},
 			"ingress": map[string]any{"enabled": true, "className": "internal", "host": "cx.corp.example", "tls": []any{map[string]any{"secretName": "cx-tls", "hosts": []any{"cx.corp.example"}}}}},
 		"githubWebhook": map[string]any{"secret": map[string]any{"name": "hook", "create": true, "value": "s3cret"},
 			"ingress": map[string]any{"enabled": true, "className": "public", "host": "hooks.example.com"}},
-		"githubCredentials": map[string]any{"create": true, "token": "ghp_notARealToken"},
+		"githubCredentials": map[string]any{"create": true, "token": "ghp_notARealToken", "allowedHosts": []any{"api.github.com"}},
 		"extraArgs":         []any{"--zap-log-level=debug"},
 		"podAnnotations":    map[string]any{"example.com/team": "cx"},
 		"nodeSelector":      map[string]any{"kubernetes.io/os": "linux"},
 		"tolerations":       []any{map[string]any{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}},
 		"priorityClassName": "system-cluster-critical",
-		"image":             map[string]any{"tag": "v0.1.0", "pullPolicy": "IfNotPresent"},
+		"watchNamespaces":   []any{"cx-chart"},
+		"networkPolicy": map[string]any{"statusPage": map[string]any{"from": []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress"}},
+			"podSelector": map[string]any{"matchLabels": map[string]any{"app": "ingress"}}}, map[string]any{"ipBlock": map[string]any{"cidr": "10.1.0.0/16"}}}}},
+		"image": map[string]any{"tag": "v0.1.0", "pullPolicy": "IfNotPresent"},
 	}
 	for _, step := range []struct {
 		name string

@@ -267,6 +267,9 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("the manager reads the webhook Secret it is given: %v", args(t, objs))
 	}
 	creds := find(t, objs, "Secret", "github-credentials")
+	if creds.GetLabels()["cx.cxloop.dev/credentials"] != "github" {
+		t.Errorf("the credentials Secret lacks the opt-in label cx.cxloop.dev/credentials=github: %v", creds.GetLabels())
+	}
 	if creds.GetNamespace() != "visitor-experience" {
 		t.Errorf("credentials belong in the journeys' namespace, not %q", creds.GetNamespace())
 	}
@@ -278,6 +281,20 @@ func TestSecrets(t *testing.T) {
 	}
 	if data["token"] != nil {
 		t.Error("both a token and App credentials")
+	}
+	if data["allowedHosts"] != nil {
+		t.Error("allowedHosts when none was given")
+	}
+
+	rotating := mustRender(t, "cxloop", "cxloop-system", map[string]any{
+		"githubWebhook":     map[string]any{"secret": map[string]any{"create": true, "value": "new", "previousValue": "old"}},
+		"githubCredentials": map[string]any{"create": true, "token": "ghp_x", "allowedHosts": []any{"github.corp.example", "github.corp.example:8443"}},
+	})
+	if d := find(t, rotating, "Secret", "github-webhook").Object["data"].(map[string]any); d["secret"] != "bmV3" || d["previous-secret"] != "b2xk" {
+		t.Errorf("rotating webhook Secret data: %v", d)
+	}
+	if d := find(t, rotating, "Secret", "github-credentials").Object["data"].(map[string]any); d["allowedHosts"] != "Z2l0aHViLmNvcnAuZXhhbXBsZSxnaXRodWIuY29ycC5leGFtcGxlOjg0NDM=" {
+		t.Errorf("credentials allowedHosts: %v", d["allowedHosts"])
 	}
 
 	if _, err := render("cxloop", "cxloop-system", map[string]any{"githubWebhook": map[string]any{"secret": map[string]any{"create": true}}}); err == nil ||
@@ -331,6 +348,21 @@ func TestSchemaRefusesMistakes(t *testing.T) {
 		"an argument without dashes": {"extraArgs": []any{"zap-log-level=debug"}},
 		"an unknown Service type":    {"githubWebhook": map[string]any{"service": map[string]any{"type": "External"}}},
 		"an interval that is a word": {"metrics": map[string]any{"serviceMonitor": map[string]any{"interval": "often"}}},
+		"an unknown page auth mode":  {"statusPage": map[string]any{"auth": map[string]any{"mode": "oauth"}}},
+		"a trusted proxy address without a prefix length": {"statusPage": map[string]any{"auth": map[string]any{"mode": "proxy",
+			"proxy": map[string]any{"trustedCIDRs": []any{"10.0.0.1"}}}}},
+		"a proxy trusted from nowhere":         {"statusPage": map[string]any{"auth": map[string]any{"mode": "proxy", "proxy": map[string]any{"trustedCIDRs": []any{}}}}},
+		"an allowed host that is a URL":        {"github": map[string]any{"allowedHosts": []any{"https://api.github.com"}}},
+		"no allowed host":                      {"github": map[string]any{"allowedHosts": []any{}}},
+		"a credentials host with a path":       {"githubCredentials": map[string]any{"allowedHosts": []any{"github.corp.example/api/v3"}}},
+		"a tenant label that is no label name": {"prometheus": map[string]any{"tenantLabel": "k8s-namespace"}},
+		"a watched namespace that is no name":  {"watchNamespaces": []any{"Team_A"}},
+		"a watched namespace twice":            {"watchNamespaces": []any{"team-a", "team-a"}},
+		"a misspelt network policy key":        {"networkPolicy": map[string]any{"statusPage": map[string]any{"form": []any{}}}},
+		"a status page open to anyone":         {"networkPolicy": map[string]any{"statusPage": map[string]any{"from": []any{}}}},
+		"an empty peer (anyone)":               {"networkPolicy": map[string]any{"metrics": map[string]any{"from": []any{map[string]any{}}}}},
+		"an unknown selector operator": {"networkPolicy": map[string]any{"metrics": map[string]any{"from": []any{map[string]any{"namespaceSelector": map[string]any{
+			"matchExpressions": []any{map[string]any{"key": "team", "operator": "Equals"}}}}}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := render("cxloop", "cxloop-system", values); err == nil || !strings.Contains(err.Error(), "schema") {
