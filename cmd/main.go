@@ -27,6 +27,7 @@ import (
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/metricsendpoint"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 func main() {
@@ -61,6 +62,8 @@ func main() {
 	flag.DurationVar(&createGrace, "create-grace", 0, "How long cxloop waits for an issue it asked GitHub to open to show up before asking again (a request in flight at a crash, GitHub's listing lagging); 0 means 1m.")
 	flag.DurationVar(&requestTimeout, "github-request-timeout", 30*time.Second, "Longest wait for one answer of GitHub's.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles each controller runs at once.")
+	// Where GitHub credentials may be sent (issue 21).
+	githubAllowedHosts := flag.String("github-allowed-hosts", tracker.DefaultAllowedHosts, "Comma-separated host[:port] of the GitHub API hosts that journeys' credentials may be sent to (spec.tracker.github.apiURL); an entry without a port allows the scheme's default port. https only, except to a loopback host listed here (local use).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -76,6 +79,12 @@ func main() {
 		log.Error(err, "setting GOMEMLIMIT from the container's memory limit")
 	} else if limit < math.MaxInt64 {
 		log.Info("Go memory limit", "GOMEMLIMIT", limit)
+	}
+
+	allowedHosts, err := tracker.ParseAllowedHosts(*githubAllowedHosts)
+	if err != nil {
+		log.Error(err, "--github-allowed-hosts")
+		os.Exit(1)
 	}
 
 	scheme := runtime.NewScheme()
@@ -118,6 +127,7 @@ func main() {
 		HTTPClient:          &http.Client{Timeout: requestTimeout},
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:             measures,
+		GitHubAllowedHosts:  allowedHosts,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

@@ -3,10 +3,14 @@ package controllers
 import (
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // CacheOptions is how the manager's informer cache keeps objects: without
@@ -26,6 +30,10 @@ func CacheOptions() cache.Options {
 				}
 				return o, err
 			}},
+			// cxloop reads only the Secrets that opted in as GitHub
+			// credentials: the cache neither holds the cluster's other
+			// Secrets nor lets a journey name one of them.
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{tracker.CredentialsLabel: tracker.CredentialsLabelValue})},
 		},
 	}
 }

@@ -630,7 +630,14 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged))
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, cj := range journeysOfSecret(ctx, r.Client, o) {
+				reqs = append(reqs, r.phasesOfJourney(ctx, &cj)...)
+			}
+			return reqs
+		}))
 	if r.Wakeups != nil {
 		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.phases, r.phasesOfJourney))
 	}

@@ -42,6 +42,15 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
 		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
 		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(clk.Now()))}, nil
+	case errors.As(err, &cfgErr) && cfgErr.Waiting:
+		// Heals on its own (the Secret's creation wakes the journey): not
+		// Stalled, which would make kstatus readers give up.
+		if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cfgErr.Reason) {
+			rec.Eventf(obj, nil, corev1.EventTypeNormal, cfgErr.Reason, "Wait", "%s", cfgErr.Message)
+		}
+		conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cfgErr.Reason, cfgErr.Message)
+		conditions.MarkReconciling(conds, gen, cfgErr.Reason, cfgErr.Message)
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	case errors.As(err, &cfgErr):
 		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/cxloop/cxloop/internal/redact"
 )
 
 // Source reads measures.
@@ -158,7 +160,9 @@ func New(cfg Config) (*Prometheus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metricsource: %w", err)
 	}
-	p := &Prometheus{api: promv1.NewAPI(c), address: cfg.Address, timeout: cfg.Timeout, maxPoints: cfg.MaxPoints}
+	// The address is shown in errors, which land in every journey's
+	// conditions and on the status page: never with its user info.
+	p := &Prometheus{api: promv1.NewAPI(c), address: redact.URL(cfg.Address), timeout: cfg.Timeout, maxPoints: cfg.MaxPoints}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -273,7 +277,7 @@ func (p *Prometheus) classify(ctx context.Context, err error) error {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return &Error{Kind: Timeout, Message: fmt.Sprintf("the query ran past its timeout of %s", p.timeout), Err: err}
 	}
-	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, rootCause(err)), Err: err}
+	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, redact.Text(rootCause(err))), Err: err}
 }
 
 func rootCause(err error) string {
