@@ -161,6 +161,12 @@ type Client struct {
 	pending      map[string]time.Time
 	commented    map[string]bool
 	labelEnsured bool
+
+	// apps asks GitHub about the App itself (JWT-authenticated); nil for a token.
+	apps *github.Client
+	// self is the login cxloop acts as, once known: a token's user, or an
+	// App's bot "<slug>[bot]".
+	self string
 }
 
 type listCache struct {
@@ -228,6 +234,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	rt = &metricsTransport{next: rt}
+	var apps *github.Client
 	if cfg.Credentials.Token != "" {
 		rt = &tokenTransport{token: cfg.Credentials.Token, next: rt}
 	} else {
@@ -240,6 +247,9 @@ func New(cfg Config) (*Client, error) {
 		itr := ghinstallation.NewFromAppsTransport(atr, cfg.Credentials.InstallationID)
 		itr.BaseURL = apiRoot
 		rt = itr
+		apps = github.NewClient(&http.Client{Transport: atr, Timeout: timeout})
+		apps.BaseURL = base
+		apps.UserAgent = "cxloop"
 	}
 	identity := identityOf(cfg.Credentials)
 	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute, cfg.WritesPerHour)
@@ -264,6 +274,7 @@ func New(cfg Config) (*Client, error) {
 		recent:    map[string]recentIssue{},
 		pending:   map[string]time.Time{},
 		commented: map[string]bool{},
+		apps:      apps,
 	}, nil
 }
 
@@ -697,10 +708,17 @@ func CommentMarker(key string) string { return "<!-- cxloop:comment=" + key + " 
 
 // CommentOnce implements Tracker: it reads the issue's comments (a request
 // only when about to comment) and comments with a marker for key unless one
-// carries it already.
+// carries it already. Only a marker in a comment written by the identity
+// cxloop authenticates as counts: the marker is predictable, and anyone
+// who may comment on the issue could otherwise post it to keep the
+// comment from being made.
 func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) error {
 	if !ValidKey(key) {
 		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("comment key %q is not valid", key)}
+	}
+	self, err := c.identity(ctx)
+	if err != nil {
+		return err
 	}
 	marker := CommentMarker(key)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
@@ -710,7 +728,7 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 			return c.mapError(err, opIssue)
 		}
 		for _, cm := range comments {
-			if strings.Contains(cm.GetBody(), marker) {
+			if strings.Contains(cm.GetBody(), marker) && strings.EqualFold(cm.GetUser().GetLogin(), self) {
 				return nil
 			}
 		}
@@ -720,6 +738,41 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 		opts.Page = resp.NextPage
 	}
 	return c.Comment(ctx, number, strings.TrimRight(text, " \t\r\n")+"\n\n"+marker)
+}
+
+// identity returns the login cxloop acts as on GitHub: the user of a token
+// (GET /user), or an App's bot, "<slug>[bot]" (GET /app with the App's
+// JWT). It is asked once per Client.
+func (c *Client) identity(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	self := c.self
+	c.mu.Unlock()
+	if self != "" {
+		return self, nil
+	}
+	if c.apps != nil {
+		app, _, err := c.apps.Apps.Get(ctx, "")
+		if err != nil {
+			return "", c.mapError(err, opRepo)
+		}
+		if app.GetSlug() == "" {
+			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say the App's slug"}
+		}
+		self = app.GetSlug() + "[bot]"
+	} else {
+		u, _, err := c.gh.Users.Get(ctx, "")
+		if err != nil {
+			return "", c.mapError(err, opRepo)
+		}
+		if u.GetLogin() == "" {
+			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say which user the token acts as"}
+		}
+		self = u.GetLogin()
+	}
+	c.mu.Lock()
+	c.self = self
+	c.mu.Unlock()
+	return self, nil
 }
 
 // EnsureLabel implements Tracker: it creates the label with cxloop's colour and
