@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -466,7 +467,9 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 		if err != nil {
-			if stop := r.setAsideTrackingError(run, err); stop {
+			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.action.verb(), it.Issue), err})
+			var rl *tracker.RateLimitError
+			if errors.As(err, &rl) {
 				return false, nil
 			}
 		}
@@ -543,6 +546,12 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPhase, it *cxv1.PhaseItem, what string, err error) bool {
 	var apiErr *tracker.APIError
 	if !errors.As(err, &apiErr) || apiErr.Retryable() || apiErr.Reason == tracker.ReasonBadCredentials || apiErr.Reason == tracker.ReasonRepositoryNotFound {
+		return false
+	}
+	if apiErr.StatusCode == http.StatusForbidden {
+		// The credentials may not write (a token downgraded to read-only):
+		// a matter of the phase, which a person fixes, not of this issue.
+		// The item stays as it is and the change is tried again.
 		return false
 	}
 	it.State = cxv1.ItemObsolete

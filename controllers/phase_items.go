@@ -88,6 +88,14 @@ const (
 	reopen
 )
 
+// verb says what the action does to an issue, for messages.
+func (a itemAction) verb() string {
+	if a == reopen {
+		return "reopening"
+	}
+	return "closing"
+}
+
 // itemChange is an issue to close or reopen.
 type itemChange struct {
 	index   int

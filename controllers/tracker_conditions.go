@@ -3,6 +3,7 @@ package controllers
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,6 +55,12 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	case errors.As(err, &cfgErr):
 		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Reason == tracker.ReasonForbidden:
+		// A person must grant the permission; cxloop tries again now and
+		// then, and never gives the work up as obsolete meanwhile.
+		msg := fmt.Sprintf("%s: GitHub answered 403: the credentials need the Issues permission, read & write (fine-grained token or GitHub App), or the repo scope (classic token); cxloop tries again every 5 minutes", operationOf(err))
+		trackerDown(rec, obj, conds, gen, ReasonGitHubPermissionDenied, msg)
+		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
 	case errors.As(err, &apiErr) && !apiErr.Retryable():
 		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
@@ -63,6 +70,19 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	conditions.MarkReconciling(conds, gen, reason, err.Error())
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
 	return ctrl.Result{}, err // the workqueue backs off exponentially
+}
+
+// ReasonGitHubPermissionDenied: GitHub refused a change with 403; the
+// credentials lack a permission.
+const ReasonGitHubPermissionDenied = "GitHubPermissionDenied"
+
+// operationOf names what cxloop was doing when err happened.
+func operationOf(err error) string {
+	var ghErr *githubError
+	if errors.As(err, &ghErr) {
+		return ghErr.op
+	}
+	return "talking to GitHub"
 }
 
 // budgetWaitWords says roughly when the write budget allows the next
