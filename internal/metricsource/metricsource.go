@@ -158,7 +158,7 @@ func New(cfg Config) (*Prometheus, error) {
 	base.ResponseHeaderTimeout = 0 // the query's context bounds it
 	c, err := api.NewClient(api.Config{Address: cfg.Address, RoundTripper: &authTransport{next: base, creds: cfg.Credentials}})
 	if err != nil {
-		return nil, fmt.Errorf("metricsource: %w", err)
+		return nil, fmt.Errorf("metricsource: %s", redact.Text(err.Error())) // the address's user info stays out of the log
 	}
 	// The address is shown in errors, which land in every journey's
 	// conditions and on the status page: never with its user info.
