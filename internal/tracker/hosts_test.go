@@ -1,7 +1,11 @@
 package tracker_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -95,5 +99,43 @@ func TestCheckCredentialsSecret(t *testing.T) {
 	sa := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "sa"}, Type: corev1.SecretTypeServiceAccountToken, Data: map[string][]byte{"token": []byte("eyJ")}}
 	if _, err := tracker.CredentialsFromSecret(sa); err == nil {
 		t.Error("CredentialsFromSecret accepted a service-account token")
+	}
+}
+
+// TestCredentialsDoNotFollowRedirects: a redirect to another host (or a
+// link in an answer) is not followed with the credentials: the other host
+// receives nothing.
+func TestCredentialsDoNotFollowRedirects(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer other.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer api.Close()
+	c, err := tracker.New(tracker.Config{Owner: "o", Repo: "r", APIURL: api.URL, Credentials: tracker.Credentials{Token: "ghp_redirected000000000000000000000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Issues(context.Background())
+	if err == nil {
+		t.Errorf("err = %v, want a refusal", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the host redirected to received %d requests", n)
+	}
+}
+
+func TestNewRefusesUnsafeAPIURLs(t *testing.T) {
+	for _, u := range []string{"http://github.example.com/api/v3/", "https://x:tok@api.github.com/"} {
+		_, err := tracker.New(tracker.Config{Owner: "o", Repo: "r", APIURL: u, Credentials: tracker.Credentials{Token: "ghp_x"}})
+		if err == nil {
+			t.Errorf("%s accepted", u)
+		} else if strings.Contains(err.Error(), "tok@") {
+			t.Errorf("user info in %v", err)
+		}
 	}
 }

@@ -27,6 +27,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v60/github"
+
+	"github.com/cxloop/cxloop/internal/redact"
 )
 
 const (
@@ -216,7 +218,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(cfg.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", cfg.APIURL)}
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", redact.URL(cfg.APIURL))}
+	}
+	if base.User != nil {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s carries user info; credentials belong in Config.Credentials", redact.URL(cfg.APIURL))}
+	}
+	if base.Scheme == "http" && !IsLoopback(base.Hostname()) {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s uses http: credentials are sent over https only, except to a loopback host", cfg.APIURL)}
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
