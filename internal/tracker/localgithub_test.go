@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -669,5 +670,47 @@ func TestLocalCommentOnceAsAnApp(t *testing.T) {
 	}
 	if got := e.issues()[0].Comments; len(got) != 3 {
 		t.Fatalf("comments = %q, want a third, by the token's user", got)
+	}
+}
+
+// TestLocalCommentOnceWithAnInstallationToken: an installation token given
+// as "token" has no user (GET /user is 403) and cannot learn its App's
+// slug; its own comments are an App's bot's, which a person cannot fake.
+func TestLocalCommentOnceWithAnInstallationToken(t *testing.T) {
+	e := newEnv(t, localgithub.Options{Now: time.Now})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.AddApp(1234, 5678, &key.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	itr, err := ghinstallation.New(http.DefaultTransport, 1234, 5678, pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	itr.BaseURL = strings.TrimSuffix(e.srv.URL(), "/")
+	ctx := context.Background()
+	token, err := itr.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := func() *tracker.Client {
+		return e.client(func(cfg *tracker.Config) { cfg.Credentials = tracker.Credentials{Token: token}; cfg.Now = nil })
+	}
+	is, _, err := c().EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ck = "outcome/painpoint/p1/1764489600"
+	if err := e.srv.Comment(owner, repo, is.Number, tracker.CommentMarker(ck)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := c().CommentOnce(ctx, is.Number, ck, "CSAT went up."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.issues()[0].Comments; len(got) != 2 {
+		t.Fatalf("comments = %q, want the person's and the installation's own, once", got)
 	}
 }

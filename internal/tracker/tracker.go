@@ -736,7 +736,7 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 			return c.mapError(err, opIssue)
 		}
 		for _, cm := range comments {
-			if strings.Contains(cm.GetBody(), marker) && strings.EqualFold(cm.GetUser().GetLogin(), self) {
+			if strings.Contains(cm.GetBody(), marker) && isAuthor(cm.GetUser(), self) {
 				return nil
 			}
 		}
@@ -746,6 +746,19 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 		opts.Page = resp.NextPage
 	}
 	return c.Comment(ctx, number, strings.TrimRight(text, " \t\r\n")+"\n\n"+marker)
+}
+
+// anyBot stands for the identity of an installation token given as a
+// token: an App's bot whose slug cxloop cannot learn.
+const anyBot = "[bot]"
+
+// isAuthor reports whether u is self: the same login, or, for anyBot, an
+// App's bot (which only an App installed on the repository can act as).
+func isAuthor(u *github.User, self string) bool {
+	if self == anyBot {
+		return u.GetType() == "Bot" && strings.HasSuffix(u.GetLogin(), "[bot]")
+	}
+	return strings.EqualFold(u.GetLogin(), self)
 }
 
 // identity returns the login cxloop acts as on GitHub: the user of a token
@@ -769,8 +782,20 @@ func (c *Client) identity(ctx context.Context) (string, error) {
 		self = app.GetSlug() + "[bot]"
 	} else {
 		u, _, err := c.gh.Users.Get(ctx, "")
-		if err != nil {
-			return "", c.mapError(err, opRepo)
+		var ae *APIError
+		if err = c.mapError(err, opRepo); errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden {
+			// An installation token in the key "token" has no user (GitHub
+			// answers 403 "Resource not accessible by integration") and
+			// cannot ask for its App's slug: it writes as some App's bot.
+			self = anyBot
+		} else if err != nil {
+			return "", err
+		}
+		if self == anyBot {
+			c.mu.Lock()
+			c.self = self
+			c.mu.Unlock()
+			return self, nil
 		}
 		if u.GetLogin() == "" {
 			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say which user the token acts as"}
