@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/metricsource"
@@ -46,4 +47,13 @@ func TestPrometheusAddressIsRedacted(t *testing.T) {
 		t.Errorf("condition %q does not show the redacted address", c.Message)
 	}
 	t.Logf("MeasuresReady: %s", c.Message)
+}
+
+func TestEventsAreRedacted(t *testing.T) {
+	rec := events.NewFakeRecorder(1)
+	redactingRecorder{rec}.Eventf(&cxv1.CustomerJourney{}, nil, "Warning", "PrometheusUnavailable", "Read", "Prometheus at %s cannot be reached", "https://cx:s3cret@prom:9090")
+	got := <-rec.Events
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "https://***@prom:9090") {
+		t.Errorf("event %q", got)
+	}
 }

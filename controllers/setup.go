@@ -71,7 +71,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
-	recorder := mgr.GetEventRecorder("cxloop")
+	recorder := redactingRecorder{mgr.GetEventRecorder("cxloop")}
 	var wakeups *Wakeups
 	if o.GitHubWebhookAddr != "" {
 		wakeups = NewWakeups(mgr.Elected())
