@@ -24,6 +24,7 @@ import (
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/metricsendpoint"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 func main() {
@@ -62,6 +63,8 @@ func main() {
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles each controller runs at once.")
 	var watchNamespaces string
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose journeys, phases and credentials Secrets cxloop watches; empty watches every namespace. The manager's RBAC must allow them (the chart's watchNamespaces).")
+	// Where GitHub credentials may be sent (issue 21).
+	githubAllowedHosts := flag.String("github-allowed-hosts", tracker.DefaultAllowedHosts, "Comma-separated host[:port] of the GitHub API hosts that journeys' credentials may be sent to (spec.tracker.github.apiURL); an entry without a port allows the scheme's default port. https only, except to a loopback host listed here (local use).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -77,6 +80,12 @@ func main() {
 		log.Error(err, "setting GOMEMLIMIT from the container's memory limit")
 	} else if limit < math.MaxInt64 {
 		log.Info("Go memory limit", "GOMEMLIMIT", limit)
+	}
+
+	allowedHosts, err := tracker.ParseAllowedHosts(*githubAllowedHosts)
+	if err != nil {
+		log.Error(err, "--github-allowed-hosts")
+		os.Exit(1)
 	}
 
 	scheme := runtime.NewScheme()
@@ -129,6 +138,7 @@ func main() {
 		HTTPClient:           &http.Client{Timeout: requestTimeout},
 		Controller:           controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:              measures,
+		GitHubAllowedHosts:   allowedHosts,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

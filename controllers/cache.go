@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // CacheOptions is how the manager's informer cache keeps objects: without
@@ -40,7 +41,7 @@ func CacheOptions() cache.Options {
 
 // credentialsSecrets selects the Secrets a journey may name as its GitHub
 // credentials (spec.tracker.github.secretRef).
-var credentialsSecrets = labels.SelectorFromSet(labels.Set{"cx.cxloop.dev/credentials": "github"})
+var credentialsSecrets = labels.SelectorFromSet(labels.Set{tracker.CredentialsLabel: tracker.CredentialsLabelValue})
 
 // WatchNamespaces restricts the cache, and so what cxloop reconciles and
 // reads, to the namespaces of a comma-separated list (--watch-namespaces);

@@ -266,7 +266,16 @@ func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts cont
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.CustomerJourney{}, builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase))
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
+		// A credentials Secret applied after its journey, or rotated,
+		// connects the journey at once (the cache holds only opted-in ones).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, cj := range journeysOfSecret(ctx, r.Client, o) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&cj)})
+			}
+			return reqs
+		}))
 	if r.Wakeups != nil {
 		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.journeys, func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}

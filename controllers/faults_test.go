@@ -108,6 +108,7 @@ func startManagerProcess(t *testing.T, kubeconfig string, args ...string) *manag
 	t.Helper()
 	cmd := exec.Command(buildManager(t), append([]string{
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--status-page-bind-address=",
+		"--github-allowed-hosts=" + strings.Join(localGitHubHosts.list(), ","),
 	}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	p := &managerProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
@@ -145,7 +146,7 @@ func freeAddr(t *testing.T) string {
 func quickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Server) *cxv1.CustomerJourney {
 	t.Helper()
 	ctx := context.Background()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-github"}, StringData: map[string]string{"token": ghToken}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-github", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}}
 	if err := k8sClient.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -377,6 +378,7 @@ func TestRateLimitsUnderLoad(t *testing.T) {
 	gh, err := localgithub.New(localgithub.Options{RateLimit: 120, RateWindow: 4 * time.Second})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gh.Start("127.0.0.1:0")).To(Succeed())
+	allowLocalGitHub(gh)
 	t.Cleanup(func() { _ = gh.Close() })
 	gh.AddRepo(ghOwner, ghRepo)
 	gh.AddToken(ghToken)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -467,7 +468,9 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 		if err != nil {
-			if stop := r.setAsideTrackingError(run, err); stop {
+			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.action.verb(), it.Issue), err})
+			var rl *tracker.RateLimitError
+			if errors.As(err, &rl) {
 				return false, nil
 			}
 		}
@@ -544,6 +547,12 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPhase, it *cxv1.PhaseItem, what string, err error) bool {
 	var apiErr *tracker.APIError
 	if !errors.As(err, &apiErr) || apiErr.Retryable() || apiErr.Reason == tracker.ReasonBadCredentials || apiErr.Reason == tracker.ReasonRepositoryNotFound {
+		return false
+	}
+	if apiErr.StatusCode == http.StatusForbidden {
+		// The credentials may not write (a token downgraded to read-only):
+		// a matter of the phase, which a person fixes, not of this issue.
+		// The item stays as it is and the change is tried again.
 		return false
 	}
 	it.State = cxv1.ItemObsolete
@@ -631,7 +640,14 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged))
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, cj := range journeysOfSecret(ctx, r.Client, o) {
+				reqs = append(reqs, r.phasesOfJourney(ctx, &cj)...)
+			}
+			return reqs
+		}))
 	if r.Wakeups != nil {
 		b = b.WatchesRawSource(r.Wakeups.source(r.Wakeups.phases, r.phasesOfJourney))
 	}

@@ -52,6 +52,7 @@ func githubServer(t *testing.T) *localgithub.Server {
 	t.Cleanup(func() { _ = gh.Close() })
 	gh.AddRepo(ghOwner, ghRepo)
 	gh.AddToken(ghToken)
+	allowLocalGitHub(gh)
 	return gh
 }
 
@@ -83,7 +84,7 @@ func startCxloop(t *testing.T) *cxloop {
 func trackedJourney(t *testing.T, ns string, gh *localgithub.Server) *cxv1.CustomerJourney {
 	t.Helper()
 	ctx := context.Background()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}}
 	if err := k8sClient.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +440,9 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 
 	g.Eventually(func(g Gomega) {
 		ph := getPhase(g, ns, discovery.Name)
-		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionStalled)
+		// Waiting for a Secret heals on its own: Reconciling, not Stalled.
+		g.Expect(meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionStalled)).To(BeNil())
+		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionReconciling)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(ReasonSecretNotFound))
 		g.Expect(c.Message).To(ContainSubstring(`Secret "github-credentials" named in spec.tracker.github.secretRef does not exist`))
@@ -450,7 +453,7 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 	}).Should(Succeed())
 
 	badToken := "ghp_thisTokenIsWrong000000000000000000000"
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": badToken}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": badToken}}
 	g.Expect(k8sClient.Create(ctx, secret)).To(Succeed())
 	updatePhase(t, ns, discovery.Name, func(ph *cxv1.ImprovementPhase) { ph.Spec.Owner = "retry now" })
 	g.Eventually(func(g Gomega) {

@@ -23,6 +23,14 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &cxv1.CustomerJourney{}, credentialsSecretIndex, func(o client.Object) []string {
+		if t := o.(*cxv1.CustomerJourney).Spec.Tracker; t != nil && t.GitHub != nil && t.GitHub.SecretRef.Name != "" {
+			return []string{t.GitHub.SecretRef.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &cxv1.CustomerJourney{}, githubRepoIndex, func(o client.Object) []string {
 		cj := o.(*cxv1.CustomerJourney)
 		t := cj.Spec.Tracker
@@ -35,6 +43,21 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 		}
 		return keys
 	})
+}
+
+// credentialsSecretIndex indexes CustomerJourneys by the Secret that holds
+// their GitHub credentials, so that a Secret's creation or rotation wakes
+// the journeys naming it.
+const credentialsSecretIndex = "spec.tracker.github.secretRef.name"
+
+// journeysOfSecret lists the journeys in the Secret's namespace that name
+// it as their credentials.
+func journeysOfSecret(ctx context.Context, c client.Reader, o client.Object) []cxv1.CustomerJourney {
+	var list cxv1.CustomerJourneyList
+	if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{credentialsSecretIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	return list.Items
 }
 
 // githubRepoIndex indexes CustomerJourneys by the GitHub repository they are

@@ -73,7 +73,7 @@ func TestScheduledReviews(t *testing.T) {
 	cj.Spec.Tracker.GitHub.APIURL = gh.URL()
 	cj.Spec.Tracker.GitHub.Dashboard = nil
 	cj.Spec.Review = &cxv1.ReviewSpec{Schedule: "0 9 * * 1", TimeZone: ptr.To("Europe/Amsterdam"), StartingDeadlineSeconds: ptr.To[int64](7 * 24 * 3600)}
-	g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+	g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
 	g.Expect(k8sClient.Create(context.Background(), cj)).To(Succeed())
 	key := client.ObjectKeyFromObject(cj)
 
@@ -191,7 +191,7 @@ func TestDashboardIssue(t *testing.T) {
 	startJourneyControllerAt(t, clocktesting.NewFakeClock(time.Now()))
 	cj := sampleJourney(t, ns)
 	cj.Spec.Tracker.GitHub.APIURL = gh.URL()
-	g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+	g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
 	g.Expect(k8sClient.Create(context.Background(), cj)).To(Succeed())
 	for _, ph := range samplePhases(t, ns) {
 		g.Expect(k8sClient.Create(context.Background(), ph)).To(Succeed())
@@ -270,7 +270,7 @@ func TestJourneyIssuesKeepTheirAttempts(t *testing.T) {
 			cj := sampleJourney(t, ns)
 			cj.Spec.Review = nil
 			cj.Spec.Tracker.GitHub.APIURL = gh.URL()
-			g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+			g.Expect(k8sClient.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
 			g.Expect(k8sClient.Create(context.Background(), cj)).To(Succeed())
 			key := client.ObjectKeyFromObject(cj)
 			creates := func() int {

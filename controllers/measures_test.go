@@ -73,6 +73,7 @@ func TestVerifiedOutcome(t *testing.T) {
 	gh, err := localgithub.New(localgithub.Options{Now: clk.Now})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gh.Start("127.0.0.1:0")).To(Succeed())
+	allowLocalGitHub(gh)
 	t.Cleanup(func() { _ = gh.Close() })
 	gh.AddRepo(ghOwner, ghRepo)
 	gh.AddToken(ghToken)
@@ -98,7 +99,7 @@ func TestVerifiedOutcome(t *testing.T) {
 	email := &cj.Spec.Stages[1].Touchpoints[2]
 	g.Expect(email.Name).To(Equal("confirmation-email"))
 	email.Measures = []cxv1.Measure{{Name: "csat", Query: `cx_touchpoint_csat{touchpoint="confirmation-email"}`, Target: "4", Direction: cxv1.HigherIsBetter}}
-	g.Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials"}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
+	g.Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-credentials", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}})).To(Succeed())
 	g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
 
 	// The journey shows the latest values. At website-home 3.1 misses the

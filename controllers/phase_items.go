@@ -88,6 +88,14 @@ const (
 	reopen
 )
 
+// verb says what the action does to an issue, for messages.
+func (a itemAction) verb() string {
+	if a == reopen {
+		return "reopening"
+	}
+	return "closing"
+}
+
 // itemChange is an issue to close or reopen.
 type itemChange struct {
 	index   int
@@ -102,7 +110,9 @@ type itemChange struct {
 //     creating an issue and recording it never yields a second one) and
 //     follows its state: closed → Closed, reopened → Open;
 //   - an item whose issue vanished from GitHub (deleted, transferred) is
-//     Obsolete with a message, and is not opened again;
+//     Obsolete with a message, and is not opened again; what vanished is
+//     matched by issue number (and the webhook's repository), never by the
+//     marker alone, which anyone can copy into an issue of their own;
 //   - work that no longer follows from the map is dropped while Planned (once
 //     no attempt to open it can still land), or its open issue is closed: a
 //     fixed gap as completed, anything else as not planned (Obsolete);
@@ -150,9 +160,18 @@ func mergeItems(ph *cxv1.ImprovementPhase, desired []workitem.Item, issues map[s
 		tkey := workitem.TrackerKey(pc.Namespace, pc.Journey, it.Key)
 		_, wanted := want[it.Key]
 		is, found := issues[tkey]
-		gone := vanished[tkey]
+		gone := ""
+		if it.Issue != 0 {
+			gone = vanished[vanishedKey(tkey, it.Issue)]
+		}
 		if gone != "" {
 			found = false // a webhook said it was deleted or transferred: believe it over a listing that may lag
+		}
+		if found && it.Issue != 0 && int64(is.Number) != it.Issue {
+			// Another issue carries the item's marker (copied into its
+			// body): the item's own issue is the one it recorded. Leave the
+			// item as it is rather than follow the copy.
+			continue
 		}
 		switch {
 		case found && it.State != cxv1.ItemObsolete:

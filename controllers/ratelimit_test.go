@@ -27,6 +27,7 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 	gh, err := localgithub.New(localgithub.Options{RateLimit: 1000, RateWindow: 5 * time.Second})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gh.Start("127.0.0.1:0")).To(Succeed())
+	allowLocalGitHub(gh)
 	t.Cleanup(func() { _ = gh.Close() })
 	gh.AddRepo(ghOwner, ghRepo)
 	gh.AddToken(ghToken)

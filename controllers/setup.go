@@ -47,6 +47,9 @@ type Options struct {
 	Controller controller.Options
 	// Metrics reads the touchpoints' measures (Prometheus); nil reads none.
 	Metrics metricsource.Source
+	// GitHubAllowedHosts are the GitHub API hosts (host[:port]) journeys'
+	// credentials may be sent to; empty means api.github.com.
+	GitHubAllowedHosts []string
 }
 
 // DefaultWorkers is how many objects of a kind are reconciled at once.
@@ -68,8 +71,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
-	recorder := mgr.GetEventRecorder("cxloop")
+	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
+	recorder := redactingRecorder{mgr.GetEventRecorder("cxloop")}
 	var wakeups *Wakeups
 	if o.GitHubWebhookAddr != "" {
 		wakeups = NewWakeups(mgr.Elected())

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // The controller tests run against a real kube-apiserver and etcd started by
@@ -145,6 +149,43 @@ func eventually(t *testing.T) Gomega {
 // which has no content limits: its write budget is set as an admin would
 // set it for a GitHub Enterprise Server without them.
 func localTrackers(mgr ctrl.Manager) *Trackers {
-	return &Trackers{Reader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000,
-		HTTPClient: &http.Client{Timeout: 2 * time.Second}} // a GitHub that hangs is seen soon
+	return &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000,
+		HTTPClient:      &http.Client{Timeout: 2 * time.Second}, // a GitHub that hangs is seen soon
+		allowedHostsNow: localGitHubHosts.list}
+}
+
+// credentialsLabels opt a test's Secret in as GitHub credentials.
+func credentialsLabels() map[string]string {
+	return map[string]string{tracker.CredentialsLabel: tracker.CredentialsLabelValue}
+}
+
+// localGitHubHosts are the host:port of the local GitHub servers the tests
+// started: the allowlist of the tests' cxloop, as an admin would list a
+// GitHub Enterprise Server in --github-allowed-hosts.
+var localGitHubHosts hostList
+
+// allowLocalGitHub lists a started local GitHub in localGitHubHosts.
+func allowLocalGitHub(gh *localgithub.Server) {
+	u, err := url.Parse(gh.URL())
+	if err != nil {
+		panic(err)
+	}
+	localGitHubHosts.add(u.Host)
+}
+
+type hostList struct {
+	mu    sync.Mutex
+	hosts []string
+}
+
+func (l *hostList) add(h string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hosts = append(l.hosts, h)
+}
+
+func (l *hostList) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.hosts...)
 }

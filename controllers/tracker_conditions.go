@@ -3,6 +3,7 @@ package controllers
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,9 +43,24 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
 		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
 		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(clk.Now()))}, nil
+	case errors.As(err, &cfgErr) && cfgErr.Waiting:
+		// Heals on its own (the Secret's creation wakes the journey): not
+		// Stalled, which would make kstatus readers give up.
+		if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cfgErr.Reason) {
+			rec.Eventf(obj, nil, corev1.EventTypeNormal, cfgErr.Reason, "Wait", "%s", cfgErr.Message)
+		}
+		conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cfgErr.Reason, cfgErr.Message)
+		conditions.MarkReconciling(conds, gen, cfgErr.Reason, cfgErr.Message)
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	case errors.As(err, &cfgErr):
 		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Reason == tracker.ReasonForbidden:
+		// A person must grant the permission; cxloop tries again now and
+		// then, and never gives the work up as obsolete meanwhile.
+		msg := fmt.Sprintf("%s: GitHub answered 403: the credentials need the Issues permission, read & write (fine-grained token or GitHub App), or the repo scope (classic token); cxloop tries again every 5 minutes", operationOf(err))
+		trackerDown(rec, obj, conds, gen, ReasonGitHubPermissionDenied, msg)
+		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
 	case errors.As(err, &apiErr) && !apiErr.Retryable():
 		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
@@ -54,6 +70,19 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	conditions.MarkReconciling(conds, gen, reason, err.Error())
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
 	return ctrl.Result{}, err // the workqueue backs off exponentially
+}
+
+// ReasonGitHubPermissionDenied: GitHub refused a change with 403; the
+// credentials lack a permission.
+const ReasonGitHubPermissionDenied = "GitHubPermissionDenied"
+
+// operationOf names what cxloop was doing when err happened.
+func operationOf(err error) string {
+	var ghErr *githubError
+	if errors.As(err, &ghErr) {
+		return ghErr.op
+	}
+	return "talking to GitHub"
 }
 
 // budgetWaitWords says roughly when the write budget allows the next

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -21,14 +22,28 @@ type TrackerSource interface {
 	For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.Tracker, error)
 }
 
-// ReasonSecretNotFound is the reason when the journey's credentials Secret is missing.
-const ReasonSecretNotFound = "SecretNotFound"
+// Reasons of a tracker that cannot be built.
+const (
+	// ReasonSecretNotFound: the journey's credentials Secret is missing.
+	// It heals on its own when the Secret appears (cxloop watches them).
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretRefused: the Secret may not be used as GitHub credentials
+	// (no opt-in label, a service-account token).
+	ReasonSecretRefused = "SecretRefused"
+	// ReasonHostNotAllowed: spec.tracker.github.apiURL names a host the
+	// credentials may not be sent to.
+	ReasonHostNotAllowed = "HostNotAllowed"
+)
 
 // TrackerConfigError is a tracker that cannot be built until a person acts:
 // no tracker in the spec, a missing Secret, malformed credentials.
 type TrackerConfigError struct {
 	Reason  string
 	Message string
+	// Waiting is true when nothing is wrong yet: the Secret may simply not
+	// have been applied (GitOps tools apply in any order). The journey is
+	// Reconciling, not Stalled, and the Secret's creation wakes it.
+	Waiting bool
 }
 
 func (e *TrackerConfigError) Error() string { return e.Message }
@@ -37,9 +52,20 @@ func (e *TrackerConfigError) Error() string { return e.Message }
 // named in its spec, and keeps it while the repository and the Secret stay
 // the same, so that the client's conditional-request cache lives on.
 type Trackers struct {
-	// Reader reads Secrets; use the manager's API reader so that cxloop
-	// does not cache every Secret of the cluster.
+	// Reader reads the credentials Secrets: the manager's cache, which
+	// holds only the Secrets labelled cx.cxloop.dev/credentials=github
+	// (CacheOptions), so that cxloop neither caches every Secret of the
+	// cluster nor reads one that did not opt in.
 	Reader client.Reader
+	// APIReader tells a Secret that exists without the opt-in label from a
+	// missing one, by its metadata only (optional).
+	APIReader client.Reader
+	// AllowedHosts are the GitHub API hosts (host[:port]) credentials may
+	// be sent to: --github-allowed-hosts; empty means api.github.com.
+	AllowedHosts []string
+	// allowedHostsNow, when set, is asked instead of AllowedHosts at each
+	// use: the tests' local GitHub servers come and go.
+	allowedHostsNow func() []string
 	// HTTPClient is the base HTTP client (optional).
 	HTTPClient *http.Client
 	// Now is the clock (optional).
@@ -64,14 +90,36 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		return nil, &TrackerConfigError{Reason: "NoTracker", Message: "spec.tracker.github is not set: cxloop has nowhere to open issues"}
 	}
 	gh := cj.Spec.Tracker.GitHub
+	// Where the credentials would go is decided before anything is read or
+	// sent: a tenant who may edit the journey must not be able to send the
+	// namespace's credentials anywhere else.
+	allowed := t.AllowedHosts
+	if t.allowedHostsNow != nil {
+		allowed = t.allowedHostsNow()
+	}
+	if len(allowed) == 0 {
+		allowed = []string{tracker.DefaultAllowedHosts}
+	}
+	if err := tracker.CheckAPIURL(gh.APIURL, allowed, nil); err != nil {
+		return nil, &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
+	}
 	var secret corev1.Secret
 	key := client.ObjectKey{Namespace: cj.Namespace, Name: gh.SecretRef.Name}
 	if err := t.Reader.Get(ctx, key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &TrackerConfigError{Reason: ReasonSecretNotFound,
-				Message: fmt.Sprintf("Secret %q named in spec.tracker.github.secretRef does not exist in namespace %s", gh.SecretRef.Name, cj.Namespace)}
+			return nil, t.secretMissing(ctx, key)
 		}
 		return nil, err
+	}
+	if err := tracker.CheckCredentialsSecret(&secret); err != nil {
+		return nil, &TrackerConfigError{Reason: ReasonSecretRefused, Message: "spec.tracker.github.secretRef: " + err.Error()}
+	}
+	secretAllowed, err := tracker.SecretAllowedHosts(&secret)
+	if err != nil {
+		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
+	}
+	if err := tracker.CheckAPIURL(gh.APIURL, allowed, secretAllowed); err != nil {
+		return nil, &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
 	}
 	fingerprint := fmt.Sprintf("%s/%s@%s#%s/%s", gh.Owner, gh.Repo, gh.APIURL, secret.UID, secret.ResourceVersion)
 	jkey := client.ObjectKeyFromObject(cj)
@@ -98,4 +146,25 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 	}
 	t.clients[jkey] = trackerEntry{fingerprint: fingerprint, tracker: c}
 	return c, nil
+}
+
+// secretMissing says why the journey's Secret is not in the cache: it does
+// not exist (yet), which heals when it is applied, or it exists without
+// the opt-in label, which a person must add.
+func (t *Trackers) secretMissing(ctx context.Context, key client.ObjectKey) error {
+	if t.APIReader != nil {
+		// A list by name, of metadata only: the manager may list Secrets
+		// (for its label-selected cache) but not get them outside its own
+		// namespace, and never reads a Secret that did not opt in.
+		var meta metav1.PartialObjectMetadataList
+		meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+		err := t.APIReader.List(ctx, &meta, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name})
+		if err == nil && len(meta.Items) > 0 {
+			return &TrackerConfigError{Reason: ReasonSecretRefused, Message: fmt.Sprintf("spec.tracker.github.secretRef: Secret %s/%s does not carry the label %s=%s: add it to let cxloop use the Secret as GitHub credentials",
+				key.Namespace, key.Name, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
+		}
+	}
+	return &TrackerConfigError{Reason: ReasonSecretNotFound, Waiting: true,
+		Message: fmt.Sprintf("Secret %q named in spec.tracker.github.secretRef does not exist in namespace %s (or lacks the label %s=%s); cxloop connects as soon as it is applied",
+			key.Name, key.Namespace, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -82,14 +83,17 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 		// of 400 issues, closes took 74s to show instead of seconds).
 		return nil
 	}
-	vanished := ""
-	key := tracker.KeyFromBody(e.Body)
-	if key != "" {
+	// The key comes from the body, which anyone who may open an issue can
+	// write; the record keeps the issue's number and repository, which only
+	// GitHub sets, and counts only for the item whose issue they are.
+	var gone *vanishedIssue
+	if key := tracker.KeyFromBody(e.Body); key != "" {
 		switch e.Action {
 		case "deleted":
-			vanished = "deleted on GitHub"
+			gone = &vanishedIssue{Key: key, Number: e.Number, Repo: e.Owner + "/" + e.Repo, What: "deleted on GitHub"}
 		case "transferred":
-			vanished = fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber)
+			gone = &vanishedIssue{Key: key, Number: e.Number, Repo: e.Owner + "/" + e.Repo,
+				What: fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber)}
 		}
 	}
 	journeys, err := w.journeysOf(ctx, e)
@@ -97,11 +101,11 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 		return err
 	}
 	for _, cj := range journeys {
-		if vanished == "" && w.Wakeups.wake(cj) {
+		if gone == nil && w.Wakeups.wake(cj) {
 			log.V(1).Info("woke the journey's reconcilers", "journey", cj.Name)
 			continue
 		}
-		if err := w.record(ctx, client.ObjectKeyFromObject(cj), e.Delivery, key, vanished); err != nil {
+		if err := w.record(ctx, client.ObjectKeyFromObject(cj), e.Delivery, gone); err != nil {
 			return fmt.Errorf("recording delivery on journey %s/%s: %w", cj.Namespace, cj.Name, err)
 		}
 		log.V(1).Info("recorded webhook delivery", "journey", cj.Name)
@@ -146,9 +150,9 @@ func (w *IssueWebhook) journeysOf(ctx context.Context, e ghwebhook.IssueEvent) (
 // needs). What vanished is news that must not be lost: read fresh and
 // written with optimistic locking, so that two replicas recording at once
 // keep both.
-func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, delivery, issueKey, vanished string) error {
-	if vanished != "" {
-		if err := w.recordVanished(ctx, key, issueKey, vanished); err != nil {
+func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, delivery string, gone *vanishedIssue) error {
+	if gone != nil {
+		if err := w.recordVanished(ctx, key, *gone); err != nil {
 			return err
 		}
 	}
@@ -157,7 +161,7 @@ func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, deliver
 	return client.IgnoreNotFound(w.Client.Patch(ctx, cj, client.RawPatch(types.MergePatchType, patch)))
 }
 
-func (w *IssueWebhook) recordVanished(ctx context.Context, key client.ObjectKey, issueKey, vanished string) error {
+func (w *IssueWebhook) recordVanished(ctx context.Context, key client.ObjectKey, gone vanishedIssue) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var cj cxv1.CustomerJourney
 		if err := w.reader().Get(ctx, key, &cj); err != nil {
@@ -167,11 +171,11 @@ func (w *IssueWebhook) recordVanished(ctx context.Context, key client.ObjectKey,
 		list := parseVanished(cj.GetAnnotations()[AnnotationVanishedIssues])
 		out := make([]vanishedIssue, 0, len(list)+1)
 		for _, v := range list {
-			if v.Key != issueKey {
+			if v.Key != gone.Key || v.Number != gone.Number || !strings.EqualFold(v.Repo, gone.Repo) {
 				out = append(out, v)
 			}
 		}
-		out = append(out, vanishedIssue{Key: issueKey, What: vanished})
+		out = append(out, gone)
 		if len(out) > maxVanishedIssues {
 			out = out[len(out)-maxVanishedIssues:]
 		}
@@ -193,9 +197,14 @@ func (w *IssueWebhook) reader() client.Reader {
 	return w.Client
 }
 
+// vanishedIssue is what a webhook said about one issue that left the
+// repository: its cxloop key (from the body), and its number and
+// repository (GitHub's own facts).
 type vanishedIssue struct {
-	Key  string `json:"key"`
-	What string `json:"what"`
+	Key    string `json:"key"`
+	Number int    `json:"number,omitempty"`
+	Repo   string `json:"repo,omitempty"` // owner/name
+	What   string `json:"what"`
 }
 
 func parseVanished(raw string) []vanishedIssue {
@@ -207,15 +216,28 @@ func parseVanished(raw string) []vanishedIssue {
 }
 
 // vanishedIssues is what the webhooks said about the journey's issues that
-// are gone from GitHub, by tracker key.
+// are gone from GitHub, by vanishedKey: only records of the journey's own
+// repository count, and an item only heeds the record of its own issue
+// number, so that an issue that merely copies an item's marker (anyone
+// can open one on a public repository) cannot make it Obsolete.
 func vanishedIssues(cj *cxv1.CustomerJourney) map[string]string {
 	list := parseVanished(cj.GetAnnotations()[AnnotationVanishedIssues])
 	out := make(map[string]string, len(list))
+	var repo string
+	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil {
+		repo = t.GitHub.Owner + "/" + t.GitHub.Repo
+	}
 	for _, v := range list {
-		out[v.Key] = v.What
+		if v.Number <= 0 || !strings.EqualFold(v.Repo, repo) {
+			continue // recorded before numbers were kept, or another repository's
+		}
+		out[vanishedKey(v.Key, int64(v.Number))] = v.What
 	}
 	return out
 }
+
+// vanishedKey identifies a vanished issue: its tracker key and number.
+func vanishedKey(key string, number int64) string { return fmt.Sprintf("%s#%d", key, number) }
 
 // Wakeups hands webhook deliveries to the controllers of the replica that
 // received them, while that replica leads: no API write on the way.

@@ -98,16 +98,16 @@ func TestWebhookWakesOnlyTheRightJourney(t *testing.T) {
 	g.Expect(deliver("d-2", "shop-repo", "deleted", "")).To(Equal(http.StatusAccepted))
 	var cj cxv1.CustomerJourney
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
-	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1", "deleted on GitHub"))
+	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1#7", "deleted on GitHub"))
 	g.Expect(cj.Annotations).To(HaveKeyWithValue(AnnotationGitHubDelivery, "d-2"))
 
 	// The news of vanished issues stays bounded.
 	for i := range maxVanishedIssues + 10 {
-		g.Expect(hook.record(ctx, shop, fmt.Sprintf("d-v%d", i), fmt.Sprintf("%s/shop/painpoint/v%d", ns, i), "deleted on GitHub")).To(Succeed())
+		g.Expect(hook.record(ctx, shop, fmt.Sprintf("d-v%d", i), &vanishedIssue{Key: fmt.Sprintf("%s/shop/painpoint/v%d", ns, i), Number: 100 + i, Repo: ghOwner + "/shop-repo", What: "deleted on GitHub"})).To(Succeed())
 	}
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
 	g.Expect(vanishedIssues(&cj)).To(HaveLen(maxVanishedIssues))
-	g.Expect(vanishedIssues(&cj)).To(HaveKey(fmt.Sprintf("%s/shop/painpoint/v%d", ns, maxVanishedIssues+9)), "the newest is kept")
+	g.Expect(vanishedIssues(&cj)).To(HaveKey(fmt.Sprintf("%s/shop/painpoint/v%d#%d", ns, maxVanishedIssues+9, 100+maxVanishedIssues+9)), "the newest is kept")
 }
 
 // TestLeaderWakesItsControllersWithoutWriting: on the replica that leads, a
@@ -181,7 +181,7 @@ func TestLeaderWakesItsControllersWithoutWriting(t *testing.T) {
 	g.Expect(hook.OnIssue(ctx, deleted)).To(Succeed())
 	var cj cxv1.CustomerJourney
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
-	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1", "deleted on GitHub"))
+	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1#7", "deleted on GitHub"))
 }
 
 // TestWokenPhasesGoBackToRoutine: a requeue after a reconcile that a

@@ -319,6 +319,7 @@ type GitHubTracker struct {
 // CustomerJourneySpec is the journey map.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || t.experiences.all(e, self.personas.exists(p, p.name == e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || pp.personas.all(n, self.personas.exists(p, p.name == n)))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.map(s, s.touchpoints.map(t, (has(t.measures) ? size(t.measures) : 0) + (has(t.painPoints) ? t.painPoints.map(pp, has(pp.measures) ? size(pp.measures) : 0).sum() : 0)).sum()).sum() <= 500",message="the map declares more than 500 measures (spec.stages[].touchpoints[].measures and their painPoints[].measures together), which is all status.measures can hold: measure fewer touchpoints, or split the journey",fieldPath=".stages"
 type CustomerJourneySpec struct {
 	// owner is the team accountable for the journey.
 	// +required
@@ -564,7 +565,9 @@ type CustomerJourneyStatus struct {
 	// +kubebuilder:validation:MaxItems=60
 	History []JourneyHistoryPoint `json:"history,omitempty"`
 
-	// measures are the latest readings of the map's measures from Prometheus.
+	// measures are the latest readings of the map's measures from Prometheus,
+	// one per measure of the map; admission keeps a map to at most 500
+	// measures, so that they always fit.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=500

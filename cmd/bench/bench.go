@@ -394,7 +394,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	}()
 	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
 		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
-		PprofAddr: b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs()}, cancelRun)
+		GitHubHost: strings.TrimSuffix(strings.TrimPrefix(b.apiURL, "http://"), "/"),
+		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs()}, cancelRun)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // The benchmark's journeys: what a platform team of many product teams
@@ -66,7 +67,8 @@ func namespacesOf(js []benchJourney) []string {
 }
 
 func tokenSecret(ns, token string) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName}, StringData: map[string]string{"token": token}}
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName,
+		Labels: map[string]string{tracker.CredentialsLabel: tracker.CredentialsLabelValue}}, StringData: map[string]string{"token": token}}
 }
 
 // customerJourney builds the journey's map.

@@ -60,6 +60,9 @@ type managerArgs struct {
 	WebhookSecret           string
 	WritesPerMinute         int
 	WritesPerHour           int
+	// GitHubHost is the local GitHub's host:port, the manager's
+	// --github-allowed-hosts.
+	GitHubHost string
 	// PprofAddr serves net/http/pprof in the manager; "" turns it off.
 	PprofAddr string
 	// MemoryLimit is the container memory limit in bytes the manager runs
@@ -128,6 +131,7 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		"--health-probe-bind-address=0", "--status-page-bind-address=", "--pprof-bind-address="+pprof,
 		"--github-webhook-bind-address="+a.WebhookAddr, "--github-webhook-secret-file="+secretFile,
 		"--github-writes-per-minute="+strconv.Itoa(a.WritesPerMinute), "--github-writes-per-hour="+strconv.Itoa(a.WritesPerHour),
+		"--github-allowed-hosts="+a.GitHubHost,
 		"--max-concurrent-reconciles="+strconv.Itoa(controllers.DefaultWorkers),
 		"--leader-elect=false", "--zap-log-level=info")
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -241,6 +242,9 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		StatusPageAddr:       statusAddr,
 		Clock:                dm.sim,
 		Metrics:              measures,
+		// The demo's local GitHub is on loopback: listed, as an admin
+		// lists a GitHub Enterprise Server in --github-allowed-hosts.
+		GitHubAllowedHosts: []string{githubHost(dm.gh.URL())},
 	}); err != nil {
 		stopMgr()
 		return fmt.Errorf("setting up cxloop: %w", err)
@@ -292,7 +296,9 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		return err
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: secretName}, StringData: map[string]string{"token": dm.token}}
+	// The label is the Secret's opt-in: cxloop uses no other Secret as GitHub credentials.
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: secretName,
+		Labels: map[string]string{tracker.CredentialsLabel: tracker.CredentialsLabelValue}}, StringData: map[string]string{"token": dm.token}}
 	if err := c.Create(ctx, secret); err != nil {
 		return err
 	}
@@ -963,4 +969,13 @@ func (l *logTail) String() string {
 		return ""
 	}
 	return strings.Join(l.lines, "\n") + "\n"
+}
+
+// githubHost is the host:port of an API URL.
+func githubHost(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

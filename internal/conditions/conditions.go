@@ -9,13 +9,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/redact"
 )
 
 // Set records a condition with the generation it was observed at.
-// Conditions' LastTransitionTime only changes when the status does.
+// Conditions' LastTransitionTime only changes when the status does. The
+// user info of any URL in the message is redacted (a user:password in
+// --prometheus-address would otherwise reach every journey).
 func Set(conds *[]metav1.Condition, generation int64, typ string, status metav1.ConditionStatus, reason, message string) {
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: typ, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
+		Type: typ, Status: status, Reason: reason, Message: redact.Text(message), ObservedGeneration: generation,
 	})
 }
 

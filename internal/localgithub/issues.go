@@ -41,6 +41,8 @@ func (s *Server) routes() {
 		s.writeRoutes(m, repo)
 	}
 	m.HandleFunc("GET /rate_limit", s.getRateLimit)
+	m.HandleFunc("GET /user", s.getAuthenticatedUser)
+	m.HandleFunc("GET /app", s.getAuthenticatedApp)
 	m.HandleFunc("POST /app/installations/{installation_id}/access_tokens", s.createInstallationToken)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 	s.mux = m
@@ -934,6 +936,50 @@ func (s *Server) TransferIssue(owner, repo string, number int, toOwner, toRepo s
 		Sender:     l.user(personUser),
 	})
 	s.emitLocked(l, to, &moved, personUser, event{action: "opened"})
+	s.saveLocked()
+	return nil
+}
+
+// getAuthenticatedUser serves GET /user: the account a personal access
+// token acts as. An installation token has no user: GitHub answers 403
+// "Resource not accessible by integration".
+func (s *Server) getAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if c.user.Type == "Bot" {
+		writeError(w, &apiError{status: http.StatusForbidden, Message: "Resource not accessible by integration", DocumentationURL: docsREST})
+		return
+	}
+	s.mu.Lock()
+	l := s.linksLocked(r)
+	s.mu.Unlock()
+	writeJSON(w, r, http.StatusOK, l.user(c.user))
+}
+
+// getAuthenticatedApp serves GET /app to a GitHub App's JWT: the app, with
+// the slug whose bot ("<slug>[bot]") writes its installations' comments.
+func (s *Server) getAuthenticatedApp(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if c.app == 0 {
+		writeError(w, &apiError{status: http.StatusUnauthorized, Message: "A JSON web token could not be decoded", DocumentationURL: docsREST})
+		return
+	}
+	bot := appUser(c.app)
+	slug := strings.TrimSuffix(bot.Login, "[bot]")
+	writeJSON(w, r, http.StatusOK, map[string]any{"id": c.app, "slug": slug, "name": slug, "node_id": fmt.Sprintf("A_%d", c.app)})
+}
+
+// Comment adds a comment as a person would in the web UI (the account
+// "monalisa"), not as the token's account.
+func (s *Server) Comment(owner, repo string, number int, body string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, is, err := s.findIssueLocked(owner, repo, number)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	is.Comments = append(is.Comments, &comment{ID: s.world.newCommentID(), Body: body, Author: personUser, CreatedAt: now, UpdatedAt: now})
+	is.UpdatedAt = now
 	s.saveLocked()
 	return nil
 }

@@ -86,6 +86,7 @@ type Server struct {
 	mu       sync.Mutex
 	world    *world
 	tokens   map[string]bool // SHA-256 of accepted personal access tokens
+	readOnly map[string]bool // SHA-256 of tokens that may only read
 	apps     map[int64]*app
 	faults   []*activeFault
 	requests []Request
@@ -120,13 +121,14 @@ func New(opts Options) (*Server, error) {
 		opts.RateWindow = time.Hour
 	}
 	s := &Server{
-		opts:    opts,
-		now:     opts.Now,
-		log:     opts.Logger,
-		tokens:  map[string]bool{},
-		apps:    map[int64]*app{},
-		budgets: map[string]*budget{},
-		world:   newWorld(),
+		opts:     opts,
+		now:      opts.Now,
+		log:      opts.Logger,
+		tokens:   map[string]bool{},
+		readOnly: map[string]bool{},
+		apps:     map[int64]*app{},
+		budgets:  map[string]*budget{},
+		world:    newWorld(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -293,6 +295,20 @@ func (s *Server) AddToken(token string) {
 	s.tokens[tokenKey(token)] = true
 }
 
+// SetTokenReadOnly makes a token added with AddToken read-only (or
+// writable again), as a fine-grained token whose Issues permission was
+// lowered to read: every write it sends is answered 403 "Resource not
+// accessible by personal access token", as GitHub does.
+func (s *Server) SetTokenReadOnly(token string, readOnly bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if readOnly {
+		s.readOnly[tokenKey(token)] = true
+	} else {
+		delete(s.readOnly, tokenKey(token))
+	}
+}
+
 // AddApp registers installation installationID of the GitHub App appID whose
 // private key matches key. The app then obtains installation tokens from
 // POST /app/installations/{installationID}/access_tokens with an RS256 JWT.
@@ -407,6 +423,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	countable := r.URL.Path != "/rate_limit"
 	if countable {
 		s.checkWait(c.key, entry.Time)
+	}
+
+	if s.isReadOnly(c.key) && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(rw, &apiError{status: http.StatusForbidden, Message: "Resource not accessible by personal access token", DocumentationURL: docsREST})
+		return
 	}
 
 	f := s.takeFault(r)
@@ -635,3 +656,9 @@ func etagMatches(header, etag string) bool {
 }
 
 func writeNoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+func (s *Server) isReadOnly(callerKey string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readOnly[callerKey]
+}

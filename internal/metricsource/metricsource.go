@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/cxloop/cxloop/internal/redact"
 )
 
 // Source reads measures.
@@ -156,9 +158,11 @@ func New(cfg Config) (*Prometheus, error) {
 	base.ResponseHeaderTimeout = 0 // the query's context bounds it
 	c, err := api.NewClient(api.Config{Address: cfg.Address, RoundTripper: &authTransport{next: base, creds: cfg.Credentials}})
 	if err != nil {
-		return nil, fmt.Errorf("metricsource: %w", err)
+		return nil, fmt.Errorf("metricsource: %s", redact.Text(err.Error())) // the address's user info stays out of the log
 	}
-	p := &Prometheus{api: promv1.NewAPI(c), address: cfg.Address, timeout: cfg.Timeout, maxPoints: cfg.MaxPoints}
+	// The address is shown in errors, which land in every journey's
+	// conditions and on the status page: never with its user info.
+	p := &Prometheus{api: promv1.NewAPI(c), address: redact.URL(cfg.Address), timeout: cfg.Timeout, maxPoints: cfg.MaxPoints}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -273,7 +277,7 @@ func (p *Prometheus) classify(ctx context.Context, err error) error {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return &Error{Kind: Timeout, Message: fmt.Sprintf("the query ran past its timeout of %s", p.timeout), Err: err}
 	}
-	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, rootCause(err)), Err: err}
+	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, redact.Text(rootCause(err))), Err: err}
 }
 
 func rootCause(err error) string {

@@ -118,6 +118,9 @@ func CredentialsFromSecret(s *corev1.Secret) (Credentials, error) {
 	fail := func(key, reason string) (Credentials, error) {
 		return Credentials{}, &CredentialsError{Secret: name, Key: key, Reason: reason}
 	}
+	if s.Type == corev1.SecretTypeServiceAccountToken {
+		return fail("", fmt.Sprintf("is of type %s: service-account tokens are never sent to GitHub", corev1.SecretTypeServiceAccountToken))
+	}
 
 	token, hasToken := get(SecretKeyToken)
 	_, hasApp := get(SecretKeyAppID)

@@ -77,7 +77,7 @@ func (e *RateLimitError) RetryAfter(now time.Time) time.Duration {
 type APIError struct {
 	Reason     string // CamelCase, e.g. BadCredentials, RepositoryNotFound, IssuesDisabled, ValidationFailed, ServerError
 	StatusCode int
-	Message    string // GitHub's message plus validation errors' resource.field code; never a secret
+	Message    string // cxloop's words for the answer plus validation errors' resource.field: code; never the answer's text
 }
 
 func (e *APIError) Error() string {
@@ -189,7 +189,7 @@ func (c *Client) mapError(err error, op opKind) error {
 	}
 	var ghRL *github.RateLimitError
 	if errors.As(err, &ghRL) {
-		return &RateLimitError{ResumeAt: ghRL.Rate.Reset.Time, Message: c.redact(ghRL.Message)}
+		return &RateLimitError{ResumeAt: ghRL.Rate.Reset.Time}
 	}
 	var ghAbuse *github.AbuseRateLimitError
 	if errors.As(err, &ghAbuse) {
@@ -197,7 +197,7 @@ func (c *Client) mapError(err error, op opKind) error {
 		if ghAbuse.RetryAfter != nil {
 			d = *ghAbuse.RetryAfter
 		}
-		return &RateLimitError{ResumeAt: c.now().Add(d), Secondary: true, Message: c.redact(ghAbuse.Message)}
+		return &RateLimitError{ResumeAt: c.now().Add(d), Secondary: true}
 	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
@@ -209,16 +209,10 @@ func (c *Client) mapError(err error, op opKind) error {
 	}
 	var hi *ghinstallation.HTTPError
 	if errors.As(err, &hi) && hi.Response != nil {
-		msg := "GitHub App installation token request failed"
+		// The answer's text is not kept: see apiError.
 		if hi.Response.Body != nil {
-			var body struct {
-				Message string `json:"message"`
-			}
-			b, _ := io.ReadAll(io.LimitReader(hi.Response.Body, 64<<10))
+			_, _ = io.Copy(io.Discard, io.LimitReader(hi.Response.Body, 64<<10))
 			hi.Response.Body.Close()
-			if jsonUnmarshal(b, &body) == nil && body.Message != "" {
-				msg += ": " + body.Message
-			}
 		}
 		code := hi.Response.StatusCode
 		reason := ReasonBadCredentials
@@ -230,7 +224,7 @@ func (c *Client) mapError(err error, op opKind) error {
 		case code == http.StatusForbidden:
 			reason = ReasonForbidden
 		}
-		return &APIError{Reason: reason, StatusCode: code, Message: c.redact(msg)}
+		return &APIError{Reason: reason, StatusCode: code, Message: fmt.Sprintf("the GitHub App installation token request was refused (%s)", http.StatusText(code))}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
@@ -255,64 +249,77 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// apiError types an error answer. Its message is cxloop's own words for
+// the status code, never the answer's text: whatever a host answers ends up
+// in conditions and Events that tenants read, and copying it would turn
+// cxloop into a probe of the network it runs in. Of the answer only the
+// machine-readable parts of validation errors (resource.field: code) are
+// kept, when they are plain identifiers. The text still decides between
+// reasons (a deleted issue and disabled issues are both 410).
 func (c *Client) apiError(code int, message string, details []github.Error, op opKind) *APIError {
-	if message == "" {
-		message = http.StatusText(code)
-	}
 	lower := strings.ToLower(message)
-	var reason string
+	var reason, words string
 	switch {
 	case code == http.StatusUnauthorized:
-		reason = ReasonBadCredentials
+		reason, words = ReasonBadCredentials, "the credentials were refused: check the token or GitHub App in the Secret named by spec.tracker.github.secretRef"
 	case code == http.StatusNotFound && op == opIssue:
-		reason = ReasonIssueNotFound
+		reason, words = ReasonIssueNotFound, "the issue does not exist, or the credentials cannot see it"
 	case code == http.StatusNotFound:
-		reason = ReasonRepositoryNotFound
+		reason, words = ReasonRepositoryNotFound, "the repository does not exist, or the credentials cannot see it: check spec.tracker.github.owner and repo, and the credentials' access"
 	case code == http.StatusGone && strings.Contains(lower, "deleted"):
-		reason = ReasonIssueDeleted
+		reason, words = ReasonIssueDeleted, "the issue was deleted"
 	case code == http.StatusGone:
-		reason = ReasonIssuesDisabled
+		reason, words = ReasonIssuesDisabled, "issues are disabled in the repository"
 	case code == http.StatusUnprocessableEntity:
-		reason = ReasonValidationFailed
+		reason, words = ReasonValidationFailed, "Validation Failed"
+	case code == http.StatusForbidden && strings.Contains(lower, "locked"):
+		reason, words = ReasonForbidden, "the issue is locked"
 	case code == http.StatusForbidden:
-		reason = ReasonForbidden
+		reason, words = ReasonForbidden, "the credentials may not do this: they need the Issues permission, read & write"
 	case code >= 500:
-		reason = ReasonServerError
+		reason, words = ReasonServerError, "GitHub failed to answer"
 	default:
-		reason = ReasonUnexpectedStatus
+		reason, words = ReasonUnexpectedStatus, http.StatusText(code)
 	}
 	var parts []string
 	for _, d := range details {
-		var p string
-		field := d.Field
-		if d.Resource != "" && field != "" {
-			field = d.Resource + "." + field
-		} else if d.Resource != "" {
-			field = d.Resource
+		field := identifier(d.Field)
+		if r := identifier(d.Resource); r != "" && field != "" {
+			field = r + "." + field
+		} else if r != "" {
+			field = r
 		}
-		switch {
-		case field != "" && d.Code != "":
-			p = field + ": " + d.Code
-		case d.Code != "":
-			p = d.Code
+		var p string
+		switch code := identifier(d.Code); {
+		case field != "" && code != "":
+			p = field + ": " + code
+		case code != "":
+			p = code
 		default:
 			p = field
-		}
-		if d.Message != "" {
-			if p != "" {
-				p += " (" + d.Message + ")"
-			} else {
-				p = d.Message
-			}
 		}
 		if p != "" {
 			parts = append(parts, p)
 		}
 	}
 	if len(parts) > 0 {
-		message += ": " + strings.Join(parts, "; ")
+		words += ": " + strings.Join(parts, "; ")
 	}
-	return &APIError{Reason: reason, StatusCode: code, Message: c.redact(message)}
+	return &APIError{Reason: reason, StatusCode: code, Message: c.redact(words)}
+}
+
+// identifier returns s when it is a plain identifier (letters, digits,
+// . _ -, at most 60 characters), and "" otherwise.
+func identifier(s string) string {
+	if len(s) > 60 {
+		return ""
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return ""
+		}
+	}
+	return s
 }
 
 func (c *Client) secrets() []string {

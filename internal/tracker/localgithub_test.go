@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -604,5 +605,112 @@ func TestLocalCommentOnce(t *testing.T) {
 	}
 	if err := e.client().CommentOnce(ctx, is.Number, "not a key!", "x"); tracker.Reason(err) != tracker.ReasonInvalidRequest {
 		t.Errorf("an invalid key: %v", err)
+	}
+}
+
+// TestLocalCommentOnceCountsOnlyItsOwnMarker: the marker is predictable;
+// a person who posts it first does not keep cxloop's comment from being
+// made. Only a comment by the account cxloop authenticates as counts.
+func TestLocalCommentOnceCountsOnlyItsOwnMarker(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	is, _, err := e.client().EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "outcome/painpoint/p1/1764489600"
+	if err := e.srv.Comment(owner, repo, is.Number, "nothing to see\n\n"+tracker.CommentMarker(key)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := e.client().CommentOnce(ctx, is.Number, key, "CSAT went up."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.issues()[0].Comments
+	if len(got) != 2 || !strings.HasPrefix(got[1], "CSAT went up.\n\n") {
+		t.Fatalf("comments = %q, want the foreign one and cxloop's own, once", got)
+	}
+}
+
+// TestLocalCommentOnceAsAnApp: an App's comments are written by its bot,
+// "<slug>[bot]", which is who CommentOnce looks for.
+func TestLocalCommentOnceAsAnApp(t *testing.T) {
+	e := newEnv(t, localgithub.Options{Now: time.Now}) // JWTs are signed with the wall clock
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.AddApp(1234, 5678, &key.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	creds := tracker.Credentials{AppID: 1234, InstallationID: 5678, PrivateKey: pemKey}
+	app := func() *tracker.Client {
+		return e.client(func(cfg *tracker.Config) { cfg.Credentials = creds; cfg.Now = nil })
+	}
+	ctx := context.Background()
+	is, _, err := app().EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ck = "outcome/painpoint/p1/1764489600"
+	if err := e.srv.Comment(owner, repo, is.Number, tracker.CommentMarker(ck)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := app().CommentOnce(ctx, is.Number, ck, "CSAT went up."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.issues()[0].Comments; len(got) != 2 {
+		t.Fatalf("comments = %q, want the foreign one and the App's own, once", got)
+	}
+	// The token client is another identity: the App's comment is not its own.
+	if err := e.client().CommentOnce(ctx, is.Number, ck, "CSAT went up."); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.issues()[0].Comments; len(got) != 3 {
+		t.Fatalf("comments = %q, want a third, by the token's user", got)
+	}
+}
+
+// TestLocalCommentOnceWithAnInstallationToken: an installation token given
+// as "token" has no user (GET /user is 403) and cannot learn its App's
+// slug; its own comments are an App's bot's, which a person cannot fake.
+func TestLocalCommentOnceWithAnInstallationToken(t *testing.T) {
+	e := newEnv(t, localgithub.Options{Now: time.Now})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.AddApp(1234, 5678, &key.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	itr, err := ghinstallation.New(http.DefaultTransport, 1234, 5678, pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	itr.BaseURL = strings.TrimSuffix(e.srv.URL(), "/")
+	ctx := context.Background()
+	token, err := itr.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := func() *tracker.Client {
+		return e.client(func(cfg *tracker.Config) { cfg.Credentials = tracker.Credentials{Token: token}; cfg.Now = nil })
+	}
+	is, _, err := c().EnsureIssue(ctx, req("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ck = "outcome/painpoint/p1/1764489600"
+	if err := e.srv.Comment(owner, repo, is.Number, tracker.CommentMarker(ck)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := c().CommentOnce(ctx, is.Number, ck, "CSAT went up."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.issues()[0].Comments; len(got) != 2 {
+		t.Fatalf("comments = %q, want the person's and the installation's own, once", got)
 	}
 }

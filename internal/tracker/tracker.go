@@ -27,6 +27,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v60/github"
+
+	"github.com/cxloop/cxloop/internal/redact"
 )
 
 const (
@@ -171,6 +173,12 @@ type Client struct {
 	repository   *Repository
 	repositoryAt time.Time
 	redirected   bool
+
+	// apps asks GitHub about the App itself (JWT-authenticated); nil for a token.
+	apps *github.Client
+	// self is the login cxloop acts as, once known: a token's user, or an
+	// App's bot "<slug>[bot]".
+	self string
 }
 
 // Repository identifies a GitHub repository.
@@ -233,7 +241,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(cfg.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", cfg.APIURL)}
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", redact.URL(cfg.APIURL))}
+	}
+	if base.User != nil {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s carries user info; credentials belong in Config.Credentials", redact.URL(cfg.APIURL))}
+	}
+	if base.Scheme == "http" && !IsLoopback(base.Hostname()) {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s uses http: credentials are sent over https only, except to a loopback host", cfg.APIURL)}
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
@@ -251,6 +265,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	rt = &metricsTransport{next: rt}
+	var apps *github.Client
 	if cfg.Credentials.Token != "" {
 		rt = &tokenTransport{token: cfg.Credentials.Token, next: rt}
 	} else {
@@ -263,6 +278,9 @@ func New(cfg Config) (*Client, error) {
 		itr := ghinstallation.NewFromAppsTransport(atr, cfg.Credentials.InstallationID)
 		itr.BaseURL = apiRoot
 		rt = itr
+		apps = github.NewClient(&http.Client{Transport: atr, Timeout: timeout})
+		apps.BaseURL = base
+		apps.UserAgent = "cxloop"
 	}
 	identity := identityOf(cfg.Credentials)
 	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute, cfg.WritesPerHour)
@@ -287,6 +305,7 @@ func New(cfg Config) (*Client, error) {
 		recent:    map[string]recentIssue{},
 		pending:   map[string]time.Time{},
 		commented: map[string]bool{},
+		apps:      apps,
 	}, nil
 }
 
@@ -755,10 +774,17 @@ func CommentMarker(key string) string { return "<!-- cxloop:comment=" + key + " 
 
 // CommentOnce implements Tracker: it reads the issue's comments (a request
 // only when about to comment) and comments with a marker for key unless one
-// carries it already.
+// carries it already. Only a marker in a comment written by the identity
+// cxloop authenticates as counts: the marker is predictable, and anyone
+// who may comment on the issue could otherwise post it to keep the
+// comment from being made.
 func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) error {
 	if !ValidKey(key) {
 		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("comment key %q is not valid", key)}
+	}
+	self, err := c.identity(ctx)
+	if err != nil {
+		return err
 	}
 	marker := CommentMarker(key)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
@@ -768,7 +794,7 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 			return c.mapError(err, opIssue)
 		}
 		for _, cm := range comments {
-			if strings.Contains(cm.GetBody(), marker) {
+			if strings.Contains(cm.GetBody(), marker) && isAuthor(cm.GetUser(), self) {
 				return nil
 			}
 		}
@@ -778,6 +804,66 @@ func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) 
 		opts.Page = resp.NextPage
 	}
 	return c.Comment(ctx, number, strings.TrimRight(text, " \t\r\n")+"\n\n"+marker)
+}
+
+// anyBot stands for the identity of an installation token given as a
+// token: an App's bot whose slug cxloop cannot learn.
+const anyBot = "[bot]"
+
+// isAuthor reports whether u is self: the same login, or, for anyBot, an
+// App's bot (which only an App installed on the repository can act as).
+func isAuthor(u *github.User, self string) bool {
+	if self == anyBot {
+		return u.GetType() == "Bot" && strings.HasSuffix(u.GetLogin(), "[bot]")
+	}
+	return strings.EqualFold(u.GetLogin(), self)
+}
+
+// identity returns the login cxloop acts as on GitHub: the user of a token
+// (GET /user), or an App's bot, "<slug>[bot]" (GET /app with the App's
+// JWT). It is asked once per Client.
+func (c *Client) identity(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	self := c.self
+	c.mu.Unlock()
+	if self != "" {
+		return self, nil
+	}
+	if c.apps != nil {
+		app, _, err := c.apps.Apps.Get(ctx, "")
+		if err != nil {
+			return "", c.mapError(err, opRepo)
+		}
+		if app.GetSlug() == "" {
+			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say the App's slug"}
+		}
+		self = app.GetSlug() + "[bot]"
+	} else {
+		u, _, err := c.gh.Users.Get(ctx, "")
+		var ae *APIError
+		if err = c.mapError(err, opRepo); errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden {
+			// An installation token in the key "token" has no user (GitHub
+			// answers 403 "Resource not accessible by integration") and
+			// cannot ask for its App's slug: it writes as some App's bot.
+			self = anyBot
+		} else if err != nil {
+			return "", err
+		}
+		if self == anyBot {
+			c.mu.Lock()
+			c.self = self
+			c.mu.Unlock()
+			return self, nil
+		}
+		if u.GetLogin() == "" {
+			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say which user the token acts as"}
+		}
+		self = u.GetLogin()
+	}
+	c.mu.Lock()
+	c.self = self
+	c.mu.Unlock()
+	return self, nil
 }
 
 // EnsureLabel implements Tracker: it creates the label with cxloop's colour and
