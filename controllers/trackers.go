@@ -14,6 +14,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // TrackerSource gives the issue tracker of a journey. Tests swap it.
@@ -89,13 +90,34 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		return nil, err
 	}
 	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now,
-		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour, CreateSettle: t.CreateGrace})
+		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour, CreateSettle: t.CreateGrace,
+		KeyPrefix: workitem.JourneyPrefix(cj.Namespace, cj.Name)})
 	if err != nil {
 		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
 	}
 	if t.clients == nil {
 		t.clients = map[client.ObjectKey]trackerEntry{}
 	}
+	if old, ok := t.clients[jkey]; ok {
+		closeTracker(old.tracker) // its share of the repository's issue index
+	}
 	t.clients[jkey] = trackerEntry{fingerprint: fingerprint, tracker: c}
 	return c, nil
+}
+
+// Forget frees the tracker of a journey that is gone, and with the last
+// journey of a repository, the repository's issue index.
+func (t *Trackers) Forget(journey client.ObjectKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.clients[journey]; ok {
+		closeTracker(e.tracker)
+		delete(t.clients, journey)
+	}
+}
+
+func closeTracker(tr tracker.Tracker) {
+	if c, ok := tr.(interface{ Close() }); ok {
+		c.Close()
+	}
 }

@@ -189,9 +189,17 @@ func TestUnchangedSyncIsOneConditionalRequest(t *testing.T) {
 	if _, err := c.Issues(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A look for changes since the newest issue held is a new query each
+	// time the newest moves: from none, then to the issue created.
+	for range 2 {
+		if _, err := c.issues(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n := len(f.logged())
 	for i := 0; i < 3; i++ {
-		m, err := c.Issues(ctx)
+		// Within indexFreshFor syncs share a refresh; forced, each asks once.
+		m, err := c.issues(ctx, true)
 		if err != nil || m["k"].Number != 1 {
 			t.Fatalf("Issues: %v %v", m, err)
 		}
@@ -336,6 +344,7 @@ func TestExhaustedBudgetOnSuccessBlocksFurtherRequests(t *testing.T) {
 	if _, err := c.Issues(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	clk.Advance(indexFreshFor)
 	_, err := c.Issues(context.Background())
 	var rl *RateLimitError
 	// The reset is in whole seconds; the tracker resumes a second after it.
