@@ -52,6 +52,8 @@ type Trackers struct {
 
 	mu      sync.Mutex
 	clients map[client.ObjectKey]trackerEntry
+	// deliveries is the last GitHub delivery seen recorded on each journey.
+	deliveries map[client.ObjectKey]string
 }
 
 type trackerEntry struct {
@@ -79,6 +81,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.clients[jkey]; ok && e.fingerprint == fingerprint {
+		t.noteDelivery(cj, e.tracker)
 		return e.tracker, nil
 	}
 	creds, err := tracker.CredentialsFromSecret(&secret)
@@ -102,7 +105,26 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		closeTracker(old.tracker) // its share of the repository's issue index
 	}
 	t.clients[jkey] = trackerEntry{fingerprint: fingerprint, tracker: c}
+	t.noteDelivery(cj, c)
 	return c, nil
+}
+
+// noteDelivery refreshes the repository's issue index at once when a
+// replica recorded a new GitHub delivery on the journey (one that this
+// replica did not receive itself). t.mu is held.
+func (t *Trackers) noteDelivery(cj *cxv1.CustomerJourney, tr tracker.Tracker) {
+	d := cj.GetAnnotations()[AnnotationGitHubDelivery]
+	key := client.ObjectKeyFromObject(cj)
+	if d == "" || t.deliveries[key] == d {
+		return
+	}
+	if t.deliveries == nil {
+		t.deliveries = map[client.ObjectKey]string{}
+	}
+	t.deliveries[key] = d
+	if c, ok := tr.(interface{ Invalidate() }); ok {
+		c.Invalidate()
+	}
 }
 
 // Forget frees the tracker of a journey that is gone, and with the last
@@ -113,6 +135,7 @@ func (t *Trackers) Forget(journey client.ObjectKey) {
 	if e, ok := t.clients[journey]; ok {
 		closeTracker(e.tracker)
 		delete(t.clients, journey)
+		delete(t.deliveries, journey)
 	}
 }
 

@@ -105,13 +105,16 @@ type issueIndex struct {
 	// refreshing serialises refreshes: one request at a time per repository.
 	refreshing sync.Mutex
 
-	mu          sync.RWMutex
-	entries     map[int]*indexEntry
-	bytes       int
-	loaded      bool
-	maxUpdated  time.Time
-	sinceURL    string // the last incremental listing's first page
-	sinceETag   string
+	mu         sync.RWMutex
+	entries    map[int]*indexEntry
+	bytes      int
+	loaded     bool
+	maxUpdated time.Time
+	sinceURL   string // the last incremental listing's first page
+	sinceETag  string
+	// refreshedAt is when the last refresh ended, by the machine's clock:
+	// how fresh a view is depends on time passing, whatever clock the
+	// callers' domain runs on. openAt is by the callers' clock.
 	refreshedAt time.Time
 	openAt      time.Time
 	dirty       bool
@@ -165,6 +168,14 @@ func InvalidateRepository(owner, repo string, id int64) {
 		}
 		x.mu.Unlock()
 	}
+}
+
+// Invalidate makes the next caller of the client's repository index ask
+// GitHub: a webhook delivery recorded on the journey says something changed.
+func (c *Client) Invalidate() {
+	c.index.mu.Lock()
+	c.index.dirty = true
+	c.index.mu.Unlock()
 }
 
 // IndexStats is what the index of a repository holds, for tests and metrics.
@@ -249,7 +260,7 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 // indexFreshFor. Callers that asked while another refresh ran share it.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
-	fresh := x.loaded && !x.dirty && !force && c.now().Sub(x.refreshedAt) < indexFreshFor
+	fresh := x.loaded && !x.dirty && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
@@ -317,7 +328,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 		}
 	}
 	x.entries, x.bytes, x.maxUpdated = entries, bytes, newest
-	x.loaded, x.dirty, x.refreshedAt, x.openAt = true, false, now, now
+	x.loaded, x.dirty, x.refreshedAt, x.openAt = true, false, time.Now(), now
 	x.sinceURL, x.sinceETag = "", ""
 	x.mu.Unlock()
 	indexGauge(x)
@@ -359,7 +370,7 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 			x.maxUpdated = newest
 		}
 	}
-	x.dirty, x.refreshedAt = false, now
+	x.dirty, x.refreshedAt = false, time.Now()
 	over := x.bytes > maxIndexBytes
 	x.mu.Unlock()
 	indexGauge(x)

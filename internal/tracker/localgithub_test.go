@@ -157,8 +157,8 @@ func TestLocalFreshClientAdoptsIssuesOfAnEarlierOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The clients of one process share the repository's index; a refresh
-	// serves them for a few seconds (or until a webhook says otherwise).
-	e.clk.Advance(11 * time.Second)
+	// serves them for a few seconds, until a webhook says otherwise.
+	tracker.InvalidateRepository(owner, repo, 0)
 	closed, created, err := e.client().EnsureIssue(ctx, req("signup/email"))
 	if err != nil || created || closed.State != "closed" || closed.StateReason != "not_planned" {
 		t.Fatalf("closed issue not adopted: %+v created %v err %v", closed, created, err)
@@ -226,7 +226,7 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	// time the newest moves (here twice: from none, then to the issues
 	// created); after that, an unchanged repository answers 304.
 	for range 2 {
-		e.clk.Advance(11 * time.Second)
+		tracker.InvalidateRepository(owner, repo, 0)
 		if _, err := fresh.Issues(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	before = e.requestCount()
 	metric304 := counterValue(t, "GET", "304")
 	for i := 0; i < 3; i++ {
-		e.clk.Advance(11 * time.Second)
+		tracker.InvalidateRepository(owner, repo, 0)
 		again, err := fresh.Issues(ctx)
 		if err != nil || len(again) != 5 {
 			t.Fatalf("unchanged sync = %d, %v", len(again), err)
@@ -350,6 +350,7 @@ func TestLocalSecondaryLimits(t *testing.T) {
 			// While limited nothing is sent, reads included.
 			before := e.requestCount()
 			e.clk.Advance(29 * time.Second)
+			c.Invalidate() // so that the read would go to GitHub
 			if _, err := c.Issues(ctx); !errors.As(err, &rl) {
 				t.Errorf("Issues while limited: %v", err)
 			}
@@ -395,6 +396,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 	before := e.requestCount()
 	e.clk.Advance(30 * time.Minute)
 	for i := 0; i < 3; i++ {
+		c.Invalidate() // so that the read would go to GitHub
 		if _, err := c.Issues(ctx); !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) {
 			t.Errorf("Issues while limited: %v", err)
 		}
@@ -591,7 +593,7 @@ func TestLocalOpenRecheckDropsVanishedIssues(t *testing.T) {
 	if err := e.srv.CloseIssue(owner, repo, all["c"].Number, "completed"); err != nil {
 		t.Fatal(err)
 	}
-	e.clk.Advance(11 * time.Second)
+	tracker.InvalidateRepository(owner, repo, 0)
 	got, err := c.Issues(ctx)
 	if err != nil || got["c"].State != "closed" {
 		t.Fatalf("the close was not seen among the changes: %+v %v", got["c"], err)

@@ -435,6 +435,14 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	if err != nil {
 		return Issue{}, false, &notSentError{err}
 	}
+	if _, ok := existing[req.Key]; !ok && !pending {
+		// Not in the shared view, which may be seconds old: ask GitHub
+		// what changed since before deciding to create (an earlier
+		// process may have created it; a lost answer leaves no trace here).
+		if existing, err = c.issues(ctx, true); err != nil {
+			return Issue{}, false, &notSentError{err}
+		}
+	}
 	if is, ok := existing[req.Key]; ok {
 		c.mu.Lock()
 		delete(c.pending, req.Key)
