@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ type CustomerJourneyReconciler struct {
 func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, req.NamespacedName, &cj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := cj.DeepCopy()
@@ -142,6 +146,16 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, ReasonMapScored, "Score", msg)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// forget frees what cxloop kept for a journey that is gone: its GitHub
+// client (and with the last journey of a repository, the repository's
+// issue index) and its metric series.
+func (r *CustomerJourneyReconciler) forget(key client.ObjectKey) {
+	if f, ok := r.Trackers.(interface{ Forget(client.ObjectKey) }); ok {
+		f.Forget(key)
+	}
+	journeyHealth.DeleteLabelValues(key.Namespace, key.Name)
 }
 
 // reconcileTracked does the journey's work on GitHub: its reviews and its dashboard.

@@ -15,6 +15,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // TrackerSource gives the issue tracker of a journey. Tests swap it.
@@ -77,6 +78,8 @@ type Trackers struct {
 
 	mu      sync.Mutex
 	clients map[client.ObjectKey]trackerEntry
+	// deliveries is the last GitHub delivery seen recorded on each journey.
+	deliveries map[client.ObjectKey]string
 }
 
 type trackerEntry struct {
@@ -126,6 +129,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.clients[jkey]; ok && e.fingerprint == fingerprint {
+		t.noteDelivery(cj, e.tracker)
 		return e.tracker, nil
 	}
 	creds, err := tracker.CredentialsFromSecret(&secret)
@@ -137,14 +141,19 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		return nil, err
 	}
 	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now,
-		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour, CreateSettle: t.CreateGrace})
+		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour, CreateSettle: t.CreateGrace,
+		KeyPrefix: workitem.JourneyPrefix(cj.Namespace, cj.Name)})
 	if err != nil {
 		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
 	}
 	if t.clients == nil {
 		t.clients = map[client.ObjectKey]trackerEntry{}
 	}
+	if old, ok := t.clients[jkey]; ok {
+		closeTracker(old.tracker) // its share of the repository's issue index
+	}
 	t.clients[jkey] = trackerEntry{fingerprint: fingerprint, tracker: c}
+	t.noteDelivery(cj, c)
 	return c, nil
 }
 
@@ -167,4 +176,40 @@ func (t *Trackers) secretMissing(ctx context.Context, key client.ObjectKey) erro
 	return &TrackerConfigError{Reason: ReasonSecretNotFound, Waiting: true,
 		Message: fmt.Sprintf("Secret %q named in spec.tracker.github.secretRef does not exist in namespace %s (or lacks the label %s=%s); cxloop connects as soon as it is applied",
 			key.Name, key.Namespace, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
+}
+
+// noteDelivery refreshes the repository's issue index at once when a
+// replica recorded a new GitHub delivery on the journey (one that this
+// replica did not receive itself). t.mu is held.
+func (t *Trackers) noteDelivery(cj *cxv1.CustomerJourney, tr tracker.Tracker) {
+	d := cj.GetAnnotations()[AnnotationGitHubDelivery]
+	key := client.ObjectKeyFromObject(cj)
+	if d == "" || t.deliveries[key] == d {
+		return
+	}
+	if t.deliveries == nil {
+		t.deliveries = map[client.ObjectKey]string{}
+	}
+	t.deliveries[key] = d
+	if c, ok := tr.(interface{ Invalidate() }); ok {
+		c.Invalidate()
+	}
+}
+
+// Forget frees the tracker of a journey that is gone, and with the last
+// journey of a repository, the repository's issue index.
+func (t *Trackers) Forget(journey client.ObjectKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.clients[journey]; ok {
+		closeTracker(e.tracker)
+		delete(t.clients, journey)
+		delete(t.deliveries, journey)
+	}
+}
+
+func closeTracker(tr tracker.Tracker) {
+	if c, ok := tr.(interface{ Close() }); ok {
+		c.Close()
+	}
 }

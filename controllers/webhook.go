@@ -96,6 +96,8 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 				What: fmt.Sprintf("transferred on GitHub to %s/%s#%d", e.NewOwner, e.NewRepo, e.NewNumber)}
 		}
 	}
+	// Whoever leads refreshes the repository's issue index at once.
+	tracker.InvalidateRepository(e.Owner, e.Repo, e.RepoID)
 	journeys, err := w.journeysOf(ctx, e)
 	if err != nil {
 		return err

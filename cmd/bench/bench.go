@@ -37,6 +37,7 @@ import (
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // options configure one run of the benchmark.
@@ -51,6 +52,11 @@ type options struct {
 	Timeout         time.Duration
 	Root, Assets    string
 	Verbose         bool
+	// SharedRepo puts every journey in one repository.
+	SharedRepo bool
+	// History is the closed cxloop issues of earlier years each repository
+	// holds before the run.
+	History int
 	// ReadyOnly stops after every object is Ready: the Kubernetes side
 	// and the manager's memory only.
 	ReadyOnly bool
@@ -288,7 +294,7 @@ func startManager(ctx context.Context, mgr ctrl.Manager, failed context.CancelCa
 func (b *bench) baseline(ctx context.Context) (Side, error) {
 	ctx, failed := context.WithCancelCause(ctx)
 	defer failed(nil)
-	js := layout("base-", b.o.Journeys)
+	js := layout("base-", b.o.Journeys, b.sharedRepo())
 	keys := objectKeys(js)
 	obs := newObserver(b.c, readyCondition)
 	octx, stopObs := context.WithCancel(ctx)
@@ -369,10 +375,18 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 
 // cxloop runs the same load through cxloop and measures both sides.
 func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
-	js := layout("", b.o.Journeys)
+	js := layout("", b.o.Journeys, b.sharedRepo())
 	keys := objectKeys(js)
 	for _, j := range js {
 		b.gh.AddRepo(ghOwner, j.Repo)
+	}
+	if b.o.History > 0 {
+		for _, repo := range reposOf(js) {
+			if _, err := b.gh.AddHistory(ghOwner, repo, b.o.History, []string{"cxloop", "phase:improve"}, historyBody(js)); err != nil {
+				return err
+			}
+		}
+		b.say("cxloop: %d closed cxloop issues of earlier years in each of %d repositories", b.o.History, len(reposOf(js)))
 	}
 	obs := newObserver(b.c, cxloopReady)
 	octx, stopObs := context.WithCancel(ctx)
@@ -619,7 +633,8 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 			}
 			var open []localgithub.Issue
 			for _, is := range b.gh.Issues(ghOwner, j.Repo) {
-				if is.State == "open" && hasLabel(is.Labels, "phase:discovery") {
+				// With -shared-repo the repository holds every journey's issues.
+				if is.State == "open" && hasLabel(is.Labels, "phase:discovery") && strings.HasPrefix(tracker.KeyFromBody(is.Body), j.Namespace+"/"+j.Name+"/") {
 					open = append(open, is)
 				}
 			}
@@ -711,4 +726,25 @@ func (b *bench) finishManager(ctx context.Context, res *Result, mp *managerProce
 	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
 	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
 	return nil
+}
+
+// sharedRepo is the repository every journey tracks with -shared-repo.
+func (b *bench) sharedRepo() string {
+	if b.o.SharedRepo {
+		return "journeys"
+	}
+	return ""
+}
+
+// reposOf lists the repositories of the journeys, each once.
+func reposOf(js []benchJourney) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, j := range js {
+		if !seen[j.Repo] {
+			seen[j.Repo] = true
+			out = append(out, j.Repo)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,8 +42,9 @@ func (j benchJourney) phaseName(t cxv1.PhaseType) string {
 	}[t])
 }
 
-// layout places n journeys, journeysPerNamespace to a namespace (a team).
-func layout(prefix string, n int) []benchJourney {
+// layout places n journeys, journeysPerNamespace to a namespace (a team),
+// each in a repository of its own, or all in sharedRepo when it is set.
+func layout(prefix string, n int, sharedRepo string) []benchJourney {
 	out := make([]benchJourney, n)
 	for i := range out {
 		out[i] = benchJourney{
@@ -50,8 +52,22 @@ func layout(prefix string, n int) []benchJourney {
 			Name:      fmt.Sprintf("journey-%04d", i),
 			Repo:      fmt.Sprintf("journey-%04d", i),
 		}
+		if sharedRepo != "" {
+			out[i].Repo = sharedRepo
+		}
 	}
 	return out
+}
+
+// historyBody is a closed issue of an earlier year in a repository: about
+// 2 KB of findings and the key of a piece of work of one of the journeys
+// that no phase plans today.
+func historyBody(js []benchJourney) func(int) string {
+	findings := strings.Repeat("Findings and decisions of an earlier review. ", 44)
+	return func(i int) string {
+		j := js[i%len(js)]
+		return findings + "\n\n" + tracker.KeyMarker(fmt.Sprintf("%s/%s/retired/%d", j.Namespace, j.Name, i))
+	}
 }
 
 func namespacesOf(js []benchJourney) []string {

@@ -40,6 +40,8 @@ func main() {
 	flag.StringVar(&compareWith, "compare", "", "instead of running, compare two JSON results: -compare old.json,new.json")
 	printOnly := flag.String("print", "", "instead of running, print the table of a JSON result")
 	flag.BoolVar(&o.Verbose, "v", false, "show the manager's logs")
+	flag.BoolVar(&o.SharedRepo, "shared-repo", false, "every journey tracks one repository, as organisations do (default: a repository per journey)")
+	flag.IntVar(&o.History, "history", 0, "closed cxloop issues of earlier years (about 2 KB each) in each repository before the run")
 	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
 	flag.StringVar(&o.PprofAddr, "pprof", "", "the manager serves net/http/pprof at this address (e.g. 127.0.0.1:6060), to profile it: go tool pprof http://127.0.0.1:6060/debug/pprof/heap")
 	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 80% of it, as it sets itself under a cgroup limit; 0 for none")

@@ -983,3 +983,37 @@ func (s *Server) Comment(owner, repo string, number int, body string) error {
 	s.saveLocked()
 	return nil
 }
+
+// AddHistory adds n closed issues to owner/repo, as a repository holds after
+// years of work: each labelled with labels, titled and with a body of about
+// bodyBytes (which may carry a key marker made by body(i)), closed as
+// completed at times before now, oldest first. No webhook is sent. It
+// returns the number of the first.
+func (s *Server) AddHistory(owner, repo string, n int, labels []string, body func(i int) string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.world.repo(owner, repo)
+	if r == nil {
+		return 0, ErrNotFound
+	}
+	var ids []int64
+	for _, name := range labels {
+		ids = append(ids, s.world.ensureLabel(r, name).ID)
+	}
+	first := r.NextNumber
+	start := s.now().Add(-time.Duration(n+1) * time.Hour)
+	for i := range n {
+		created := start.Add(time.Duration(i) * time.Hour)
+		closed := created.Add(30 * time.Minute)
+		b := body(i)
+		is := &issue{
+			ID: s.world.newIssueID(), Number: r.NextNumber, Title: fmt.Sprintf("Earlier work %d", i+1), Body: &b,
+			State: "closed", StateReason: "completed", Author: tokenUser, LabelIDs: append([]int64(nil), ids...),
+			Assignees: []string{}, Comments: []*comment{}, CreatedAt: created, UpdatedAt: closed, ClosedAt: &closed,
+		}
+		r.NextNumber++
+		r.Issues = append(r.Issues, is)
+	}
+	s.saveLocked()
+	return first, nil
+}

@@ -157,6 +157,9 @@ func TestLocalFreshClientAdoptsIssuesOfAnEarlierOne(t *testing.T) {
 	if err := e.srv.CloseIssue(owner, repo, first.Number, "not_planned"); err != nil {
 		t.Fatal(err)
 	}
+	// The clients of one process share the repository's index; a refresh
+	// serves them for a few seconds, until a webhook says otherwise.
+	tracker.InvalidateRepository(owner, repo, 0)
 	closed, created, err := e.client().EnsureIssue(ctx, req("signup/email"))
 	if err != nil || created || closed.State != "closed" || closed.StateReason != "not_planned" {
 		t.Fatalf("closed issue not adopted: %+v created %v err %v", closed, created, err)
@@ -164,9 +167,13 @@ func TestLocalFreshClientAdoptsIssuesOfAnEarlierOne(t *testing.T) {
 	if n := len(e.issues()); n != 1 {
 		t.Fatalf("server holds %d issues, want 1", n)
 	}
-	// The body as returned hides the marker; the rendered text was neutralised.
-	if strings.Contains(closed.Body, "cxloop:key") || !strings.Contains(closed.Body, "&lt;b&gt;@\u200dalice&lt;/b&gt;") {
-		t.Errorf("body = %q", closed.Body)
+	// The body as returned hides the marker; the rendered text was
+	// neutralised. (The index keeps the bodies of open issues only.)
+	if strings.Contains(again.Body, "cxloop:key") || !strings.Contains(again.Body, "&lt;b&gt;@\u200dalice&lt;/b&gt;") {
+		t.Errorf("body = %q", again.Body)
+	}
+	if closed.Body != "" {
+		t.Errorf("the index kept the body of a closed issue: %q", closed.Body)
 	}
 }
 
@@ -211,10 +218,25 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	if err != nil || len(all) != 5 {
 		t.Fatalf("Issues over 3 pages = %d, %v; want 5", len(all), err)
 	}
-	remaining := e.srv.RateLimitRemaining(e.token)
+	// Within a few seconds every client shares the last refresh: no request.
 	before := e.requestCount()
+	if _, err := fresh.Issues(ctx); err != nil || e.requestCount() != before {
+		t.Fatalf("a sync right after a refresh sent %d requests (err %v), want none", e.requestCount()-before, err)
+	}
+	// A look for changes since the newest issue held is a new query each
+	// time the newest moves (here twice: from none, then to the issues
+	// created); after that, an unchanged repository answers 304.
+	for range 2 {
+		tracker.InvalidateRepository(owner, repo, 0)
+		if _, err := fresh.Issues(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remaining := e.srv.RateLimitRemaining(e.token)
+	before = e.requestCount()
 	metric304 := counterValue(t, "GET", "304")
 	for i := 0; i < 3; i++ {
+		tracker.InvalidateRepository(owner, repo, 0)
 		again, err := fresh.Issues(ctx)
 		if err != nil || len(again) != 5 {
 			t.Fatalf("unchanged sync = %d, %v", len(again), err)
@@ -222,7 +244,7 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	}
 	reqs := e.requestsSince(before)
 	if len(reqs) != 3 {
-		t.Fatalf("3 unchanged syncs sent %d requests, want 3 (page 1 only): %+v", len(reqs), reqs)
+		t.Fatalf("3 unchanged syncs sent %d requests, want 3 (one look for changes each): %+v", len(reqs), reqs)
 	}
 	for _, r := range reqs {
 		if !r.Conditional || r.Status != http.StatusNotModified {
@@ -329,6 +351,7 @@ func TestLocalSecondaryLimits(t *testing.T) {
 			// While limited nothing is sent, reads included.
 			before := e.requestCount()
 			e.clk.Advance(29 * time.Second)
+			c.Invalidate() // so that the read would go to GitHub
 			if _, err := c.Issues(ctx); !errors.As(err, &rl) {
 				t.Errorf("Issues while limited: %v", err)
 			}
@@ -374,6 +397,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 	before := e.requestCount()
 	e.clk.Advance(30 * time.Minute)
 	for i := 0; i < 3; i++ {
+		c.Invalidate() // so that the read would go to GitHub
 		if _, err := c.Issues(ctx); !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) {
 			t.Errorf("Issues while limited: %v", err)
 		}
@@ -546,9 +570,12 @@ func counterValue(t *testing.T, method, code string) float64 {
 	return 0
 }
 
-// A change that does not reach page 1 of sort=updated (here: updated_at
-// frozen by the clock) is picked up by the periodic full revalidation.
-func TestLocalPeriodicFullRevalidation(t *testing.T) {
+// TestLocalOpenRecheckDropsVanishedIssues: an issue deleted on GitHub does
+// not show up among the issues updated since; every openRecheck (10
+// minutes) the open issues are listed whole, and one the index holds open
+// that is listed nowhere leaves it. A close made meanwhile is not taken
+// for a deletion.
+func TestLocalOpenRecheckDropsVanishedIssues(t *testing.T) {
 	e := newEnv(t, localgithub.Options{})
 	c := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
 	ctx := context.Background()
@@ -557,27 +584,44 @@ func TestLocalPeriodicFullRevalidation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reader := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
-	all, err := reader.Issues(ctx)
+	all, err := c.Issues(ctx)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("Issues = %d, %v", len(all), err)
+	}
+	if err := e.srv.DeleteIssue(owner, repo, all["b"].Number); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.CloseIssue(owner, repo, all["c"].Number, "completed"); err != nil {
+		t.Fatal(err)
+	}
+	tracker.InvalidateRepository(owner, repo, 0)
+	got, err := c.Issues(ctx)
+	if err != nil || got["c"].State != "closed" {
+		t.Fatalf("the close was not seen among the changes: %+v %v", got["c"], err)
+	}
+	if _, ok := got["b"]; !ok {
+		t.Fatal("a deletion was noticed before the open issues were listed again")
+	}
+	e.clk.Advance(10 * time.Minute)
+	before := e.requestCount()
+	got, err = c.Issues(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.UpdateIssue(ctx, all["a"].Number, "Improve a (edited)", all["a"].Body); err != nil {
-		t.Fatal(err)
+	if _, ok := got["b"]; ok {
+		t.Error("the deleted issue is still held after the open issues were listed again")
 	}
-	e.clk.Advance(11 * time.Minute)
-	before := e.requestCount()
-	got, err := reader.Issues(ctx)
-	if err != nil || got["a"].Title != "Improve a (edited)" {
-		t.Fatalf("after the full revalidation: %+v %v", got["a"], err)
+	if len(got) != 4 || got["c"].State != "closed" || got["a"].State != "open" {
+		t.Errorf("after the recheck: %d issues, c %s, a %s; want 4, closed, open", len(got), got["c"].State, got["a"].State)
 	}
-	if n := len(e.requestsSince(before)); n != 3 {
-		t.Errorf("full revalidation sent %d requests, want 3 (every page)", n)
-	}
+	openPages := 0
 	for _, r := range e.requestsSince(before) {
-		if !r.Conditional {
-			t.Errorf("%+v not conditional", r)
+		if strings.Contains(r.Path, "state=open") {
+			openPages++
 		}
+	}
+	if openPages != 2 {
+		t.Errorf("the recheck listed %d pages of open issues, want 2 (3 open issues, 2 a page)", openPages)
 	}
 }
 

@@ -70,3 +70,37 @@ func registerMetrics() {
 		}
 	})
 }
+
+var (
+	indexIssues = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cxloop_github_issue_index_issues",
+		Help: "Issues carrying cxloop's label that the shared index of a repository holds.",
+	}, []string{"repository"})
+	indexBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cxloop_github_issue_index_bytes",
+		Help: "Approximate memory the shared issue index of a repository holds.",
+	}, []string{"repository"})
+	indexMetricsOnce sync.Once
+)
+
+func indexGauge(x *issueIndex) {
+	indexMetricsOnce.Do(func() {
+		_ = metrics.Registry.Register(indexIssues)
+		_ = metrics.Registry.Register(indexBytes)
+	})
+	x.mu.RLock()
+	n, b := len(x.entries), x.bytes
+	x.mu.RUnlock()
+	indexIssues.WithLabelValues(x.owner).Set(float64(n))
+	indexBytes.WithLabelValues(x.owner).Set(float64(b))
+}
+
+func dropIndexGauge(x *issueIndex) {
+	for _, other := range indexes {
+		if other.owner == x.owner {
+			return // another identity's index of the repository goes on
+		}
+	}
+	indexIssues.DeleteLabelValues(x.owner)
+	indexBytes.DeleteLabelValues(x.owner)
+}

@@ -39,11 +39,6 @@ const (
 	defaultPageSize        = 100
 	defaultTimeout         = 30 * time.Second
 
-	// maxPages bounds one listing (maxPages × page size issues).
-	maxPages = 200
-	// fullResyncInterval: a listing whose first page is unchanged is reused,
-	// but at least this often every page is revalidated (conditionally).
-	fullResyncInterval = 10 * time.Minute
 	// createSettle: after a creation with an unknown outcome, the key is not
 	// created again before this much time (Config.CreateSettle by default)
 	// created again before this much time passed without the issue showing up.
@@ -78,6 +73,10 @@ type Config struct {
 	PageSize int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// KeyPrefix, when set, limits Issues to the keys that start with it
+	// (and to shortened keys, "h/…"): a journey's issues in a repository
+	// that many journeys share.
+	KeyPrefix string
 	// CreateSettle is how long after a create with an unknown outcome the
 	// key is not created again unless the issue showed up; default 10s.
 	// Callers that persist their attempts (the controllers' CreateGrace)
@@ -160,9 +159,12 @@ type Client struct {
 	cache   *etagCache
 
 	keyLocks keyedMutex
+	// index is the repository's issues, shared with every Client of the
+	// repository (same API host and credentials identity).
+	index     *issueIndex
+	closeOnce sync.Once
 
 	mu           sync.Mutex
-	list         *listCache
 	byNumber     map[int]cachedIssue
 	recent       map[string]recentIssue
 	pending      map[string]time.Time
@@ -193,12 +195,6 @@ type Repository struct {
 // when nothing suggested a rename; the request is conditional (free when
 // unchanged).
 const repositoryRecheck = time.Hour
-
-type listCache struct {
-	etag   string
-	issues []cachedIssue
-	fullAt time.Time
-}
 
 type cachedIssue struct {
 	Issue
@@ -293,6 +289,7 @@ func New(cfg Config) (*Client, error) {
 	gh.UserAgent = "cxloop"
 
 	return &Client{
+		index:     acquireIndex(base.Scheme+"://"+base.Host+base.Path+" "+identity+" "+strings.ToLower(cfg.Owner+"/"+cfg.Repo), cfg.Owner+"/"+cfg.Repo),
 		cfg:       cfg,
 		gh:        gh,
 		base:      base,
@@ -357,68 +354,6 @@ func nextLink(h string) string {
 	return ""
 }
 
-// listAll lists every issue carrying the label, all states, newest update
-// first. When the first page is unchanged (304) the previous listing is reused.
-func (c *Client) listAll(ctx context.Context, force bool) ([]cachedIssue, error) {
-	q := url.Values{}
-	q.Set("state", "all")
-	q.Set("labels", c.label)
-	q.Set("sort", "updated")
-	q.Set("direction", "desc")
-	q.Set("per_page", strconv.Itoa(c.perPage))
-	next := c.repoPath() + "/issues?" + q.Encode()
-
-	now := c.now()
-	var all []cachedIssue
-	var firstETag string
-	for page := 0; next != ""; page++ {
-		if page >= maxPages {
-			return nil, &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("more than %d pages of issues labelled %q", maxPages, c.label)}
-		}
-		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
-		if err != nil {
-			return nil, err
-		}
-		var items []*github.Issue
-		resp, err := c.gh.Do(ctx, req, &items)
-		if err != nil {
-			return nil, c.mapError(err, opRepo)
-		}
-		c.noteRedirect(req, resp)
-		if page == 0 {
-			firstETag = resp.Header.Get("ETag")
-			if resp.Header.Get(headerNotModified) != "" && !force {
-				c.mu.Lock()
-				lc := c.list
-				c.mu.Unlock()
-				if lc != nil && lc.etag == firstETag && now.Sub(lc.fullAt) < fullResyncInterval {
-					return lc.issues, nil
-				}
-			}
-		}
-		for _, g := range items {
-			if g.IsPullRequest() {
-				continue
-			}
-			all = append(all, toIssue(g))
-		}
-		next = nextLink(resp.Header.Get("Link"))
-		if next != "" {
-			u, err := url.Parse(next)
-			if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
-				return nil, &APIError{Reason: ReasonInternalError, Message: "pagination link points outside the API host"}
-			}
-		}
-	}
-	c.mu.Lock()
-	c.list = &listCache{etag: firstETag, issues: all, fullAt: now}
-	for _, is := range all {
-		c.byNumber[is.Number] = is
-	}
-	c.mu.Unlock()
-	return all, nil
-}
-
 // noteRedirect remembers that an answer came through a redirect: GitHub
 // redirects the old name of a renamed or transferred repository to its ID.
 func (c *Client) noteRedirect(req *http.Request, resp *github.Response) {
@@ -450,6 +385,9 @@ func (c *Client) Repository(ctx context.Context) (Repository, error) {
 	c.mu.Lock()
 	c.repository, c.repositoryAt, c.redirected = &r, now, false
 	c.mu.Unlock()
+	c.index.mu.Lock()
+	c.index.repoID = r.ID
+	c.index.mu.Unlock()
 	return r, nil
 }
 
@@ -468,20 +406,10 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 }
 
 func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue, error) {
-	list, err := c.listAll(ctx, force)
-	if err != nil {
+	if err := c.index.refresh(ctx, c, force); err != nil {
 		return nil, err
 	}
-	m := make(map[string]cachedIssue, len(list))
-	for _, is := range list {
-		if is.Key == "" {
-			continue
-		}
-		if ex, ok := m[is.Key]; ok && ex.Number < is.Number {
-			continue
-		}
-		m[is.Key] = is
-	}
+	m := c.index.byKey(c.cfg.KeyPrefix)
 	now := c.now()
 	c.mu.Lock()
 	for k, r := range c.recent {
@@ -526,6 +454,14 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	if err != nil {
 		return Issue{}, false, &notSentError{err}
 	}
+	if _, ok := existing[req.Key]; !ok && !pending {
+		// Not in the shared view, which may be seconds old: ask GitHub
+		// what changed since before deciding to create (an earlier
+		// process may have created it; a lost answer leaves no trace here).
+		if existing, err = c.issues(ctx, true); err != nil {
+			return Issue{}, false, &notSentError{err}
+		}
+	}
 	if is, ok := existing[req.Key]; ok {
 		c.mu.Lock()
 		delete(c.pending, req.Key)
@@ -568,6 +504,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		return Issue{}, false, err
 	}
 	is := toIssue(g)
+	c.index.put(is, c.now())
 	c.mu.Lock()
 	delete(c.pending, req.Key)
 	c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
@@ -632,6 +569,11 @@ func (c *Client) current(ctx context.Context, number int) (cachedIssue, error) {
 	if ok {
 		return is, nil
 	}
+	// The index keeps the body of open issues only; a closed one is
+	// fetched when its body is needed.
+	if is, ok := c.index.entry(number); ok && (is.State == "closed" || is.raw != "") {
+		return is, nil
+	}
 	req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("%s/issues/%d", c.repoPath(), number), nil)
 	if err != nil {
 		return cachedIssue{}, err
@@ -684,6 +626,7 @@ func (c *Client) UpdateIssue(ctx context.Context, number int, title, body string
 }
 
 func (c *Client) remember(is cachedIssue) {
+	c.index.put(is, c.now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.byNumber[is.Number] = is

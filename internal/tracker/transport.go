@@ -450,7 +450,7 @@ func (c *etagCache) put(k string, e *cacheEntry) {
 }
 
 func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet {
+	if req.Method != http.MethodGet || req.Context().Value(skipETagCache{}) != nil {
 		return c.next.RoundTrip(req)
 	}
 	k := c.key(req)

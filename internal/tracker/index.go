@@ -1,0 +1,479 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// The issue index: one view per repository (and API host and credentials
+// identity) of the issues carrying cxloop's label, shared by every Client,
+// that is by every journey, tracking that repository.
+//
+// Why shared: journeys of one organisation live in one or a few
+// repositories, which after a year hold thousands of closed cxloop issues.
+// A listing per journey costs memory as journeys × issues and requests as
+// journeys × pages. The index holds each issue once, and for closed issues
+// only what the controllers read of them (key, number, state, when), never
+// their bodies.
+//
+// How it stays current: it is listed whole once (every page, all states);
+// after that each refresh asks only for the issues updated since the newest
+// it holds (`since`, sorted by update), conditionally, so that an idle
+// repository costs one request answered 304 per refresh, which GitHub does
+// not count against the rate limit. Refreshes are shared: callers within
+// indexFreshFor of the last one reuse it, unless they force one (a create
+// whose outcome is unknown) or a webhook delivery marked the repository
+// changed (InvalidateRepository). Deleted and transferred issues do not show
+// up as updated; the open issues are listed again every openRecheck (open
+// issues are few), and an issue the index holds open that neither listing
+// shows is gone from the repository.
+const (
+	// indexFreshFor is how long a refresh serves every caller.
+	indexFreshFor = 10 * time.Second
+	// openRecheck is how often the open issues are listed whole.
+	openRecheck = 10 * time.Minute
+	// sinceOverlap makes each incremental listing overlap the previous one:
+	// updated_at has whole seconds.
+	sinceOverlap = time.Second
+	// maxIndexPages bounds one listing (100 per page): 200,000 issues.
+	maxIndexPages = 2000
+	// maxIndexBytes bounds what one index holds.
+	maxIndexBytes = 64 << 20
+)
+
+// indexEntry is what the index keeps of one issue. Open issues keep their
+// body (cxloop edits them when the map changes) and labels; closed ones
+// only their key, state and times.
+type indexEntry struct {
+	Number      int
+	Key         string
+	Title       string
+	URL         string
+	State       string
+	StateReason string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    *time.Time
+	// raw and labels: open issues only.
+	raw    string
+	labels []string
+	// seenAt is when this process last heard of the issue.
+	seenAt time.Time
+}
+
+func (e *indexEntry) size() int {
+	n := 160 + len(e.Key) + len(e.Title) + len(e.URL) + len(e.raw)
+	for _, l := range e.labels {
+		n += 16 + len(l)
+	}
+	return n
+}
+
+func entryOf(is cachedIssue) *indexEntry {
+	e := &indexEntry{Number: is.Number, Key: is.Key, Title: is.Title, URL: is.URL, State: is.State, StateReason: is.StateReason,
+		CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt, ClosedAt: is.ClosedAt}
+	if is.State != "closed" {
+		e.raw, e.labels = is.raw, is.Labels
+	}
+	return e
+}
+
+func (e *indexEntry) issue() cachedIssue {
+	is := Issue{Number: e.Number, URL: e.URL, Key: e.Key, Title: e.Title, State: e.State, StateReason: e.StateReason,
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, ClosedAt: e.ClosedAt, Labels: e.labels}
+	if e.raw != "" {
+		is.Body = stripMarkers(e.raw)
+	}
+	return cachedIssue{Issue: is, raw: e.raw}
+}
+
+// issueIndex is the shared view of one repository's labelled issues.
+type issueIndex struct {
+	key   string // in the registry
+	owner string // lower-case owner/repo, for InvalidateRepository
+	refs  int    // Clients holding it; guarded by indexesMu
+
+	// refreshing serialises refreshes: one request at a time per repository.
+	refreshing sync.Mutex
+
+	mu         sync.RWMutex
+	entries    map[int]*indexEntry
+	bytes      int
+	loaded     bool
+	maxUpdated time.Time
+	sinceURL   string // the last incremental listing's first page
+	sinceETag  string
+	// refreshedAt is when the last refresh ended, by the machine's clock:
+	// how fresh a view is depends on time passing, whatever clock the
+	// callers' domain runs on. openAt is by the callers' clock.
+	refreshedAt time.Time
+	openAt      time.Time
+	dirty       bool
+	repoID      int64
+	// started counts the refreshes begun; a caller that finds one begun
+	// after it asked shares its answer.
+	started uint64
+}
+
+var (
+	indexesMu sync.Mutex
+	indexes   = map[string]*issueIndex{}
+)
+
+// acquireIndex returns the index of a repository, shared by key, counting
+// the holder; releaseIndex frees it with its last holder.
+func acquireIndex(key, ownerRepo string) *issueIndex {
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	x, ok := indexes[key]
+	if !ok {
+		x = &issueIndex{key: key, owner: strings.ToLower(ownerRepo), entries: map[int]*indexEntry{}}
+		indexes[key] = x
+	}
+	x.refs++
+	indexGauge(x)
+	return x
+}
+
+func releaseIndex(x *issueIndex) {
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	x.refs--
+	if x.refs <= 0 && indexes[x.key] == x {
+		delete(indexes, x.key)
+		dropIndexGauge(x)
+	}
+}
+
+// InvalidateRepository tells every index of the repository (by owner/name,
+// or by GitHub's ID when known) that GitHub reported a change, so that the
+// next caller refreshes it at once instead of within indexFreshFor.
+func InvalidateRepository(owner, repo string, id int64) {
+	name := strings.ToLower(owner + "/" + repo)
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	for _, x := range indexes {
+		x.mu.Lock()
+		if x.owner == name || (id > 0 && x.repoID == id) {
+			x.dirty = true
+		}
+		x.mu.Unlock()
+	}
+}
+
+// Invalidate makes the next caller of the client's repository index ask
+// GitHub: a webhook delivery recorded on the journey says something changed.
+func (c *Client) Invalidate() {
+	c.index.mu.Lock()
+	c.index.dirty = true
+	c.index.mu.Unlock()
+}
+
+// IndexStats is what the index of a repository holds, for tests and metrics.
+type IndexStats struct {
+	Issues, Open, Bytes, Holders int
+}
+
+// Stats describes the client's index.
+func (c *Client) IndexStats() IndexStats {
+	x := c.index
+	indexesMu.Lock()
+	holders := x.refs
+	indexesMu.Unlock()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	st := IndexStats{Issues: len(x.entries), Bytes: x.bytes, Holders: holders}
+	for _, e := range x.entries {
+		if e.State != "closed" {
+			st.Open++
+		}
+	}
+	return st
+}
+
+// Close releases the client's share of the repository's issue index. The
+// client must not be used afterwards.
+func (c *Client) Close() {
+	c.closeOnce.Do(func() { releaseIndex(c.index) })
+}
+
+// put stores an issue as GitHub answered it (a listing, a create, an edit)
+// at now.
+func (x *issueIndex) put(is cachedIssue, now time.Time) {
+	if is.Number == 0 {
+		return
+	}
+	e := entryOf(is)
+	e.seenAt = now
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.entries[e.Number]; ok {
+		if old.UpdatedAt.After(e.UpdatedAt) {
+			return // an older answer than the one held
+		}
+		x.bytes -= old.size()
+	}
+	x.entries[e.Number] = e
+	x.bytes += e.size()
+}
+
+// entry returns an issue the index holds.
+func (x *issueIndex) entry(number int) (cachedIssue, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.entries[number]
+	if !ok {
+		return cachedIssue{}, false
+	}
+	return e.issue(), true
+}
+
+// byKey returns the issues whose key starts with prefix (all keys when
+// prefix is ""; shortened keys, "h/…", always), by key; when two issues
+// carry one key, the lower number wins.
+func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	m := map[string]cachedIssue{}
+	for _, e := range x.entries {
+		if e.Key == "" || (prefix != "" && !strings.HasPrefix(e.Key, prefix) && !strings.HasPrefix(e.Key, "h/")) {
+			continue
+		}
+		if ex, ok := m[e.Key]; ok && ex.Number < e.Number {
+			continue
+		}
+		m[e.Key] = e.issue()
+	}
+	return m
+}
+
+// refresh brings the index up to date; force asks GitHub even within
+// indexFreshFor. Callers that asked while another refresh ran share it.
+func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
+	x.mu.RLock()
+	fresh := x.loaded && !x.dirty && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	ticket := x.started
+	x.mu.RUnlock()
+	if fresh {
+		return nil
+	}
+	x.refreshing.Lock()
+	defer x.refreshing.Unlock()
+	x.mu.Lock()
+	// A refresh begun after this caller asked (and, refreshes being one at
+	// a time, over by now) answers it too.
+	done := x.loaded && !x.dirty && x.started > ticket
+	loaded, openAt := x.loaded, x.openAt
+	if !done {
+		x.started++
+	}
+	x.mu.Unlock()
+	if done {
+		return nil
+	}
+	now := c.now()
+	if !loaded {
+		return x.listWhole(ctx, c, now)
+	}
+	if now.Sub(openAt) >= openRecheck {
+		return x.recheckOpen(ctx, c, now)
+	}
+	_, err := x.listChanged(ctx, c, now)
+	return err
+}
+
+// listWhole lists every labelled issue, page by page, keeping only what the
+// index holds of each.
+func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) error {
+	entries := map[int]*indexEntry{}
+	bytes := 0
+	var newest time.Time
+	err := c.listPages(ctx, c.listQuery("all", "desc", time.Time{}), "", func(is cachedIssue) error {
+		e := entryOf(is)
+		e.seenAt = now
+		if old, ok := entries[e.Number]; ok {
+			bytes -= old.size()
+		}
+		entries[e.Number] = e
+		bytes += e.size()
+		if bytes > maxIndexBytes {
+			return &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
+		}
+		if is.UpdatedAt.After(newest) {
+			newest = is.UpdatedAt
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	// Answers of creates and edits that arrived while listing are newer.
+	for n, e := range x.entries {
+		if cur, ok := entries[n]; !ok || e.UpdatedAt.After(cur.UpdatedAt) {
+			if ok {
+				bytes -= cur.size()
+			}
+			entries[n] = e
+			bytes += e.size()
+		}
+	}
+	x.entries, x.bytes, x.maxUpdated = entries, bytes, newest
+	x.loaded, x.dirty, x.refreshedAt, x.openAt = true, false, time.Now(), now
+	x.sinceURL, x.sinceETag = "", ""
+	x.mu.Unlock()
+	indexGauge(x)
+	return nil
+}
+
+// listChanged asks for the issues updated since the newest the index holds
+// and stores them; it reports the numbers it saw.
+func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) (map[int]bool, error) {
+	x.mu.RLock()
+	since, prevURL, prevETag := x.maxUpdated, x.sinceURL, x.sinceETag
+	x.mu.RUnlock()
+	if !since.IsZero() {
+		since = since.Add(-sinceOverlap)
+	}
+	first := c.listQuery("all", "asc", since)
+	etag := ""
+	if first == prevURL {
+		etag = prevETag
+	}
+	seen := map[int]bool{}
+	newest := time.Time{}
+	var firstETag string
+	err := c.listPages(ctx, first, etag, func(is cachedIssue) error {
+		seen[is.Number] = true
+		x.put(is, now)
+		if is.UpdatedAt.After(newest) {
+			newest = is.UpdatedAt
+		}
+		return nil
+	}, func(e string) { firstETag = e })
+	if err != nil && !errors.Is(err, errNotModified) {
+		return nil, err
+	}
+	x.mu.Lock()
+	if err == nil {
+		x.sinceURL, x.sinceETag = first, firstETag
+		if newest.After(x.maxUpdated) {
+			x.maxUpdated = newest
+		}
+	}
+	x.dirty, x.refreshedAt = false, time.Now()
+	over := x.bytes > maxIndexBytes
+	x.mu.Unlock()
+	indexGauge(x)
+	if over {
+		return nil, &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
+	}
+	return seen, nil
+}
+
+// recheckOpen lists the open issues whole, then what changed since: an
+// issue the index holds open that neither shows is gone (deleted or
+// transferred) and leaves the index.
+func (x *issueIndex) recheckOpen(ctx context.Context, c *Client, now time.Time) error {
+	open := map[int]bool{}
+	if err := c.listPages(ctx, c.listQuery("open", "desc", time.Time{}), "", func(is cachedIssue) error {
+		open[is.Number] = true
+		x.put(is, now)
+		return nil
+	}); err != nil {
+		return err
+	}
+	changed, err := x.listChanged(ctx, c, now)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	for n, e := range x.entries {
+		if e.State != "closed" && !open[n] && !changed[n] && e.seenAt.Before(now) {
+			x.bytes -= e.size()
+			delete(x.entries, n)
+		}
+	}
+	x.openAt = now
+	x.mu.Unlock()
+	return nil
+}
+
+// errNotModified: the first page of a conditional listing was unchanged.
+var errNotModified = errors.New("not modified")
+
+// listQuery is the path of a listing of the labelled issues.
+func (c *Client) listQuery(state, direction string, since time.Time) string {
+	q := url.Values{}
+	q.Set("state", state)
+	q.Set("labels", c.label)
+	q.Set("sort", "updated")
+	q.Set("direction", direction)
+	q.Set("per_page", strconv.Itoa(c.perPage))
+	if !since.IsZero() {
+		q.Set("since", since.UTC().Format(time.RFC3339))
+	}
+	return c.repoPath() + "/issues?" + q.Encode()
+}
+
+// listPages walks a listing page by page, handing each issue (pull
+// requests left out) to each and dropping the page. The first page is
+// asked with If-None-Match when etag is set; errNotModified says it was
+// unchanged. The pages bypass the client's ETag cache, which would keep
+// every page's body.
+func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, firstETag ...func(string)) error {
+	ctx = context.WithValue(ctx, skipETagCache{}, true)
+	for page := 0; next != ""; page++ {
+		if page >= maxIndexPages {
+			return &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("more than %d pages of issues labelled %q", maxIndexPages, c.label)}
+		}
+		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
+		if err != nil {
+			return err
+		}
+		if page == 0 && etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		var items []*github.Issue
+		resp, err := c.gh.Do(ctx, req, &items)
+		var ger *github.ErrorResponse
+		if page == 0 && errors.As(err, &ger) && ger.Response != nil && ger.Response.StatusCode == http.StatusNotModified {
+			return errNotModified
+		}
+		if err != nil {
+			return c.mapError(err, opRepo)
+		}
+		c.noteRedirect(req, resp)
+		if page == 0 && len(firstETag) > 0 {
+			firstETag[0](resp.Header.Get("ETag"))
+		}
+		for _, g := range items {
+			if g.IsPullRequest() {
+				continue
+			}
+			if err := each(toIssue(g)); err != nil {
+				return err
+			}
+		}
+		next = nextLink(resp.Header.Get("Link"))
+		if next != "" {
+			u, err := url.Parse(next)
+			if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+				return &APIError{Reason: ReasonInternalError, Message: "pagination link points outside the API host"}
+			}
+		}
+	}
+	return nil
+}
+
+// skipETagCache marks requests whose answers the ETag cache must not keep.
+type skipETagCache struct{}

@@ -1,0 +1,131 @@
+package tracker_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// historyBody is a closed issue of an earlier year: a long body with the key
+// marker of a journey's work.
+func historyBody(journey string) func(int) string {
+	return func(i int) string {
+		return strings.Repeat("Findings of the review. ", 80) + "\n\n" + tracker.KeyMarker(fmt.Sprintf("ns/%s/review/%d", journey, i))
+	}
+}
+
+// TestIndexIsSharedByTheJourneysOfARepository: journeys tracking one
+// repository with years of closed issues list it once between them, hold
+// each issue once (closed ones without their bodies), see only their own
+// keys, and free the index with the last of them.
+func TestIndexIsSharedByTheJourneysOfARepository(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	const history = 1200 // 12 pages
+	for _, journey := range []string{"shop", "museum"} {
+		if _, err := e.srv.AddHistory(owner, repo, history/2, []string{"cxloop"}, historyBody(journey)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	journeys := []string{"shop", "museum", "park", "zoo", "cafe"}
+	clients := map[string]*tracker.Client{}
+	for _, j := range journeys {
+		clients[j] = e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/" + j + "/" })
+	}
+	before := e.requestCount()
+	for _, j := range journeys {
+		m, err := clients[j].Issues(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if j == "shop" || j == "museum" {
+			want = history / 2
+		}
+		if len(m) != want {
+			t.Errorf("journey %s sees %d issues, want %d (its own)", j, len(m), want)
+		}
+		for k, is := range m {
+			if !strings.HasPrefix(k, "ns/"+j+"/") {
+				t.Errorf("journey %s sees another journey's key %s", j, k)
+			}
+			if is.Body != "" {
+				t.Errorf("closed issue #%d kept its body", is.Number)
+				break
+			}
+		}
+	}
+	if n := e.requestCount() - before; n != history/100 {
+		t.Errorf("5 journeys sent %d requests to list a repository of %d pages, want %d (one listing)", n, history/100, history/100)
+	}
+	st := clients["shop"].IndexStats()
+	if st.Issues != history || st.Holders != len(journeys) {
+		t.Errorf("index holds %d issues for %d holders, want %d for %d", st.Issues, st.Holders, history, len(journeys))
+	}
+	// Closed issues cost their key and state, not their 2 KB bodies.
+	if per := st.Bytes / st.Issues; per > 400 {
+		t.Errorf("index holds %d bytes per closed issue, want at most 400", per)
+	}
+	t.Logf("index: %d issues, %d KiB (%d bytes each)", st.Issues, st.Bytes>>10, st.Bytes/st.Issues)
+
+	// A journey's new issue is seen by the others at once, without a listing.
+	is, created, err := clients["park"].EnsureIssue(ctx, req("ns/park/painpoint/x"))
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	before = e.requestCount()
+	again, created, err := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/park/" }).EnsureIssue(ctx, req("ns/park/painpoint/x"))
+	if err != nil || created || again.Number != is.Number {
+		t.Fatalf("another client of the repository: #%d created %v err %v; want #%d adopted", again.Number, created, err, is.Number)
+	}
+	if n := e.requestCount() - before; n != 0 {
+		t.Errorf("adopting an issue the index holds sent %d requests", n)
+	}
+
+	// Freed with its last holder: a new client starts a new index.
+	for _, c := range clients {
+		c.Close()
+	}
+	fresh := e.client()
+	if st := fresh.IndexStats(); st.Holders != 2 {
+		// the client made for adopting above still holds it
+		t.Errorf("after closing 5 of 7 holders: %d holders, want 2", st.Holders)
+	}
+}
+
+// TestIndexHoldsMoreThanTheOldPageCap: 25,000 closed issues (250 pages of
+// 100; the per-journey listing stopped at 200) are listed whole, once.
+func TestIndexHoldsMoreThanTheOldPageCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists 250 pages")
+	}
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	const history = 25000
+	if _, err := e.srv.AddHistory(owner, repo, history, []string{"cxloop"}, historyBody("shop")); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	m, err := c.Issues(ctx)
+	if err != nil || len(m) != history {
+		t.Fatalf("Issues = %d, %v; want %d", len(m), err, history)
+	}
+	st := c.IndexStats()
+	t.Logf("index of %d closed issues: %d KiB", st.Issues, st.Bytes>>10)
+	if st.Bytes > 16<<20 {
+		t.Errorf("index of %d closed issues holds %d MiB, want under 16", st.Issues, st.Bytes>>20)
+	}
+	// A webhook's news makes the next caller look at once.
+	before := e.requestCount()
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() != before {
+		t.Fatalf("a sync within the shared refresh sent requests (%v)", err)
+	}
+	tracker.InvalidateRepository(owner, repo, 0)
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() == before {
+		t.Fatalf("after InvalidateRepository no request was sent (%v)", err)
+	}
+}
