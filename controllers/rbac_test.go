@@ -86,7 +86,8 @@ func TestManagerWorksWithItsOwnRights(t *testing.T) {
 	g.Expect(SetupIndexes(mctx, mgr)).To(Succeed())
 	// Credentials through the label-selected cache: the manager has no right
 	// to get a Secret by name in a journey's namespace.
-	trackers := &Trackers{Reader: mgr.GetClient(), WritesPerMinute: 600, WritesPerHour: 36000, HTTPClient: &http.Client{Timeout: 2 * time.Second}}
+	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), WritesPerMinute: 600, WritesPerHour: 36000, HTTPClient: &http.Client{Timeout: 2 * time.Second},
+		allowedHostsNow: localGitHubHosts.list}
 	recorder := mgr.GetEventRecorder("cxloop")
 	g.Expect((&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).
 		SetupWithManager(mgr, controller.Options{})).To(Succeed())
