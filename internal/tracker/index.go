@@ -102,8 +102,9 @@ type issueIndex struct {
 	owner string // lower-case owner/repo, for InvalidateRepository
 	refs  int    // Clients holding it; guarded by indexesMu
 
-	// refreshing serialises refreshes: one request at a time per repository.
-	refreshing sync.Mutex
+	// refreshing serialises refreshes, one at a time per repository; a
+	// channel so that a caller waiting for it gives up with its context.
+	refreshing chan struct{}
 
 	mu         sync.RWMutex
 	entries    map[int]*indexEntry
@@ -119,9 +120,10 @@ type issueIndex struct {
 	openAt      time.Time
 	dirty       bool
 	repoID      int64
-	// started counts the refreshes begun; a caller that finds one begun
-	// after it asked shares its answer.
-	started uint64
+	// started counts the refreshes begun, succeeded the number of the
+	// last that succeeded: a caller that finds one begun after it asked
+	// and succeeded shares its answer.
+	started, succeeded uint64
 }
 
 var (
@@ -136,7 +138,7 @@ func acquireIndex(key, ownerRepo string) *issueIndex {
 	defer indexesMu.Unlock()
 	x, ok := indexes[key]
 	if !ok {
-		x = &issueIndex{key: key, owner: strings.ToLower(ownerRepo), entries: map[int]*indexEntry{}}
+		x = &issueIndex{key: key, owner: strings.ToLower(ownerRepo), entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1)}
 		indexes[key] = x
 	}
 	x.refs++
@@ -257,7 +259,8 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 }
 
 // refresh brings the index up to date; force asks GitHub even within
-// indexFreshFor. Callers that asked while another refresh ran share it.
+// indexFreshFor. Callers that asked while another refresh ran share it,
+// when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
 	fresh := x.loaded && !x.dirty && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
@@ -266,28 +269,42 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	if fresh {
 		return nil
 	}
-	x.refreshing.Lock()
-	defer x.refreshing.Unlock()
+	select {
+	case x.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-x.refreshing }()
 	x.mu.Lock()
 	// A refresh begun after this caller asked (and, refreshes being one at
-	// a time, over by now) answers it too.
-	done := x.loaded && !x.dirty && x.started > ticket
+	// a time, over by now) answers it too, if it succeeded.
+	done := x.loaded && !x.dirty && x.succeeded > ticket
 	loaded, openAt := x.loaded, x.openAt
-	if !done {
-		x.started++
-	}
+	x.started++
+	mine := x.started
 	x.mu.Unlock()
 	if done {
 		return nil
 	}
 	now := c.now()
-	if !loaded {
-		return x.listWhole(ctx, c, now)
+	var err error
+	switch {
+	case !loaded:
+		// An issue updated while the pages were read moves to page 1, read
+		// already: look for what changed since the listing began.
+		if err = x.listWhole(ctx, c, now); err == nil {
+			_, err = x.listChanged(ctx, c, now)
+		}
+	case now.Sub(openAt) >= openRecheck:
+		err = x.recheckOpen(ctx, c, now)
+	default:
+		_, err = x.listChanged(ctx, c, now)
 	}
-	if now.Sub(openAt) >= openRecheck {
-		return x.recheckOpen(ctx, c, now)
+	if err == nil {
+		x.mu.Lock()
+		x.succeeded = mine
+		x.mu.Unlock()
 	}
-	_, err := x.listChanged(ctx, c, now)
 	return err
 }
 
@@ -380,9 +397,12 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 	return seen, nil
 }
 
-// recheckOpen lists the open issues whole, then what changed since: an
-// issue the index holds open that neither shows is gone (deleted or
-// transferred) and leaves the index.
+// recheckOpen lists the open issues whole, then what changed since. An
+// issue the index holds open that neither shows may be gone (deleted or
+// transferred), or may only have moved between pages while they were read
+// (an issue closed meanwhile shifts the later ones up a page): each is
+// asked of GitHub by number, and leaves the index only when GitHub says
+// it is gone.
 func (x *issueIndex) recheckOpen(ctx context.Context, c *Client, now time.Time) error {
 	open := map[int]bool{}
 	if err := c.listPages(ctx, c.listQuery("open", "desc", time.Time{}), "", func(is cachedIssue) error {
@@ -396,16 +416,63 @@ func (x *issueIndex) recheckOpen(ctx context.Context, c *Client, now time.Time) 
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
+	x.mu.RLock()
+	var missing []int
 	for n, e := range x.entries {
 		if e.State != "closed" && !open[n] && !changed[n] && e.seenAt.Before(now) {
-			x.bytes -= e.size()
-			delete(x.entries, n)
+			missing = append(missing, n)
 		}
 	}
+	x.mu.RUnlock()
+	for _, n := range missing {
+		is, err := c.fetchIssue(ctx, n)
+		switch {
+		case err == nil && hasLabel(is.Labels, c.label) && is.Number == n && c.inRepository(is):
+			x.put(is, now)
+		case err == nil || isGone(err):
+			// Unlabelled, transferred (answered from elsewhere) or deleted.
+			x.mu.Lock()
+			if e, ok := x.entries[n]; ok {
+				x.bytes -= e.size()
+				delete(x.entries, n)
+			}
+			x.mu.Unlock()
+		default:
+			return err
+		}
+	}
+	x.mu.Lock()
 	x.openAt = now
 	x.mu.Unlock()
 	return nil
+}
+
+// isGone reports whether GitHub said an issue is not there (deleted, or
+// not visible).
+func isGone(err error) bool {
+	r := Reason(err)
+	return r == ReasonIssueDeleted || r == ReasonIssueNotFound
+}
+
+// inRepository reports whether an issue GitHub answered is in the client's
+// repository (by name in the spec, or as GitHub calls it now), and not one
+// that a transfer's redirect led to.
+func (c *Client) inRepository(is cachedIssue) bool {
+	u, err := url.Parse(is.URL)
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) < 4 || parts[len(parts)-2] != "issues" {
+		return false
+	}
+	name := strings.ToLower(parts[len(parts)-4] + "/" + parts[len(parts)-3])
+	if name == strings.ToLower(c.cfg.Owner+"/"+c.cfg.Repo) {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.repository != nil && strings.EqualFold(c.repository.FullName, name)
 }
 
 // errNotModified: the first page of a conditional listing was unchanged.

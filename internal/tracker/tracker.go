@@ -165,7 +165,6 @@ type Client struct {
 	closeOnce sync.Once
 
 	mu           sync.Mutex
-	byNumber     map[int]cachedIssue
 	recent       map[string]recentIssue
 	pending      map[string]time.Time
 	commented    map[string]bool
@@ -274,16 +273,16 @@ func New(cfg Config) (*Client, error) {
 		itr := ghinstallation.NewFromAppsTransport(atr, cfg.Credentials.InstallationID)
 		itr.BaseURL = apiRoot
 		rt = itr
-		apps = github.NewClient(&http.Client{Transport: atr, Timeout: timeout})
+		apps = github.NewClient(&http.Client{Transport: atr, Timeout: timeout, CheckRedirect: sameOrigin(base)})
 		apps.BaseURL = base
 		apps.UserAgent = "cxloop"
 	}
 	identity := identityOf(cfg.Credentials)
 	limits := sharedLimitState(base.Scheme+"://"+base.Host+base.Path+" "+identity, cfg.WritesPerMinute, cfg.WritesPerHour)
-	rt = &limitTransport{next: rt, state: limits, now: cfg.Now, host: base.Host}
+	rt = &limitTransport{next: rt, state: limits, now: cfg.Now, host: base.Host, scheme: base.Scheme}
 	cache := newETagCache(rt, identity)
 
-	gh := github.NewClient(&http.Client{Transport: cache, Timeout: timeout})
+	gh := github.NewClient(&http.Client{Transport: cache, Timeout: timeout, CheckRedirect: sameOrigin(base)})
 	gh.BaseURL = base
 	gh.UploadURL = base
 	gh.UserAgent = "cxloop"
@@ -298,7 +297,6 @@ func New(cfg Config) (*Client, error) {
 		now:       cfg.Now,
 		limits:    limits,
 		cache:     cache,
-		byNumber:  map[int]cachedIssue{},
 		recent:    map[string]recentIssue{},
 		pending:   map[string]time.Time{},
 		commented: map[string]bool{},
@@ -508,7 +506,6 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	c.mu.Lock()
 	delete(c.pending, req.Key)
 	c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
-	c.byNumber[is.Number] = is
 	c.mu.Unlock()
 
 	if !hasLabel(is.Labels, c.label) {
@@ -523,9 +520,9 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		for _, l := range got {
 			is.Labels = append(is.Labels, l.GetName())
 		}
+		c.index.put(is, c.now())
 		c.mu.Lock()
 		c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
-		c.byNumber[is.Number] = is
 		c.mu.Unlock()
 	}
 	return is.clone(), true, nil
@@ -561,19 +558,9 @@ func hasLabelGH(ls []*github.Label, l string) bool {
 	return false
 }
 
-// current returns the issue as last listed, or fetches it (conditionally).
-func (c *Client) current(ctx context.Context, number int) (cachedIssue, error) {
-	c.mu.Lock()
-	is, ok := c.byNumber[number]
-	c.mu.Unlock()
-	if ok {
-		return is, nil
-	}
-	// The index keeps the body of open issues only; a closed one is
-	// fetched when its body is needed.
-	if is, ok := c.index.entry(number); ok && (is.State == "closed" || is.raw != "") {
-		return is, nil
-	}
+// fetchIssue asks GitHub for one issue, conditionally, without following
+// a transfer's redirect to another repository.
+func (c *Client) fetchIssue(ctx context.Context, number int) (cachedIssue, error) {
 	req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("%s/issues/%d", c.repoPath(), number), nil)
 	if err != nil {
 		return cachedIssue{}, err
@@ -582,10 +569,24 @@ func (c *Client) current(ctx context.Context, number int) (cachedIssue, error) {
 	if _, err := c.gh.Do(ctx, req, &g); err != nil {
 		return cachedIssue{}, c.mapError(err, opIssue)
 	}
-	is = toIssue(&g)
-	c.mu.Lock()
-	c.byNumber[number] = is
-	c.mu.Unlock()
+	return toIssue(&g), nil
+}
+
+// current returns the issue as the repository's index holds it, or
+// fetches it (conditionally) when the index does not hold it, or holds it
+// without the body that needBody asks for (the index keeps the bodies of
+// open issues only). One view for every client of the repository: a
+// client's own copy would go stale when another journey, or a person,
+// changed the issue since.
+func (c *Client) current(ctx context.Context, number int, needBody bool) (cachedIssue, error) {
+	if is, ok := c.index.entry(number); ok && (!needBody || is.raw != "") {
+		return is, nil
+	}
+	is, err := c.fetchIssue(ctx, number)
+	if err != nil {
+		return cachedIssue{}, err
+	}
+	c.index.put(is, c.now())
 	return is, nil
 }
 
@@ -596,7 +597,7 @@ func normalizeBody(s string) string {
 // UpdateIssue implements Tracker. The comparison uses the issue as last listed
 // (Issues/EnsureIssue) or fetched.
 func (c *Client) UpdateIssue(ctx context.Context, number int, title, body string) error {
-	cur, err := c.current(ctx, number)
+	cur, err := c.current(ctx, number, true)
 	if err != nil {
 		return err
 	}
@@ -629,7 +630,6 @@ func (c *Client) remember(is cachedIssue) {
 	c.index.put(is, c.now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.byNumber[is.Number] = is
 	if r, ok := c.recent[is.Key]; ok && is.Key != "" && r.issue.Number == is.Number {
 		r.issue = is
 		c.recent[is.Key] = r
@@ -641,7 +641,7 @@ func (c *Client) CloseIssue(ctx context.Context, number int, reason, comment str
 	if reason != "completed" && reason != "not_planned" {
 		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("close reason %q must be \"completed\" or \"not_planned\"", reason)}
 	}
-	cur, err := c.current(ctx, number)
+	cur, err := c.current(ctx, number, false)
 	if err != nil {
 		return err
 	}
@@ -684,7 +684,7 @@ func (c *Client) CloseIssue(ctx context.Context, number int, reason, comment str
 // ReopenIssue reopens a closed issue: work cxloop had closed (obsolete, or a
 // gap it saw fixed) that the journey map asks for again.
 func (c *Client) ReopenIssue(ctx context.Context, number int, comment string) error {
-	cur, err := c.current(ctx, number)
+	cur, err := c.current(ctx, number, false)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +63,24 @@ func identityOf(c Credentials) string {
 		sum := sha256.Sum256([]byte(c.Token))
 		return "token:" + hex.EncodeToString(sum[:8])
 	}
-	return fmt.Sprintf("app:%d:%d", c.AppID, c.InstallationID)
+	// The App and installation IDs are public: the key's digest tells a
+	// tenant's Secret naming another's App apart from that App's own.
+	sum := sha256.Sum256(c.PrivateKey)
+	return fmt.Sprintf("app:%d:%d:%s", c.AppID, c.InstallationID, hex.EncodeToString(sum[:8]))
+}
+
+// sameOrigin refuses a redirect away from the API's scheme and host: the
+// credentials of every hop would follow it.
+func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
+			return errors.New("refusing to follow a redirect away from the API host: the credentials would follow it")
+		}
+		return nil
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -256,7 +275,9 @@ type limitTransport struct {
 	next  http.RoundTripper
 	state *limitState
 	now   func() time.Time
-	host  string // only this host may receive credentials
+	host  string // only this host may receive credentials,
+	// over this scheme (no https to http downgrade on a redirect)
+	scheme string
 }
 
 func isWrite(method string) bool {
@@ -270,7 +291,7 @@ func closeReqBody(req *http.Request) {
 }
 
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.host {
+	if req.URL.Host != t.host || (t.scheme != "" && req.URL.Scheme != t.scheme) {
 		closeReqBody(req)
 		return nil, fmt.Errorf("refusing to send credentials to host %q (API host is %q)", req.URL.Host, t.host)
 	}

@@ -1,0 +1,122 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestOpenRecheckAsksBeforeDropping: an open issue that the listing of open
+// issues does not show (it moved to a page already read when an issue
+// before it was closed meanwhile) stays while GitHub still has it, and
+// leaves only when GitHub answers that it is gone.
+func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer int // for GET /repos/o/r/issues/1
+		stays  bool
+	}{
+		{"shifted between pages", http.StatusOK, true},
+		{"deleted", http.StatusGone, false},
+		{"not found", http.StatusNotFound, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeGitHub(t)
+			clk := &testClock{t: time.Now()}
+			c := fakeClient(t, f, clk.Now)
+			ctx := context.Background()
+			is, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked atomic.Int32
+			f.handler = func(w http.ResponseWriter, r *http.Request) bool {
+				switch {
+				case r.URL.Path == "/repos/o/r/issues":
+					// Neither the open issues' pages nor the changes show it.
+					_, _ = w.Write([]byte("[]"))
+					return true
+				case r.URL.Path == "/repos/o/r/issues/1":
+					asked.Add(1)
+					if tc.answer != http.StatusOK {
+						w.WriteHeader(tc.answer)
+						_, _ = w.Write([]byte(`{"message":"This issue was deleted"}`))
+						return true
+					}
+					f.mu.Lock()
+					b, _ := json.Marshal(f.issues[0])
+					f.mu.Unlock()
+					_, _ = w.Write(b)
+					return true
+				}
+				return false
+			}
+			clk.Advance(openRecheck)
+			// Another journey's client of the repository: it shares the
+			// index, not the first client's memory of what it created.
+			other, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: c.cfg.Credentials, Now: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := other.Issues(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if asked.Load() != 1 {
+				t.Errorf("GitHub was asked %d times about the issue missing from the listing, want once", asked.Load())
+			}
+			if _, ok := m["k"]; ok != tc.stays {
+				t.Errorf("issue #%d held after the recheck: %v, want %v", is.Number, ok, tc.stays)
+			}
+		})
+	}
+}
+
+// TestFailedRefreshIsNotShared: a refresh that failed does not answer the
+// callers that waited for it; the next one asks GitHub again.
+func TestFailedRefreshIsNotShared(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, nil)
+	ctx := context.Background()
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var fail atomic.Bool
+	fail.Store(true)
+	f.handler = func(w http.ResponseWriter, r *http.Request) bool {
+		if fail.Load() && r.Method == http.MethodGet {
+			w.WriteHeader(http.StatusBadGateway)
+			return true
+		}
+		return false
+	}
+	x := c.index
+	x.mu.RLock()
+	ticket := x.started
+	x.mu.RUnlock()
+	if err := x.refresh(ctx, c, true); err == nil {
+		t.Fatal("a refresh against a failing GitHub succeeded")
+	}
+	fail.Store(false)
+	// A caller that asked before the failed refresh began must not take it
+	// as its answer.
+	x.mu.Lock()
+	started := x.started
+	x.mu.Unlock()
+	if started <= ticket {
+		t.Fatal("the failed refresh was not counted as begun")
+	}
+	before := len(f.logged())
+	x.mu.Lock()
+	x.started = ticket // as seen by a caller that asked before it
+	x.mu.Unlock()
+	if err := x.refresh(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.logged()) == before {
+		t.Error("the caller took the failed refresh as its answer: no request sent")
+	}
+}
