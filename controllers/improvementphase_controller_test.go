@@ -74,7 +74,7 @@ func startCxloop(t *testing.T) *cxloop {
 		return (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("cxloop"), Clock: clock.RealClock{}, Trackers: trackers, CreateGrace: 2 * time.Second}).
 			SetupWithManager(mgr, controller.Options{})
 	})
-	srv := httptest.NewServer(&ghwebhook.Handler{Secrets: func() [][]byte { return [][]byte{[]byte(webhookSecret)} }, OnIssue: hook.OnIssue})
+	srv := httptest.NewServer(&ghwebhook.Handler{Secrets: func() [][]byte { return [][]byte{[]byte(webhookSecret)} }, OnIssue: hook.OnIssue, OnRepository: hook.OnRepository})
 	t.Cleanup(srv.Close)
 	return &cxloop{testManager: m, webhookURL: srv.URL}
 }

@@ -24,10 +24,13 @@ func (r *CustomerJourneyReconciler) followRepository(ctx context.Context, cj *cx
 	if err != nil {
 		return err
 	}
+	if repo.ID <= 0 || repo.FullName == "" {
+		return nil // an answer without an identity: nothing to record
+	}
 	cj.Status.GitHubRepository = &cxv1.GitHubRepositoryStatus{ID: repo.ID, FullName: repo.FullName}
 	gh := cj.Spec.Tracker.GitHub
 	named := gh.Owner + "/" + gh.Repo
-	if repo.FullName == "" || strings.EqualFold(repo.FullName, named) {
+	if strings.EqualFold(repo.FullName, named) {
 		conditions.Remove(&cj.Status.Conditions, cxv1.ConditionRepositoryRenamed)
 		return nil
 	}

@@ -60,6 +60,13 @@ func TestRenamedRepositoryStillWakes(t *testing.T) {
 
 	const renamed = ghRepo + "-renamed"
 	g.Expect(gh.RenameRepo(ghOwner, ghRepo, ghOwner, renamed)).To(Succeed())
+	// GitHub's `repository` delivery of the rename: the journey says so at
+	// once, not at its next sync.
+	g.Eventually(func(g Gomega) {
+		c := meta.FindStatusCondition(getJourney(g, key).Status.Conditions, cxv1.ConditionRepositoryRenamed)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Message).To(ContainSubstring(ghOwner + "/" + renamed))
+	}).WithTimeout(10 * time.Second).Should(Succeed())
 	var number int
 	for _, is := range gh.Issues(ghOwner, renamed) {
 		if slices.Contains(is.Labels, "phase:discovery") {

@@ -86,7 +86,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	if o.GitHubWebhookAddr != "" {
 		hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: wakeups}
-		handler := &ghwebhook.Handler{Secrets: o.GitHubWebhookSecrets, OnIssue: hook.OnIssue}
+		handler := &ghwebhook.Handler{Secrets: o.GitHubWebhookSecrets, OnIssue: hook.OnIssue, OnRepository: hook.OnRepository}
 		if err := addWebhookServer(mgr, o.GitHubWebhookAddr, handler); err != nil {
 			return err
 		}

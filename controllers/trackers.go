@@ -169,7 +169,10 @@ func (t *Trackers) secretMissing(ctx context.Context, key client.ObjectKey) erro
 		meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 		err := t.APIReader.List(ctx, &meta, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name})
 		if err == nil && len(meta.Items) > 0 {
-			return &TrackerConfigError{Reason: ReasonSecretRefused, Message: fmt.Sprintf("spec.tracker.github.secretRef: Secret %s/%s does not carry the label %s=%s: add it to let cxloop use the Secret as GitHub credentials",
+			// Labelling a Secret is often a step of its own after
+			// creating it; the watch on labelled Secrets heals the journey
+			// when it comes, so kstatus readers wait rather than give up.
+			return &TrackerConfigError{Reason: ReasonSecretRefused, Waiting: true, Message: fmt.Sprintf("spec.tracker.github.secretRef: Secret %s/%s does not carry the label %s=%s: add it to let cxloop use the Secret as GitHub credentials",
 				key.Namespace, key.Name, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
 		}
 	}

@@ -115,6 +115,16 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 	return nil
 }
 
+// OnRepository wakes the journeys of a repository that was renamed or
+// transferred, found by its ID, so that they say so at once (and refresh
+// the repository's issue index) rather than at their next sync.
+func (w *IssueWebhook) OnRepository(ctx context.Context, e ghwebhook.RepositoryEvent) error {
+	if e.Action != "renamed" && e.Action != "transferred" {
+		return nil
+	}
+	return w.OnIssue(ctx, ghwebhook.IssueEvent{Action: "repository_" + e.Action, Owner: e.Owner, Repo: e.Repo, RepoID: e.RepoID, Delivery: e.Delivery})
+}
+
 // journeysOf finds the journeys tracked in the event's repository: by
 // GitHub's repository ID, which the journeys record once they have
 // connected and which survives a rename or transfer, and by the name in
@@ -229,8 +239,14 @@ func vanishedIssues(cj *cxv1.CustomerJourney) map[string]string {
 	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil {
 		repo = t.GitHub.Owner + "/" + t.GitHub.Repo
 	}
+	// A renamed or transferred repository's deliveries name it as GitHub
+	// does now.
+	var current string
+	if r := cj.Status.GitHubRepository; r != nil {
+		current = r.FullName
+	}
 	for _, v := range list {
-		if v.Number <= 0 || !strings.EqualFold(v.Repo, repo) {
+		if v.Number <= 0 || !(strings.EqualFold(v.Repo, repo) || (current != "" && strings.EqualFold(v.Repo, current))) {
 			continue // recorded before numbers were kept, or another repository's
 		}
 		out[vanishedKey(v.Key, int64(v.Number))] = v.What

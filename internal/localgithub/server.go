@@ -229,8 +229,10 @@ func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
 	if other := s.world.repo(newOwner, newName); other != nil && other != r {
 		return fmt.Errorf("localgithub: %s/%s exists", newOwner, newName)
 	}
+	oldOwner, oldName := r.Owner, r.Name
 	r.FormerNames = append(r.FormerNames, r.Owner+"/"+r.Name)
 	r.Owner, r.Name = newOwner, newName
+	s.emitRepositoryLocked(s.linksLocked(nil), r, oldOwner, oldName)
 	s.saveLocked()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -287,3 +288,30 @@ func (s *Server) emitPayloadLocked(action string, payload issuesEvent) {
 	}
 	s.hooks.enqueue("issues", action, body)
 }
+
+// repositoryEvent is the payload of GitHub's `repository` webhook event.
+type repositoryEvent struct {
+	Action     string          `json:"action"`
+	Changes    any             `json:"changes,omitempty"`
+	Repository *repositoryJSON `json:"repository"`
+	Sender     *userJSON       `json:"sender"`
+}
+
+// emitRepositoryLocked queues the `repository` webhook of a rename
+// (changes.repository.name.from) or a transfer (changes.owner.from).
+func (s *Server) emitRepositoryLocked(l links, repo *repository, oldOwner, oldName string) {
+	payload := repositoryEvent{Action: "renamed", Repository: l.repository(repo), Sender: l.user(tokenUser)}
+	if !strings.EqualFold(oldOwner, repo.Owner) {
+		payload.Action = "transferred"
+		payload.Changes = map[string]any{"owner": map[string]any{"from": map[string]any{"user": l.user(userNamed(oldOwner))}}}
+	} else {
+		payload.Changes = map[string]any{"repository": map[string]any{"name": map[string]any{"from": oldName}}}
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		s.log.Error("localgithub: encoding webhook", "err", err)
+		return
+	}
+	s.hooks.enqueue("repository", payload.Action, body)
+}
+
