@@ -314,4 +314,3 @@ func (s *Server) emitRepositoryLocked(l links, repo *repository, oldOwner, oldNa
 	}
 	s.hooks.enqueue("repository", payload.Action, body)
 }
-
