@@ -118,6 +118,8 @@ func main() {
 		HTTPClient:          &http.Client{Timeout: requestTimeout},
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:             measures,
+		// The write budget outlives the process, beside the leader's Lease.
+		BudgetNamespace: leaderNamespace,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

@@ -124,6 +124,9 @@ type phaseRun struct {
 	// progressed: GitHub took at least one of this run's requests, so a
 	// failure beside it is no reason to back off.
 	progressed bool
+	// superseded: an attempt write met a newer phase (Conflict); the run
+	// writes nothing more, see recordAttempt.
+	superseded bool
 }
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
@@ -171,6 +174,9 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
+		if run.superseded {
+			return // the phase moved on without this run: its view is stale
+		}
 		ph.Status.ObservedGeneration = run.gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
 		if ph.Status.State == cxv1.PhasePending {

@@ -39,12 +39,15 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	}
 	removeAttempt(st, req.Key)
 	st.IssueAttempts = append(st.IssueAttempts, cxv1.IssueAttempt{Key: req.Key, At: now(r.Clock)})
-	if err := r.Status().Patch(ctx, run.cj, statusMergeFrom(run.persisted)); err != nil {
+	// As a phase's (recordAttempt): the attempt applies only to the journey
+	// this run read, and the create leaves within the grace or not at all.
+	sendBy := time.Now().Add(r.createGrace() * 3 / 4)
+	if err := r.Status().Patch(ctx, run.cj, statusMergeFromLocked(run.persisted)); err != nil {
 		removeAttempt(st, req.Key)
 		return tracker.Issue{}, 0, err
 	}
 	run.cj.DeepCopyInto(run.persisted)
-	is, _, err = run.tr.EnsureIssue(ctx, req)
+	is, _, err = run.tr.EnsureIssue(tracker.WithSendBy(ctx, sendBy), req)
 	if err != nil {
 		if tracker.NotCreated(err) {
 			removeAttempt(st, req.Key)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -48,13 +49,20 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil
 		}
+		// The create must leave well within the attempt's grace: after it,
+		// another leader may make it (see recordAttempt).
+		sendBy := time.Now().Add(r.createGrace() * 3 / 4)
 		if err := r.recordAttempt(ctx, run, i); err != nil {
+			if run.superseded {
+				run.lookAgainIn(supersededRetry)
+				return true, nil
+			}
 			return true, err
 		}
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
 		w := run.work[it.Key]
-		issue, created, err := run.tr.EnsureIssue(ctx, tracker.IssueRequest{
+		issue, created, err := run.tr.EnsureIssue(tracker.WithSendBy(ctx, sendBy), tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 		})
 		if err != nil {
@@ -84,6 +92,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	return false, nil
 }
 
+// supersededRetry is how soon a run whose attempt met a newer phase looks
+// again: the cache holds the newer phase by then, as a rule.
+const supersededRetry = 100 * time.Millisecond
+
 // maxFailuresInARow stops opening issues in one reconcile once GitHub has
 // failed this many creates in a row.
 const maxFailuresInARow = 2
@@ -108,14 +120,26 @@ func planWritten(run *phaseRun) bool {
 
 // recordAttempt writes the item's attempt, with everything else the run has
 // found so far, before its request is sent.
+//
+// The write is guarded by the resourceVersion the run started from: a
+// Conflict means the phase moved on without this run — a new leader took
+// over while this process was paused, or another reconcile wrote first —
+// and the run stops without sending or writing anything more
+// (run.superseded); the next reconcile starts from the phase as it is.
+// The create that follows must be sent within three quarters of the grace
+// (tracker.WithSendBy), so that a process paused after the attempt was
+// written does not send it once another may have made it.
 func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, i int) error {
 	attempted := now(r.Clock)
 	it := &run.ph.Status.Items[i]
 	it.AttemptedAt = &attempted
 	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
 	run.ph.Status.ObservedGeneration = run.gen
-	if err := r.Status().Patch(ctx, run.ph, statusMergeFrom(run.persisted)); err != nil {
+	if err := r.Status().Patch(ctx, run.ph, statusMergeFromLocked(run.persisted)); err != nil {
 		it.AttemptedAt = nil
+		if apierrors.IsConflict(err) {
+			run.superseded = true
+		}
 		return &statusWriteError{err}
 	}
 	run.ph.DeepCopyInto(run.persisted)

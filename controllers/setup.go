@@ -19,6 +19,7 @@ import (
 	"github.com/cxloop/cxloop/internal/ghwebhook"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/statuspage"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // Options configure the whole of cxloop in a manager.
@@ -46,6 +47,11 @@ type Options struct {
 	Controller controller.Options
 	// Metrics reads the touchpoints' measures (Prometheus); nil reads none.
 	Metrics metricsource.Source
+	// BudgetNamespace is where each GitHub token's write budget and
+	// announced waits are kept across restarts and failovers (Leases
+	// cxloop-github-budget-*, see LeaseBudgetStore); "" keeps them in
+	// memory only.
+	BudgetNamespace string
 }
 
 // DefaultWorkers is how many objects of a kind are reconciled at once.
@@ -66,6 +72,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
+	}
+	if o.BudgetNamespace != "" {
+		tracker.UseBudgetStore(&LeaseBudgetStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Namespace: o.BudgetNamespace, Now: o.Clock.Now})
 	}
 	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := mgr.GetEventRecorder("cxloop")

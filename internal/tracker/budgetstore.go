@@ -187,3 +187,31 @@ func (e *errBudgetNotSaved) Error() string {
 	return "the write was not sent: cxloop could not record it in its write budget: " + e.err.Error()
 }
 func (e *errBudgetNotSaved) Unwrap() error { return e.err }
+
+type sendByKey struct{}
+
+// WithSendBy marks ctx's writes as not to be sent from deadline on (by the
+// real clock): a create decided by a process that was then paused past it
+// (a leader stopped, its Lease taken over, resumed) is dropped, not sent,
+// since another process may have made it meanwhile. The write fails as not
+// sent (NotCreated).
+func WithSendBy(ctx context.Context, deadline time.Time) context.Context {
+	return context.WithValue(ctx, sendByKey{}, deadline)
+}
+
+// errSendByPassed: a write's WithSendBy deadline passed before it was sent.
+type errSendByPassed struct{ late time.Duration }
+
+func (e *errSendByPassed) Error() string {
+	return fmt.Sprintf("the write was not sent: it was due %s ago, and another replica may have made it since (cxloop was paused or slow)", e.late.Round(time.Millisecond))
+}
+
+// sendByPassed says how late a write of ctx is, if its deadline passed.
+func sendByPassed(ctx context.Context) error {
+	if dl, ok := ctx.Value(sendByKey{}).(time.Time); ok {
+		if late := time.Since(dl); late >= 0 {
+			return &errSendByPassed{late: late}
+		}
+	}
+	return nil
+}

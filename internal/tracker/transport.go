@@ -430,6 +430,11 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeReqBody(req)
 			return nil, &notSentError{&errBudgetNotSaved{err}}
 		}
+		if err := sendByPassed(req.Context()); err != nil {
+			t.state.settleWrite(now) // counted, not sent
+			closeReqBody(req)
+			return nil, &notSentError{err}
+		}
 	}
 	if err := t.state.depart(now); err != nil {
 		closeReqBody(req)
