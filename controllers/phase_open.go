@@ -65,6 +65,13 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		issue, created, err := run.tr.EnsureIssue(tracker.WithSendBy(ctx, sendBy), tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 		})
+		if tracker.SendByPassed(err) {
+			// This process was paused past the attempt's grace: another
+			// leader may own the phase now. Write nothing from this view.
+			run.superseded = true
+			run.lookAgainIn(supersededRetry)
+			return true, nil
+		}
 		if err != nil {
 			if tracker.NotCreated(err) {
 				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -214,4 +215,12 @@ func sendByPassed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SendByPassed reports whether err is a write dropped because its
+// WithSendBy deadline had passed: the caller was paused or slow, and its
+// view of the work may be stale.
+func SendByPassed(err error) bool {
+	var e *errSendByPassed
+	return errors.As(err, &e)
 }
