@@ -119,7 +119,9 @@ func main() {
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:             measures,
 		// The write budget outlives the process, beside the leader's Lease.
-		BudgetNamespace: leaderNamespace,
+		BudgetNamespace:         leaderNamespace,
+		LeaderElection:          leaderElect,
+		LeaderElectionNamespace: leaderNamespace,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

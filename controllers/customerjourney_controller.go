@@ -51,6 +51,9 @@ type CustomerJourneyReconciler struct {
 	Metrics metricsource.Source
 	// Wakeups are GitHub deliveries this replica received (optional).
 	Wakeups *Wakeups
+
+	// leader checks the Lease is still this replica's before a create (nil: no leader election).
+	leader *leaderLease
 }
 
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch;update;patch

@@ -76,6 +76,8 @@ type ImprovementPhaseReconciler struct {
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
 	retries *flowcontrol.Backoff
+	// leader checks the Lease is still this replica's before a create (nil: no leader election).
+	leader *leaderLease
 }
 
 const (

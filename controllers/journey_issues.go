@@ -47,6 +47,9 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 		return tracker.Issue{}, 0, err
 	}
 	run.cj.DeepCopyInto(run.persisted)
+	if err := r.leader.check(ctx); err != nil {
+		return tracker.Issue{}, 0, err // the attempt holds the issue for its grace
+	}
 	is, _, err = run.tr.EnsureIssue(tracker.WithSendBy(ctx, sendBy), req)
 	if err != nil {
 		if tracker.NotCreated(err) {

@@ -59,6 +59,14 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			}
 			return true, err
 		}
+		if err := r.leader.check(ctx); err != nil {
+			if errors.Is(err, errNotLeader) {
+				run.superseded = true // another replica owns the phase now
+				run.lookAgainIn(supersededRetry)
+				return true, nil
+			}
+			return true, err // the attempt holds the item for its grace
+		}
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
 		w := run.work[it.Key]

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -52,6 +53,11 @@ type Options struct {
 	// cxloop-github-budget-*, see LeaseBudgetStore); "" keeps them in
 	// memory only.
 	BudgetNamespace string
+	// LeaderElection and LeaderElectionNamespace say whether the manager
+	// elects a leader and where its Lease is: then each create is sent only
+	// while the Lease is still this replica's.
+	LeaderElection          bool
+	LeaderElectionNamespace string
 }
 
 // DefaultWorkers is how many objects of a kind are reconciled at once.
@@ -76,16 +82,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.BudgetNamespace != "" {
 		tracker.UseBudgetStore(&LeaseBudgetStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Namespace: o.BudgetNamespace, Now: o.Clock.Now})
 	}
+	var leader *leaderLease
+	if o.LeaderElection && o.LeaderElectionNamespace != "" {
+		leader = &leaderLease{reader: mgr.GetAPIReader(), key: types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: LeaderElectionID}}
+		if err := mgr.Add(leader); err != nil {
+			return err
+		}
+	}
 	trackers := &Trackers{Reader: mgr.GetAPIReader(), HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := mgr.GetEventRecorder("cxloop")
 	var wakeups *Wakeups
 	if o.GitHubWebhookAddr != "" {
 		wakeups = NewWakeups(mgr.Elected())
 	}
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).SetupWithManager(mgr, o.Controller); err != nil {
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).
 		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
