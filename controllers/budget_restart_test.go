@@ -240,7 +240,7 @@ func TestPausedLeaderSendsNoCreate(t *testing.T) {
 	for _, is := range byKey {
 		duplicates += len(is) - 1
 	}
-	t.Logf("failover: leader SIGSTOPped with an attempt for %s written; the follower opened it %.1fs later (lease 4s, grace 3s); the old leader resumed, sent %d creates after SIGCONT in all (by either replica); %d creates for %d items, %d duplicates",
+	t.Logf("failover: leader SIGSTOPped with the attempt for %s written and its create not sent; the new leader opened it %.1fs later (lease 4s, grace 3s); after SIGCONT GitHub received %d creates (the new leader's remaining items); in all %d creates for %d items, %d duplicates",
 		key, handover.Seconds(), createsAfterResume, creates, items, duplicates)
 	g.Expect(byKey[ghKey]).To(HaveLen(1), "the item the new leader opened has one issue")
 	g.Expect(duplicates).To(BeZero())

@@ -3,7 +3,10 @@ package metricsource
 import (
 	"context"
 	"flag"
+	"fmt"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Flags are the manager's Prometheus options.
@@ -41,6 +44,9 @@ func (f *Flags) BindFlags(fs *flag.FlagSet) {
 func (f Flags) Source(creds func(ctx context.Context) (Credentials, error)) (Source, error) {
 	if f.Address == "" {
 		return Unconfigured{}, nil
+	}
+	if f.TenantLabel != "" && (!model.UTF8Validation.IsValidLabelName(f.TenantLabel) || f.TenantLabel == model.MetricNameLabel) {
+		return nil, fmt.Errorf("--prometheus-tenant-label %q is not a label name a tenant's series can carry", f.TenantLabel)
 	}
 	tlsCfg, err := TLSConfig(f.CAFile, f.CertFile, f.KeyFile, f.InsecureSkipVerify)
 	if err != nil {

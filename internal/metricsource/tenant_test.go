@@ -67,6 +67,17 @@ func TestTenantLabelFlag(t *testing.T) {
 	}
 }
 
+func TestTenantLabelMustBeALabelName(t *testing.T) {
+	for _, bad := range []string{"__name__", "a\xff"} {
+		if _, err := (metricsource.Flags{Address: "http://127.0.0.1:9090", TenantLabel: bad}).Source(nil); err == nil || !strings.Contains(err.Error(), "--prometheus-tenant-label") {
+			t.Errorf("tenant label %q: %v, want an error naming the flag", bad, err)
+		}
+	}
+	if _, err := (metricsource.Flags{Address: "http://127.0.0.1:9090", TenantLabel: "k8s.namespace.name"}).Source(nil); err != nil {
+		t.Errorf("an OpenTelemetry label name: %v", err)
+	}
+}
+
 // TestTenantScopedMeasures runs the queries of two namespaces against a
 // real Prometheus that holds series of both: each sees only its own.
 func TestTenantScopedMeasures(t *testing.T) {
