@@ -61,6 +61,8 @@ func main() {
 	flag.DurationVar(&createGrace, "create-grace", 0, "How long cxloop waits for an issue it asked GitHub to open to show up before asking again (a request in flight at a crash, GitHub's listing lagging); 0 means 1m.")
 	flag.DurationVar(&requestTimeout, "github-request-timeout", 30*time.Second, "Longest wait for one answer of GitHub's.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles each controller runs at once.")
+	var budgetNamespace string
+	flag.StringVar(&budgetNamespace, "github-budget-namespace", "", "Namespace of the Leases (cxloop-github-budget-*) that keep each GitHub token's write budget and announced waits across restarts; default: the leader election namespace with --leader-elect, else none (kept in memory).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -108,18 +110,20 @@ func main() {
 		log.Error(err, "configuring Prometheus")
 		os.Exit(1)
 	}
+	if budgetNamespace == "" && leaderElect {
+		budgetNamespace = leaderNamespace // beside the leader's Lease: the same RBAC allows it
+	}
 	err = controllers.Setup(ctx, mgr, controllers.Options{
-		GitHubWebhookAddr:   webhookAddr,
-		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
-		StatusPageAddr:      statusAddr,
-		WritesPerMinute:     writesPerMinute,
-		WritesPerHour:       writesPerHour,
-		CreateGrace:         createGrace,
-		HTTPClient:          &http.Client{Timeout: requestTimeout},
-		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
-		Metrics:             measures,
-		// The write budget outlives the process, beside the leader's Lease.
-		BudgetNamespace:         leaderNamespace,
+		GitHubWebhookAddr:       webhookAddr,
+		GitHubWebhookSecret:     webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
+		StatusPageAddr:          statusAddr,
+		WritesPerMinute:         writesPerMinute,
+		WritesPerHour:           writesPerHour,
+		CreateGrace:             createGrace,
+		HTTPClient:              &http.Client{Timeout: requestTimeout},
+		Controller:              controller.Options{MaxConcurrentReconciles: concurrency},
+		Metrics:                 measures,
+		BudgetNamespace:         budgetNamespace,
 		LeaderElection:          leaderElect,
 		LeaderElectionNamespace: leaderNamespace,
 	})

@@ -96,7 +96,7 @@ func TestBudgetSurvivesCrashLoop(t *testing.T) {
 	kubeconfig := managerKubeconfig(t)
 	cj := quickWinJourney(t, ns, "shop", items, gh)
 	ph := improvePhase(t, ns, cj.Name, 20*time.Second)
-	args := []string{"--github-webhook-bind-address=", "--leader-election-namespace=" + ns, "--create-grace=3s", "--github-request-timeout=5s",
+	args := []string{"--github-webhook-bind-address=", "--github-budget-namespace=" + ns, "--create-grace=3s", "--github-request-timeout=5s",
 		fmt.Sprintf("--github-writes-per-minute=%d", perMinute), fmt.Sprintf("--github-writes-per-hour=%d", perHour)}
 
 	limited := func() int {
