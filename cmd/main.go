@@ -114,15 +114,17 @@ func main() {
 		budgetNamespace = leaderNamespace // beside the leader's Lease: the same RBAC allows it
 	}
 	err = controllers.Setup(ctx, mgr, controllers.Options{
-		GitHubWebhookAddr:       webhookAddr,
-		GitHubWebhookSecret:     webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
-		StatusPageAddr:          statusAddr,
-		WritesPerMinute:         writesPerMinute,
-		WritesPerHour:           writesPerHour,
-		CreateGrace:             createGrace,
-		HTTPClient:              &http.Client{Timeout: requestTimeout},
-		Controller:              controller.Options{MaxConcurrentReconciles: concurrency},
-		Metrics:                 measures,
+		GitHubWebhookAddr:   webhookAddr,
+		GitHubWebhookSecret: webhookSecret(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), webhookSecretName, webhookSecretFile),
+		StatusPageAddr:      statusAddr,
+		WritesPerMinute:     writesPerMinute,
+		WritesPerHour:       writesPerHour,
+		CreateGrace:         createGrace,
+		HTTPClient:          &http.Client{Timeout: requestTimeout},
+		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
+		Metrics:             measures,
+
+		// The write budget and the leader's Lease (issue 21).
 		BudgetNamespace:         budgetNamespace,
 		LeaderElection:          leaderElect,
 		LeaderElectionNamespace: leaderNamespace,
