@@ -174,6 +174,14 @@ func currentBudgetStore() BudgetStore {
 	return budgetStore
 }
 
+// budgetLoadTimeout bounds reading the saved budget when a write is
+// planned (WriteDelay); budgetLoadRetry is how soon to plan again when it
+// could not be read.
+const (
+	budgetLoadTimeout = 5 * time.Second
+	budgetLoadRetry   = 5 * time.Second
+)
+
 // budgetSaveDelay is how long after a write's answer its settled time is
 // saved, so that a burst of answers is one save. A crash before that
 // counts the write as sent at the next load: later than it was, never
