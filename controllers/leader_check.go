@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // LeaderElectionID names the leader election Lease (cmd/main.go).
@@ -52,6 +54,18 @@ func (l *leaderLease) Start(ctx context.Context) error {
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable.
 func (l *leaderLease) NeedLeaderElection() bool { return true }
+
+// sendBy bounds when a create decided now may still be sent: within three
+// quarters of the attempt's grace, after which a new leader may make it
+// (tracker.WithSendBy). Without leader election no other process can, and
+// nothing is bounded: a slow create is not given up.
+func (l *leaderLease) sendBy(grace time.Duration) func(context.Context) context.Context {
+	if l == nil {
+		return func(ctx context.Context) context.Context { return ctx }
+	}
+	deadline := time.Now().Add(grace * 3 / 4)
+	return func(ctx context.Context) context.Context { return tracker.WithSendBy(ctx, deadline) }
+}
 
 // check fails unless the Lease is held by this replica and not expired.
 func (l *leaderLease) check(ctx context.Context) error {

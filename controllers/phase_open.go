@@ -51,7 +51,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		}
 		// The create must leave well within the attempt's grace: after it,
 		// another leader may make it (see recordAttempt).
-		sendBy := time.Now().Add(r.createGrace() * 3 / 4)
+		sendBy := r.leader.sendBy(r.createGrace())
 		if err := r.recordAttempt(ctx, run, i); err != nil {
 			if run.superseded {
 				run.lookAgainIn(supersededRetry)
@@ -70,7 +70,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
 		w := run.work[it.Key]
-		issue, created, err := run.tr.EnsureIssue(tracker.WithSendBy(ctx, sendBy), tracker.IssueRequest{
+		issue, created, err := run.tr.EnsureIssue(sendBy(ctx), tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 		})
 		if tracker.SendByPassed(err) {
@@ -141,9 +141,11 @@ func planWritten(run *phaseRun) bool {
 // over while this process was paused, or another reconcile wrote first —
 // and the run stops without sending or writing anything more
 // (run.superseded); the next reconcile starts from the phase as it is.
-// The create that follows must be sent within three quarters of the grace
-// (tracker.WithSendBy), so that a process paused after the attempt was
-// written does not send it once another may have made it.
+// With leader election, the create that follows is sent only while the
+// Lease is still this replica's (checked just before) and within three
+// quarters of the grace (tracker.WithSendBy), so that a process paused
+// after the attempt was written does not send it once another may have
+// made it.
 func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, i int) error {
 	attempted := now(r.Clock)
 	it := &run.ph.Status.Items[i]
