@@ -132,16 +132,31 @@ func (r BudgetRecord) Merge(stored BudgetRecord, now time.Time) BudgetRecord {
 	return out
 }
 
-// mergeWrites is the sorted union of the writes within the last hour.
+// mergeWrites is the sorted union of the writes within the last hour, to
+// the millisecond (rounded up): a write both hold counts once, and writes
+// in one millisecond count as often as either holds them.
 func mergeWrites(a, b []time.Time, now time.Time) []time.Time {
+	count := func(ts []time.Time) map[int64]int {
+		n := map[int64]int{}
+		for _, t := range ts {
+			if now.Sub(t) < time.Hour {
+				n[ceilMilli(t)]++
+			}
+		}
+		return n
+	}
+	na, nb := count(a), count(b)
+	for ms, n := range nb {
+		na[ms] = max(na[ms], n)
+	}
 	var out []time.Time
-	for _, t := range slices.Concat(a, b) {
-		if now.Sub(t) < time.Hour {
-			out = append(out, t.Round(0))
+	for ms, n := range na {
+		for range n {
+			out = append(out, time.UnixMilli(ms))
 		}
 	}
 	slices.SortFunc(out, func(x, y time.Time) int { return x.Compare(y) })
-	return slices.CompactFunc(out, func(x, y time.Time) bool { return x.UnixMilli() == y.UnixMilli() })
+	return out
 }
 
 // BudgetStoreKey is the key a budget is kept under: a hash of the API host

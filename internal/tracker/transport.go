@@ -327,12 +327,14 @@ func (s *limitState) snapshot(now time.Time) BudgetRecord {
 	if s.resumeAt.After(now) {
 		rec.BlockedUntil, rec.Secondary, rec.Message = s.resumeAt, s.secondary, s.message
 	}
+	pendingLeft := !s.pending.IsZero()
 	for _, t := range s.writes() {
 		if now.Sub(t) >= time.Hour {
 			continue
 		}
-		if !s.pending.IsZero() && t.Equal(s.pending) {
-			continue // saved as Pending
+		if pendingLeft && t.Equal(s.pending) {
+			pendingLeft = false // saved as Pending, once
+			continue
 		}
 		rec.Writes = append(rec.Writes, t)
 	}
