@@ -65,6 +65,8 @@ func main() {
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose journeys, phases and credentials Secrets cxloop watches; empty watches every namespace. The manager's RBAC must allow them (the chart's watchNamespaces).")
 	// Where GitHub credentials may be sent (issue 21).
 	githubAllowedHosts := flag.String("github-allowed-hosts", tracker.DefaultAllowedHosts, "Comma-separated host[:port] of the GitHub API hosts that journeys' credentials may be sent to (spec.tracker.github.apiURL); an entry without a port allows the scheme's default port. https only, except to a loopback host listed here (local use).")
+	var budgetNamespace string
+	flag.StringVar(&budgetNamespace, "github-budget-namespace", "", "Namespace of the Leases (cxloop-github-budget-*) that keep each GitHub token's write budget and announced waits across restarts; default: the leader election namespace with --leader-elect, else none (kept in memory).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -128,6 +130,9 @@ func main() {
 		log.Error(err, "setting up the GitHub webhook's secret")
 		os.Exit(1)
 	}
+	if budgetNamespace == "" && leaderElect {
+		budgetNamespace = leaderNamespace // beside the leader's Lease: the same RBAC allows it
+	}
 	err = controllers.Setup(ctx, mgr, controllers.Options{
 		GitHubWebhookAddr:    webhookAddr,
 		GitHubWebhookSecrets: webhookSecrets,
@@ -139,6 +144,11 @@ func main() {
 		Controller:           controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:              measures,
 		GitHubAllowedHosts:   allowedHosts,
+
+		// The write budget and the leader's Lease (issue 21).
+		BudgetNamespace:         budgetNamespace,
+		LeaderElection:          leaderElect,
+		LeaderElectionNamespace: leaderNamespace,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

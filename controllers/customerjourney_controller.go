@@ -52,6 +52,9 @@ type CustomerJourneyReconciler struct {
 	Metrics metricsource.Source
 	// Wakeups are GitHub deliveries this replica received (optional).
 	Wakeups *Wakeups
+
+	// leader checks the Lease is still this replica's before a create (nil: no leader election).
+	leader *leaderLease
 }
 
 // Only the verbs cxloop uses (test/chart's RBAC table checks them): status

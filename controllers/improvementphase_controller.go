@@ -77,6 +77,8 @@ type ImprovementPhaseReconciler struct {
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
 	retries *flowcontrol.Backoff
+	// leader checks the Lease is still this replica's before a create (nil: no leader election).
+	leader *leaderLease
 }
 
 const (
@@ -126,6 +128,9 @@ type phaseRun struct {
 	// progressed: GitHub took at least one of this run's requests, so a
 	// failure beside it is no reason to back off.
 	progressed bool
+	// superseded: an attempt write met a newer phase (Conflict); the run
+	// writes nothing more, see recordAttempt.
+	superseded bool
 }
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
@@ -173,6 +178,9 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
+		if run.superseded {
+			return // the phase moved on without this run: its view is stale
+		}
 		ph.Status.ObservedGeneration = run.gen
 		ph.Status.Progress = progressOf(ph.Status.Items)
 		if ph.Status.State == cxv1.PhasePending {

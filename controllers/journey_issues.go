@@ -39,12 +39,18 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	}
 	removeAttempt(st, req.Key)
 	st.IssueAttempts = append(st.IssueAttempts, cxv1.IssueAttempt{Key: req.Key, At: now(r.Clock)})
-	if err := r.Status().Patch(ctx, run.cj, statusMergeFrom(run.persisted)); err != nil {
+	// As a phase's (recordAttempt): the attempt applies only to the journey
+	// this run read, and the create leaves within the grace or not at all.
+	sendBy := r.leader.sendBy(r.createGrace())
+	if err := r.Status().Patch(ctx, run.cj, statusMergeFromLocked(run.persisted)); err != nil {
 		removeAttempt(st, req.Key)
 		return tracker.Issue{}, 0, err
 	}
 	run.cj.DeepCopyInto(run.persisted)
-	is, _, err = run.tr.EnsureIssue(ctx, req)
+	if err := r.leader.check(ctx); err != nil {
+		return tracker.Issue{}, 0, err // the attempt holds the issue for its grace
+	}
+	is, _, err = run.tr.EnsureIssue(sendBy(ctx), req)
 	if err != nil {
 		if tracker.NotCreated(err) {
 			removeAttempt(st, req.Key)

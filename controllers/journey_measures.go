@@ -29,6 +29,8 @@ const (
 // declaredMeasure is one measure of the map and where it is declared.
 type declaredMeasure struct {
 	stage, touchpoint, painPoint string
+	// field is the path of its query in the spec, named when it is refused.
+	field string
 	cxv1.Measure
 }
 
@@ -36,14 +38,15 @@ type declaredMeasure struct {
 // then its pain points'.
 func measuresOf(spec *cxv1.CustomerJourneySpec) []declaredMeasure {
 	var out []declaredMeasure
-	for _, s := range spec.Stages {
-		for _, t := range s.Touchpoints {
-			for _, m := range t.Measures {
-				out = append(out, declaredMeasure{stage: s.Name, touchpoint: t.Name, Measure: m})
+	for si, s := range spec.Stages {
+		for ti, t := range s.Touchpoints {
+			at := fmt.Sprintf("spec.stages[%d].touchpoints[%d]", si, ti)
+			for mi, m := range t.Measures {
+				out = append(out, declaredMeasure{stage: s.Name, touchpoint: t.Name, field: fmt.Sprintf("%s.measures[%d].query", at, mi), Measure: m})
 			}
-			for _, p := range t.PainPoints {
-				for _, m := range p.Measures {
-					out = append(out, declaredMeasure{stage: s.Name, touchpoint: t.Name, painPoint: p.ID, Measure: m})
+			for pi, p := range t.PainPoints {
+				for mi, m := range p.Measures {
+					out = append(out, declaredMeasure{stage: s.Name, touchpoint: t.Name, painPoint: p.ID, field: fmt.Sprintf("%s.painPoints[%d].measures[%d].query", at, pi, mi), Measure: m})
 				}
 			}
 		}
@@ -79,7 +82,7 @@ func readMeasures(ctx context.Context, src metricsource.Source, cj *cxv1.Custome
 		var v float64
 		err := failure
 		if err == nil {
-			v, err = src.Query(ctx, d.Query, at)
+			v, err = src.Query(ctx, cj.Namespace, d.Query, at)
 		}
 		switch {
 		case err == nil:
@@ -104,7 +107,7 @@ func readMeasures(ctx context.Context, src metricsource.Source, cj *cxv1.Custome
 			case metricsource.MultipleSeries, metricsource.BadQuery:
 				// This query's own problem: the others may still be read.
 				if queryErr == nil {
-					queryErr = fmt.Errorf("measure %s at touchpoint %s: %w", d.Name, d.touchpoint, err)
+					queryErr = fmt.Errorf("measure %s at touchpoint %s (%s): %w", d.Name, d.touchpoint, d.field, err)
 				}
 			default:
 				failure = err

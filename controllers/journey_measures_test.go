@@ -18,7 +18,7 @@ type querySource struct {
 	asked  []string
 }
 
-func (q *querySource) Query(_ context.Context, promql string, _ time.Time) (float64, error) {
+func (q *querySource) Query(_ context.Context, _, promql string, _ time.Time) (float64, error) {
 	q.asked = append(q.asked, promql)
 	if err := q.errs[promql]; err != nil {
 		return 0, err
@@ -26,7 +26,7 @@ func (q *querySource) Query(_ context.Context, promql string, _ time.Time) (floa
 	return q.values[promql], nil
 }
 
-func (q *querySource) Mean(context.Context, string, time.Time, time.Time) (float64, error) {
+func (q *querySource) Mean(context.Context, string, string, time.Time, time.Time) (float64, error) {
 	return 0, nil
 }
 

@@ -354,9 +354,9 @@ func TestPrometheusCredentials(t *testing.T) {
 	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
 	src, err := metricsource.Flags{Address: prom.URL, SecretName: "prometheus", Timeout: 5 * time.Second}.Source(creds)
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = src.Query(ctx, "vector(1)", time.Now())
+	_, err = src.Query(ctx, "", "vector(1)", time.Now())
 	g.Expect(metricsource.ReasonOf(err)).To(Equal(metricsource.ReasonPrometheusUnauthorized), "%v", err)
 	s.Data["password"] = []byte(promtest.BasicAuthPassword)
 	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
-	g.Expect(src.Query(ctx, "vector(1)", time.Now())).To(Equal(1.0))
+	g.Expect(src.Query(ctx, "", "vector(1)", time.Now())).To(Equal(1.0))
 }

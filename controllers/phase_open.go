@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -48,15 +49,37 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil
 		}
+		// The create must leave well within the attempt's grace: after it,
+		// another leader may make it (see recordAttempt).
+		sendBy := r.leader.sendBy(r.createGrace())
 		if err := r.recordAttempt(ctx, run, i); err != nil {
+			if run.superseded {
+				run.lookAgainIn(supersededRetry)
+				return true, nil
+			}
 			return true, err
+		}
+		if err := r.leader.check(ctx); err != nil {
+			if errors.Is(err, errNotLeader) {
+				run.superseded = true // another replica owns the phase now
+				run.lookAgainIn(supersededRetry)
+				return true, nil
+			}
+			return true, err // the attempt holds the item for its grace
 		}
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
 		w := run.work[it.Key]
-		issue, created, err := run.tr.EnsureIssue(ctx, tracker.IssueRequest{
+		issue, created, err := run.tr.EnsureIssue(sendBy(ctx), tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 		})
+		if tracker.SendByPassed(err) {
+			// This process was paused past the attempt's grace: another
+			// leader may own the phase now. Write nothing from this view.
+			run.superseded = true
+			run.lookAgainIn(supersededRetry)
+			return true, nil
+		}
 		if err != nil {
 			if tracker.NotCreated(err) {
 				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try
@@ -84,6 +107,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	return false, nil
 }
 
+// supersededRetry is how soon a run whose attempt met a newer phase looks
+// again: the cache holds the newer phase by then, as a rule.
+const supersededRetry = 100 * time.Millisecond
+
 // maxFailuresInARow stops opening issues in one reconcile once GitHub has
 // failed this many creates in a row.
 const maxFailuresInARow = 2
@@ -108,14 +135,28 @@ func planWritten(run *phaseRun) bool {
 
 // recordAttempt writes the item's attempt, with everything else the run has
 // found so far, before its request is sent.
+//
+// The write is guarded by the resourceVersion the run started from: a
+// Conflict means the phase moved on without this run — a new leader took
+// over while this process was paused, or another reconcile wrote first —
+// and the run stops without sending or writing anything more
+// (run.superseded); the next reconcile starts from the phase as it is.
+// With leader election, the create that follows is sent only while the
+// Lease is still this replica's (checked just before) and within three
+// quarters of the grace (tracker.WithSendBy), so that a process paused
+// after the attempt was written does not send it once another may have
+// made it.
 func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, i int) error {
 	attempted := now(r.Clock)
 	it := &run.ph.Status.Items[i]
 	it.AttemptedAt = &attempted
 	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
 	run.ph.Status.ObservedGeneration = run.gen
-	if err := r.Status().Patch(ctx, run.ph, statusMergeFrom(run.persisted)); err != nil {
+	if err := r.Status().Patch(ctx, run.ph, statusMergeFromLocked(run.persisted)); err != nil {
 		it.AttemptedAt = nil
+		if apierrors.IsConflict(err) {
+			run.superseded = true
+		}
 		return &statusWriteError{err}
 	}
 	run.ph.DeepCopyInto(run.persisted)

@@ -71,7 +71,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 				o.Message = truncate("not verified yet: "+failure.Error(), 400)
 				continue
 			}
-			if err := judgeOutcome(ctx, src, m, w, o); err != nil {
+			if err := judgeOutcome(ctx, src, ph.Namespace, m, w, o); err != nil {
 				o.Message = truncate("not verified yet: "+err.Error(), 400)
 				if k := metricsource.KindOf(err); k != metricsource.MultipleSeries && k != metricsource.BadQuery {
 					failure = err // Prometheus itself: the other items would fail alike
@@ -125,8 +125,8 @@ func measureFailedOnPhase(run *phaseRun, err error) {
 // judgeOutcome reads the two windows and records the verdict; an error
 // leaves the outcome Pending. No data in either window is a verdict of its
 // own (NoData): waiting longer would not bring the past back.
-func judgeOutcome(ctx context.Context, src metricsource.Source, m cxv1.Measure, w outcome.Windows, o *cxv1.ItemOutcome) error {
-	base, err := src.Mean(ctx, m.Query, w.BaselineStart, w.BaselineEnd)
+func judgeOutcome(ctx context.Context, src metricsource.Source, namespace string, m cxv1.Measure, w outcome.Windows, o *cxv1.ItemOutcome) error {
+	base, err := src.Mean(ctx, namespace, m.Query, w.BaselineStart, w.BaselineEnd)
 	if metricsource.KindOf(err) == metricsource.NoData && err != nil {
 		o.Verdict, o.Message = cxv1.VerdictNoData, truncate("no baseline: "+err.Error(), 400)
 		return nil
@@ -134,7 +134,7 @@ func judgeOutcome(ctx context.Context, src metricsource.Source, m cxv1.Measure, 
 	if err != nil {
 		return err
 	}
-	after, err := src.Mean(ctx, m.Query, w.AfterStart, w.AfterEnd)
+	after, err := src.Mean(ctx, namespace, m.Query, w.AfterStart, w.AfterEnd)
 	if metricsource.KindOf(err) == metricsource.NoData && err != nil {
 		o.Baseline = outcome.Format(base)
 		o.Verdict, o.Message = cxv1.VerdictNoData, truncate("no value after the close: "+err.Error(), 400)

@@ -24,9 +24,11 @@ type fakeSource struct {
 	calls int
 }
 
-func (f *fakeSource) Query(context.Context, string, time.Time) (float64, error) { return 0, f.err }
+func (f *fakeSource) Query(context.Context, string, string, time.Time) (float64, error) {
+	return 0, f.err
+}
 
-func (f *fakeSource) Mean(_ context.Context, _ string, start, _ time.Time) (float64, error) {
+func (f *fakeSource) Mean(_ context.Context, _, _ string, start, _ time.Time) (float64, error) {
 	f.calls++
 	if f.err != nil {
 		return 0, f.err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/cxloop/cxloop/internal/ghwebhook"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/statuspage"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // Options configure the whole of cxloop in a manager.
@@ -50,6 +52,16 @@ type Options struct {
 	// GitHubAllowedHosts are the GitHub API hosts (host[:port]) journeys'
 	// credentials may be sent to; empty means api.github.com.
 	GitHubAllowedHosts []string
+	// BudgetNamespace is where each GitHub token's write budget and
+	// announced waits are kept across restarts and failovers (Leases
+	// cxloop-github-budget-*, see LeaseBudgetStore); "" keeps them in
+	// memory only.
+	BudgetNamespace string
+	// LeaderElection and LeaderElectionNamespace say whether the manager
+	// elects a leader and where its Lease is: then each create is sent only
+	// while the Lease is still this replica's.
+	LeaderElection          bool
+	LeaderElectionNamespace string
 }
 
 // DefaultWorkers is how many objects of a kind are reconciled at once.
@@ -71,16 +83,26 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	if o.BudgetNamespace != "" {
+		tracker.UseBudgetStore(&LeaseBudgetStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Namespace: o.BudgetNamespace, Now: o.Clock.Now})
+	}
+	var leader *leaderLease
+	if o.LeaderElection && o.LeaderElectionNamespace != "" {
+		leader = &leaderLease{reader: mgr.GetAPIReader(), key: types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: LeaderElectionID}}
+		if err := mgr.Add(leader); err != nil {
+			return err
+		}
+	}
 	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := redactingRecorder{mgr.GetEventRecorder("cxloop")}
 	var wakeups *Wakeups
 	if o.GitHubWebhookAddr != "" {
 		wakeups = NewWakeups(mgr.Elected())
 	}
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).SetupWithManager(mgr, o.Controller); err != nil {
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups}).
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).
 		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}

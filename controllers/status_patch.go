@@ -18,7 +18,19 @@ func statusMergeFrom(before client.Object) client.Patch {
 	return statusPatch{before: before}
 }
 
-type statusPatch struct{ before client.Object }
+// statusMergeFromLocked is statusMergeFrom guarded by before's
+// resourceVersion: the API server refuses it with 409 Conflict when the
+// object has changed since (another reconcile, another leader moved on).
+// Attempts are written with it, so that a process resumed after a pause
+// never records an attempt over its successor's status.
+func statusMergeFromLocked(before client.Object) client.Patch {
+	return statusPatch{before: before, lock: before.GetResourceVersion()}
+}
+
+type statusPatch struct {
+	before client.Object
+	lock   string // resourceVersion the patch must apply to ("": any)
+}
 
 func (p statusPatch) Type() types.PatchType { return types.MergePatchType }
 
@@ -31,7 +43,16 @@ func (p statusPatch) Data(obj client.Object) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return jsonpatch.CreateMergePatch(before, after)
+	patch, err := jsonpatch.CreateMergePatch(before, after)
+	if err != nil || p.lock == "" {
+		return patch, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(patch, &doc); err != nil {
+		return nil, err
+	}
+	doc["metadata"] = map[string]any{"resourceVersion": p.lock}
+	return json.Marshal(doc)
 }
 
 type statusDocument struct {

@@ -3,7 +3,10 @@ package metricsource
 import (
 	"context"
 	"flag"
+	"fmt"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Flags are the manager's Prometheus options.
@@ -19,6 +22,9 @@ type Flags struct {
 	InsecureSkipVerify        bool
 	// Timeout bounds each query.
 	Timeout time.Duration
+	// TenantLabel is enforced on every query with the journey's namespace
+	// as its value; empty: queries are sent as written.
+	TenantLabel string
 }
 
 // BindFlags registers the flags.
@@ -30,6 +36,7 @@ func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.KeyFile, "prometheus-key-file", "", "PEM key of --prometheus-cert-file.")
 	fs.BoolVar(&f.InsecureSkipVerify, "prometheus-insecure-skip-verify", false, "Do not check Prometheus' certificate (never in production).")
 	fs.DurationVar(&f.Timeout, "prometheus-timeout", DefaultTimeout, "Bound on each Prometheus query.")
+	fs.StringVar(&f.TenantLabel, "prometheus-tenant-label", DefaultTenantLabel, "Label every measure's query is confined to: each selector gets <label>=\"<the journey's namespace>\" (any matcher the query has on it is replaced). Empty: queries are sent as written and any namespace reads any series.")
 }
 
 // Source is the Source the flags describe: Unconfigured without an
@@ -38,6 +45,9 @@ func (f Flags) Source(creds func(ctx context.Context) (Credentials, error)) (Sou
 	if f.Address == "" {
 		return Unconfigured{}, nil
 	}
+	if f.TenantLabel != "" && (!model.UTF8Validation.IsValidLabelName(f.TenantLabel) || f.TenantLabel == model.MetricNameLabel) {
+		return nil, fmt.Errorf("--prometheus-tenant-label %q is not a label name a tenant's series can carry", f.TenantLabel)
+	}
 	tlsCfg, err := TLSConfig(f.CAFile, f.CertFile, f.KeyFile, f.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
@@ -45,5 +55,5 @@ func (f Flags) Source(creds func(ctx context.Context) (Credentials, error)) (Sou
 	if f.SecretName == "" {
 		creds = nil
 	}
-	return New(Config{Address: f.Address, Credentials: creds, TLS: tlsCfg, Timeout: f.Timeout})
+	return New(Config{Address: f.Address, Credentials: creds, TLS: tlsCfg, Timeout: f.Timeout, TenantLabel: f.TenantLabel})
 }

@@ -27,12 +27,13 @@ import (
 
 // Source reads measures.
 type Source interface {
-	// Query returns the value of promql at a time. The query must return
-	// one series (or a scalar).
-	Query(ctx context.Context, promql string, at time.Time) (float64, error)
+	// Query returns the value of promql at a time, as namespace's tenant
+	// may see it. The query must return one series (or a scalar).
+	Query(ctx context.Context, namespace, promql string, at time.Time) (float64, error)
 	// Mean returns the mean of promql's values over [start, end], read at
-	// evenly spaced points; the query must return one series.
-	Mean(ctx context.Context, promql string, start, end time.Time) (float64, error)
+	// evenly spaced points, as namespace's tenant may see it; the query must
+	// return one series.
+	Mean(ctx context.Context, namespace, promql string, start, end time.Time) (float64, error)
 }
 
 // Kind classifies a failure to read a measure.
@@ -135,6 +136,9 @@ type Config struct {
 	Timeout time.Duration
 	// MaxPoints bounds the points a Mean reads; 120 when 0.
 	MaxPoints int
+	// TenantLabel, when set, is enforced on every query: each selector gets
+	// TenantLabel="<the journey's namespace>" (see EnforceLabel).
+	TenantLabel string
 }
 
 // DefaultTimeout bounds a query when the configuration does not.
@@ -142,10 +146,11 @@ const DefaultTimeout = 30 * time.Second
 
 // Prometheus is a Source backed by Prometheus' HTTP API.
 type Prometheus struct {
-	api       promv1.API
-	address   string
-	timeout   time.Duration
-	maxPoints int
+	api         promv1.API
+	address     string
+	timeout     time.Duration
+	maxPoints   int
+	tenantLabel string
 }
 
 // New returns a Source for the Prometheus at cfg.Address.
@@ -162,7 +167,7 @@ func New(cfg Config) (*Prometheus, error) {
 	}
 	// The address is shown in errors, which land in every journey's
 	// conditions and on the status page: never with its user info.
-	p := &Prometheus{api: promv1.NewAPI(c), address: redact.URL(cfg.Address), timeout: cfg.Timeout, maxPoints: cfg.MaxPoints}
+	p := &Prometheus{api: promv1.NewAPI(c), address: redact.URL(cfg.Address), timeout: cfg.Timeout, maxPoints: cfg.MaxPoints, tenantLabel: cfg.TenantLabel}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -173,7 +178,16 @@ func New(cfg Config) (*Prometheus, error) {
 }
 
 // Query implements Source.
-func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (float64, error) {
+func (p *Prometheus) Query(ctx context.Context, namespace, query string, at time.Time) (float64, error) {
+	promql, err := p.scope(namespace, query)
+	if err != nil {
+		return 0, err
+	}
+	f, err := p.instant(ctx, promql, at)
+	return f, p.hint(err, namespace)
+}
+
+func (p *Prometheus) instant(ctx context.Context, promql string, at time.Time) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
@@ -196,10 +210,29 @@ func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (fl
 }
 
 // Mean implements Source.
-func (p *Prometheus) Mean(ctx context.Context, promql string, start, end time.Time) (float64, error) {
+func (p *Prometheus) Mean(ctx context.Context, namespace, query string, start, end time.Time) (float64, error) {
 	if !end.After(start) {
 		return 0, &Error{Kind: NoData, Message: "empty window"}
 	}
+	promql, err := p.scope(namespace, query)
+	if err != nil {
+		return 0, err
+	}
+	f, err := p.mean(ctx, promql, start, end)
+	return f, p.hint(err, namespace)
+}
+
+// hint adds to a NoData failure that the query saw only the namespace's
+// series: the likeliest cause when a query that worked unscoped stops.
+func (p *Prometheus) hint(err error, namespace string) error {
+	var e *Error
+	if p.tenantLabel == "" || !errors.As(err, &e) || e.Kind != NoData {
+		return err
+	}
+	return &Error{Kind: NoData, Message: fmt.Sprintf("%s (only series with %s=%q are read)", e.Message, p.tenantLabel, namespace), Err: e.Err}
+}
+
+func (p *Prometheus) mean(ctx context.Context, promql string, start, end time.Time) (float64, error) {
 	step := end.Sub(start) / time.Duration(p.maxPoints)
 	if step < time.Second {
 		step = time.Second
@@ -377,11 +410,11 @@ func TLSConfig(caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.
 // address: every read fails with NotConfigured.
 type Unconfigured struct{}
 
-func (Unconfigured) Query(context.Context, string, time.Time) (float64, error) {
+func (Unconfigured) Query(context.Context, string, string, time.Time) (float64, error) {
 	return 0, errNotConfigured
 }
 
-func (Unconfigured) Mean(context.Context, string, time.Time, time.Time) (float64, error) {
+func (Unconfigured) Mean(context.Context, string, string, time.Time, time.Time) (float64, error) {
 	return 0, errNotConfigured
 }
 

@@ -63,11 +63,11 @@ func judge(t *testing.T, src metricsource.Source, query string, dir outcome.Dire
 	t.Helper()
 	w := outcome.WindowsFor(opened, closed, settle)
 	ctx := context.Background()
-	base, err := src.Mean(ctx, query, w.BaselineStart, w.BaselineEnd)
+	base, err := src.Mean(ctx, "", query, w.BaselineStart, w.BaselineEnd)
 	if err != nil {
 		t.Fatalf("baseline of %s: %v", query, err)
 	}
-	after, err := src.Mean(ctx, query, w.AfterStart, w.AfterEnd)
+	after, err := src.Mean(ctx, "", query, w.AfterStart, w.AfterEnd)
 	if err != nil {
 		t.Fatalf("after of %s: %v", query, err)
 	}
@@ -104,40 +104,40 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		}
 	})
 	t.Run("instant value at the injected time", func(t *testing.T) {
-		v, err := src.Query(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, now.Add(-time.Hour))
+		v, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, now.Add(-time.Hour))
 		if err != nil || v != 4.3 {
 			t.Errorf("Query = %v, %v; want 4.3", v, err)
 		}
-		v, err = src.Query(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, opened.Add(-24*time.Hour))
+		v, err = src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, opened.Add(-24*time.Hour))
 		if err != nil || v != 3.1 {
 			t.Errorf("Query a day before the open = %v, %v; want 3.1", v, err)
 		}
 	})
 	t.Run("no data", func(t *testing.T) {
-		_, err := src.Query(ctx, `cx_touchpoint_csat{touchpoint="never-measured"}`, now)
+		_, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="never-measured"}`, now)
 		wantKind(t, err, metricsource.NoData, "no data at")
 		w := outcome.WindowsFor(opened, closed, settle)
-		_, err = src.Mean(ctx, `cx_touchpoint_csat{touchpoint="never-measured"}`, w.BaselineStart, w.BaselineEnd)
+		_, err = src.Mean(ctx, "", `cx_touchpoint_csat{touchpoint="never-measured"}`, w.BaselineStart, w.BaselineEnd)
 		wantKind(t, err, metricsource.NoData, "no data from")
 		// Before the history starts there is nothing either.
-		_, err = src.Mean(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, historyFrom.Add(-30*24*time.Hour), historyFrom.Add(-8*24*time.Hour))
+		_, err = src.Mean(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, historyFrom.Add(-30*24*time.Hour), historyFrom.Add(-8*24*time.Hour))
 		wantKind(t, err, metricsource.NoData, "no data from")
 		// 0/0 is NaN: no number, not a value.
-		_, err = src.Query(ctx, `sum(cx_touchpoint_csat{touchpoint="improved"}) * 0 / 0`, now)
+		_, err = src.Query(ctx, "", `sum(cx_touchpoint_csat{touchpoint="improved"}) * 0 / 0`, now)
 		wantKind(t, err, metricsource.NoData, "no number")
 	})
 	t.Run("several series are refused with a clear message", func(t *testing.T) {
-		_, err := src.Query(ctx, `cx_contact_rate`, now)
+		_, err := src.Query(ctx, "", `cx_contact_rate`, now)
 		wantKind(t, err, metricsource.MultipleSeries, "the query returns 2 series")
 		wantKind(t, err, metricsource.MultipleSeries, "aggregate it")
-		_, err = src.Mean(ctx, `cx_touchpoint_csat`, opened.Add(-settle), opened)
+		_, err = src.Mean(ctx, "", `cx_touchpoint_csat`, opened.Add(-settle), opened)
 		wantKind(t, err, metricsource.MultipleSeries, "the query returns 3 series")
 		if got := metricsource.ReasonOf(err); got != metricsource.ReasonMultipleSeries {
 			t.Errorf("reason %s", got)
 		}
 	})
 	t.Run("a bad query", func(t *testing.T) {
-		_, err := src.Query(ctx, `sum(`, now)
+		_, err := src.Query(ctx, "", `sum(`, now)
 		wantKind(t, err, metricsource.BadQuery, "Prometheus refused the query")
 	})
 	t.Run("a slow query past its timeout", func(t *testing.T) {
@@ -154,7 +154,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		defer slow.Close()
 		src, _ := metricsource.New(metricsource.Config{Address: slow.URL, Timeout: 300 * time.Millisecond})
 		start := time.Now()
-		_, err := src.Query(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, now)
+		_, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, now)
 		wantKind(t, err, metricsource.Timeout, "past its timeout of 300ms")
 		if took := time.Since(start); took > 2*time.Second {
 			t.Errorf("the timeout did not hold: %s", took)
@@ -165,7 +165,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 	})
 	t.Run("Prometheus down and back", func(t *testing.T) {
 		prom.Stop()
-		_, err := src.Query(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, now)
+		_, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, now)
 		wantKind(t, err, metricsource.Unavailable, "cannot be reached")
 		if got := metricsource.ReasonOf(err); got != metricsource.ReasonPrometheusUnavailable {
 			t.Errorf("reason %s", got)
@@ -173,7 +173,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		if err := prom.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		if v, err := src.Query(ctx, `cx_touchpoint_csat{touchpoint="improved"}`, now); err != nil || v != 4.3 {
+		if v, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, now); err != nil || v != 4.3 {
 			t.Errorf("after the restart: %v, %v", v, err)
 		}
 	})
@@ -201,7 +201,7 @@ func TestAuthRequired(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := src.Query(ctx, query, now)
+			v, err := src.Query(ctx, "", query, now)
 			if tt.ok {
 				if err != nil || v != 4.3 {
 					t.Fatalf("Query = %v, %v", v, err)
@@ -220,7 +220,7 @@ func TestAuthRequired(t *testing.T) {
 }
 
 func TestUnconfigured(t *testing.T) {
-	_, err := metricsource.Unconfigured{}.Query(context.Background(), "up", now)
+	_, err := metricsource.Unconfigured{}.Query(context.Background(), "", "up", now)
 	wantKind(t, err, metricsource.NotConfigured, "--prometheus-address")
 }
 
@@ -256,7 +256,7 @@ func TestHugeAnswerIsRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	src, _ := metricsource.New(metricsource.Config{Address: srv.URL})
-	_, err := src.Query(context.Background(), "x", now)
+	_, err := src.Query(context.Background(), "", "x", now)
 	wantKind(t, err, metricsource.MultipleSeries, "larger than 16 MiB")
 }
 
@@ -278,18 +278,18 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := src.Query(context.Background(), "csat", now); err != nil || v != 4.2 {
+	if v, err := src.Query(context.Background(), "", "csat", now); err != nil || v != 4.2 {
 		t.Errorf("with the CA: %v, %v", v, err)
 	}
 	src, _ = metricsource.Flags{Address: srv.URL, Timeout: 5 * time.Second}.Source(nil)
-	_, err = src.Query(context.Background(), "csat", now)
+	_, err = src.Query(context.Background(), "", "csat", now)
 	wantKind(t, err, metricsource.Unavailable, "certificate")
 	if _, err := (metricsource.Flags{Address: srv.URL, CAFile: filepath.Join(t.TempDir(), "missing.pem")}).Source(nil); err == nil {
 		t.Error("a missing CA file was accepted")
 	}
 	if src, err := (metricsource.Flags{}).Source(nil); err != nil || src == nil {
 		t.Errorf("no address: %v, %v", src, err)
-	} else if _, err := src.Query(context.Background(), "csat", now); metricsource.KindOf(err) != metricsource.NotConfigured {
+	} else if _, err := src.Query(context.Background(), "", "csat", now); metricsource.KindOf(err) != metricsource.NotConfigured {
 		t.Errorf("no address: %v", err)
 	}
 }

@@ -430,6 +430,13 @@ func (c *Client) createSettle() time.Duration {
 
 // WriteDelay implements Tracker.
 func (c *Client) WriteDelay(waiter string) time.Duration {
+	// The budget saved by an earlier process counts before the first
+	// write is planned; until it can be read, nothing is.
+	ctx, cancel := context.WithTimeout(context.Background(), budgetLoadTimeout)
+	defer cancel()
+	if err := c.limits.ensureLoaded(ctx, c.now()); err != nil {
+		return budgetLoadRetry
+	}
 	return c.limits.writeDelay(c.now(), waiter)
 }
 

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,6 +115,16 @@ type limitState struct {
 	// slots holds each waiting caller's place in line: when it may come
 	// back to write; see writeDelay.
 	slots map[string]time.Time
+
+	// pending is when the write on its way was reserved (zero: none).
+	pending time.Time
+	// loadMu serialises loading from the BudgetStore, loadedFrom is the
+	// store loaded from; saveMu keeps saves in order, saveTimer is the
+	// debounced save after a write's answer.
+	loadMu     sync.Mutex
+	loadedFrom BudgetStore
+	saveMu     sync.Mutex
+	saveTimer  *time.Timer
 }
 
 // gateWeight is what a write takes of the gate: all of it.
@@ -253,6 +265,7 @@ func (s *limitState) reserveWrite(now time.Time) *RateLimitError {
 	}
 	s.perMinute.take(now)
 	s.perHour.take(now)
+	s.pending = now
 	return nil
 }
 
@@ -265,6 +278,121 @@ func (s *limitState) settleWrite(at time.Time) {
 	defer s.mu.Unlock()
 	s.perMinute.settle(at)
 	s.perHour.settle(at)
+	s.pending = time.Time{}
+}
+
+// ensureLoaded restores the budget saved in the BudgetStore, once per
+// store, before this token's first request.
+func (s *limitState) ensureLoaded(ctx context.Context, now time.Time) error {
+	store := currentBudgetStore()
+	if store == nil {
+		return nil
+	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if s.loadedFrom == store {
+		return nil
+	}
+	rec, err := store.Load(ctx, BudgetStoreKey(s.budgetKey))
+	if err != nil {
+		return fmt.Errorf("loading the write budget: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restore(rec, now)
+	s.loadedFrom = store
+	return nil
+}
+
+// restore adds a saved record to the windows; s.mu is held. A write whose
+// answer was never recorded counts as sent now: it reached GitHub, if at
+// all, before the process that reserved it ended.
+func (s *limitState) restore(rec BudgetRecord, now time.Time) {
+	saved := rec.Writes
+	if !rec.Pending.IsZero() {
+		saved = append(slices.Clone(saved), later(now, rec.Pending))
+	}
+	all := mergeWrites(s.writes(), saved, now)
+	s.perMinute = newWriteWindow(s.perMinute.name, s.perMinute.limit, s.perMinute.span, s.perMinute.pace != nil)
+	s.perHour = newWriteWindow(s.perHour.name, s.perHour.limit, s.perHour.span, s.perHour.pace != nil)
+	for _, t := range all {
+		s.perMinute.take(t)
+		s.perHour.take(t)
+	}
+	if rec.BlockedUntil.After(s.resumeAt) {
+		s.resumeAt, s.secondary, s.message = rec.BlockedUntil, rec.Secondary, rec.Message
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// writes are the writes the windows remember; s.mu is held.
+func (s *limitState) writes() []time.Time {
+	w := s.perHour
+	if len(s.perMinute.sent) > len(w.sent) {
+		w = s.perMinute
+	}
+	return slices.Clone(w.sent)
+}
+
+// snapshot is the record to save; s.mu is held.
+func (s *limitState) snapshot(now time.Time) BudgetRecord {
+	rec := BudgetRecord{Pending: s.pending}
+	if s.resumeAt.After(now) {
+		rec.BlockedUntil, rec.Secondary, rec.Message = s.resumeAt, s.secondary, s.message
+	}
+	pendingLeft := !s.pending.IsZero()
+	for _, t := range s.writes() {
+		if now.Sub(t) >= time.Hour {
+			continue
+		}
+		if pendingLeft && t.Equal(s.pending) {
+			pendingLeft = false // saved as Pending, once
+			continue
+		}
+		rec.Writes = append(rec.Writes, t)
+	}
+	slices.SortFunc(rec.Writes, func(x, y time.Time) int { return x.Compare(y) })
+	return rec
+}
+
+// save writes the budget to the BudgetStore, if there is one.
+func (s *limitState) save(ctx context.Context, now func() time.Time) error {
+	store := currentBudgetStore()
+	if store == nil {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	rec := s.snapshot(now())
+	s.mu.Unlock()
+	return store.Save(ctx, BudgetStoreKey(s.budgetKey), rec)
+}
+
+// saveSoon saves the budget within budgetSaveDelay, once for a burst.
+func (s *limitState) saveSoon(now func() time.Time) {
+	if currentBudgetStore() == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.saveTimer != nil {
+		return
+	}
+	s.saveTimer = time.AfterFunc(budgetSaveDelay, func() {
+		s.mu.Lock()
+		s.saveTimer = nil
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.save(ctx, now) // a failure leaves the write pending: counted later, never lost
+	})
 }
 
 // limitTransport refuses to send anything while a rate limit is in force,
@@ -308,6 +436,10 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer t.state.gate.Release(weight)
+	if err := t.state.ensureLoaded(req.Context(), t.now()); err != nil {
+		closeReqBody(req)
+		return nil, &notSentError{err}
+	}
 	now := t.now()
 	if err := t.state.check(now); err != nil {
 		closeReqBody(req)
@@ -318,6 +450,18 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeReqBody(req)
 			return nil, err
 		}
+		// Reserved, saved, then sent: a crash after this counts the write
+		// in the next process's budget.
+		if err := t.state.save(req.Context(), t.now); err != nil {
+			t.state.settleWrite(now) // counted, not sent: it costs one write
+			closeReqBody(req)
+			return nil, &notSentError{&errBudgetNotSaved{err}}
+		}
+		if err := sendByPassed(req.Context()); err != nil {
+			t.state.settleWrite(now) // counted, not sent
+			closeReqBody(req)
+			return nil, &notSentError{err}
+		}
 	}
 	if err := t.state.depart(now); err != nil {
 		closeReqBody(req)
@@ -326,6 +470,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if write {
 		t.state.settleWrite(t.now())
+		t.state.saveSoon(t.now)
 	}
 	if err != nil {
 		t.state.arrive(-1, time.Time{})
@@ -410,16 +555,32 @@ func (t *limitTransport) inspect(resp *http.Response, remaining int, reset time.
 			}
 			msg := eb.Message
 			t.state.block(resume, isSecondary, msg)
+			t.saveBlock(resp.Request)
 			return nil, &RateLimitError{ResumeAt: resume, Secondary: isSecondary, Message: msg}
 		}
 		return resp, nil
 	}
 	if remaining == 0 && reset.After(now) {
 		t.state.block(reset, false, "API rate limit exhausted")
+		t.saveBlock(resp.Request)
 		// go-github would otherwise block on its own, by the wall clock; keep one source of truth.
 		resp.Header.Del("X-RateLimit-Reset")
 	}
 	return resp, nil
+}
+
+// saveBlock saves a limit GitHub just announced, before the request that
+// met it returns: the next process must not send inside it.
+func (t *limitTransport) saveBlock(req *http.Request) {
+	ctx := context.Background()
+	if req != nil {
+		ctx = context.WithoutCancel(req.Context())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := t.state.save(ctx, t.now); err != nil {
+		t.state.saveSoon(t.now) // try again shortly
+	}
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+package tracker
+
+// ForgetBudgets drops every token's in-memory budget, as a restart of the
+// process does; a BudgetStore keeps what it saved.
+func ForgetBudgets() {
+	limitStatesMu.Lock()
+	defer limitStatesMu.Unlock()
+	limitStates = map[string]*limitState{}
+}
