@@ -272,7 +272,7 @@ var (
 )
 
 // GenericMessage replaces a message the page does not show.
-const GenericMessage = "details are in the resource's status (kubectl describe)"
+const GenericMessage = "details are in the status of the resource (kubectl describe)"
 
 // pageText is what the page shows of a condition's message.
 func pageText(reason, msg string) string {
