@@ -90,7 +90,6 @@ func serviceAccountToken(t *testing.T, ns, name string) string {
 	return tr.Status.Token
 }
 
-
 // startStatusPage runs a manager with only the status page's cache, and
 // serves the page on 127.0.0.1.
 func startStatusPage(t *testing.T, auth StatusPageAuth) *httptest.Server {
