@@ -270,3 +270,19 @@ func TestViewsBuiltOnChange(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIStreamedAsMarshalIndent: the JSON, written a journey at a time,
+// reads as json.MarshalIndent would write the whole document.
+func TestAPIStreamedAsMarshalIndent(t *testing.T) {
+	for _, src := range []*memSource{fixtures(), {}} {
+		_, body := get(t, newHandler(src), http.MethodGet, "/api/v1/journeys")
+		var doc apiDoc
+		if err := json.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatalf("%v\n%s", err, body)
+		}
+		want, _ := json.MarshalIndent(doc, "", "  ")
+		if string(want)+"\n" != body {
+			t.Errorf("streamed JSON differs from MarshalIndent's:\n%s\nwant\n%s", body, want)
+		}
+	}
+}

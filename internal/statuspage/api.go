@@ -189,25 +189,40 @@ func (h *handler) writeAPI(w http.ResponseWriter, r *http.Request, entries []*en
 	defer func() { bw.Reset(nil); h.writers.Put(bw) }()
 	_, _ = bw.Write(head[:len(head)-2]) // without "\n}"
 	_, _ = bw.WriteString(",\n  \"journeys\": [")
+	// One encoder for all: it reuses its buffers from journey to journey.
+	enc := json.NewEncoder(lastNewlineDropped{bw})
+	enc.SetIndent("    ", "  ")
 	for i, e := range entries {
 		aj := *e.api
 		aj.Emotions = emotionsOf(e.journey)
-		b, err := json.MarshalIndent(aj, "    ", "  ")
-		if err != nil {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_, _ = bw.WriteString("\n    ")
+		if err := enc.Encode(aj); err != nil {
 			if h.opts.Logger != nil {
 				h.opts.Logger.Error("status page: encoding JSON", "journey", key(e.ns, e.name), "error", err)
 			}
 			return // the client sees JSON cut short, not a wrong document
 		}
-		if i > 0 {
-			_ = bw.WriteByte(',')
-		}
-		_, _ = bw.WriteString("\n    ")
-		_, _ = bw.Write(b)
 	}
 	if len(entries) > 0 {
 		_, _ = bw.WriteString("\n  ")
 	}
 	_, _ = bw.WriteString("]\n}\n")
 	_ = bw.Flush()
+}
+
+// lastNewlineDropped drops the newline json.Encoder writes after each
+// value (in the same Write), so that values can be laid out as
+// json.MarshalIndent lays out a list.
+type lastNewlineDropped struct{ w *bufio.Writer }
+
+func (d lastNewlineDropped) Write(b []byte) (int, error) {
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	_, err := d.w.Write(b)
+	return n, err
 }
