@@ -11,11 +11,11 @@ package statuspage
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"embed"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -85,7 +85,6 @@ type handler struct {
 	src     Source
 	opts    Options
 	mux     *http.ServeMux
-	bufs    sync.Pool // *bytes.Buffer
 	writers sync.Pool // *bufio.Writer
 	gzips   sync.Pool // *gzip.Writer
 	slots   *limiter
@@ -109,7 +108,6 @@ func New(r Source, opts Options) http.Handler {
 		opts.Gate = pageauth.Open{}
 	}
 	h := &handler{src: r, opts: opts, mux: http.NewServeMux(), slots: newLimiter(opts.MaxConcurrent, opts.MaxWaiting, opts.WaitFor)}
-	h.bufs.New = func() any { return new(bytes.Buffer) }
 	h.writers.New = func() any { return bufio.NewWriterSize(nil, 32<<10) }
 	h.gzips.New = func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }
 	h.mux.HandleFunc("GET /{$}", h.index)
@@ -369,9 +367,8 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 // render executes a template. A page of a thousand journeys is megabytes of
-// HTML, so it is never held whole: compressed into a buffer a tenth of its
-// size when the browser takes gzip (all do), else streamed out as it is
-// rendered.
+// HTML, so it is never held whole: it is streamed out as it is rendered,
+// compressed on the way when the browser takes gzip (all do).
 func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
@@ -380,51 +377,32 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, st
 		w.WriteHeader(status)
 		return
 	}
-	if !acceptsGzip(r) {
-		bw := h.writers.Get().(*bufio.Writer)
-		bw.Reset(w)
-		defer func() { bw.Reset(nil); h.writers.Put(bw) }()
-		w.WriteHeader(status)
-		err := pageTemplates.ExecuteTemplate(bw, name, data)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil && h.opts.Logger != nil {
-			h.opts.Logger.Error("status page: rendering "+name, "error", err)
-		}
-		return
+	var out io.Writer = w
+	if acceptsGzip(r) {
+		hd.Set("Content-Encoding", "gzip")
+		zw := h.gzips.Get().(*gzip.Writer)
+		zw.Reset(w)
+		defer func() {
+			if err := zw.Close(); err != nil && h.opts.Logger != nil {
+				h.opts.Logger.Error("status page: sending "+name, "error", err)
+			}
+			zw.Reset(nil)
+			h.gzips.Put(zw)
+		}()
+		out = zw
 	}
-	buf := h.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 4<<20 {
-			h.bufs.Put(buf)
-		}
-	}()
-	zw := h.gzips.Get().(*gzip.Writer)
-	zw.Reset(buf)
-	defer h.gzips.Put(zw)
 	bw := h.writers.Get().(*bufio.Writer)
-	bw.Reset(zw)
+	bw.Reset(out)
 	defer func() { bw.Reset(nil); h.writers.Put(bw) }()
+	w.WriteHeader(status)
 	err := pageTemplates.ExecuteTemplate(bw, name, data)
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err == nil {
-		err = zw.Close()
+	if err != nil && h.opts.Logger != nil {
+		// The status line is sent: the reader sees the page cut short.
+		h.opts.Logger.Error("status page: rendering "+name, "error", err)
 	}
-	if err != nil {
-		if h.opts.Logger != nil {
-			h.opts.Logger.Error("status page: rendering "+name, "error", err)
-		}
-		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
-		return
-	}
-	hd.Set("Content-Encoding", "gzip")
-	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // view gathers what the page shows of journey j. detail adds what only the

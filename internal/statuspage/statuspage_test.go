@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -419,7 +420,7 @@ func TestGzip(t *testing.T) {
 	if rec.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("no gzip: %v", rec.Header())
 	}
-	zr, err := gzip.NewReader(rec.Body)
+	zr, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +432,7 @@ func TestGzip(t *testing.T) {
 	if string(page) != plain {
 		t.Error("gzipped page differs from the plain one")
 	}
-	if z := mustAtoi(t, rec.Header().Get("Content-Length")); z*4 > len(plain) {
+	if z := len(rec.Body.Bytes()); z*4 > len(plain) {
 		t.Errorf("gzipped %d bytes of %d: expected at least 4:1", z, len(plain))
 	}
 	req.Header.Set("Accept-Encoding", "gzip;q=0")
