@@ -139,7 +139,8 @@ func StatusPage(mgr ctrl.Manager, a StatusPageAuth, now func() time.Time) (http.
 	var gate pageauth.Gate
 	switch a.Mode {
 	case "", pageauth.ModeNone:
-		log.Info("WARNING: the status page and its JSON API have no authentication (--status-page-auth=none): " +
+		// At error level, so that it shows whatever the log level.
+		log.Error(nil, "WARNING: the status page and its JSON API have no authentication (--status-page-auth=none): " +
 			"every namespace's journeys are visible to anyone who reaches the port. Use token or proxy outside a demo.")
 		gate = pageauth.Open{}
 	case pageauth.ModeToken:

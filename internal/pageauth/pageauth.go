@@ -11,6 +11,7 @@ package pageauth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,7 +62,11 @@ type Identity struct {
 // key is a digest of the identity, to cache its authorisation by.
 func (id Identity) key() string {
 	h := sha256.New()
-	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	// Each part length-prefixed: no name can pass for two.
+	write := func(s string) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
 	write(id.User)
 	write(id.UID)
 	groups := slices.Clone(id.Groups)
