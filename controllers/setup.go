@@ -140,7 +140,7 @@ func StatusPage(mgr ctrl.Manager, a StatusPageAuth, now func() time.Time) (http.
 	switch a.Mode {
 	case "", pageauth.ModeNone:
 		// At error level, so that it shows whatever the log level.
-		log.Error(nil, "WARNING: the status page and its JSON API have no authentication (--status-page-auth=none): " +
+		log.Error(nil, "WARNING: the status page and its JSON API have no authentication (--status-page-auth=none): "+
 			"every namespace's journeys are visible to anyone who reaches the port. Use token or proxy outside a demo.")
 		gate = pageauth.Open{}
 	case pageauth.ModeToken:
