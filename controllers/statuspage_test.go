@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cxloop/cxloop/internal/pageauth"
 )
@@ -329,5 +331,32 @@ func TestStatusPageReviewsAreCached(t *testing.T) {
 	}
 	if n := accessReviews.Load(); n != 3 || first != 3 {
 		t.Errorf("10 page loads asked %d SubjectAccessReviews (%d on the first), want 3: cluster scope, then a and b", n, first)
+	}
+}
+
+// TestStatusPageModesAtStart: the open page says so in the log, whatever
+// the log level; proxy mode without trusted addresses does not start.
+func TestStatusPageModesAtStart(t *testing.T) {
+	var logged []string
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Logger: funcr.New(func(prefix, args string) { logged = append(logged, prefix+" "+args) }, funcr.Options{Verbosity: 0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StatusPage(mgr, StatusPageAuth{Mode: pageauth.ModeNone}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "no authentication") || !strings.Contains(logged[0], "every namespace") {
+		t.Errorf("the open page logged %q", logged)
+	}
+	logged = nil
+	if _, err := StatusPage(mgr, StatusPageAuth{Mode: pageauth.ModeToken}, time.Now); err != nil || len(logged) != 0 {
+		t.Errorf("token mode: %v, logged %q", err, logged)
+	}
+	if _, err := StatusPage(mgr, StatusPageAuth{Mode: pageauth.ModeProxy}, time.Now); err == nil || !strings.Contains(err.Error(), "--status-page-proxy-trusted-cidrs") {
+		t.Errorf("proxy mode without trusted addresses: %v, want an error naming the flag", err)
+	}
+	if _, err := StatusPage(mgr, StatusPageAuth{Mode: "oidc"}, time.Now); err == nil || !strings.Contains(err.Error(), "--status-page-auth") {
+		t.Errorf("an unknown mode: %v", err)
 	}
 }
