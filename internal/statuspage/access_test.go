@@ -286,3 +286,52 @@ func TestAPIStreamedAsMarshalIndent(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentReaders: readers of different scopes at once, while
+// journeys change, each get their own page (run with -race).
+func TestConcurrentReaders(t *testing.T) {
+	src := bigSource(30, 4)
+	for i := range src.journeys {
+		src.journeys[i].ResourceVersion = "1"
+	}
+	for i := range src.phases {
+		src.phases[i].ResourceVersion = "1"
+	}
+	h := New(src, Options{Now: func() time.Time { return fixedNow }, Gate: fakeGate{"team-03": {"team-03"}, "lead": {"*"}}, MaxConcurrent: 3})
+	stop := make(chan struct{})
+	var changes sync.WaitGroup
+	changes.Go(func() {
+		for v := 2; ; v++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			src.mu.Lock()
+			src.journeys[v%30].ResourceVersion = strings.Repeat("x", v%7+1)
+			src.mu.Unlock()
+		}
+	})
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Go(func() {
+			token, want := "lead", 30
+			if i%2 == 1 {
+				token, want = "team-03", 3
+			}
+			for range 4 {
+				res, body := getAs(t, h, token, "/api/v1/journeys")
+				var doc apiDoc
+				if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Journeys) != want {
+					t.Errorf("%s: %d, %d journeys, want %d", token, res.StatusCode, len(doc.Journeys), want)
+				}
+				if res, body := getAs(t, h, token, "/"); res.StatusCode != http.StatusOK || strings.Count(body, `<article class="card"`) != want {
+					t.Errorf("%s: index %d with %d cards, want %d", token, res.StatusCode, strings.Count(body, `<article class="card"`), want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	changes.Wait()
+}

@@ -6,7 +6,11 @@
 // JavaScript) and reads well on a phone.
 //
 // It only reads CustomerJourneys and ImprovementPhases, and never shows a
-// journey's tracker settings: no repository credentials, no secret name.
+// journey's tracker settings: no repository credentials, no secret name,
+// nor a condition message that names a Secret or carries a raw error. Each
+// reader sees the namespaces their Gate allows (package pageauth: what
+// Kubernetes lets them list). Each journey's views are built once per
+// change and shared by all readers.
 package statuspage
 
 import (
