@@ -15,6 +15,7 @@ package statuspage
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"embed"
@@ -91,6 +92,7 @@ type handler struct {
 	mux     *http.ServeMux
 	writers sync.Pool // *bufio.Writer
 	gzips   sync.Pool // *gzip.Writer
+	flates  sync.Pool // *flate.Writer
 	slots   *limiter
 	views   views
 }
@@ -114,6 +116,7 @@ func New(r Source, opts Options) http.Handler {
 	h := &handler{src: r, opts: opts, mux: http.NewServeMux(), slots: newLimiter(opts.MaxConcurrent, opts.MaxWaiting, opts.WaitFor)}
 	h.writers.New = func() any { return bufio.NewWriterSize(nil, 32<<10) }
 	h.gzips.New = func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }
+	h.flates.New = func() any { zw, _ := flate.NewWriter(nil, flate.BestSpeed); return zw }
 	h.mux.HandleFunc("GET /{$}", h.index)
 	h.mux.HandleFunc("GET "+PathHealthz, healthz)
 	h.mux.HandleFunc("GET "+PathJourney, h.journey)
@@ -325,7 +328,12 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 		page.Totals.MeanScore = (sum + page.Totals.Scored/2) / page.Totals.Scored
 		page.Totals.MeanBand = band(int32(page.Totals.MeanScore))
 	}
-	h.render(w, r, "index.html", http.StatusOK, page)
+	h.render(w, r, "index.html", http.StatusOK, page, func(w io.Writer) error {
+		if err := h.writeCards(w, visible); err != nil {
+			return err
+		}
+		return pageTemplates.ExecuteTemplate(w, "foot", nil)
+	})
 }
 
 func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
@@ -373,7 +381,8 @@ func acceptsGzip(r *http.Request) bool {
 // render executes a template. A page of a thousand journeys is megabytes of
 // HTML, so it is never held whole: it is streamed out as it is rendered,
 // compressed on the way when the browser takes gzip (all do).
-func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
+// then writes what more writes, if any.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any, more ...func(io.Writer) error) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Add("Vary", "Accept-Encoding")
@@ -400,6 +409,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, st
 	defer func() { bw.Reset(nil); h.writers.Put(bw) }()
 	w.WriteHeader(status)
 	err := pageTemplates.ExecuteTemplate(bw, name, data)
+	for _, m := range more {
+		if err == nil {
+			err = m(bw)
+		}
+	}
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -2,9 +2,10 @@ package statuspage
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"hash/fnv"
-	"html/template"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -43,6 +44,7 @@ type entry struct {
 	journey *cxv1.CustomerJourney
 	phases  []*cxv1.ImprovementPhase
 	summary *journeyView
+	card    []byte // the card's HTML, deflated
 	api     *apiJourney
 
 	detailOnce sync.Once
@@ -124,14 +126,33 @@ func (h *handler) entries(ctx context.Context) ([]*entry, error) {
 // build makes the views of journey j. The card is rendered here, once, and
 // the chart models it was rendered from are let go.
 func (h *handler) build(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase, fp string, now time.Time) (*entry, error) {
+	// Copies of the objects' top level, so that the entry does not keep the
+	// request's whole list alive; what they refer to is the cache's.
+	jc := *j
+	j = &jc
+	own := make([]*cxv1.ImprovementPhase, len(phases))
+	for i, p := range phases {
+		pc := *p
+		own[i] = &pc
+	}
+	phases = own
 	e := &entry{ns: j.Namespace, name: j.Name, fp: fp, built: now, journey: j, phases: phases,
 		id: chartID(j.Namespace, j.Name)}
 	v := h.view(j, phases, now, e.id, false)
+	// The card with its charts is tens of kilobytes of HTML: kept
+	// compressed, a tenth of that.
 	var card bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&card, "card", v); err != nil {
+	zw := h.flates.Get().(*flate.Writer)
+	zw.Reset(&card)
+	err := pageTemplates.ExecuteTemplate(zw, "card", v)
+	if err == nil {
+		err = zw.Close()
+	}
+	h.flates.Put(zw)
+	if err != nil {
 		return nil, err
 	}
-	v.Card = template.HTML(card.String()) // rendered by html/template: escaped
+	e.card = bytes.Clone(card.Bytes())
 	v.Chart, v.HealthChart = nil, ""
 	e.summary = v
 	e.api = h.apiJourneyOf(j, phases, now)
@@ -181,6 +202,22 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) ([]*entry, bool)
 		}
 	}
 	return visible, true
+}
+
+// writeCards writes the cards of entries, inflated.
+func (h *handler) writeCards(w io.Writer, entries []*entry) error {
+	var zr io.ReadCloser
+	for _, e := range entries {
+		if zr == nil {
+			zr = flate.NewReader(bytes.NewReader(e.card))
+		} else if err := zr.(flate.Resetter).Reset(bytes.NewReader(e.card), nil); err != nil {
+			return err
+		}
+		if _, err := io.Copy(w, zr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // chartID names the elements of a journey's charts: the same on every
