@@ -105,8 +105,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		if err != nil {
 			return err
 		}
-		// A page of a thousand journeys is a few megabytes: a minute to
-		// send it, on top of up to 10s waiting for a turn (statuspage.Options).
+		// The write timeout runs from the request's headers: up to 30s
+		// waiting for a turn (statuspage.Options), the rest to send a page
+		// of a thousand journeys (tens of megabytes, a tenth gzipped).
 		if err := mgr.Add(&manager.Server{Name: "status-page", Server: &http.Server{Addr: o.StatusPageAddr, Handler: page,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}); err != nil {

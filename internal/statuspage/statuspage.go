@@ -64,7 +64,7 @@ type Options struct {
 	Gate pageauth.Gate
 	// MaxConcurrent bounds the requests served at once (4 when zero);
 	// MaxWaiting how many more wait for one of them (64 when zero, -1 for
-	// none), at most WaitFor (10s when zero). Beyond that: 503 Retry-After.
+	// none), at most WaitFor (30s when zero). Beyond that: 503 Retry-After.
 	MaxConcurrent, MaxWaiting int
 	WaitFor                   time.Duration
 }

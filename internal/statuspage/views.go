@@ -260,7 +260,7 @@ func newLimiter(concurrent, waiting int, waitFor time.Duration) *limiter {
 		waiting = 0
 	}
 	if waitFor <= 0 {
-		waitFor = 10 * time.Second
+		waitFor = 30 * time.Second
 	}
 	return &limiter{slots: make(chan struct{}, concurrent), maxWaiting: int32(waiting), waitFor: waitFor}
 }
