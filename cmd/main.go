@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/metricsendpoint"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/pageauth"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -41,12 +43,19 @@ func main() {
 		concurrency                          int
 		metrics                              = metricsendpoint.Default()
 		prometheus                           metricsource.Flags
+		// The status page's readers.
+		pageAuth, pageProxyCIDRs       string
+		pageProxyUser, pageProxyGroups string
 	)
 	metrics.BindFlags(flag.CommandLine)
 	prometheus.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of net/http/pprof (/debug/pprof/) to profile the manager; 0 turns it off. It serves anyone who can reach it: bind it to localhost.")
 	flag.StringVar(&statusAddr, "status-page-bind-address", ":8090", "Address of the read-only status page for leadership; empty turns it off.")
+	flag.StringVar(&pageAuth, "status-page-auth", string(pageauth.ModeToken), "Who may read the status page and its JSON API: token (an Authorization: Bearer token, checked with a TokenReview), proxy (an authenticating proxy's identity headers, from --status-page-proxy-trusted-cidrs only) or none (anyone sees every namespace: demos only). In token and proxy mode a reader sees the namespaces where Kubernetes lets them list customerjourneys.")
+	flag.StringVar(&pageProxyUser, "status-page-proxy-user-header", "X-Forwarded-User", "In proxy mode, the header that names the user.")
+	flag.StringVar(&pageProxyGroups, "status-page-proxy-groups-header", "X-Forwarded-Groups", "In proxy mode, the header that lists the user's groups, comma-separated.")
+	flag.StringVar(&pageProxyCIDRs, "status-page-proxy-trusted-cidrs", "", "In proxy mode (required there), the authenticating proxy's addresses, comma-separated CIDRs: identity headers from anywhere else are refused (401).")
 	flag.StringVar(&webhookAddr, "github-webhook-bind-address", ":9443", "Address that receives GitHub issue webhooks at "+controllers.WebhookPath+"; empty turns it off.")
 	flag.StringVar(&webhookSecretName, "github-webhook-secret", "", "Secret in the manager's namespace (POD_NAMESPACE) whose key \"secret\" is the GitHub webhook secret, and \"previous-secret\" (optional) the one being rotated out; watched, not read per delivery.")
 	flag.StringVar(&webhookSecretFile, "github-webhook-secret-file", "", "File holding the GitHub webhook secret (instead of --github-webhook-secret); re-read when it changes, looked at every 10s.")
@@ -72,6 +81,11 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	pageAccess, err := statusPageAuth(pageAuth, pageProxyUser, pageProxyGroups, pageProxyCIDRs)
+	if err != nil {
+		log.Error(err, "configuring the status page")
+		os.Exit(1)
+	}
 	// Go lets its heap grow to twice what it holds before collecting, which
 	// under the container's memory limit is an OOM kill; a soft limit below
 	// it (GOMEMLIMIT, unless set) makes the collector work harder instead.
@@ -144,6 +158,7 @@ func main() {
 		Controller:           controller.Options{MaxConcurrentReconciles: concurrency},
 		Metrics:              measures,
 		GitHubAllowedHosts:   allowedHosts,
+		StatusPageAuth:       pageAccess,
 
 		// The write budget and the leader's Lease (issue 21).
 		BudgetNamespace:         budgetNamespace,
@@ -162,6 +177,23 @@ func main() {
 		log.Error(err, "running the manager")
 		os.Exit(1)
 	}
+}
+
+// statusPageAuth reads the --status-page-auth flags.
+func statusPageAuth(mode, userHeader, groupsHeader, cidrs string) (controllers.StatusPageAuth, error) {
+	m, err := pageauth.ParseMode(mode)
+	if err != nil {
+		return controllers.StatusPageAuth{}, err
+	}
+	a := controllers.StatusPageAuth{Mode: m, ProxyUserHeader: userHeader, ProxyGroupsHeader: groupsHeader}
+	if m == pageauth.ModeProxy {
+		if a.ProxyTrusted, err = pageauth.ParseCIDRs(cidrs); err != nil {
+			return a, err
+		}
+	} else if cidrs != "" {
+		return a, fmt.Errorf("--status-page-proxy-trusted-cidrs is for --status-page-auth=proxy, not %s", m)
+	}
+	return a, nil
 }
 
 // webhookSecrets serves the GitHub webhook's secrets from memory: a watch

@@ -2,9 +2,14 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"github.com/go-logr/logr"
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -19,6 +24,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/pageauth"
 	"github.com/cxloop/cxloop/internal/statuspage"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -35,6 +41,8 @@ type Options struct {
 	// StatusPageAddr is where leadership's read-only status page is served;
 	// "" turns it off.
 	StatusPageAddr string
+	// StatusPageAuth is who may read the status page and what they see.
+	StatusPageAuth StatusPageAuth
 	// HTTPClient is the base HTTP client for GitHub (optional).
 	HTTPClient *http.Client
 	// Clock is the time source; the real clock when nil.
@@ -114,12 +122,68 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		}
 	}
 	if o.StatusPageAddr != "" {
-		page := statuspage.New(cacheSource{mgr.GetClient()}, statuspage.Options{Now: o.Clock.Now})
-		if err := mgr.Add(&manager.Server{Name: "status-page", Server: &http.Server{Addr: o.StatusPageAddr, Handler: page, ReadHeaderTimeout: 10 * time.Second}}); err != nil {
+		page, err := StatusPage(mgr, o.StatusPageAuth, o.Clock.Now)
+		if err != nil {
+			return err
+		}
+		// The write timeout runs from the request's headers: up to 30s
+		// waiting for a turn (statuspage.Options), the rest to send a page
+		// of a thousand journeys (tens of megabytes, a tenth gzipped).
+		if err := mgr.Add(&manager.Server{Name: "status-page", Server: &http.Server{Addr: o.StatusPageAddr, Handler: page,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// StatusPageAuth configures who may read the status page and its JSON API
+// (--status-page-auth and the flags after it).
+type StatusPageAuth struct {
+	// Mode: token, proxy or none; "" is none.
+	Mode pageauth.Mode
+	// ProxyUserHeader and ProxyGroupsHeader name the proxy's identity
+	// headers (X-Forwarded-User, X-Forwarded-Groups when empty);
+	// ProxyTrusted are the proxy's addresses, required in proxy mode.
+	ProxyUserHeader, ProxyGroupsHeader string
+	ProxyTrusted                       []netip.Prefix
+}
+
+// The status page asks the API server who a reader is and what they may see.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// StatusPage is the status page's handler, reading from the manager's cache
+// and asking the API server who may see what.
+func StatusPage(mgr ctrl.Manager, a StatusPageAuth, now func() time.Time) (http.Handler, error) {
+	log := mgr.GetLogger().WithName("status-page")
+	var gate pageauth.Gate
+	switch a.Mode {
+	case "", pageauth.ModeNone:
+		// At error level, so that it shows whatever the log level.
+		log.Error(nil, "WARNING: the status page and its JSON API have no authentication (--status-page-auth=none): "+
+			"every namespace's journeys are visible to anyone who reaches the port. Use token or proxy outside a demo.")
+		gate = pageauth.Open{}
+	case pageauth.ModeToken:
+		gate = pageauth.Kubernetes{Authenticator: &pageauth.TokenReviewer{Client: mgr.GetClient()}, AccessReviewer: &pageauth.AccessReviewer{Client: mgr.GetClient()}}
+	case pageauth.ModeProxy:
+		if len(a.ProxyTrusted) == 0 {
+			return nil, errors.New("--status-page-proxy-trusted-cidrs: proxy mode needs the authenticating proxy's addresses")
+		}
+		p := &pageauth.ProxyHeaders{UserHeader: a.ProxyUserHeader, GroupsHeader: a.ProxyGroupsHeader, Trusted: a.ProxyTrusted}
+		if p.UserHeader == "" {
+			p.UserHeader = "X-Forwarded-User"
+		}
+		if p.GroupsHeader == "" {
+			p.GroupsHeader = "X-Forwarded-Groups"
+		}
+		gate = pageauth.Kubernetes{Authenticator: p, AccessReviewer: &pageauth.AccessReviewer{Client: mgr.GetClient()}}
+	default:
+		return nil, fmt.Errorf("--status-page-auth: %q is not one of token, proxy, none", a.Mode)
+	}
+	return statuspage.New(cacheSource{mgr.GetClient()}, statuspage.Options{Now: now, Gate: gate,
+		Logger: slog.New(logr.ToSlogHandler(log))}), nil
 }
 
 // addWebhookServer serves GitHub's deliveries at addr on every replica: the
@@ -132,18 +196,20 @@ func addWebhookServer(mgr manager.Manager, addr string, h *ghwebhook.Handler) er
 	return mgr.Add(&manager.Server{Name: "github-webhook", OnlyServeWhenLeader: false, Server: ghwebhook.NewServer(addr, mux)})
 }
 
-// cacheSource serves the status page from the manager's cache.
+// cacheSource serves the status page from the manager's cache, without
+// copying: the page only reads the objects, and keeps them no longer than
+// its views of them.
 type cacheSource struct{ c client.Reader }
 
 func (s cacheSource) Journeys(ctx context.Context) ([]cxv1.CustomerJourney, error) {
 	var l cxv1.CustomerJourneyList
-	err := s.c.List(ctx, &l)
+	err := s.c.List(ctx, &l, client.UnsafeDisableDeepCopy)
 	return l.Items, err
 }
 
 func (s cacheSource) Phases(ctx context.Context) ([]cxv1.ImprovementPhase, error) {
 	var l cxv1.ImprovementPhaseList
-	err := s.c.List(ctx, &l)
+	err := s.c.List(ctx, &l, client.UnsafeDisableDeepCopy)
 	return l.Items, err
 }
 

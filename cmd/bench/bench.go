@@ -398,6 +398,10 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		return err
 	}
 	webhookSecret := devenv.RandomHex(16)
+	pageAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	// The manager ending early ends the run, with its last logs as the cause.
 	ctx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
@@ -409,7 +413,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
 		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
 		GitHubHost: strings.TrimSuffix(strings.TrimPrefix(b.apiURL, "http://"), "/"),
-		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs()}, cancelRun)
+		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), StatusPageAddr: pageAddr}, cancelRun)
 	if err != nil {
 		return err
 	}
@@ -470,6 +474,15 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	k.WritesToReady = quantiles(perObj)
 	k.APIWritesPerObject = float64(sumWhere(diffMap(writesBefore, writesReady), []string{"customerjourneys", "improvementphases"}, "POST")) / n
 	b.say("cxloop: every object Ready after %.1fs (%d issues opened so far)", k.ReadySeconds, b.count.snapshot().Creates-ghBefore.Creates)
+
+	// The status page: 32 readers at once, every object Ready.
+	b.say("cxloop: %d readers load the status page and its JSON at once", pageReaders)
+	sp, err := b.pageLoads(ctx, mp, "http://"+pageAddr)
+	if err != nil {
+		return fmt.Errorf("loading the status page: %w", err)
+	}
+	res.StatusPage = &sp
+	b.say("cxloop: status page: heap in use %.0f -> peak %.0f MiB (%d of %d loads busy)", sp.HeapInUseBeforeMiB, sp.PeakHeapInUseMiB, sp.Busy, sp.Loads)
 
 	if b.o.ReadyOnly {
 		return b.finishManager(ctx, res, mp)

@@ -65,6 +65,8 @@ type managerArgs struct {
 	GitHubHost string
 	// PprofAddr serves net/http/pprof in the manager; "" turns it off.
 	PprofAddr string
+	// StatusPageAddr serves the status page, in token mode; "" turns it off.
+	StatusPageAddr string
 	// MemoryLimit is the container memory limit in bytes the manager runs
 	// as if under (0: none). There is no cgroup here, so the benchmark
 	// sets GOMEMLIMIT as the manager does from a cgroup's limit.
@@ -128,7 +130,7 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		exited: make(chan struct{}), workers: make(chan struct{})}
 	p.cmd = exec.Command(a.Binary,
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
-		"--health-probe-bind-address=0", "--status-page-bind-address=", "--pprof-bind-address="+pprof,
+		"--health-probe-bind-address=0", "--status-page-bind-address="+a.StatusPageAddr, "--status-page-auth=token", "--pprof-bind-address="+pprof,
 		"--github-webhook-bind-address="+a.WebhookAddr, "--github-webhook-secret-file="+secretFile,
 		"--github-writes-per-minute="+strconv.Itoa(a.WritesPerMinute), "--github-writes-per-hour="+strconv.Itoa(a.WritesPerHour),
 		"--github-allowed-hosts="+a.GitHubHost,

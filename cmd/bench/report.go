@@ -25,6 +25,8 @@ type Result struct {
 	CloseWebhook Latency        `json:"closeToStatusWebhook"`
 	ClosePolling Latency        `json:"closeToStatusPolling"`
 	Manager      Manager        `json:"manager"`
+	// StatusPage: 32 readers loading the page and its JSON at once.
+	StatusPage *StatusPage `json:"statusPage,omitempty"`
 }
 
 type Params struct {
@@ -262,6 +264,10 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
 	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
 	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
+	if sp := r.StatusPage; sp != nil {
+		fmt.Fprintf(tw, "status page: %d readers load / and its JSON at once: heap in use before -> peak (growth)\t\t%.0f -> %.0f MiB (+%.0f MiB)\t\n", sp.Readers, sp.HeapInUseBeforeMiB, sp.PeakHeapInUseMiB, sp.HeapGrowthMiB)
+		fmt.Fprintf(tw, "  %d loads in %.1fs, %d answered busy (503); page %.1f MiB, JSON %.1f MiB\t\t\t\n", sp.Loads, sp.Seconds, sp.Busy, sp.PageMiB, sp.JSONMiB)
+	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nTARGETS")
 	wholeRun := !r.Params.ReadyOnly && r.GitHub.IssuesOpened > 0

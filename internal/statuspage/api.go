@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -83,101 +84,145 @@ type apiSample struct {
 }
 
 func (h *handler) apiJourneys(w http.ResponseWriter, r *http.Request) {
-	journeys, byJourney, ok := h.load(w, r)
+	visible, ok := h.admit(w, r)
 	if !ok {
 		return
 	}
-	sort.Slice(journeys, func(a, b int) bool {
-		if journeys[a].Namespace != journeys[b].Namespace {
-			return journeys[a].Namespace < journeys[b].Namespace
-		}
-		return journeys[a].Name < journeys[b].Name
-	})
-	h.writeAPI(w, r, journeys, byJourney)
+	h.writeAPI(w, r, visible)
 }
 
 func (h *handler) apiJourney(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	journeys, byJourney, ok := h.load(w, r)
+	visible, ok := h.admit(w, r)
 	if !ok {
 		return
 	}
-	for i := range journeys {
-		if journeys[i].Namespace == ns && journeys[i].Name == name {
-			h.writeAPI(w, r, journeys[i:i+1], byJourney)
-			return
-		}
+	// A journey the reader may not see answers as one that does not exist.
+	if e := find(visible, ns, name); e != nil {
+		h.writeAPI(w, r, []*entry{e})
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = w.Write([]byte(`{"error":"no such CustomerJourney"}` + "\n"))
 }
 
-func (h *handler) writeAPI(w http.ResponseWriter, r *http.Request, journeys []cxv1.CustomerJourney, byJourney map[string][]*cxv1.ImprovementPhase) {
+// apiJourneyOf builds what the JSON shows of journey j but its emotions,
+// which are its spec as it is: they are added as it is written out.
+func (h *handler) apiJourneyOf(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase, now time.Time) *apiJourney {
+	aj := &apiJourney{Namespace: j.Namespace, Name: j.Name, Owner: j.Spec.Owner, HealthScore: j.Status.HealthScore, ActivePhase: j.Status.ActivePhase,
+		History: j.Status.History, Phases: []apiPhase{}}
+	if aj.History == nil {
+		aj.History = []cxv1.JourneyHistoryPoint{}
+	}
+	sorted := append([]*cxv1.ImprovementPhase(nil), phases...)
+	sort.Slice(sorted, func(a, b int) bool {
+		if ra, rb := sorted[a].Spec.Type.Order(), sorted[b].Spec.Type.Order(); ra != rb {
+			return ra < rb
+		}
+		return sorted[a].Name < sorted[b].Name
+	})
+	for _, p := range sorted {
+		bp := phaseview.Burnup(p)
+		fc := burnup.Project(bp, now, burnup.Options{})
+		ap := apiPhase{Name: p.Name, Type: string(p.Spec.Type), State: string(p.Status.State), Deadline: p.Spec.Deadline,
+			Planned: fc.Planned, Closed: fc.Closed, Schedule: fc.Schedule, ClosedPerWeek: fc.PerWeek(), Forecast: fc.Reason, Burnup: []apiSample{}}
+		if ap.State == "" {
+			ap.State = string(cxv1.PhasePending)
+		}
+		if t := phaseview.Since(p, fc); !t.IsZero() {
+			t = t.UTC()
+			ap.Since = &t
+		}
+		if !fc.Projected.IsZero() {
+			ap.ProjectedCompletion = fc.Projected.UTC().Format(time.DateOnly)
+		}
+		for _, s := range burnup.Series(bp, now) {
+			ap.Burnup = append(ap.Burnup, apiSample{Time: s.At.UTC(), Closed: s.Closed, Planned: s.Planned})
+		}
+		aj.Phases = append(aj.Phases, ap)
+	}
+	return aj
+}
+
+func emotionsOf(j *cxv1.CustomerJourney) []apiEmotion {
+	out := []apiEmotion{}
+	for _, s := range j.Spec.Stages {
+		for _, t := range s.Touchpoints {
+			for _, e := range t.Experiences {
+				out = append(out, apiEmotion{Persona: e.Persona, Stage: s.Name, Touchpoint: t.Name, AsIs: ptr.Deref(e.Score, 0), ToBe: e.Target})
+			}
+		}
+	}
+	return out
+}
+
+// writeAPI writes the JSON of the given journeys as json.MarshalIndent
+// would, one journey at a time: the whole document is never held.
+func (h *handler) writeAPI(w http.ResponseWriter, r *http.Request, entries []*entry) {
 	now := h.opts.Now()
-	doc := apiDoc{GeneratedAt: now.UTC().Truncate(time.Second), Journeys: make([]apiJourney, 0, len(journeys))}
 	var prog programme
-	for i := range journeys {
-		j := &journeys[i]
-		phases := byJourney[key(j.Namespace, j.Name)]
-		v := h.view(j, phases, now, "", false)
-		prog.add(v)
-		aj := apiJourney{Namespace: j.Namespace, Name: j.Name, Owner: j.Spec.Owner, HealthScore: j.Status.HealthScore, ActivePhase: j.Status.ActivePhase,
-			History: j.Status.History, Emotions: []apiEmotion{}, Phases: []apiPhase{}}
-		if aj.History == nil {
-			aj.History = []cxv1.JourneyHistoryPoint{}
-		}
-		for _, s := range j.Spec.Stages {
-			for _, t := range s.Touchpoints {
-				for _, e := range t.Experiences {
-					aj.Emotions = append(aj.Emotions, apiEmotion{Persona: e.Persona, Stage: s.Name, Touchpoint: t.Name, AsIs: ptr.Deref(e.Score, 0), ToBe: e.Target})
-				}
-			}
-		}
-		sorted := append([]*cxv1.ImprovementPhase(nil), phases...)
-		sort.Slice(sorted, func(a, b int) bool {
-			if ra, rb := sorted[a].Spec.Type.Order(), sorted[b].Spec.Type.Order(); ra != rb {
-				return ra < rb
-			}
-			return sorted[a].Name < sorted[b].Name
-		})
-		for _, p := range sorted {
-			bp := phaseview.Burnup(p)
-			fc := burnup.Project(bp, now, burnup.Options{})
-			ap := apiPhase{Name: p.Name, Type: string(p.Spec.Type), State: string(p.Status.State), Deadline: p.Spec.Deadline,
-				Planned: fc.Planned, Closed: fc.Closed, Schedule: fc.Schedule, ClosedPerWeek: fc.PerWeek(), Forecast: fc.Reason, Burnup: []apiSample{}}
-			if ap.State == "" {
-				ap.State = string(cxv1.PhasePending)
-			}
-			if t := phaseview.Since(p, fc); !t.IsZero() {
-				t = t.UTC()
-				ap.Since = &t
-			}
-			if !fc.Projected.IsZero() {
-				ap.ProjectedCompletion = fc.Projected.UTC().Format(time.DateOnly)
-			}
-			for _, s := range burnup.Series(bp, now) {
-				ap.Burnup = append(ap.Burnup, apiSample{Time: s.At.UTC(), Closed: s.Closed, Planned: s.Planned})
-			}
-			aj.Phases = append(aj.Phases, ap)
-		}
-		doc.Journeys = append(doc.Journeys, aj)
+	for _, e := range entries {
+		prog.add(e.summary)
 	}
-	doc.Programme = apiProgramme{Phases: prog.Phases, OnTrack: prog.OnTrack, AtRisk: prog.AtRisk, Late: prog.Late,
+	ap := apiProgramme{Phases: prog.Phases, OnTrack: prog.OnTrack, AtRisk: prog.AtRisk, Late: prog.Late,
 		NotStarted: prog.NotStarted, Completed: prog.Completed, NoForecast: prog.NoForecast}
-	doc.Programme.NeedAttention = make([]apiAttention, 0, len(prog.Attention))
+	ap.NeedAttention = make([]apiAttention, 0, len(prog.Attention))
 	for _, a := range prog.Attention {
-		doc.Programme.NeedAttention = append(doc.Programme.NeedAttention, apiAttention{Journey: a.Journey, Phase: a.Phase, Schedule: a.schedule, Since: a.Since})
+		ap.NeedAttention = append(ap.NeedAttention, apiAttention{Journey: a.Journey, Phase: a.Phase, Schedule: a.schedule, Since: a.Since})
 	}
-	buf, err := json.MarshalIndent(doc, "", "  ")
+	head, err := json.MarshalIndent(struct {
+		GeneratedAt time.Time    `json:"generatedAt"`
+		Programme   apiProgramme `json:"programme"`
+	}{now.UTC().Truncate(time.Second), ap}, "", "  ")
 	if err != nil {
 		h.fail(w, "encoding JSON", err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", itoa(len(buf)+1))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(append(buf, '\n'))
+	if r.Method == http.MethodHead {
+		return
 	}
+	bw := h.writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() { bw.Reset(nil); h.writers.Put(bw) }()
+	_, _ = bw.Write(head[:len(head)-2]) // without "\n}"
+	_, _ = bw.WriteString(",\n  \"journeys\": [")
+	// One encoder for all: it reuses its buffers from journey to journey.
+	enc := json.NewEncoder(lastNewlineDropped{bw})
+	enc.SetIndent("    ", "  ")
+	for i, e := range entries {
+		aj := *e.api
+		aj.Emotions = emotionsOf(e.journey)
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_, _ = bw.WriteString("\n    ")
+		if err := enc.Encode(aj); err != nil {
+			if h.opts.Logger != nil {
+				h.opts.Logger.Error("status page: encoding JSON", "journey", key(e.ns, e.name), "error", err)
+			}
+			return // the client sees JSON cut short, not a wrong document
+		}
+	}
+	if len(entries) > 0 {
+		_, _ = bw.WriteString("\n  ")
+	}
+	_, _ = bw.WriteString("]\n}\n")
+	_ = bw.Flush()
+}
+
+// lastNewlineDropped drops the newline json.Encoder writes after each
+// value (in the same Write), so that values can be laid out as
+// json.MarshalIndent lays out a list.
+type lastNewlineDropped struct{ w *bufio.Writer }
+
+func (d lastNewlineDropped) Write(b []byte) (int, error) {
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	_, err := d.w.Write(b)
+	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 )
 
 // The browser test renders the status page in a real headless Chromium and
@@ -112,7 +115,28 @@ func TestBrowser(t *testing.T) {
 	hostile.Spec.Description = `<script>document.body.setAttribute('data-pwned','2')</script>`
 	src.journeys = append(src.journeys, hostile)
 
-	srv := httptest.NewServer(newHandler(src)) // listens on 127.0.0.1
+	// Once open as for the demo, once behind token authentication with a
+	// proxy in front that adds the bearer token of a reader allowed
+	// everywhere, as an authenticating proxy or a browser extension would.
+	t.Run("none", func(t *testing.T) {
+		browsePage(t, browser, httptest.NewServer(newHandler(src)), hostile)
+	})
+	t.Run("token", func(t *testing.T) {
+		page := gated(src)
+		direct := httptest.NewServer(page)
+		defer direct.Close()
+		if text := visibleText(runBrowser(t, browser, "--dump-dom", direct.URL+"/")); !strings.Contains(text, "Sign in to see the customer journeys.") || strings.Contains(text, "museum") {
+			t.Errorf("without a token the browser reads: %s", tail(text, 500))
+		}
+		withToken := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Set("Authorization", "Bearer lead")
+			page.ServeHTTP(w, r)
+		})
+		browsePage(t, browser, httptest.NewServer(withToken), hostile)
+	})
+}
+
+func browsePage(t *testing.T, browser string, srv *httptest.Server, hostile cxv1.CustomerJourney) {
 	defer srv.Close()
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("test server at %s, want 127.0.0.1", srv.URL)

@@ -6,15 +6,21 @@
 // JavaScript) and reads well on a phone.
 //
 // It only reads CustomerJourneys and ImprovementPhases, and never shows a
-// journey's tracker settings: no repository credentials, no secret name.
+// journey's tracker settings: no repository credentials, no secret name,
+// nor a condition message that names a Secret or carries a raw error. Each
+// reader sees the namespaces their Gate allows (package pageauth: what
+// Kubernetes lets them list). Each journey's views are built once per
+// change and shared by all readers.
 package statuspage
 
 import (
-	"bytes"
+	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"embed"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -30,6 +36,7 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/dashboard"
+	"github.com/cxloop/cxloop/internal/pageauth"
 	"github.com/cxloop/cxloop/internal/phaseview"
 )
 
@@ -52,6 +59,14 @@ type Options struct {
 	// Logger receives the errors of the Source and of rendering; they are
 	// dropped when nil. The page itself only says that the data is unavailable.
 	Logger *slog.Logger
+	// Gate decides who may read the page and which namespaces they see
+	// (see package pageauth); nil shows every namespace to anyone.
+	Gate pageauth.Gate
+	// MaxConcurrent bounds the requests served at once (4 when zero);
+	// MaxWaiting how many more wait for one of them (64 when zero, -1 for
+	// none), at most WaitFor (30s when zero). Beyond that: 503 Retry-After.
+	MaxConcurrent, MaxWaiting int
+	WaitFor                   time.Duration
 }
 
 // Paths served by the handler.
@@ -72,10 +87,14 @@ var templateFS embed.FS
 var pageTemplates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 type handler struct {
-	src  Source
-	opts Options
-	mux  *http.ServeMux
-	bufs sync.Pool
+	src     Source
+	opts    Options
+	mux     *http.ServeMux
+	writers sync.Pool // *bufio.Writer
+	gzips   sync.Pool // *gzip.Writer
+	flates  sync.Pool // *flate.Writer
+	slots   *limiter
+	views   views
 }
 
 // New returns the handler of the status page: GET / lists every journey,
@@ -91,8 +110,13 @@ func New(r Source, opts Options) http.Handler {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	h := &handler{src: r, opts: opts, mux: http.NewServeMux()}
-	h.bufs.New = func() any { return new(bytes.Buffer) }
+	if opts.Gate == nil {
+		opts.Gate = pageauth.Open{}
+	}
+	h := &handler{src: r, opts: opts, mux: http.NewServeMux(), slots: newLimiter(opts.MaxConcurrent, opts.MaxWaiting, opts.WaitFor)}
+	h.writers.New = func() any { return bufio.NewWriterSize(nil, 32<<10) }
+	h.gzips.New = func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }
+	h.flates.New = func() any { zw, _ := flate.NewWriter(nil, flate.BestSpeed); return zw }
 	h.mux.HandleFunc("GET /{$}", h.index)
 	h.mux.HandleFunc("GET "+PathHealthz, healthz)
 	h.mux.HandleFunc("GET "+PathJourney, h.journey)
@@ -108,6 +132,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	hd.Set("Cache-Control", "no-store")
+	if r.URL.Path != PathHealthz {
+		if !h.slots.acquire(r.Context()) {
+			busy(w)
+			return
+		}
+		defer h.slots.release()
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -120,6 +151,7 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 type indexPage struct {
 	Title     string
 	Root      string // relative link to the index
+	API       string // relative link to the same as JSON
 	Journeys  []*journeyView
 	Totals    totals
 	Programme programme
@@ -139,6 +171,7 @@ type totals struct {
 type journeyPage struct {
 	Title     string
 	Root      string
+	API       string
 	Journey   *journeyView
 	Programme programme
 }
@@ -209,21 +242,24 @@ type journeyView struct {
 	Chart           *chartView
 	HealthChart     template.HTML
 	HistoryPoints   int
-	Phases          []phaseView
-	ActivePhase     string
-	Open            int
-	Overdue         []string // why the journey's work is overdue
-	NextReview      string
-	NextReviewPast  bool
-	LastReview      string
-	Gaps            []cxv1.Gap
-	Conditions      []metav1.Condition
-	OpenItems       []itemView
-	Outcomes        []outcomeView
-	Measures        []cxv1.MeasureStatus
-	DashboardURL    string
-	ReviewIssueURL  string
-	ReviewIssue     int64
+	// Card is the journey's card rendered once when the view is built;
+	// the index shows it as it is.
+	Card           template.HTML
+	Phases         []phaseView
+	ActivePhase    string
+	Open           int
+	Overdue        []string // why the journey's work is overdue
+	NextReview     string
+	NextReviewPast bool
+	LastReview     string
+	Gaps           []cxv1.Gap
+	Conditions     []metav1.Condition
+	OpenItems      []itemView
+	Outcomes       []outcomeView
+	Measures       []cxv1.MeasureStatus
+	DashboardURL   string
+	ReviewIssueURL string
+	ReviewIssue    int64
 }
 
 type phaseView struct {
@@ -266,25 +302,14 @@ type itemView struct {
 }
 
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	journeys, byJourney, ok := h.load(w, r)
+	visible, ok := h.admit(w, r)
 	if !ok {
 		return
 	}
-	now := h.opts.Now()
-	order := make([]*cxv1.CustomerJourney, len(journeys))
-	for i := range journeys {
-		order[i] = &journeys[i]
-	}
-	sort.Slice(order, func(a, b int) bool {
-		if order[a].Namespace != order[b].Namespace {
-			return order[a].Namespace < order[b].Namespace
-		}
-		return order[a].Name < order[b].Name
-	})
-	page := indexPage{Title: h.opts.Title, Root: "./", Journeys: make([]*journeyView, 0, len(order))}
+	page := indexPage{Title: h.opts.Title, Root: "./", API: "api/v1/journeys", Journeys: make([]*journeyView, 0, len(visible))}
 	var sum int
-	for i, j := range order {
-		v := h.view(j, byJourney[key(j.Namespace, j.Name)], now, "j"+strconv.Itoa(i), false)
+	for _, e := range visible {
+		v := e.summary
 		page.Journeys = append(page.Journeys, v)
 		page.Programme.add(v)
 		page.Totals.Journeys++
@@ -303,49 +328,30 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 		page.Totals.MeanScore = (sum + page.Totals.Scored/2) / page.Totals.Scored
 		page.Totals.MeanBand = band(int32(page.Totals.MeanScore))
 	}
-	h.render(w, r, "index.html", http.StatusOK, page)
+	h.render(w, r, "index.html", http.StatusOK, page, func(w io.Writer) error {
+		if err := h.writeCards(w, visible); err != nil {
+			return err
+		}
+		return pageTemplates.ExecuteTemplate(w, "foot", nil)
+	})
 }
 
 func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	journeys, byJourney, ok := h.load(w, r)
+	visible, ok := h.admit(w, r)
 	if !ok {
 		return
 	}
-	for i := range journeys {
-		j := &journeys[i]
-		if j.Namespace == ns && j.Name == name {
-			v := h.view(j, byJourney[key(ns, name)], h.opts.Now(), "j0", true)
-			page := journeyPage{Title: h.opts.Title, Root: "../../", Journey: v}
-			page.Programme.add(v)
-			h.render(w, r, "journey.html", http.StatusOK, page)
-			return
-		}
+	// A journey the reader may not see answers as one that does not exist.
+	if e := find(visible, ns, name); e != nil {
+		v := e.detailView(h)
+		page := journeyPage{Title: h.opts.Title, Root: "../../", API: "../../api/v1/journeys/" + url.PathEscape(ns) + "/" + url.PathEscape(name), Journey: v}
+		page.Programme.add(v)
+		h.render(w, r, "journey.html", http.StatusOK, page)
+		return
 	}
 	h.render(w, r, "notfound.html", http.StatusNotFound, journeyPage{Title: h.opts.Title, Root: "../../",
 		Journey: &journeyView{Namespace: ns, Name: name}})
-}
-
-// load lists the journeys and the phases once and groups the phases by
-// journey. On error it answers 503 and returns false.
-func (h *handler) load(w http.ResponseWriter, r *http.Request) ([]cxv1.CustomerJourney, map[string][]*cxv1.ImprovementPhase, bool) {
-	journeys, err := h.src.Journeys(r.Context())
-	if err != nil {
-		h.fail(w, "listing journeys", err)
-		return nil, nil, false
-	}
-	phases, err := h.src.Phases(r.Context())
-	if err != nil {
-		h.fail(w, "listing phases", err)
-		return nil, nil, false
-	}
-	by := make(map[string][]*cxv1.ImprovementPhase, len(journeys))
-	for i := range phases {
-		p := &phases[i]
-		k := key(p.Namespace, p.Spec.JourneyRef.Name)
-		by[k] = append(by[k], p)
-	}
-	return journeys, by, true
 }
 
 func key(ns, name string) string { return ns + "/" + name }
@@ -360,10 +366,6 @@ func (h *handler) fail(w http.ResponseWriter, what string, err error) {
 	_, _ = w.Write([]byte("The journeys are not available right now; try again in a moment.\n"))
 }
 
-// gzipMin is the smallest page worth compressing: a page of hundreds of
-// journeys is megabytes of HTML and SVG, and a tenth of that compressed.
-const gzipMin = 8 << 10
-
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {
 		for _, part := range strings.Split(v, ",") {
@@ -376,39 +378,48 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
-	buf := h.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 4<<20 {
-			h.bufs.Put(buf)
-		}
-	}()
-	if err := pageTemplates.ExecuteTemplate(buf, name, data); err != nil {
-		if h.opts.Logger != nil {
-			h.opts.Logger.Error("status page: rendering "+name, "error", err)
-		}
-		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
-		return
-	}
-	body := buf.Bytes()
+// render executes a template. A page of a thousand journeys is megabytes of
+// HTML, so it is never held whole: it is streamed out as it is rendered,
+// compressed on the way when the browser takes gzip (all do).
+// then writes what more writes, if any.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any, more ...func(io.Writer) error) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Add("Vary", "Accept-Encoding")
-	if len(body) >= gzipMin && acceptsGzip(r) {
-		zbuf := h.bufs.Get().(*bytes.Buffer)
-		zbuf.Reset()
-		defer h.bufs.Put(zbuf)
-		zw, _ := gzip.NewWriterLevel(zbuf, gzip.BestSpeed)
-		if _, err := zw.Write(body); err == nil && zw.Close() == nil {
-			body = zbuf.Bytes()
-			hd.Set("Content-Encoding", "gzip")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return
+	}
+	var out io.Writer = w
+	if acceptsGzip(r) {
+		hd.Set("Content-Encoding", "gzip")
+		zw := h.gzips.Get().(*gzip.Writer)
+		zw.Reset(w)
+		defer func() {
+			if err := zw.Close(); err != nil && h.opts.Logger != nil {
+				h.opts.Logger.Error("status page: sending "+name, "error", err)
+			}
+			zw.Reset(nil)
+			h.gzips.Put(zw)
+		}()
+		out = zw
+	}
+	bw := h.writers.Get().(*bufio.Writer)
+	bw.Reset(out)
+	defer func() { bw.Reset(nil); h.writers.Put(bw) }()
+	w.WriteHeader(status)
+	err := pageTemplates.ExecuteTemplate(bw, name, data)
+	for _, m := range more {
+		if err == nil {
+			err = m(bw)
 		}
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil && h.opts.Logger != nil {
+		// The status line is sent: the reader sees the page cut short.
+		h.opts.Logger.Error("status page: rendering "+name, "error", err)
 	}
 }
 
@@ -438,10 +449,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 	}
 	if c := meta.FindStatusCondition(st.Conditions, cxv1.ConditionReady); c != nil {
 		v.ReadyStatus = string(c.Status)
-		v.ReadyMessage = c.Message
-		if v.ReadyMessage == "" {
-			v.ReadyMessage = c.Reason
-		}
+		v.ReadyMessage = pageText(c.Reason, c.Message)
 	}
 	if t := st.NextReviewTime; t != nil && !t.IsZero() {
 		v.NextReview = h.formatTime(t.Time)
@@ -453,7 +461,7 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 	if c := meta.FindStatusCondition(st.Conditions, cxv1.ConditionReviewOverdue); c != nil && c.Status == metav1.ConditionTrue {
 		msg := "The previous review is still open."
 		if c.Message != "" {
-			msg = c.Message
+			msg = pageText(c.Reason, c.Message)
 		}
 		v.Overdue = append(v.Overdue, msg)
 	}
@@ -526,8 +534,18 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 		v.Phases = append(v.Phases, pv)
 	}
 	if detail {
-		v.Conditions = st.Conditions
-		v.Measures = st.Measures
+		v.Conditions = make([]metav1.Condition, len(st.Conditions))
+		for i, c := range st.Conditions {
+			c.Message = pageText(c.Reason, c.Message)
+			v.Conditions[i] = c
+		}
+		v.Measures = make([]cxv1.MeasureStatus, len(st.Measures))
+		for i, m := range st.Measures {
+			if m.Message != "" {
+				m.Message = pageText("", m.Message)
+			}
+			v.Measures[i] = m
+		}
 		sort.SliceStable(v.OpenItems, func(a, b int) bool {
 			oa, ob := v.OpenItems[a].Opened, v.OpenItems[b].Opened
 			if (oa == "") != (ob == "") {
@@ -567,7 +585,7 @@ func band(v int32) string {
 func outcomeOf(phase string, it *cxv1.PhaseItem) outcomeView {
 	o := it.Outcome
 	ov := outcomeView{Phase: phase, Title: it.Title, URL: it.URL, Issue: it.Issue, Measure: o.Measure,
-		Baseline: o.Baseline, After: o.After, Verdict: string(o.Verdict), Message: o.Message}
+		Baseline: o.Baseline, After: o.After, Verdict: string(o.Verdict), Message: pageText("", o.Message)}
 	if ov.Title == "" {
 		ov.Title = it.Key
 	}
