@@ -30,6 +30,7 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 		return found, 0, nil
 	}
 	if a := attemptOf(st, req.Key); a != nil {
+		req.Attempted = true
 		if left := a.At.Add(r.createGrace()).Sub(r.Clock.Now()); left > 0 {
 			return tracker.Issue{}, left, nil // an earlier request may still land
 		}

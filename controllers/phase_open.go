@@ -52,6 +52,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		// The create must leave well within the attempt's grace: after it,
 		// another leader may make it (see recordAttempt).
 		sendBy := r.leader.sendBy(r.createGrace())
+		attemptedBefore := run.ph.Status.Items[i].AttemptedAt != nil
 		if err := r.recordAttempt(ctx, run, i); err != nil {
 			if run.superseded {
 				run.lookAgainIn(supersededRetry)
@@ -72,6 +73,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		w := run.work[it.Key]
 		issue, created, err := run.tr.EnsureIssue(sendBy(ctx), tracker.IssueRequest{
 			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
+			Attempted: attemptedBefore,
 		})
 		if tracker.SendByPassed(err) {
 			// This process was paused past the attempt's grace: another

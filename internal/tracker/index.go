@@ -278,9 +278,17 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.Lock()
 	// A refresh begun after this caller asked (and, refreshes being one at
 	// a time, over by now) answers it too, if it succeeded.
-	done := x.loaded && !x.dirty && x.succeeded > ticket
+	// (What GitHub said changed after the caller asked is the next
+	// caller's concern: a delivery arriving every few milliseconds during
+	// a ramp must not make every waiting caller refresh in turn.)
+	done := x.loaded && x.succeeded > ticket
 	loaded, openAt := x.loaded, x.openAt
-	x.started++
+	if !done {
+		x.started++
+		// This refresh covers every change reported so far; one reported
+		// while it runs marks the index for the next.
+		x.dirty = false
+	}
 	mine := x.started
 	x.mu.Unlock()
 	if done {
@@ -300,11 +308,13 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	default:
 		_, err = x.listChanged(ctx, c, now)
 	}
+	x.mu.Lock()
 	if err == nil {
-		x.mu.Lock()
 		x.succeeded = mine
-		x.mu.Unlock()
+	} else {
+		x.dirty = true // the next caller asks again
 	}
+	x.mu.Unlock()
 	return err
 }
 
@@ -345,7 +355,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 		}
 	}
 	x.entries, x.bytes, x.maxUpdated = entries, bytes, newest
-	x.loaded, x.dirty, x.refreshedAt, x.openAt = true, false, time.Now(), now
+	x.loaded, x.refreshedAt, x.openAt = true, time.Now(), now
 	x.sinceURL, x.sinceETag = "", ""
 	x.mu.Unlock()
 	indexGauge(x)
@@ -387,7 +397,7 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 			x.maxUpdated = newest
 		}
 	}
-	x.dirty, x.refreshedAt = false, time.Now()
+	x.refreshedAt = time.Now()
 	over := x.bytes > maxIndexBytes
 	x.mu.Unlock()
 	indexGauge(x)

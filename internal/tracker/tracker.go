@@ -91,6 +91,12 @@ type IssueRequest struct {
 	Body      string // Markdown; run text taken from custom resources through SafeText
 	Labels    []string
 	Assignees []string
+	// Attempted says that an earlier attempt to open this issue may have
+	// reached GitHub (the caller recorded one): GitHub is asked what
+	// changed before a create, rather than trusting the shared view, which
+	// may be seconds old. Without an earlier attempt, no one can have
+	// opened it but this process, which would have seen it.
+	Attempted bool
 }
 
 // Issue is a GitHub issue opened by cxloop.
@@ -459,7 +465,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	if err != nil {
 		return Issue{}, false, &notSentError{err}
 	}
-	if _, ok := existing[req.Key]; !ok && !pending {
+	if _, ok := existing[req.Key]; !ok && !pending && req.Attempted {
 		// Not in the shared view, which may be seconds old: ask GitHub
 		// what changed since before deciding to create (an earlier
 		// process may have created it; a lost answer leaves no trace here).
