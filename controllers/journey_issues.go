@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"time"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
@@ -45,6 +46,12 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	sendBy := r.leader.sendBy(r.createGrace())
 	if err := r.Status().Patch(ctx, run.cj, statusMergeFromLocked(run.persisted)); err != nil {
 		removeAttempt(st, req.Key)
+		if apierrors.IsConflict(err) {
+			// The journey moved on since this run read it (a webhook's
+			// annotation, another writer): nothing was sent; look again
+			// from the journey as it is, without calling it a failure.
+			return tracker.Issue{}, supersededRetry, nil
+		}
 		return tracker.Issue{}, 0, err
 	}
 	run.cj.DeepCopyInto(run.persisted)

@@ -37,7 +37,14 @@ func EnforceLabel(query, label, value string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var refused error
 	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		// info() looks up target_info series of its own, outside the
+		// selectors written in the query, where no matcher can be added
+		// for its one-argument form.
+		if call, ok := node.(*parser.Call); ok && call.Func != nil && call.Func.Name == "info" && refused == nil {
+			refused = fmt.Errorf("info() is not allowed in a measure's query: it reads series outside the query's own selectors, which cxloop cannot keep to the namespace")
+		}
 		if vs, ok := node.(*parser.VectorSelector); ok {
 			kept := make([]*labels.Matcher, 0, len(vs.LabelMatchers)+1)
 			for _, m := range vs.LabelMatchers {
@@ -49,6 +56,9 @@ func EnforceLabel(query, label, value string) (string, error) {
 		}
 		return nil
 	})
+	if refused != nil {
+		return "", refused
+	}
 	return expr.String(), nil
 }
 

@@ -39,7 +39,7 @@ func TestEnforceLabel(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{`sum(`, `up{namespace="a"`, `rate(up)`, ``} {
+	for _, bad := range []string{`sum(`, `up{namespace="a"`, `rate(up)`, ``, `info(up)`, `sum(info(rate(up[5m])))`} {
 		if got, err := metricsource.EnforceLabel(bad, "namespace", "a"); err == nil {
 			t.Errorf("EnforceLabel(%q) = %q, want a parse error", bad, got)
 		}

@@ -76,13 +76,20 @@ func (id Identity) key() string {
 	}
 	keys := make([]string, 0, len(id.Extra))
 	for k := range id.Extra {
+		// The API server's own extras name the credential (a service
+		// account token's credential-id, its pod), not the authority: each
+		// `kubectl create token` would otherwise be a new identity, asked
+		// about every namespace again. They still go into the reviews.
+		if strings.HasPrefix(k, "authentication.kubernetes.io/") {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
 		write("x:" + k)
 		for _, v := range id.Extra[k] {
-			write(v)
+			write("v:" + v)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -304,9 +311,19 @@ func (p *ProxyHeaders) Authenticate(r *http.Request) (Identity, error) {
 		return Identity{}, &UnauthenticatedError{Reason: "no user from the authenticating proxy"}
 	}
 	id := Identity{User: strings.TrimSpace(users[0])}
+	// Kubernetes' own names (system:masters, system:serviceaccount:…,
+	// system:nodes) are given by the API server's authenticators, never by
+	// a proxy's header: whatever reaches the proxy, or sits in its
+	// addresses, could send them.
+	if strings.HasPrefix(id.User, "system:") {
+		return Identity{}, &UnauthenticatedError{Reason: "a proxy may not name a Kubernetes system user"}
+	}
 	for _, v := range r.Header.Values(p.GroupsHeader) {
 		for _, g := range strings.Split(v, ",") {
 			if g = strings.TrimSpace(g); g != "" {
+				if strings.HasPrefix(g, "system:") {
+					return Identity{}, &UnauthenticatedError{Reason: "a proxy may not name a Kubernetes system group"}
+				}
 				id.Groups = append(id.Groups, g)
 			}
 		}

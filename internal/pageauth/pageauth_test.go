@@ -59,6 +59,9 @@ func TestProxyHeadersTrustOnlyTheProxy(t *testing.T) {
 		{"empty user", "10.20.3.4:5555", []string{"  "}, nil, "", nil},
 		{"two users", "10.20.3.4:5555", []string{"ana", "root"}, nil, "", nil},
 		{"no port", "10.20.3.4", []string{"ana"}, nil, "", nil},
+		{"a system group", "10.20.3.4:5555", []string{"ana"}, []string{"staff,system:masters"}, "", nil},
+		{"a system user", "10.20.3.4:5555", []string{"system:admin"}, nil, "", nil},
+		{"a service account", "10.20.3.4:5555", []string{"system:serviceaccount:cxloop-system:cxloop-controller-manager"}, nil, "", nil},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = c.remote
@@ -125,5 +128,23 @@ func TestIdentityKeyIgnoresOrderButNotContent(t *testing.T) {
 		if other.key() == a.key() {
 			t.Errorf("%+v has the key of %+v", other, a)
 		}
+	}
+}
+
+// TestIdentityKeyIsTheAuthorityNotTheCredential: two tokens of one service
+// account (each `kubectl create token` has its own credential-id) are one
+// identity for the cache; other extras still tell identities apart.
+func TestIdentityKeyIsTheAuthorityNotTheCredential(t *testing.T) {
+	sa := func(extra map[string][]string) Identity {
+		return Identity{User: "system:serviceaccount:team-a:viewer", UID: "u1", Groups: []string{"system:serviceaccounts"}, Extra: extra}
+	}
+	a := sa(map[string][]string{"authentication.kubernetes.io/credential-id": {"JTI=1"}, "authentication.kubernetes.io/pod-name": {"p1"}})
+	b := sa(map[string][]string{"authentication.kubernetes.io/credential-id": {"JTI=2"}})
+	if a.key() != b.key() {
+		t.Error("two tokens of one service account are two identities for the cache")
+	}
+	c := sa(map[string][]string{"scopes.example.com/team": {"a"}})
+	if c.key() == a.key() {
+		t.Error("an extra that is not the credential's was ignored")
 	}
 }

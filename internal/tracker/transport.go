@@ -464,6 +464,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if err := t.state.depart(now); err != nil {
+		if write {
+			t.state.settleWrite(now) // counted, not sent
+		}
 		closeReqBody(req)
 		return nil, err
 	}
