@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -330,4 +331,29 @@ func (h *heapSampler) stop() uint64 {
 		return p - h.base
 	}
 	return 0
+}
+
+// Check holds an attack's report to the figures the webhook must meet
+// (issue 17): peak heap growth under 32 MiB, every valid delivery accepted
+// within 2 s, no junk accepted.
+func (rep Report) Check(t testing.TB) {
+	t.Helper()
+	if rep.PeakHeapGrowth >= 32<<20 {
+		t.Errorf("peak heap growth %.1f MiB, want < 32 MiB", float64(rep.PeakHeapGrowth)/(1<<20))
+	}
+	if len(rep.Valid) < 20 {
+		t.Errorf("only %d valid deliveries were sent", len(rep.Valid))
+	}
+	for i, a := range rep.Valid {
+		if a.Code != http.StatusAccepted || a.Latency > 2*time.Second {
+			t.Errorf("valid delivery %d answered %d after %s, want 202 within 2s", i, a.Code, a.Latency)
+		}
+	}
+	for kind, codes := range rep.Junk {
+		for code, n := range codes {
+			if code >= 200 && code < 300 {
+				t.Errorf("%s: %d answered %d", kind, n, code)
+			}
+		}
+	}
 }
