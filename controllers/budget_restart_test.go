@@ -63,17 +63,6 @@ func writesOf(reqs []localgithub.Request) []time.Time {
 	return out
 }
 
-// mostWithin is the most times of sent (in order) within any span.
-func mostWithin(sent []time.Time, span time.Duration) int {
-	most, j := 0, 0
-	for i := range sent {
-		for sent[i].Sub(sent[j]) >= span {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
-}
 
 // TestBudgetSurvivesCrashLoop: the real manager is SIGKILLed 10 times in a
 // minute while 200 items wait to be opened, and GitHub answers some creates
@@ -178,10 +167,10 @@ func TestBudgetSurvivesCrashLoop(t *testing.T) {
 		}
 	}
 	t.Logf("crash loop: %d restarts (SIGKILL) in %.1fs, %d of them right after a 429; %d writes received, at most %d in any minute (budget %d), %d in any hour (budget %d); Retry-After windows %v; %d requests inside the recorded ones; %d of %d items open",
-		restarts, restartsTook.Seconds(), killedAfterLimit, len(writes), mostWithin(writes, time.Minute), perMinute, mostWithin(writes, time.Hour), perHour, windows, inside, opened, items)
+		restarts, restartsTook.Seconds(), killedAfterLimit, len(writes), tracker.MostWithin(writes, time.Minute), perMinute, tracker.MostWithin(writes, time.Hour), perHour, windows, inside, opened, items)
 	g.Expect(restartsTook).To(BeNumerically("<=", 70*time.Second), "10 restarts in about a minute")
-	g.Expect(mostWithin(writes, time.Minute)).To(BeNumerically("<=", perMinute))
-	g.Expect(mostWithin(writes, time.Hour)).To(BeNumerically("<=", perHour))
+	g.Expect(tracker.MostWithin(writes, time.Minute)).To(BeNumerically("<=", perMinute))
+	g.Expect(tracker.MostWithin(writes, time.Hour)).To(BeNumerically("<=", perHour))
 	g.Expect(len(windows)-lost).To(BeNumerically(">=", 1), "no Retry-After was recorded: the test proves nothing")
 	g.Expect(inside).To(BeZero(), "requests inside an announced Retry-After window")
 	g.Expect(killedAfterLimit).To(BeNumerically(">=", 1), "no process was killed inside a window")

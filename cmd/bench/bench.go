@@ -520,7 +520,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	g.IssuesOpened = len(creates)
 	g.RampSeconds = creates[len(creates)-1].Sub(creates[0]).Seconds()
 	g.FirstIssueSeconds = creates[0].Sub(start).Seconds()
-	g.MaxInAnyMinute = mostWithin(creates, time.Minute)
+	g.MaxInAnyMinute = tracker.MostWithin(creates, time.Minute)
 	ghRamp := ghBefore.diff(b.count.snapshot())
 	g.Writes = ghRamp.where(func(m string, _ int) bool { return isWrite(m) })
 	g.OpenedPerMinute = float64(g.IssuesOpened-1) / (g.RampSeconds / 60)
@@ -676,17 +676,6 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 	return l, nil
 }
 
-// mostWithin is the most of the sorted times within any span.
-func mostWithin(times []time.Time, span time.Duration) int {
-	most, j := 0, 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= span {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
-}
 
 func hasLabel(labels []string, l string) bool {
 	for _, x := range labels {

@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 func TestMostWithin(t *testing.T) {
@@ -24,8 +26,8 @@ func TestMostWithin(t *testing.T) {
 		{at(0, 1, 2, 61, 61.5), 3}, // 1, 2, 61 and 61.5 are not within one minute; 2, 61, 61.5 are
 		{at(0, 30, 45, 59, 89), 4},
 	} {
-		if got := mostWithin(tc.times, time.Minute); got != tc.want {
-			t.Errorf("mostWithin(%v) = %d, want %d", tc.times, got, tc.want)
+		if got := tracker.MostWithin(tc.times, time.Minute); got != tc.want {
+			t.Errorf("tracker.MostWithin(%v) = %d, want %d", tc.times, got, tc.want)
 		}
 	}
 }

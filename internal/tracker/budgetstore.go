@@ -56,12 +56,6 @@ type budgetJSON struct {
 	Message   string  `json:"m,omitempty"`
 }
 
-func unixMilli(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
 
 func fromMilli(ms int64) time.Time {
 	if ms == 0 {

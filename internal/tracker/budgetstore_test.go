@@ -160,7 +160,7 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 			now = later(now, died)
 		}
 		UseBudgetStore(nil)
-		perMinute, perHour := mostWithin(sent, time.Minute), mostWithin(sent, time.Hour)
+		perMinute, perHour := MostWithin(sent, time.Minute), MostWithin(sent, time.Hour)
 		t.Logf("store %v: %d restarts, %d writes in 3h, at most %d in a minute and %d in an hour, %d inside the Retry-After window, %d saves",
 			withStore, restarts, len(sent), perMinute, perHour, insideRetry, store.saves)
 		if withStore {
@@ -176,14 +176,3 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 	}
 }
 
-// mostWithin is the most times of sent (in order) within any span.
-func mostWithin(sent []time.Time, span time.Duration) int {
-	most, j := 0, 0
-	for i := range sent {
-		for sent[i].Sub(sent[j]) >= span {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
-}
