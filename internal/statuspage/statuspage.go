@@ -94,7 +94,10 @@ type handler struct {
 	gzips   sync.Pool // *gzip.Writer
 	flates  sync.Pool // *flate.Writer
 	slots   *limiter
-	views   views
+	// authSlots bounds the identities being checked at once (each a
+	// TokenReview the first time), before a render slot is taken.
+	authSlots *limiter
+	views     views
 }
 
 // New returns the handler of the status page: GET / lists every journey,
@@ -113,7 +116,8 @@ func New(r Source, opts Options) http.Handler {
 	if opts.Gate == nil {
 		opts.Gate = pageauth.Open{}
 	}
-	h := &handler{src: r, opts: opts, mux: http.NewServeMux(), slots: newLimiter(opts.MaxConcurrent, opts.MaxWaiting, opts.WaitFor)}
+	h := &handler{src: r, opts: opts, mux: http.NewServeMux(), slots: newLimiter(opts.MaxConcurrent, opts.MaxWaiting, opts.WaitFor),
+		authSlots: newLimiter(authConcurrent, opts.MaxWaiting, opts.WaitFor)}
 	h.writers.New = func() any { return bufio.NewWriterSize(nil, 32<<10) }
 	h.gzips.New = func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }
 	h.flates.New = func() any { zw, _ := flate.NewWriter(nil, flate.BestSpeed); return zw }
@@ -133,6 +137,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	hd.Set("Cache-Control", "no-store")
 	if r.URL.Path != PathHealthz {
+		// Who asks is known before a render slot is taken: strangers with
+		// made-up tokens wait in a line of their own, and cannot hold the
+		// slots of readers who signed in.
+		id, ok := h.authenticate(w, r)
+		if !ok {
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 		if !h.slots.acquire(r.Context()) {
 			busy(w)
 			return

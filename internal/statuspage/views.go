@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"errors"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -159,9 +160,20 @@ func (h *handler) build(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase
 	return e, nil
 }
 
-// admit authenticates the request, and returns the views of the journeys
-// its reader may see. Otherwise it has answered, and returns false.
-func (h *handler) admit(w http.ResponseWriter, r *http.Request) ([]*entry, bool) {
+// authConcurrent is how many identities are checked at once.
+const authConcurrent = 8
+
+// identityKey carries the reader's identity from ServeHTTP to the handlers.
+type identityKey struct{}
+
+// authenticate finds who the reader is, a few at a time. Otherwise it has
+// answered (401, or 503 when too many wait), and returns false.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (pageauth.Identity, bool) {
+	if !h.authSlots.acquire(r.Context()) {
+		busy(w)
+		return pageauth.Identity{}, false
+	}
+	defer h.authSlots.release()
 	id, err := h.opts.Gate.Authenticate(r)
 	if err != nil {
 		if u, ok := pageauth.IsUnauthenticated(err); ok {
@@ -171,9 +183,20 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) ([]*entry, bool)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte("Sign in to see the customer journeys.\n"))
-			return nil, false
+			return pageauth.Identity{}, false
 		}
 		h.fail(w, "authenticating", err)
+		return pageauth.Identity{}, false
+	}
+	return id, true
+}
+
+// admit returns the views of the journeys the request's reader (found by
+// ServeHTTP) may see. Otherwise it has answered, and returns false.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) ([]*entry, bool) {
+	id, ok := r.Context().Value(identityKey{}).(pageauth.Identity)
+	if !ok {
+		h.fail(w, "authenticating", errors.New("no identity on the request"))
 		return nil, false
 	}
 	all, err := h.entries(r.Context())
