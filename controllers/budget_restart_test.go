@@ -63,7 +63,6 @@ func writesOf(reqs []localgithub.Request) []time.Time {
 	return out
 }
 
-
 // TestBudgetSurvivesCrashLoop: the real manager is SIGKILLed 10 times in a
 // minute while 200 items wait to be opened, and GitHub answers some creates
 // 429 with Retry-After (the process that met it is killed as soon as it has

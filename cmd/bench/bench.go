@@ -676,7 +676,6 @@ func (b *bench) closeIssues(ctx context.Context, obs *observer, js []benchJourne
 	return l, nil
 }
 
-
 func hasLabel(labels []string, l string) bool {
 	for _, x := range labels {
 		if x == l {
