@@ -112,3 +112,4 @@ func MostWithin(times []time.Time, span time.Duration) int {
 	}
 	return most
 }
+

@@ -56,6 +56,7 @@ type budgetJSON struct {
 	Message   string  `json:"m,omitempty"`
 }
 
+
 func fromMilli(ms int64) time.Time {
 	if ms == 0 {
 		return time.Time{}

@@ -175,3 +175,4 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 		}
 	}
 }
+

@@ -124,10 +124,6 @@ type issueIndex struct {
 	// last that succeeded: a caller that finds one begun after it asked
 	// and succeeded shares its answer.
 	started, succeeded uint64
-	// finished counts the refreshes over (succeeded or not): while
-	// started > finished one is running, which began after every change
-	// reported before it cleared dirty.
-	finished uint64
 }
 
 var (
@@ -267,17 +263,8 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
-	running := x.started > x.finished
-	// A refresh running now may have cleared dirty for the very change
-	// this caller was told of: not fresh until it is over.
-	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	fresh := x.loaded && !x.dirty && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
-	if running && !x.dirty && !force {
-		// That refresh began after every change reported so far: it
-		// answers this caller (a forced caller wants one begun after it
-		// asked).
-		ticket--
-	}
 	x.mu.RUnlock()
 	if fresh {
 		return nil
@@ -322,7 +309,6 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 		_, err = x.listChanged(ctx, c, now)
 	}
 	x.mu.Lock()
-	x.finished = mine
 	if err == nil {
 		x.succeeded = mine
 	} else {
