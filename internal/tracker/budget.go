@@ -112,4 +112,3 @@ func MostWithin(times []time.Time, span time.Duration) int {
 	}
 	return most
 }
-

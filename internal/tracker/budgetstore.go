@@ -56,7 +56,6 @@ type budgetJSON struct {
 	Message   string  `json:"m,omitempty"`
 }
 
-
 func fromMilli(ms int64) time.Time {
 	if ms == 0 {
 		return time.Time{}

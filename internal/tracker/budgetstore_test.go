@@ -175,4 +175,3 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 		}
 	}
 }
-
