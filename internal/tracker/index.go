@@ -124,6 +124,9 @@ type issueIndex struct {
 	// last that succeeded: a caller that finds one begun after it asked
 	// and succeeded shares its answer.
 	started, succeeded uint64
+	// finished counts the refreshes over: while started > finished one is
+	// running, and may have cleared the mark of a change it began after.
+	finished uint64
 }
 
 var (
@@ -263,7 +266,8 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
-	fresh := x.loaded && !x.dirty && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	running := x.started > x.finished
+	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
@@ -309,6 +313,7 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 		_, err = x.listChanged(ctx, c, now)
 	}
 	x.mu.Lock()
+	x.finished = mine
 	if err == nil {
 		x.succeeded = mine
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +119,50 @@ func TestFailedRefreshIsNotShared(t *testing.T) {
 	}
 	if len(f.logged()) == before {
 		t.Error("the caller took the failed refresh as its answer: no request sent")
+	}
+}
+
+// TestRunningRefreshIsWaitedFor: a caller told of a change while a refresh
+// that began after that change is still running waits for it, rather than
+// taking the index for fresh because that refresh already cleared the
+// change's mark.
+func TestRunningRefreshIsWaitedFor(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, nil)
+	ctx := context.Background()
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	letGo := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(letGo)
+	var blocked atomic.Bool
+	blocked.Store(true)
+	f.handler = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet && blocked.Load() {
+			blocked.Store(false)
+			close(entered)
+			<-release
+		}
+		return false
+	}
+	c.Invalidate() // a webhook's news
+	first := make(chan error, 1)
+	go func() { _, err := c.Issues(ctx); first <- err }()
+	<-entered // the refresh runs, the mark is cleared
+	second := make(chan error, 1)
+	go func() { _, err := c.Issues(ctx); second <- err }()
+	select {
+	case <-second:
+		t.Fatal("a caller took the index for fresh while the refresh for its news was still running")
+	case <-time.After(200 * time.Millisecond):
+	}
+	letGo()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
 	}
 }
