@@ -406,7 +406,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}); err != nil {
 		return fmt.Errorf("updating the map: %w", err)
 	}
-	dm.step("The product owner updates the map (kubectl edit cj %s):", journeyName)
+	dm.step("The product owner updates the map (kubectl edit journey %s):", journeyName)
 	dm.step("  - %s", restaurant)
 	dm.step("  - %s", parking)
 	if err := dm.waitFor(ctx, "Discovery completes", func() (bool, string, error) {

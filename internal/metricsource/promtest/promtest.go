@@ -100,7 +100,7 @@ func Start(t testing.TB, o Options) *Server {
 		if os.Getenv(EnvRequire) != "" {
 			t.Fatalf("%v, and %s is set", err, EnvRequire)
 		}
-		t.Skipf("skipping the test against a real Prometheus: %v; CI (.ci/run) sets %s=1 so that it cannot skip there", err, EnvRequire)
+		t.Skipf("skipping the test against a real Prometheus: %v; make test sets %s=1 so that it cannot skip there", err, EnvRequire)
 	}
 	s, err := Launch(t.TempDir(), o)
 	if err != nil {
