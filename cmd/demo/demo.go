@@ -543,7 +543,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		return err
 	}
 
-	dm.title("Where things stand (kubectl get cx -n " + namespace + ")")
+	dm.title(fmt.Sprintf("Where things stand (kubectl get cx -n %s)", namespace))
 	var list cxv1.ImprovementPhaseList
 	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return err
