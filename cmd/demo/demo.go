@@ -587,18 +587,12 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	delivered, total := 0, 0
 	waitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	waited := time.Now()
 	_ = dm.gh.WaitForDeliveries(waitCtx) // what GitHub still has on its way
 	cancel()
-	if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
-		fmt.Fprintf(os.Stderr, "waited %s for deliveries\n", time.Since(waited))
-	}
 	for _, dl := range dm.gh.Deliveries() {
 		total++
 		if dl.Delivered {
 			delivered++
-		} else if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
-			fmt.Fprintf(os.Stderr, "delivery %s %s: status %d err %s attempts %d\n", dl.ID, dl.Action, dl.StatusCode, dl.Err, dl.Attempts)
 		}
 	}
 	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)

@@ -216,9 +216,6 @@ func (s *Server) Stop() {
 // Restart starts a stopped Prometheus again, on the same address and data.
 func (s *Server) Restart() error { return s.start() }
 
-// Logs are what Prometheus wrote.
-func (s *Server) Logs() string { return s.logs.String() }
-
 // OpenMetrics writes the series as an OpenMetrics text file: one gauge
 // family per metric name, each series' samples in time order, timestamps
 // in seconds.
