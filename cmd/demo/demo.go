@@ -204,7 +204,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	// 3. A local Prometheus with weeks of the website's CSAT.
 	measures, promURL, stopProm, err := dm.startPrometheus()
 	if err != nil {
-		dm.step("(Prometheus: %v — the demo goes on without measures.)", err)
+		dm.step("(Prometheus: %v — the demo goes on without measures; `make demo` installs it.)", err)
 	} else {
 		defer stopProm()
 		dm.measured = true
