@@ -111,8 +111,13 @@ type issueIndex struct {
 	bytes      int
 	loaded     bool
 	maxUpdated time.Time
-	sinceURL   string // the last incremental listing's first page
-	sinceETag  string
+	// since is the lower bound of the incremental listings. It stays put
+	// while they stay short, so that their first page keeps its URL and
+	// an idle repository answers 304 to every refresh; it moves up to
+	// maxUpdated once a listing returns more than half a page.
+	since     time.Time
+	sinceURL  string // the last incremental listing's first page
+	sinceETag string
 	// refreshedAt is when the last refresh ended, by the machine's clock:
 	// how fresh a view is depends on time passing, whatever clock the
 	// callers' domain runs on. openAt is by the callers' clock.
@@ -361,7 +366,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 	}
 	x.entries, x.bytes, x.maxUpdated = entries, bytes, newest
 	x.loaded, x.refreshedAt, x.openAt = true, time.Now(), now
-	x.sinceURL, x.sinceETag = "", ""
+	x.since, x.sinceURL, x.sinceETag = sinceOf(newest), "", ""
 	x.mu.Unlock()
 	indexGauge(x)
 	return nil
@@ -371,11 +376,8 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 // and stores them; it reports the numbers it saw.
 func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) (map[int]bool, error) {
 	x.mu.RLock()
-	since, prevURL, prevETag := x.maxUpdated, x.sinceURL, x.sinceETag
+	since, prevURL, prevETag := x.since, x.sinceURL, x.sinceETag
 	x.mu.RUnlock()
-	if !since.IsZero() {
-		since = since.Add(-sinceOverlap)
-	}
 	first := c.listQuery("all", "asc", since)
 	etag := ""
 	if first == prevURL {
@@ -400,6 +402,9 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 		x.sinceURL, x.sinceETag = first, firstETag
 		if newest.After(x.maxUpdated) {
 			x.maxUpdated = newest
+		}
+		if len(seen) > c.perPage/2 {
+			x.since = sinceOf(x.maxUpdated)
 		}
 	}
 	x.refreshedAt = time.Now()
@@ -460,6 +465,15 @@ func (x *issueIndex) recheckOpen(ctx context.Context, c *Client, now time.Time) 
 	x.openAt = now
 	x.mu.Unlock()
 	return nil
+}
+
+// sinceOf is the lower bound of a listing of what changed after newest:
+// a second earlier, as updated_at has whole seconds.
+func sinceOf(newest time.Time) time.Time {
+	if newest.IsZero() {
+		return newest
+	}
+	return newest.Add(-sinceOverlap)
 }
 
 // isGone reports whether GitHub said an issue is not there (deleted, or
