@@ -428,7 +428,9 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	}
 	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
 	run.work = workByKey(run.desired)
-	issues, err := run.tr.Issues(ctx)
+	// What changed is delivered by webhooks; polling every sync interval,
+	// a view half an interval old will do.
+	issues, err := run.tr.Issues(tracker.WithMaxAge(ctx, syncInterval(run.ph)/2))
 	if err != nil {
 		return true, &githubError{"listing issues", err}
 	}

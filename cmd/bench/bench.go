@@ -561,7 +561,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
 	idleObj0 := obs.writeCounts()
-	window := b.o.SyncInterval + b.o.SyncInterval/5 + 2*time.Second
+	// Three sync intervals: a rate per interval, not the edges of one.
+	window := 3*b.o.SyncInterval + 2*time.Second
 	b.say("cxloop: idle for %s", window)
 	select {
 	case <-ctx.Done():

@@ -37,7 +37,8 @@ import (
 // issues are few), and an issue the index holds open that neither listing
 // shows is gone from the repository.
 const (
-	// indexFreshFor is how long a refresh serves every caller.
+	// indexFreshFor is how long a refresh serves every caller at least
+	// (callers may accept longer: WithMaxAge).
 	indexFreshFor = 10 * time.Second
 	// openRecheck is how often the open issues are listed whole.
 	openRecheck = 10 * time.Minute
@@ -266,13 +267,34 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 	return m
 }
 
+// maxAgeKey carries the age of the index a caller accepts; see WithMaxAge.
+type maxAgeKey struct{}
+
+// WithMaxAge says how old a view of the repository's issues the caller
+// accepts, when nothing reported a change: a phase polling every sync
+// interval asks for half of it, so that a repository costs at most two
+// refreshes per interval, however many phases and journeys read it. Less
+// than indexFreshFor counts as indexFreshFor. Webhook deliveries
+// (InvalidateRepository) and creates whose outcome is unknown refresh
+// regardless.
+func WithMaxAge(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxAgeKey{}, d)
+}
+
+func maxAgeOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxAgeKey{}).(time.Duration); ok && d > indexFreshFor {
+		return d
+	}
+	return indexFreshFor
+}
+
 // refresh brings the index up to date; force asks GitHub even within
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
 	running := x.started > x.finished
-	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < maxAgeOf(ctx) && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
