@@ -87,6 +87,8 @@ type Server struct {
 	world    *world
 	tokens   map[string]bool // SHA-256 of accepted personal access tokens
 	readOnly map[string]bool // SHA-256 of tokens that may only read
+	// projectsDenied holds the caller keys that projects answer 403.
+	projectsDenied map[string]bool
 	apps     map[int64]*app
 	faults   []*activeFault
 	requests []Request
@@ -361,16 +363,16 @@ func (s *Server) saveLocked() {
 // linksLocked returns the URL builder for a request (r may be nil).
 func (s *Server) linksLocked(r *http.Request) links {
 	if s.base != "" {
-		return links{base: s.base}
+		return links{base: s.base, w: s.world}
 	}
 	if r != nil && r.Host != "" {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		return links{base: scheme + "://" + r.Host + "/"}
+		return links{base: scheme + "://" + r.Host + "/", w: s.world}
 	}
-	return links{base: "http://localhost/"}
+	return links{base: "http://localhost/", w: s.world}
 }
 
 // caller is who a request acts as.
