@@ -180,9 +180,9 @@ type issueJSON struct {
 	StateReason           *string        `json:"state_reason"`
 	// The fields of sub-issues, issue dependencies and issue types, which
 	// the 2022 recordings predate.
-	Type                     *issueTypeJSON               `json:"type,omitempty"`
-	ParentIssueURL           *string                      `json:"parent_issue_url,omitempty"`
-	SubIssuesSummary         *subIssuesSummaryJSON        `json:"sub_issues_summary,omitempty"`
+	Type                     *issueTypeJSON                `json:"type,omitempty"`
+	ParentIssueURL           *string                       `json:"parent_issue_url,omitempty"`
+	SubIssuesSummary         *subIssuesSummaryJSON         `json:"sub_issues_summary,omitempty"`
 	IssueDependenciesSummary *issueDependenciesSummaryJSON `json:"issue_dependencies_summary,omitempty"`
 }
 

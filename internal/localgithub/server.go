@@ -89,9 +89,9 @@ type Server struct {
 	readOnly map[string]bool // SHA-256 of tokens that may only read
 	// projectsDenied holds the caller keys that projects answer 403.
 	projectsDenied map[string]bool
-	apps     map[int64]*app
-	faults   []*activeFault
-	requests []Request
+	apps           map[int64]*app
+	faults         []*activeFault
+	requests       []Request
 	// waitUntil is, by caller, when the caller was told it may send again;
 	// whileLimited counts the requests that came sooner.
 	waitUntil    map[string]time.Time
