@@ -12,14 +12,19 @@ import (
 	"time"
 
 	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/openapicheck"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
+
+// specPath is GitHub's OpenAPI description (a subset), copied into the
+// repository with its licence.
+const specPath = "../../testdata/github/openapi/api.github.com.subset.json"
 
 // boardEnv is a local GitHub reached through the OpenAPI validator, with an
 // organisation project acme/1 beside the repository acme/journeys.
 type boardEnv struct {
 	*env
-	spec    *specValidator
+	spec    *openapicheck.Validator
 	project tracker.ProjectRef
 	apiURL  string
 }
@@ -31,7 +36,10 @@ func newBoardEnv(t *testing.T) *boardEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := newSpecValidator(t)
+	spec, err := openapicheck.New(specPath, openapicheck.BoardPaths)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hs := httptest.NewServer(spec.Wrap(srv.Handler()))
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = srv.Close() })

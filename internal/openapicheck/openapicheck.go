@@ -1,4 +1,9 @@
-package tracker_test
+// Package openapicheck validates HTTP exchanges against GitHub's OpenAPI
+// description (testdata/github/openapi), with kin-openapi: it sits in
+// front of a handler (the local GitHub) and checks every request body a
+// client sends and every answer the handler gives for the operations it
+// is told to watch. Tests use it; nothing in cxloop's binaries does.
+package openapicheck
 
 import (
 	"bufio"
@@ -12,7 +17,6 @@ import (
 	"regexp"
 	"sort"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,34 +24,35 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// specPath is GitHub's OpenAPI description (a subset), copied into the
-// repository with its licence.
-const specPath = "../../testdata/github/openapi/api.github.com.subset.json"
-
-// boardPaths are the operations of the board, validated on every
-// exchange: Projects (v2), sub-issues, dependencies, issue types, and the
-// single-issue reads and edits the relations use.
-var boardPaths = regexp.MustCompile(`/projectsV2|/sub_issue|/dependencies/|/issue-types|^/repos/[^/]+/[^/]+/issues/[0-9]+$`)
+// BoardPaths are the paths of the board's operations: Projects (v2),
+// sub-issues, dependencies, issue types, and the single-issue reads and
+// edits the relations use.
+var BoardPaths = regexp.MustCompile(`/projectsV2|/sub_issue|/dependencies/|/issue-types|^/repos/[^/]+/[^/]+/issues/[0-9]+$`)
 
 var (
-	specOnce   sync.Once
-	specRouter routers.Router
-	specErr    error
+	routersMu sync.Mutex
+	routersOf = map[string]routers.Router{}
 )
 
-func loadSpecRouter() (routers.Router, error) {
-	specOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(specPath)
-		if err != nil {
-			specErr = err
-			return
-		}
-		doc.Servers = openapi3.Servers{{URL: "https://api.github.com"}}
-		relaxItemContent(doc)
-		specRouter, specErr = gorillamux.NewRouter(doc)
-	})
-	return specRouter, specErr
+// loadRouter loads the description at path once per process (it is large).
+func loadRouter(path string) (routers.Router, error) {
+	routersMu.Lock()
+	defer routersMu.Unlock()
+	if r, ok := routersOf[path]; ok {
+		return r, nil
+	}
+	doc, err := openapi3.NewLoader().LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", path, err)
+	}
+	doc.Servers = openapi3.Servers{{URL: "https://api.github.com"}}
+	relaxItemContent(doc)
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("routing %s: %w", path, err)
+	}
+	routersOf[path] = r
+	return r, nil
 }
 
 // relaxItemContent turns the oneOf of an added item's content (issue, pull
@@ -75,11 +80,12 @@ func relaxItemContent(doc *openapi3.T) {
 	}
 }
 
-// specValidator sits between the client and the local GitHub: it
-// validates every request body the client sends to a board operation and
-// every answer the local GitHub gives, against the operation's schemas.
-type specValidator struct {
+// Validator sits between a client and the local GitHub: it validates
+// every request body the client sends to a watched operation and every
+// answer the local GitHub gives, against the operation's schemas.
+type Validator struct {
 	router routers.Router
+	watch  *regexp.Regexp
 
 	mu       sync.Mutex
 	problems []string
@@ -87,37 +93,38 @@ type specValidator struct {
 	requests, answers map[string]int
 }
 
-func newSpecValidator(t *testing.T) *specValidator {
-	t.Helper()
-	r, err := loadSpecRouter()
+// New returns a Validator of the description at specPath for the
+// requests whose path watch matches.
+func New(specPath string, watch *regexp.Regexp) (*Validator, error) {
+	r, err := loadRouter(specPath)
 	if err != nil {
-		t.Fatalf("loading %s: %v", specPath, err)
+		return nil, err
 	}
-	return &specValidator{router: r, requests: map[string]int{}, answers: map[string]int{}}
+	return &Validator{router: r, watch: watch, requests: map[string]int{}, answers: map[string]int{}}, nil
 }
 
-func (v *specValidator) fail(format string, args ...any) {
+func (v *Validator) fail(format string, args ...any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))
 }
 
 // Problems are the validation failures so far.
-func (v *specValidator) Problems() []string {
+func (v *Validator) Problems() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]string(nil), v.problems...)
 }
 
 // Validated is how many requests and answers of operation were checked.
-func (v *specValidator) Validated(operation string) (requests, answers int) {
+func (v *Validator) Validated(operation string) (requests, answers int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.requests[operation], v.answers[operation]
 }
 
 // Operations lists the operations checked.
-func (v *specValidator) Operations() []string {
+func (v *Validator) Operations() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var out []string
@@ -129,9 +136,9 @@ func (v *specValidator) Operations() []string {
 }
 
 // Wrap returns next behind the validator.
-func (v *specValidator) Wrap(next http.Handler) http.Handler {
+func (v *Validator) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !boardPaths.MatchString(r.URL.Path) {
+		if !v.watch.MatchString(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
