@@ -89,7 +89,7 @@ func TestProjectsAnswerAsTheOpenAPIDescriptionSays(t *testing.T) {
 	phase := decode[struct {
 		ID      int64 `json:"id"`
 		Options []struct {
-			ID   string `json:"id"`
+			ID   string               `json:"id"`
 			Name struct{ Raw string } `json:"name"`
 		} `json:"options"`
 	}](t, call(t, s, "POST", base+"/fields", map[string]any{"name": "Phase", "data_type": "single_select",
