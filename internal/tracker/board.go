@@ -409,7 +409,7 @@ func (b *Board) Ref() ProjectRef { return b.ref }
 // Fields lists the board's fields by name.
 func (b *Board) Fields(ctx context.Context) (map[string]BoardField, error) {
 	var all []projectField
-	next := b.path + "/fields?per_page=100"
+	next := b.path + "/fields?per_page=" + strconv.Itoa(b.c.perPage)
 	for next != "" {
 		var page []projectField
 		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
@@ -531,7 +531,7 @@ func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 		}
 	}
 	slices.Sort(ids)
-	q := url.Values{"per_page": {"100"}}
+	q := url.Values{"per_page": {strconv.Itoa(b.c.perPage)}}
 	if len(ids) > 0 {
 		q.Set("fields", strings.Join(ids, ","))
 	}
@@ -601,11 +601,18 @@ type addItemRequest struct {
 // (it remembers that in status): then an issue missing from the board was
 // removed by a person and stays removed (ItemRemoved, nothing sent).
 func (b *Board) EnsureItem(ctx context.Context, number int, addedBefore bool) (BoardItem, ItemState, error) {
-	is, err := b.c.getRelated(ctx, number)
+	items, err := b.Items(ctx)
 	if err != nil {
 		return BoardItem{}, 0, err
 	}
-	items, err := b.Items(ctx)
+	return b.EnsureItemAmong(ctx, items, number, addedBefore)
+}
+
+// EnsureItemAmong is EnsureItem with the board's items as Items listed
+// them in this sync, so that a sync of many issues lists the board once.
+// The listing must be newer than any item this Board added since.
+func (b *Board) EnsureItemAmong(ctx context.Context, items []BoardItem, number int, addedBefore bool) (BoardItem, ItemState, error) {
+	is, err := b.c.getRelated(ctx, number)
 	if err != nil {
 		return BoardItem{}, 0, err
 	}

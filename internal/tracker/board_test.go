@@ -569,3 +569,59 @@ func TestBoardExchangesValidateAgainstOpenAPI(t *testing.T) {
 	}
 	t.Logf("validated operations: %v", e.spec.Operations())
 }
+
+func TestBoardFieldCreatedOnceAfterADroppedAnswer(t *testing.T) {
+	e := newBoardEnv(t)
+	ctx := context.Background()
+	c := e.client()
+	b := e.board(c)
+	// The third field's answer is lost after GitHub made it.
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/fields", Kind: localgithub.DropResponseAfterCommit, Every: 3})
+	if _, err := b.EnsureFields(ctx); err == nil {
+		t.Fatal("EnsureFields succeeded although an answer was dropped")
+	}
+	e.srv.ClearFaults()
+	if _, err := b.EnsureFields(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := e.srv.ProjectFields(owner, true, e.project.Number)
+	if len(names) != 2+len(tracker.BoardFields) {
+		t.Errorf("fields = %v; want each of cxloop's once", names)
+	}
+}
+
+func TestBoardListsEveryPageOfItems(t *testing.T) {
+	e := newBoardEnv(t)
+	ctx := context.Background()
+	c := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
+	b := e.board(c)
+	if _, err := b.EnsureFields(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var numbers []int
+	for i := range 5 {
+		numbers = append(numbers, e.openIssue(c, fmt.Sprintf("park/win-%d", i)))
+	}
+	items, err := b.Items(ctx)
+	if err != nil || len(items) != 0 {
+		t.Fatalf("empty board: %v, %v", items, err)
+	}
+	for _, n := range numbers {
+		if _, state, err := b.EnsureItemAmong(ctx, items, n, false); err != nil || state != tracker.ItemAdded {
+			t.Fatalf("EnsureItemAmong(%d) = %v, %v", n, state, err)
+		}
+	}
+	items, err = b.Items(ctx)
+	if err != nil || len(items) != 5 {
+		t.Fatalf("Items over pages of 2 = %d items, %v; want 5", len(items), err)
+	}
+	before := e.requestCount()
+	for _, n := range numbers {
+		if _, state, err := b.EnsureItemAmong(ctx, items, n, true); err != nil || state != tracker.ItemPresent {
+			t.Errorf("EnsureItemAmong(%d) again = %v, %v", n, state, err)
+		}
+	}
+	if posts := e.sent(before, http.MethodPost, "/items"); posts != 0 {
+		t.Errorf("sent %d POST items for issues on the board", posts)
+	}
+}
