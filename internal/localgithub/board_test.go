@@ -285,4 +285,7 @@ func TestBoardSurvivesARestart(t *testing.T) {
 	if !slices.Equal(rel.SubIssues, []int{child.Number}) || rel.Type != "Task" || len(items) != 1 || items[0].Values["Status"] != "Done" {
 		t.Errorf("after a restart: relations %+v, items %+v", rel, items)
 	}
+	if again.AddProject("acme", true, "Board") != n {
+		t.Error("adding the board again after a restart made another")
+	}
 }

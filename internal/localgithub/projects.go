@@ -723,7 +723,7 @@ func renderFieldValue(f *projectField, v *fieldValue) any {
 // AddProject creates a Project (v2) titled title for owner, an
 // organisation (org true) or a user, with GitHub's built-in Title field
 // and a Status field (Todo, In Progress, Done). It returns the project's
-// number.
+// number. Adding a project the owner has by that title returns its number.
 func (s *Server) AddProject(owner string, org bool, title string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -733,8 +733,11 @@ func (s *Server) AddProject(owner string, org bool, title string) int {
 	}
 	number := 1
 	for _, p := range s.world.Projects {
-		if p.OwnerType == kind && strings.EqualFold(p.Owner, owner) && p.Number >= number {
-			number = p.Number + 1
+		if p.OwnerType == kind && strings.EqualFold(p.Owner, owner) {
+			if p.Title == title {
+				return p.Number
+			}
+			number = max(number, p.Number+1)
 		}
 	}
 	now := s.now()
