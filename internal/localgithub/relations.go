@@ -111,13 +111,11 @@ func (w *world) renderRelations(l links, r *repository, is *issue, out *issueJSO
 			}
 		}
 	}
-	for _, rr := range w.Repos {
-		for _, other := range rr.Issues {
-			if len(other.BlockedBy) > 0 && slices.Contains(other.BlockedBy, is.ID) {
-				deps.TotalBlocking++
-				if other.State == "open" {
-					deps.Blocking++
-				}
+	for _, id := range is.Blocking {
+		if _, other := w.issueByID(id); other != nil {
+			deps.TotalBlocking++
+			if other.State == "open" {
+				deps.Blocking++
 			}
 		}
 	}
@@ -133,14 +131,6 @@ func (w *world) renderRelations(l links, r *repository, is *issue, out *issueJSO
 			out.Type = renderIssueType(t)
 		}
 	}
-}
-
-func (w *world) allIssues() []*issue {
-	var out []*issue
-	for _, r := range w.Repos {
-		out = append(out, r.Issues...)
-	}
-	return out
 }
 
 func (w *world) issueTypeByID(id int64) *issueType {
@@ -233,15 +223,7 @@ func (s *Server) listBlockedBy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listBlocking(w http.ResponseWriter, r *http.Request) {
-	s.listIssuesByID(w, r, "dependencies/blocking", func(is *issue) []int64 {
-		var ids []int64
-		for _, other := range s.world.allIssues() {
-			if slices.Contains(other.BlockedBy, is.ID) {
-				ids = append(ids, other.ID)
-			}
-		}
-		return ids
-	})
+	s.listIssuesByID(w, r, "dependencies/blocking", func(is *issue) []int64 { return is.Blocking })
 }
 
 // addSubIssue serves POST .../issues/{number}/sub_issues: the issue with
@@ -416,6 +398,7 @@ func (s *Server) addBlockedBy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is.BlockedBy = append(is.BlockedBy, blocker.ID)
+	blocker.Blocking = append(blocker.Blocking, is.ID)
 	is.UpdatedAt = s.now()
 	s.saveLocked()
 	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).issue(repo, is))
@@ -437,8 +420,11 @@ func (s *Server) removeBlockedBy(w http.ResponseWriter, r *http.Request) {
 	}
 	is.BlockedBy = slices.DeleteFunc(is.BlockedBy, func(b int64) bool { return b == id })
 	is.UpdatedAt = s.now()
-	s.saveLocked()
 	br, blocker := s.world.issueByID(id)
+	if blocker != nil {
+		blocker.Blocking = slices.DeleteFunc(blocker.Blocking, func(b int64) bool { return b == is.ID })
+	}
+	s.saveLocked()
 	if blocker == nil {
 		writeError(w, errNotFound)
 		return

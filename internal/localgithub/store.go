@@ -100,10 +100,13 @@ type issue struct {
 	ClosedBy         *user      `json:"closed_by,omitempty"`
 	// ParentID is the ID of the issue this one is a sub-issue of (0: none);
 	// SubIssueIDs are its own sub-issues' IDs in their order; BlockedBy the
-	// IDs of the issues it is blocked by; TypeID its issue type (0: none).
+	// IDs of the issues it is blocked by and Blocking of those it blocks
+	// (kept both ways so that rendering an issue never scans the others);
+	// TypeID its issue type (0: none).
 	ParentID    int64   `json:"parent_id,omitempty"`
 	SubIssueIDs []int64 `json:"sub_issue_ids,omitempty"`
 	BlockedBy   []int64 `json:"blocked_by,omitempty"`
+	Blocking    []int64 `json:"blocking,omitempty"`
 	TypeID      int64   `json:"type_id,omitempty"`
 }
 
