@@ -6,7 +6,11 @@
 // against recorded GitHub traffic in testdata/github: the same JSON shapes,
 // status codes, ETag and conditional requests, Link pagination, primary
 // rate limits with X-RateLimit-* headers, 422 validation errors, GitHub App
-// installation tokens and signed `issues` webhooks. Faults such as dropped
+// installation tokens and signed `issues` webhooks. It also serves the
+// product owner's board as GitHub's OpenAPI description has it
+// (testdata/github/openapi): Projects (v2) of organisations and users with
+// their fields, items and field values, sub-issues with their parent's
+// progress, issue dependencies and organisation issue types. Faults such as dropped
 // responses, server errors, latency and secondary rate limits can be
 // injected to exercise a client's error handling.
 //
