@@ -133,8 +133,8 @@ func writeBenchJourney(b *testing.B, measures int) *cxv1.CustomerJourney {
 	}
 	before := cur.DeepCopy()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	readMeasures(ctx, steadyReadings{}, &cur, at)
-	m := withReadings(journeyMap(&cur.Spec), cur.Status.Measures)
+	readMeasures(ctx, &querySource{}, &cur, at) // every measure reads 0
+	m := measuredMap(&cur)
 	scoreMap(&cur, m, nil)
 	// Sixty hourly points: the most history keeps, reached after some
 	// weeks of changes.
@@ -151,17 +151,6 @@ func writeBenchJourney(b *testing.B, measures int) *cxv1.CustomerJourney {
 		b.Fatal(err)
 	}
 	return &cur
-}
-
-// steadyReadings is a Prometheus whose every measure reads 4.31.
-type steadyReadings struct{}
-
-func (steadyReadings) Query(context.Context, string, string, time.Time) (float64, error) {
-	return 4.31, nil
-}
-
-func (steadyReadings) Mean(context.Context, string, string, time.Time, time.Time) (float64, error) {
-	return 4.31, nil
 }
 
 // applyConfiguration is the journey's map as a manifest to apply: no status,
