@@ -317,8 +317,8 @@ type GitHubTracker struct {
 }
 
 // CustomerJourneySpec is the journey map.
-// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || t.experiences.all(e, self.personas.exists(p, p.name == e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
-// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || pp.personas.all(n, self.personas.exists(p, p.name == n)))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || sets.contains(self.personas.map(p, p.name), t.experiences.map(e, e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || sets.contains(self.personas.map(p, p.name), pp.personas))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
 // +kubebuilder:validation:XValidation:rule="self.stages.map(s, s.touchpoints.map(t, (has(t.measures) ? size(t.measures) : 0) + (has(t.painPoints) ? t.painPoints.map(pp, has(pp.measures) ? size(pp.measures) : 0).sum() : 0)).sum()).sum() <= 500",message="the map declares more than 500 measures (spec.stages[].touchpoints[].measures and their painPoints[].measures together), which is all status.measures can hold: measure fewer touchpoints, or split the journey",fieldPath=".stages"
 type CustomerJourneySpec struct {
 	// owner is the team accountable for the journey.
