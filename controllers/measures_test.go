@@ -293,7 +293,7 @@ spec: {journeyRef: {name: x}, type: Improve, settleWindow: "`+bad+`"}
 	for path, fields := range map[string][]string{
 		"customerjourney.spec.stages.touchpoints.measures":            {"name", "query", "target", "direction", "tolerancePercent"},
 		"customerjourney.spec.stages.touchpoints.painPoints.measures": {"name", "query", "target", "direction"},
-		"customerjourney.status.measures":                             {"touchpoint", "name", "state", "value", "target"},
+		"customerjourney.status.measures":                             {"touchpoint", "name", "state", "value", "time"},
 		"improvementphase.status.items.outcome":                       {"measure", "verdict", "baseline", "after", "verifyAt"},
 		"improvementphase.spec":                                       {"settleWindow"},
 		"improvementphase.spec.exitCriteria":                          {"verifiedPercent"},
