@@ -98,7 +98,7 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, nil
 	}
 	measuresWait := readMeasures(ctx, r.Metrics, &cj, r.Clock.Now())
-	m = withReadings(m, cj.Status.Measures)
+	m = withReadings(m, &cj.Spec, cj.Status.Measures)
 	scoreMap(&cj, m, phases)
 	historyWait := recordHistory(&cj, m, phases, r.Clock.Now())
 	cj.Status.ActivePhase = activePhase(phases)
