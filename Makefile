@@ -67,7 +67,7 @@ test: manifests generate fmt vet lint test-deps envtest mermaid-deps ## Run all 
 	$(MAKE) -s chart-test
 
 # FUZZ_TARGETS are package:target pairs; go test fuzzes one target per run.
-FUZZ_TARGETS = ./internal/journey:FuzzAnalytics ./internal/ghwebhook:FuzzServeHTTP ./internal/tracker:FuzzKeyMarker ./internal/review:FuzzSchedule
+FUZZ_TARGETS = ./internal/journey:FuzzAnalytics ./internal/ghwebhook:FuzzServeHTTP ./internal/tracker:FuzzKeyMarker ./internal/review:FuzzSchedule ./internal/markdown:FuzzLine
 FUZZTIME ?= 5s
 
 .PHONY: fuzz
@@ -98,8 +98,9 @@ mermaid-check: mermaid-deps ## Parse every Mermaid block of the dashboard with M
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
+bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, what one write of such a journey costs the API server, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
 	go test ./internal/... -run '^$$' -bench . -benchmem
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go test ./controllers -run '^$$' -bench JourneyWrites -benchtime 100x -timeout 30m
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/bench $(BENCH_ARGS)
 
 .PHONY: bench-compare

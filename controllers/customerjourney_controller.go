@@ -26,6 +26,7 @@ import (
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/review"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // journeySyncInterval is how often a tracked journey's reviews and
@@ -97,7 +98,7 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, nil
 	}
 	measuresWait := readMeasures(ctx, r.Metrics, &cj, r.Clock.Now())
-	m = withReadings(m, cj.Status.Measures)
+	m = withReadings(m, &cj.Spec, cj.Status.Measures)
 	scoreMap(&cj, m, phases)
 	historyWait := recordHistory(&cj, m, phases, r.Clock.Now())
 	cj.Status.ActivePhase = activePhase(phases)
@@ -168,7 +169,7 @@ func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, pe
 	if err != nil {
 		return 0, err
 	}
-	issues, err := tr.Issues(ctx)
+	issues, err := tr.Issues(tracker.WithMaxAge(ctx, journeySyncInterval/2))
 	if err != nil {
 		return 0, err
 	}

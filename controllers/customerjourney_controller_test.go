@@ -147,7 +147,7 @@ func TestAdmissionRefusesInvalidJourneys(t *testing.T) {
 		{"duplicate persona names", func(cj *cxv1.CustomerJourney) { cj.Spec.Personas[1].Name = cj.Spec.Personas[0].Name },
 			[]string{"spec.personas[1]", "Duplicate value"}},
 		{"duplicate stage names", func(cj *cxv1.CustomerJourney) { cj.Spec.Stages[1].Name = cj.Spec.Stages[0].Name },
-			[]string{"spec.stages[1]", "Duplicate value"}},
+			[]string{"spec.stages", "every spec.stages[].name must be unique in the journey"}},
 		{"duplicate touchpoint names in a stage", func(cj *cxv1.CustomerJourney) {
 			cj.Spec.Stages[0].Touchpoints[1].Name = cj.Spec.Stages[0].Touchpoints[0].Name
 		}, []string{"spec.stages[0].touchpoints[1]", "Duplicate value"}},

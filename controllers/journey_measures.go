@@ -77,7 +77,7 @@ func readMeasures(ctx context.Context, src metricsource.Source, cj *cxv1.Custome
 	missed, noData := 0, 0
 	out := make([]cxv1.MeasureStatus, 0, len(declared))
 	for _, d := range declared {
-		ms := cxv1.MeasureStatus{Stage: d.stage, Touchpoint: d.touchpoint, PainPoint: d.painPoint, Name: d.Name, Target: d.Target, Direction: d.Direction}
+		ms := cxv1.MeasureStatus{Stage: d.stage, Touchpoint: d.touchpoint, PainPoint: d.painPoint, Name: d.Name}
 		prev, had := previous[measureID(d.stage, d.touchpoint, d.painPoint, d.Name)]
 		var v float64
 		err := failure
@@ -151,25 +151,33 @@ func measureID(stage, touchpoint, painPoint, name string) string {
 // (status.measures) on its touchpoints: they drive the health score and the
 // MeasureMissesTarget gaps.
 func measuredMap(cj *cxv1.CustomerJourney) journey.Map {
-	return withReadings(journeyMap(&cj.Spec), cj.Status.Measures)
+	return withReadings(journeyMap(&cj.Spec), &cj.Spec, cj.Status.Measures)
 }
 
-func withReadings(m journey.Map, measures []cxv1.MeasureStatus) journey.Map {
+// withReadings puts the readings of status.measures on the map's
+// touchpoints, each judged against its target and direction in spec: a
+// reading of a measure the map no longer declares is left out.
+func withReadings(m journey.Map, spec *cxv1.CustomerJourneySpec, measures []cxv1.MeasureStatus) journey.Map {
 	if len(measures) == 0 {
 		return m
 	}
+	declared := map[string]declaredMeasure{}
+	for _, d := range measuresOf(spec) {
+		declared[measureID(d.stage, d.touchpoint, d.painPoint, d.Name)] = d
+	}
 	byTouchpoint := map[string][]journey.Reading{}
 	for _, ms := range measures {
-		if ms.Value == "" {
+		d, ok := declared[measureID(ms.Stage, ms.Touchpoint, ms.PainPoint, ms.Name)]
+		if ms.Value == "" || !ok {
 			continue
 		}
 		v, err1 := outcome.ParseNumber(ms.Value)
-		target, err2 := outcome.ParseNumber(ms.Target)
+		target, err2 := outcome.ParseNumber(d.Target)
 		if err1 != nil || err2 != nil {
 			continue
 		}
 		k := ms.Stage + "/" + ms.Touchpoint
-		byTouchpoint[k] = append(byTouchpoint[k], journey.Reading{Measure: ms.Name, PainPoint: ms.PainPoint, Value: v, Target: target, Direction: outcome.Direction(ms.Direction)})
+		byTouchpoint[k] = append(byTouchpoint[k], journey.Reading{Measure: ms.Name, PainPoint: ms.PainPoint, Value: v, Target: target, Direction: outcome.Direction(d.Direction)})
 	}
 	for si := range m.Stages {
 		s := &m.Stages[si]

@@ -2,13 +2,17 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/outcome"
 )
 
 // querySource answers Query by query text.
@@ -86,7 +90,7 @@ func TestReadMeasures(t *testing.T) {
 		t.Errorf("retry in %s while down", wait)
 	}
 	// The last values still count in the map.
-	m := withReadings(journeyMap(&cj.Spec), cj.Status.Measures)
+	m := measuredMap(cj)
 	if r := m.Stages[0].Touchpoints[0].Readings; len(r) != 2 || r[0].Value != 3.142 {
 		t.Errorf("readings %+v", r)
 	}
@@ -110,4 +114,42 @@ func TestReadMeasures(t *testing.T) {
 
 func sampleJourneySpecOnly() *cxv1.CustomerJourney {
 	return &cxv1.CustomerJourney{Spec: cxv1.CustomerJourneySpec{Stages: []cxv1.Stage{{Name: "s", Touchpoints: []cxv1.Touchpoint{{Name: "t"}}}}}}
+}
+
+// TestReadingsJudgedAgainstSpec: status.measures holds only what was read;
+// the target and direction come from the map, so that a target edited in
+// the map judges the last reading at once, and a measure taken out of the
+// map no longer counts.
+func TestReadingsJudgedAgainstSpec(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	cj := measuredJourney() // csat at phone-reservation, wait-seconds on its pain point phone-queue
+	src := &querySource{values: map[string]float64{"avg(csat)": 3.5, "max(wait)": 90}}
+	readMeasures(context.Background(), src, cj, at)
+	raw, err := json.Marshal(cj.Status.Measures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "target") || strings.Contains(string(raw), "direction") {
+		t.Errorf("status.measures repeats the spec: %s", raw)
+	}
+	csat := func(m journey.Map) *journey.Reading {
+		for _, r := range m.Stages[0].Touchpoints[0].Readings {
+			if r.Measure == "csat" {
+				return &r
+			}
+		}
+		return nil
+	}
+	tp := &cj.Spec.Stages[0].Touchpoints[0]
+	if r := csat(measuredMap(cj)); r == nil || r.Target != 4 || r.Direction != outcome.HigherIsBetter {
+		t.Fatalf("csat reading %+v, want target 4 HigherIsBetter from the spec", r)
+	}
+	tp.Measures[0].Target = "3.25"
+	if r := csat(measuredMap(cj)); r == nil || r.Target != 3.25 {
+		t.Errorf("csat reading %+v after the target was edited to 3.25", r)
+	}
+	tp.Measures = nil
+	if r := csat(measuredMap(cj)); r != nil {
+		t.Errorf("a measure taken out of the map still counts: %+v", r)
+	}
 }

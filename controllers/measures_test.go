@@ -109,7 +109,7 @@ func TestVerifiedOutcome(t *testing.T) {
 		got := getJourney(g, client.ObjectKeyFromObject(cj))
 		g.Expect(got.Status.Measures).To(HaveLen(3))
 		m := got.Status.Measures[0]
-		g.Expect([]string{m.Touchpoint, m.Name, m.Value, m.Target, string(m.State)}).To(Equal([]string{"website-home", "csat", "3.1", "4", "MissesTarget"}))
+		g.Expect([]string{m.Touchpoint, m.Name, m.Value, string(m.State)}).To(Equal([]string{"website-home", "csat", "3.1", "MissesTarget"}))
 		g.Expect(got.Status.Measures[1].State).To(Equal(cxv1.MeasureError))
 		g.Expect(got.Status.Measures[1].Message).To(ContainSubstring("the query returns 2 series"))
 		g.Expect(got.Status.Measures[2].Value).To(Equal("2.5"))
@@ -293,7 +293,7 @@ spec: {journeyRef: {name: x}, type: Improve, settleWindow: "`+bad+`"}
 	for path, fields := range map[string][]string{
 		"customerjourney.spec.stages.touchpoints.measures":            {"name", "query", "target", "direction", "tolerancePercent"},
 		"customerjourney.spec.stages.touchpoints.painPoints.measures": {"name", "query", "target", "direction"},
-		"customerjourney.status.measures":                             {"touchpoint", "name", "state", "value", "target"},
+		"customerjourney.status.measures":                             {"touchpoint", "name", "state", "value", "time"},
 		"improvementphase.status.items.outcome":                       {"measure", "verdict", "baseline", "after", "verifyAt"},
 		"improvementphase.spec":                                       {"settleWindow"},
 		"improvementphase.spec.exitCriteria":                          {"verifiedPercent"},

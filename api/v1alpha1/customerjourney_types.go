@@ -317,8 +317,8 @@ type GitHubTracker struct {
 }
 
 // CustomerJourneySpec is the journey map.
-// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || t.experiences.all(e, self.personas.exists(p, p.name == e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
-// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || pp.personas.all(n, self.personas.exists(p, p.name == n)))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.experiences) || sets.contains(self.personas.map(p, p.name), t.experiences.map(e, e.persona))))",message="every spec.stages[].touchpoints[].experiences[].persona must be declared in spec.personas",fieldPath=".stages"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.touchpoints.all(t, !has(t.painPoints) || t.painPoints.all(pp, !has(pp.personas) || sets.contains(self.personas.map(p, p.name), pp.personas))))",message="every spec.stages[].touchpoints[].painPoints[].personas[] must be declared in spec.personas",fieldPath=".stages"
 // +kubebuilder:validation:XValidation:rule="self.stages.map(s, s.touchpoints.map(t, (has(t.measures) ? size(t.measures) : 0) + (has(t.painPoints) ? t.painPoints.map(pp, has(pp.measures) ? size(pp.measures) : 0).sum() : 0)).sum()).sum() <= 500",message="the map declares more than 500 measures (spec.stages[].touchpoints[].measures and their painPoints[].measures together), which is all status.measures can hold: measure fewer touchpoints, or split the journey",fieldPath=".stages"
 type CustomerJourneySpec struct {
 	// owner is the team accountable for the journey.
@@ -341,12 +341,21 @@ type CustomerJourneySpec struct {
 	// +kubebuilder:validation:MaxItems=12
 	Personas []Persona `json:"personas,omitempty"`
 
-	// stages are the steps of the journey, in order. At least one.
+	// Atomic, not a map keyed by name: the API server tracks the owner of
+	// every field of a keyed list in managedFields, which for 140
+	// touchpoints was 45% of the object and was decoded, compared and
+	// encoded again on every write, status included (issue 18,
+	// BenchmarkJourneyWrites). The lists inside keep their keys, so that
+	// admission still refuses two touchpoints of a stage with one name.
+
+	// stages are the steps of the journey, in order. At least one, each
+	// with its own name. The stages are one value to server-side apply: one
+	// field manager owns the whole map, and an apply replaces it whole.
 	// +required
-	// +listType=map
-	// +listMapKey=name
+	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=12
+	// +kubebuilder:validation:XValidation:rule="self.all(s, self.exists_one(o, o.name == s.name))",message="every spec.stages[].name must be unique in the journey"
 	Stages []Stage `json:"stages,omitempty"`
 
 	// review is the cadence on which the map is reviewed; without it the map

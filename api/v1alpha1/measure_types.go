@@ -71,7 +71,9 @@ const (
 	MeasureError MeasureState = "Error"
 )
 
-// MeasureStatus is the latest reading of one measure of the map.
+// MeasureStatus is the latest reading of one measure of the map. Its target
+// and direction are the spec's: status holds only what was read, which a
+// journey of 500 measures writes again every few minutes.
 type MeasureStatus struct {
 	// stage of the touchpoint.
 	// +required
@@ -97,14 +99,6 @@ type MeasureStatus struct {
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:MinLength=1
 	Value string `json:"value,omitempty"`
-	// target is the measure's target.
-	// +optional
-	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:MinLength=1
-	Target string `json:"target,omitempty"`
-	// direction is HigherIsBetter or LowerIsBetter.
-	// +optional
-	Direction MeasureDirection `json:"direction,omitempty"`
 	// time is when the value was read.
 	// +optional
 	Time *metav1.Time `json:"time,omitempty"`

@@ -62,12 +62,15 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("localgithub", flag.ContinueOnError)
-	var tokens, repos, apps listFlag
+	var tokens, repos, apps, projects, userProjects, issueTypes listFlag
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	dataFile := fs.String("data", "", "file to keep state in across restarts (optional)")
 	fs.Var(secretFlag{&tokens}, "token", "accepted personal access token (repeatable or comma list)")
 	tokenFile := fs.String("token-file", "", "file with accepted tokens, one per line (keeps them out of ps)")
 	fs.Var(&repos, "repo", "repository owner/name to create (repeatable or comma list)")
+	fs.Var(&projects, "project", "organisation Project (v2) as ORG/TITLE (no commas) to create, with Title and Status fields, unless it exists (repeatable)")
+	fs.Var(&userProjects, "user-project", "user's Project (v2) as LOGIN/TITLE (no commas) to create unless it exists (repeatable)")
+	fs.Var(&issueTypes, "issue-type", "issue type an organisation defines, as ORG/NAME (repeatable or comma list)")
 	fs.Var(&apps, "app", "GitHub App as APP_ID:INSTALLATION_ID:KEY_PEM_FILE (public or private key; repeatable)")
 	webhookURL := fs.String("webhook-url", "", "URL to deliver signed issues webhooks to")
 	webhookSecretFile := fs.String("webhook-secret-file", "", "file holding the webhook secret")
@@ -111,6 +114,9 @@ func run(args []string) error {
 			return fmt.Errorf("--repo %q: want owner/name", full)
 		}
 		s.AddRepo(owner, name)
+	}
+	if err := addBoards(s, log, projects, userProjects, issueTypes); err != nil {
+		return err
 	}
 	if *webhookURL != "" {
 		secret := ""
@@ -196,4 +202,38 @@ func publicKey(data []byte) (*rsa.PublicKey, error) {
 		}
 	}
 	return nil, fmt.Errorf("not an RSA key (%s)", block.Type)
+}
+
+// addBoards creates the projects and issue types the flags name.
+func addBoards(s *localgithub.Server, log *slog.Logger, projects, userProjects, issueTypes listFlag) error {
+	for _, set := range []struct {
+		flag string
+		list listFlag
+		org  bool
+	}{{"--project", projects, true}, {"--user-project", userProjects, false}} {
+		for _, spec := range set.list {
+			owner, title, ok := strings.Cut(spec, "/")
+			if !ok || owner == "" || title == "" {
+				return fmt.Errorf("%s %q: want OWNER/TITLE", set.flag, spec)
+			}
+			n := s.AddProject(owner, set.org, title)
+			log.Info("project", "owner", owner, "number", n, "title", title)
+		}
+	}
+	types := map[string][]string{}
+	var orgs []string
+	for _, spec := range issueTypes {
+		org, name, ok := strings.Cut(spec, "/")
+		if !ok || org == "" || name == "" {
+			return fmt.Errorf("--issue-type %q: want ORG/NAME", spec)
+		}
+		if _, seen := types[org]; !seen {
+			orgs = append(orgs, org)
+		}
+		types[org] = append(types[org], name)
+	}
+	for _, org := range orgs {
+		s.SetIssueTypes(org, types[org]...)
+	}
+	return nil
 }

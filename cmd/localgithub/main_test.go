@@ -5,10 +5,14 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cxloop/cxloop/internal/localgithub"
 )
 
 func TestListFlagTakesRepeatsAndCommaLists(t *testing.T) {
@@ -74,5 +78,35 @@ func TestRunRequiresCredentials(t *testing.T) {
 	}
 	if err := run([]string{"--token", "t", "--repo", "acme"}); err == nil {
 		t.Error("run accepted a malformed --repo")
+	}
+}
+
+func TestBoardFlagsCreateProjectsAndIssueTypesOnce(t *testing.T) {
+	s, err := localgithub.New(localgithub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range 2 { // a restart with the same flags makes nothing twice
+		if err := addBoards(s, log, listFlag{"acme/Nature park"}, listFlag{"monalisa/Mine"}, listFlag{"acme/Task", "acme/Feature"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fields, err := s.ProjectFields("acme", true, 1); err != nil || len(fields) != 2 {
+		t.Errorf("acme's project 1: fields %v, %v", fields, err)
+	}
+	if _, err := s.ProjectFields("acme", true, 2); err == nil {
+		t.Error("the project was made twice")
+	}
+	if _, err := s.ProjectFields("monalisa", false, 1); err != nil {
+		t.Errorf("monalisa's project: %v", err)
+	}
+	for _, bad := range []listFlag{{"acme"}, {"/title"}} {
+		if err := addBoards(s, log, bad, nil, nil); err == nil || !strings.Contains(err.Error(), "--project") {
+			t.Errorf("--project %v: %v, want an error naming the flag", bad, err)
+		}
+	}
+	if err := addBoards(s, log, nil, nil, listFlag{"Task"}); err == nil || !strings.Contains(err.Error(), "--issue-type") {
+		t.Errorf("--issue-type Task: %v", err)
 	}
 }

@@ -39,7 +39,9 @@ func (s *Server) routes() {
 	}
 	for _, repo := range []string{"/repos/{owner}/{repo}", "/repositories/{id}"} {
 		s.writeRoutes(m, repo)
+		s.relationRoutes(m, repo)
 	}
+	s.projectRoutes(m)
 	m.HandleFunc("GET /rate_limit", s.getRateLimit)
 	m.HandleFunc("GET /user", s.getAuthenticatedUser)
 	m.HandleFunc("GET /app", s.getAuthenticatedApp)
@@ -177,6 +179,8 @@ type issueRequest struct {
 	Labels      *labelNames `json:"labels"`
 	Assignee    *string     `json:"assignee"`
 	Assignees   *[]string   `json:"assignees"`
+	// Type is the issue type's name, {"value": name} or null.
+	Type json.RawMessage `json:"type"`
 }
 
 // validate checks the fields GitHub validates.
@@ -236,6 +240,10 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		e = req.validate(true, docsCreateIssue)
 	}
+	var typeID int64
+	if e == nil {
+		typeID, _, e = s.world.resolveIssueType(repo, req.Type, docsCreateIssue)
+	}
 	if e != nil {
 		writeError(w, e)
 		return
@@ -254,6 +262,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 		Comments:  []*comment{},
 		CreatedAt: now,
 		UpdatedAt: now,
+		TypeID:    typeID,
 	}
 	if req.Body != nil && *req.Body == "" {
 		is.Body = nil
@@ -332,12 +341,21 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		e = req.validate(false, docsUpdateIssue)
 	}
+	var typeID int64
+	var typeGiven bool
+	if e == nil {
+		typeID, typeGiven, e = s.world.resolveIssueType(repo, req.Type, docsUpdateIssue)
+	}
 	if e != nil {
 		writeError(w, e)
 		return
 	}
 	sender := callerOf(r).user
 	l := s.linksLocked(r)
+	if typeGiven && typeID != is.TypeID {
+		is.TypeID = typeID
+		is.UpdatedAt = s.now()
+	}
 	s.applyEditLocked(l, repo, is, req, sender)
 	s.saveLocked()
 	writeJSON(w, r, http.StatusOK, l.issue(repo, is))

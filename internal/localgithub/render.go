@@ -17,6 +17,9 @@ import (
 // base URL.
 type links struct {
 	base string // with trailing slash
+	// w, when set, lets issues render what depends on other issues: their
+	// sub-issue progress, dependencies and parent, and their type.
+	w *world
 }
 
 func (l links) api(format string, args ...any) string {
@@ -175,6 +178,12 @@ type issueJSON struct {
 	TimelineURL           string         `json:"timeline_url"`
 	PerformedViaGitHubApp any            `json:"performed_via_github_app"`
 	StateReason           *string        `json:"state_reason"`
+	// The fields of sub-issues, issue dependencies and issue types, which
+	// the 2022 recordings predate.
+	Type                     *issueTypeJSON                `json:"type,omitempty"`
+	ParentIssueURL           *string                       `json:"parent_issue_url,omitempty"`
+	SubIssuesSummary         *subIssuesSummaryJSON         `json:"sub_issues_summary,omitempty"`
+	IssueDependenciesSummary *issueDependenciesSummaryJSON `json:"issue_dependencies_summary,omitempty"`
 }
 
 func (l links) issue(r *repository, is *issue) *issueJSON {
@@ -225,6 +234,9 @@ func (l links) issue(r *repository, is *issue) *issueJSON {
 	if is.StateReason != "" {
 		reason := is.StateReason
 		out.StateReason = &reason
+	}
+	if l.w != nil {
+		l.w.renderRelations(l, r, is, out)
 	}
 	return out
 }

@@ -6,7 +6,11 @@
 // against recorded GitHub traffic in testdata/github: the same JSON shapes,
 // status codes, ETag and conditional requests, Link pagination, primary
 // rate limits with X-RateLimit-* headers, 422 validation errors, GitHub App
-// installation tokens and signed `issues` webhooks. Faults such as dropped
+// installation tokens and signed `issues` webhooks. It also serves the
+// product owner's board as GitHub's OpenAPI description has it
+// (testdata/github/openapi): Projects (v2) of organisations and users with
+// their fields, items and field values, sub-issues with their parent's
+// progress, issue dependencies and organisation issue types. Faults such as dropped
 // responses, server errors, latency and secondary rate limits can be
 // injected to exercise a client's error handling.
 //
@@ -87,9 +91,11 @@ type Server struct {
 	world    *world
 	tokens   map[string]bool // SHA-256 of accepted personal access tokens
 	readOnly map[string]bool // SHA-256 of tokens that may only read
-	apps     map[int64]*app
-	faults   []*activeFault
-	requests []Request
+	// projectsDenied holds the caller keys that projects answer 403.
+	projectsDenied map[string]bool
+	apps           map[int64]*app
+	faults         []*activeFault
+	requests       []Request
 	// waitUntil is, by caller, when the caller was told it may send again;
 	// whileLimited counts the requests that came sooner.
 	waitUntil    map[string]time.Time
@@ -361,16 +367,16 @@ func (s *Server) saveLocked() {
 // linksLocked returns the URL builder for a request (r may be nil).
 func (s *Server) linksLocked(r *http.Request) links {
 	if s.base != "" {
-		return links{base: s.base}
+		return links{base: s.base, w: s.world}
 	}
 	if r != nil && r.Host != "" {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		return links{base: scheme + "://" + r.Host + "/"}
+		return links{base: scheme + "://" + r.Host + "/", w: s.world}
 	}
-	return links{base: "http://localhost/"}
+	return links{base: "http://localhost/", w: s.world}
 }
 
 // caller is who a request acts as.

@@ -22,6 +22,15 @@ type world struct {
 
 	Repos []*repository `json:"repos"`
 
+	// Projects are the Projects (v2) of organisations and users; IssueTypes
+	// the issue types organisations define, by lower-cased login.
+	Projects        []*project              `json:"projects,omitempty"`
+	IssueTypes      map[string][]*issueType `json:"issue_types,omitempty"`
+	NextProjectID   int64                   `json:"next_project_id"`
+	NextFieldID     int64                   `json:"next_field_id"`
+	NextItemID      int64                   `json:"next_item_id"`
+	NextIssueTypeID int64                   `json:"next_issue_type_id"`
+
 	// InstallationTokens maps the SHA-256 of an issued installation token to
 	// its grant, so that a restarted demo keeps accepting tokens a GitHub App
 	// client has cached without the tokens themselves being written to disk.
@@ -89,6 +98,16 @@ type issue struct {
 	UpdatedAt        time.Time  `json:"updated_at"`
 	ClosedAt         *time.Time `json:"closed_at"`
 	ClosedBy         *user      `json:"closed_by,omitempty"`
+	// ParentID is the ID of the issue this one is a sub-issue of (0: none);
+	// SubIssueIDs are its own sub-issues' IDs in their order; BlockedBy the
+	// IDs of the issues it is blocked by and Blocking of those it blocks
+	// (kept both ways so that rendering an issue never scans the others);
+	// TypeID its issue type (0: none).
+	ParentID    int64   `json:"parent_id,omitempty"`
+	SubIssueIDs []int64 `json:"sub_issue_ids,omitempty"`
+	BlockedBy   []int64 `json:"blocked_by,omitempty"`
+	Blocking    []int64 `json:"blocking,omitempty"`
+	TypeID      int64   `json:"type_id,omitempty"`
 }
 
 // comment is an issue comment.
@@ -128,6 +147,10 @@ func newWorld() *world {
 		NextIssueID:        1308968677,
 		NextLabelID:        4341276760,
 		NextCommentID:      1188999000,
+		NextProjectID:      3000001,
+		NextFieldID:        120000001,
+		NextItemID:         70000001,
+		NextIssueTypeID:    4000001,
 		InstallationTokens: map[string]installationGrant{},
 	}
 }

@@ -10,9 +10,15 @@ import (
 
 func TestJourneyPageShowsOutcomesAndMeasures(t *testing.T) {
 	src := fixtures()
+	// The target shown is the map's; ticket-desk is not (or no longer) in the map.
+	cafe := &src.journeys[1].Spec.Stages[2].Touchpoints[0]
+	if cafe.Name != "cafe" {
+		t.Fatalf("fixtures changed: %s", cafe.Name)
+	}
+	cafe.Measures = []cxv1.Measure{{Name: "wait-<minutes>", Query: "max(wait)", Target: "5.5", Direction: cxv1.LowerIsBetter}}
 	src.journeys[1].Status.Measures = []cxv1.MeasureStatus{
-		{Stage: "visit", Touchpoint: "ticket-desk", Name: "csat", State: cxv1.MeasureMeetsTarget, Value: "4.4", Target: "4", Direction: cxv1.HigherIsBetter},
-		{Stage: "visit", Touchpoint: "cafe", Name: "wait-<minutes>", State: cxv1.MeasureNoData, Target: "5", Message: "no data at 2026-11-23T09:00:00Z"},
+		{Stage: "visit", Touchpoint: "ticket-desk", Name: "csat", State: cxv1.MeasureMeetsTarget, Value: "4.4"},
+		{Stage: "visit", Touchpoint: "cafe", Name: "wait-<minutes>", State: cxv1.MeasureNoData, Message: "no data at 2026-11-23T09:00:00Z"},
 	}
 	var ph *cxv1.ImprovementPhase
 	for i := range src.phases {
@@ -40,7 +46,7 @@ func TestJourneyPageShowsOutcomesAndMeasures(t *testing.T) {
 		"<td>Queue at the ticket desk</td>", "<td>3.1</td>", "<td>4.4</td>", `<td class="verdict good">Improved</td>`,
 		`<td class="verdict none">Pending</td>`, `title="csat after the settle window is read at 2026-11-30T09:00:00Z"`)
 	measures := between(t, body, "<h3>Measures</h3>", "<h3>Gaps in the map</h3>")
-	assertContains(t, measures, "<td>4.4</td>", "<td>MeetsTarget</td>", "<td>NoData</td>", "wait-&lt;minutes&gt;")
+	assertContains(t, measures, "<td>4.4</td>", "<td>MeetsTarget</td>", "<td>NoData</td>", "wait-&lt;minutes&gt;", "<td>5.5</td>", "<td>—</td>")
 	if strings.Contains(body, "wait-<minutes>") {
 		t.Error("a measure name is not escaped")
 	}

@@ -268,7 +268,7 @@ type journeyView struct {
 	Conditions     []metav1.Condition
 	OpenItems      []itemView
 	Outcomes       []outcomeView
-	Measures       []cxv1.MeasureStatus
+	Measures       []measureView
 	DashboardURL   string
 	ReviewIssueURL string
 	ReviewIssue    int64
@@ -551,12 +551,13 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 			c.Message = pageText(c.Reason, c.Message)
 			v.Conditions[i] = c
 		}
-		v.Measures = make([]cxv1.MeasureStatus, len(st.Measures))
+		targets := measureTargets(&j.Spec)
+		v.Measures = make([]measureView, len(st.Measures))
 		for i, m := range st.Measures {
 			if m.Message != "" {
 				m.Message = pageText("", m.Message)
 			}
-			v.Measures[i] = m
+			v.Measures[i] = measureView{MeasureStatus: m, Target: targets[measureKey(m.Stage, m.Touchpoint, m.PainPoint, m.Name)]}
 		}
 		sort.SliceStable(v.OpenItems, func(a, b int) bool {
 			oa, ob := v.OpenItems[a].Opened, v.OpenItems[b].Opened
@@ -575,6 +576,35 @@ func (h *handler) view(j *cxv1.CustomerJourney, phases []*cxv1.ImprovementPhase,
 	}
 	v.Gaps = st.Gaps
 	return v
+}
+
+// measureView is a reading of status.measures with its target, which the
+// map declares.
+type measureView struct {
+	cxv1.MeasureStatus
+	Target string
+}
+
+// measureTargets are the targets the map declares, by measureKey.
+func measureTargets(spec *cxv1.CustomerJourneySpec) map[string]string {
+	out := map[string]string{}
+	for _, s := range spec.Stages {
+		for _, t := range s.Touchpoints {
+			for _, m := range t.Measures {
+				out[measureKey(s.Name, t.Name, "", m.Name)] = m.Target
+			}
+			for _, p := range t.PainPoints {
+				for _, m := range p.Measures {
+					out[measureKey(s.Name, t.Name, p.ID, m.Name)] = m.Target
+				}
+			}
+		}
+	}
+	return out
+}
+
+func measureKey(stage, touchpoint, painPoint, name string) string {
+	return stage + "/" + touchpoint + "/" + painPoint + "/" + name
 }
 
 func (h *handler) formatTime(t time.Time) string {

@@ -9,9 +9,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -51,6 +53,42 @@ type Item struct {
 	Body   string
 	Labels []string
 	Source Source
+	// Board is what the item's issue shows in cxloop's fields on the
+	// product owner's board (tracker.BoardFields).
+	Board Board
+}
+
+// Board holds an item's values of cxloop's board fields; an empty value
+// (or 0) is not set.
+type Board struct {
+	Phase, Stage, Persona, Channel, Department string
+	Impact, Effort                             int
+	// QuickWin is "Yes", "No" or "" (not a pain point).
+	QuickWin string
+}
+
+// Values are the board values by field name, as tracker.Board.SetValues
+// takes them.
+func (b Board) Values() map[string]string {
+	out := map[string]string{}
+	set := func(name, v string) {
+		if v != "" {
+			out[name] = v
+		}
+	}
+	set(tracker.FieldPhase, b.Phase)
+	set(tracker.FieldStage, b.Stage)
+	set(tracker.FieldPersona, b.Persona)
+	set(tracker.FieldChannel, b.Channel)
+	set(tracker.FieldDepartment, b.Department)
+	set(tracker.FieldQuickWin, b.QuickWin)
+	if b.Impact > 0 {
+		out[tracker.FieldImpact] = strconv.Itoa(b.Impact)
+	}
+	if b.Effort > 0 {
+		out[tracker.FieldEffort] = strconv.Itoa(b.Effort)
+	}
+	return out
 }
 
 // TrackerKey is the key of an item's issue in the repository, which several
@@ -91,6 +129,7 @@ func ForGap(ph Phase, g journey.Gap) Item {
 		Key: g.Key, Title: title, Body: b.String(),
 		Labels: labels(ph, g.Persona, g.Stage, ""),
 		Source: Source{Kind: KindGap, Stage: g.Stage, Touchpoint: g.Touchpoint, PainPoint: g.PainPoint, Persona: g.Persona},
+		Board:  Board{Phase: ph.Type, Stage: g.Stage, Persona: g.Persona},
 	}
 }
 
@@ -131,6 +170,8 @@ func ForPainPoint(ph Phase, p journey.Located, why string) Item {
 	return Item{
 		Key: journey.PainPointKey(p.ID), Title: title, Body: b.String(), Labels: ls,
 		Source: Source{Kind: KindPainPoint, Stage: p.Stage, Touchpoint: p.Touchpoint, PainPoint: p.ID},
+		Board: Board{Phase: ph.Type, Stage: p.Stage, Persona: strings.Join(p.Personas, ", "), Channel: p.Channel,
+			Department: p.Owner, Impact: *p.Impact, Effort: *p.Effort, QuickWin: quickWin(why)},
 	}
 }
 
@@ -167,7 +208,29 @@ func ForPersonalization(ph Phase, p journey.Personalization) Item {
 	return Item{
 		Key: p.Key(), Title: title, Body: b.String(), Labels: labels(ph, p.Persona, p.Stage, priority),
 		Source: Source{Kind: KindPersonalization, Stage: p.Stage, Touchpoint: p.Touchpoint, PainPoint: ppID, Persona: p.Persona},
+		Board:  personalizationBoard(ph, p),
 	}
+}
+
+func personalizationBoard(ph Phase, p journey.Personalization) Board {
+	b := Board{Phase: ph.Type, Stage: p.Stage, Persona: p.Persona, Channel: p.Channel, Department: p.Owner}
+	if p.PainPoint != nil {
+		if p.PainPoint.Impact != nil {
+			b.Impact = *p.PainPoint.Impact
+		}
+		if p.PainPoint.Effort != nil {
+			b.Effort = *p.PainPoint.Effort
+		}
+	}
+	return b
+}
+
+// quickWin is the Quick win value of a pain point chosen for why.
+func quickWin(why string) string {
+	if strings.HasPrefix(why, "quick win") {
+		return "Yes"
+	}
+	return "No"
 }
 
 // QuickWinReason says why a pain point is a quick win under s.
@@ -315,4 +378,39 @@ func orUnknown(s string) string {
 }
 
 // safe neutralises text taken from a custom resource: no @mentions, no raw HTML.
-func safe(s string) string { return tracker.SafeText(s) }
+func safe(s string) string { return markdown.Text(s) }
+
+// KindPhaseParent is the kind of a phase's parent issue.
+const KindPhaseParent = "PhaseParent"
+
+// phaseWork names a phase's work in a parent issue's title.
+var phaseWork = map[string]string{
+	"Discovery":       "map gaps",
+	"Improve":         "quick wins",
+	"Perfection":      "long-term pain points",
+	"Personalization": "personalized touchpoints",
+}
+
+// PhaseParentKey is the item key of a phase's parent issue.
+func PhaseParentKey(phaseName string) string { return "phase/" + phaseName }
+
+// ForPhaseParent is a phase's parent issue, for example "Improve: quick
+// wins of nature-park-visit": the phase's work items are its sub-issues,
+// so GitHub shows the phase's progress on it. A later phase's parent is
+// blocked by the earlier one's while it waits.
+func ForPhaseParent(ph Phase) Item {
+	work := phaseWork[ph.Type]
+	if work == "" {
+		work = "work"
+	}
+	title := fmt.Sprintf("%s: %s of %s", ph.Type, work, ph.Journey)
+	var b strings.Builder
+	fmt.Fprintf(&b, "The %s phase **%s** of the journey **%s**: its %s are the sub-issues of this issue, and GitHub shows their progress here.\n",
+		safe(ph.Type), safe(ph.Name), safe(ph.Journey), safe(work))
+	footer(&b, ph)
+	return Item{
+		Key: PhaseParentKey(ph.Name), Title: title, Body: b.String(), Labels: labels(ph, "", "", ""),
+		Source: Source{Kind: KindPhaseParent},
+		Board:  Board{Phase: ph.Type},
+	}
+}

@@ -1,6 +1,7 @@
 package workitem
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -97,5 +98,46 @@ func TestTrackerKey(t *testing.T) {
 	long := TrackerKey("parks", strings.Repeat("j", 250), "painpoint/x")
 	if !strings.HasPrefix(long, "h/") || long != TrackerKey("parks", strings.Repeat("j", 250), "painpoint/x") {
 		t.Errorf("over-long key %q not shortened stably", long)
+	}
+}
+
+func TestBoardValuesOfEachKind(t *testing.T) {
+	quick := journey.Located{
+		PainPoint: journey.PainPoint{ID: "phone-queue", Summary: "Long queue", Personas: []string{"family", "hiker"}, Impact: ip(5), Effort: ip(1)},
+		Stage:     "planning", Touchpoint: "phone-reservation", Channel: "phone", Owner: "Visitor Services",
+	}
+	got := ForPainPoint(phase, quick, QuickWinReason(quick.PainPoint, journey.DefaultQuickWins)).Board.Values()
+	want := map[string]string{"Phase": "Improve", "Stage": "planning", "Persona": "family, hiker", "Channel": "phone",
+		"Department": "Visitor Services", "Impact": "5", "Effort": "1", "Quick win": "Yes"}
+	if !maps.Equal(got, want) {
+		t.Errorf("quick win board values = %v, want %v", got, want)
+	}
+	long := ForPainPoint(phase, quick, LongTermReason(quick.PainPoint, journey.DefaultQuickWins)).Board.Values()
+	if long["Quick win"] != "No" {
+		t.Errorf("long-term pain point: Quick win = %q", long["Quick win"])
+	}
+	for _, g := range journey.Gaps(journey.Map{Personas: []journey.Persona{{Name: "family"}}, Stages: []journey.Stage{{Name: "visit", Touchpoints: []journey.Touchpoint{{Name: "gate", Channel: "in-person"}}}}}) {
+		v := ForGap(phase, g).Board.Values()
+		if v["Phase"] != "Improve" || v["Stage"] != g.Stage || v["Persona"] != g.Persona || v["Quick win"] != "" || v["Impact"] != "" {
+			t.Errorf("gap %s board values = %v", g.Key, v)
+		}
+	}
+	pp := journey.PainPoint{ID: "kids-menu", Summary: "No children's menu", Impact: ip(3), Effort: ip(2)}
+	v := ForPersonalization(phase, journey.Personalization{Stage: "visit", Touchpoint: "restaurant", Channel: "partner", Owner: "Catering", Persona: "family", PainPoint: &pp}).Board.Values()
+	if v["Persona"] != "family" || v["Channel"] != "partner" || v["Department"] != "Catering" || v["Impact"] != "3" {
+		t.Errorf("personalization board values = %v", v)
+	}
+}
+
+func TestPhaseParentIssue(t *testing.T) {
+	it := ForPhaseParent(phase)
+	if it.Title != "Improve: quick wins of nature-park-visit" || it.Key != "phase/park-improve" {
+		t.Errorf("parent %q %q", it.Key, it.Title)
+	}
+	if it.Source.Kind != KindPhaseParent || it.Board.Values()["Phase"] != "Improve" || !strings.Contains(it.Body, "sub-issues") {
+		t.Errorf("parent %+v", it)
+	}
+	if got := ForPhaseParent(Phase{Name: "d", Type: "Discovery", Journey: "j"}).Title; got != "Discovery: map gaps of j" {
+		t.Errorf("discovery parent %q", got)
 	}
 }

@@ -1,0 +1,532 @@
+package localgithub
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file serves the relations between issues that GitHub added after
+// the 2022 recordings: sub-issues (with their parent's progress), issue
+// dependencies (blocked by / blocking) and the issue types organisations
+// define. Paths, bodies and answers follow GitHub's OpenAPI description
+// (testdata/github/openapi).
+
+const (
+	docsSubIssues    = "https://docs.github.com/rest/issues/sub-issues#add-sub-issue"
+	docsDependencies = "https://docs.github.com/rest/issues/issue-dependencies#add-a-dependency-an-issue-is-blocked-by"
+	docsIssueTypes   = "https://docs.github.com/rest/orgs/issue-types#list-issue-types-for-an-organization"
+
+	// maxSubIssues is GitHub's limit of sub-issues per parent.
+	maxSubIssues = 100
+)
+
+// issueType is an issue type an organisation defines.
+type issueType struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Color       string    `json:"color,omitempty"`
+	Enabled     bool      `json:"enabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+type issueTypeJSON struct {
+	ID          int64     `json:"id"`
+	NodeID      string    `json:"node_id"`
+	Name        string    `json:"name"`
+	Description *string   `json:"description"`
+	Color       *string   `json:"color"`
+	CreatedAt   timestamp `json:"created_at"`
+	UpdatedAt   timestamp `json:"updated_at"`
+	IsEnabled   bool      `json:"is_enabled"`
+}
+
+func renderIssueType(t *issueType) *issueTypeJSON {
+	out := &issueTypeJSON{ID: t.ID, NodeID: nodeID("IT_", t.ID), Name: t.Name, CreatedAt: ts(t.CreatedAt), UpdatedAt: ts(t.CreatedAt), IsEnabled: t.Enabled}
+	if t.Description != "" {
+		d := t.Description
+		out.Description = &d
+	}
+	if t.Color != "" {
+		c := t.Color
+		out.Color = &c
+	}
+	return out
+}
+
+type subIssuesSummaryJSON struct {
+	Total            int `json:"total"`
+	Completed        int `json:"completed"`
+	PercentCompleted int `json:"percent_completed"`
+}
+
+type issueDependenciesSummaryJSON struct {
+	BlockedBy      int `json:"blocked_by"`
+	Blocking       int `json:"blocking"`
+	TotalBlockedBy int `json:"total_blocked_by"`
+	TotalBlocking  int `json:"total_blocking"`
+}
+
+// issueByID finds an issue in any repository by its ID.
+func (w *world) issueByID(id int64) (*repository, *issue) {
+	for _, r := range w.Repos {
+		for _, is := range r.Issues {
+			if is.ID == id {
+				return r, is
+			}
+		}
+	}
+	return nil, nil
+}
+
+// renderRelations fills in an issue's sub-issue progress, dependencies,
+// parent and type.
+func (w *world) renderRelations(l links, r *repository, is *issue, out *issueJSON) {
+	sum := &subIssuesSummaryJSON{}
+	for _, id := range is.SubIssueIDs {
+		if _, sub := w.issueByID(id); sub != nil {
+			sum.Total++
+			if sub.State == "closed" {
+				sum.Completed++
+			}
+		}
+	}
+	if sum.Total > 0 {
+		sum.PercentCompleted = sum.Completed * 100 / sum.Total
+	}
+	out.SubIssuesSummary = sum
+	deps := &issueDependenciesSummaryJSON{}
+	for _, id := range is.BlockedBy {
+		if _, b := w.issueByID(id); b != nil {
+			deps.TotalBlockedBy++
+			if b.State == "open" {
+				deps.BlockedBy++
+			}
+		}
+	}
+	for _, id := range is.Blocking {
+		if _, other := w.issueByID(id); other != nil {
+			deps.TotalBlocking++
+			if other.State == "open" {
+				deps.Blocking++
+			}
+		}
+	}
+	out.IssueDependenciesSummary = deps
+	if is.ParentID != 0 {
+		if pr, parent := w.issueByID(is.ParentID); parent != nil {
+			u := l.issueAPI(pr, parent.Number)
+			out.ParentIssueURL = &u
+		}
+	}
+	if is.TypeID != 0 {
+		if t := w.issueTypeByID(is.TypeID); t != nil {
+			out.Type = renderIssueType(t)
+		}
+	}
+}
+
+func (w *world) issueTypeByID(id int64) *issueType {
+	for _, types := range w.IssueTypes {
+		for _, t := range types {
+			if t.ID == id {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// resolveIssueType reads the type of an issue request: a name, {"value":
+// name} or null (no type). given reports whether the request named one.
+// A name the repository owner does not define is a validation error.
+func (w *world) resolveIssueType(repo *repository, raw json.RawMessage, doc string) (id int64, given bool, e *apiError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0, false, nil
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		return 0, true, nil
+	}
+	var name string
+	if json.Unmarshal(raw, &name) != nil {
+		var obj struct {
+			Value *string `json:"value"`
+		}
+		if json.Unmarshal(raw, &obj) != nil {
+			return 0, false, validationFailed(doc, validationError{Resource: "Issue", Code: "invalid", Field: "type"})
+		}
+		if obj.Value == nil {
+			return 0, true, nil
+		}
+		name = *obj.Value
+	}
+	for _, t := range w.IssueTypes[strings.ToLower(repo.Owner)] {
+		if t.Enabled && strings.EqualFold(t.Name, name) {
+			return t.ID, true, nil
+		}
+	}
+	return 0, false, validationFailed(doc, validationError{Resource: "Issue", Code: "invalid", Field: "type",
+		Message: fmt.Sprintf("Issue type %q does not exist for this repository", name)})
+}
+
+// relationRoutes registers the sub-issue and dependency endpoints under a
+// repository prefix, and the organisation's issue types.
+func (s *Server) relationRoutes(m *http.ServeMux, repo string) {
+	m.HandleFunc("GET "+repo+"/issues/{number}/sub_issues", s.listSubIssues)
+	m.HandleFunc("POST "+repo+"/issues/{number}/sub_issues", s.addSubIssue)
+	m.HandleFunc("DELETE "+repo+"/issues/{number}/sub_issue", s.removeSubIssue)
+	m.HandleFunc("PATCH "+repo+"/issues/{number}/sub_issues/priority", s.reprioritizeSubIssue)
+	m.HandleFunc("GET "+repo+"/issues/{number}/dependencies/blocked_by", s.listBlockedBy)
+	m.HandleFunc("POST "+repo+"/issues/{number}/dependencies/blocked_by", s.addBlockedBy)
+	m.HandleFunc("DELETE "+repo+"/issues/{number}/dependencies/blocked_by/{issue_id}", s.removeBlockedBy)
+	m.HandleFunc("GET "+repo+"/issues/{number}/dependencies/blocking", s.listBlocking)
+}
+
+// listIssuesByID answers a page of the issues with the given IDs.
+func (s *Server) listIssuesByID(w http.ResponseWriter, r *http.Request, base string, ids func(*issue) []int64) {
+	s.mu.Lock()
+	repo, is, e := s.issueLocked(r)
+	if e != nil {
+		s.mu.Unlock()
+		writeError(w, e)
+		return
+	}
+	l := s.linksLocked(r)
+	var all []*issueJSON
+	for _, id := range ids(is) {
+		if rr, other := s.world.issueByID(id); other != nil {
+			all = append(all, l.issue(rr, other))
+		}
+	}
+	page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
+	out := []*issueJSON{}
+	out = append(out, pageOf(all, page, perPage)...)
+	setLinkHeader(w, r, l.api("repositories/%d/issues/%d/%s", repo.ID, is.Number, base), page, perPage, len(all))
+	s.mu.Unlock()
+	writeJSON(w, r, http.StatusOK, out)
+}
+
+func (s *Server) listSubIssues(w http.ResponseWriter, r *http.Request) {
+	s.listIssuesByID(w, r, "sub_issues", func(is *issue) []int64 { return is.SubIssueIDs })
+}
+
+func (s *Server) listBlockedBy(w http.ResponseWriter, r *http.Request) {
+	s.listIssuesByID(w, r, "dependencies/blocked_by", func(is *issue) []int64 { return is.BlockedBy })
+}
+
+func (s *Server) listBlocking(w http.ResponseWriter, r *http.Request) {
+	s.listIssuesByID(w, r, "dependencies/blocking", func(is *issue) []int64 { return is.Blocking })
+}
+
+// addSubIssue serves POST .../issues/{number}/sub_issues: the issue with
+// sub_issue_id becomes the last sub-issue. As on GitHub, an issue already
+// a sub-issue of this parent, or of another without replace_parent, is
+// refused with 422.
+func (s *Server) addSubIssue(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SubIssueID    *int64 `json:"sub_issue_id"`
+		ReplaceParent bool   `json:"replace_parent"`
+	}
+	if e := decodeBody(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, parent, e := s.issueLocked(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if req.SubIssueID == nil {
+		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "missing_field", Field: "sub_issue_id"}))
+		return
+	}
+	_, sub := s.world.issueByID(*req.SubIssueID)
+	switch {
+	case sub == nil:
+		writeError(w, errNotFound)
+		return
+	case sub == parent:
+		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "An issue cannot be a sub-issue of itself"}))
+		return
+	case sub.ParentID == parent.ID:
+		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "Issue may not contain duplicate sub-issues"}))
+		return
+	case sub.ParentID != 0 && !req.ReplaceParent:
+		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "Sub-issue may only have one parent"}))
+		return
+	case len(parent.SubIssueIDs) >= maxSubIssues:
+		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: fmt.Sprintf("Parent may have at most %d sub-issues", maxSubIssues)}))
+		return
+	}
+	if sub.ParentID != 0 {
+		if _, old := s.world.issueByID(sub.ParentID); old != nil {
+			old.SubIssueIDs = slices.DeleteFunc(old.SubIssueIDs, func(id int64) bool { return id == sub.ID })
+		}
+	}
+	sub.ParentID = parent.ID
+	parent.SubIssueIDs = append(parent.SubIssueIDs, sub.ID)
+	parent.UpdatedAt = s.now()
+	s.saveLocked()
+	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).issue(repo, parent))
+}
+
+// removeSubIssue serves DELETE .../issues/{number}/sub_issue.
+func (s *Server) removeSubIssue(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SubIssueID *int64 `json:"sub_issue_id"`
+	}
+	if e := decodeBody(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, parent, e := s.issueLocked(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if req.SubIssueID == nil {
+		writeError(w, &apiError{status: http.StatusBadRequest, Message: "sub_issue_id is required", DocumentationURL: docsSubIssues})
+		return
+	}
+	subRepo, sub := s.world.issueByID(*req.SubIssueID)
+	if sub == nil || sub.ParentID != parent.ID {
+		writeError(w, errNotFound)
+		return
+	}
+	sub.ParentID = 0
+	parent.SubIssueIDs = slices.DeleteFunc(parent.SubIssueIDs, func(id int64) bool { return id == sub.ID })
+	parent.UpdatedAt = s.now()
+	s.saveLocked()
+	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(subRepo, sub))
+}
+
+// reprioritizeSubIssue serves PATCH .../issues/{number}/sub_issues/priority:
+// the sub-issue moves just after after_id or just before before_id.
+func (s *Server) reprioritizeSubIssue(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SubIssueID *int64 `json:"sub_issue_id"`
+		AfterID    *int64 `json:"after_id"`
+		BeforeID   *int64 `json:"before_id"`
+	}
+	if e := decodeBody(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, parent, e := s.issueLocked(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	invalid := func(field string) {
+		writeError(w, validationFailed("https://docs.github.com/rest/issues/sub-issues#reprioritize-sub-issue",
+			validationError{Resource: "Issue", Code: "invalid", Field: field}))
+	}
+	if req.SubIssueID == nil || !slices.Contains(parent.SubIssueIDs, *req.SubIssueID) {
+		invalid("sub_issue_id")
+		return
+	}
+	if (req.AfterID == nil) == (req.BeforeID == nil) {
+		invalid("after_id")
+		return
+	}
+	anchor, field := req.AfterID, "after_id"
+	if req.BeforeID != nil {
+		anchor, field = req.BeforeID, "before_id"
+	}
+	if *anchor == *req.SubIssueID || !slices.Contains(parent.SubIssueIDs, *anchor) {
+		invalid(field)
+		return
+	}
+	ids := slices.DeleteFunc(slices.Clone(parent.SubIssueIDs), func(id int64) bool { return id == *req.SubIssueID })
+	at := slices.Index(ids, *anchor)
+	if req.AfterID != nil {
+		at++
+	}
+	parent.SubIssueIDs = slices.Insert(ids, at, *req.SubIssueID)
+	parent.UpdatedAt = s.now()
+	s.saveLocked()
+	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(repo, parent))
+}
+
+// addBlockedBy serves POST .../issues/{number}/dependencies/blocked_by.
+func (s *Server) addBlockedBy(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IssueID *int64 `json:"issue_id"`
+	}
+	if e := decodeBody(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, is, e := s.issueLocked(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if req.IssueID == nil {
+		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "missing_field", Field: "issue_id"}))
+		return
+	}
+	_, blocker := s.world.issueByID(*req.IssueID)
+	switch {
+	case blocker == nil:
+		writeError(w, errNotFound)
+		return
+	case blocker == is:
+		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "An issue cannot be blocked by itself"}))
+		return
+	case slices.Contains(is.BlockedBy, blocker.ID):
+		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "Issue is already blocked by this issue"}))
+		return
+	case slices.Contains(blocker.BlockedBy, is.ID):
+		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "Dependencies may not form a cycle"}))
+		return
+	}
+	is.BlockedBy = append(is.BlockedBy, blocker.ID)
+	blocker.Blocking = append(blocker.Blocking, is.ID)
+	is.UpdatedAt = s.now()
+	s.saveLocked()
+	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).issue(repo, is))
+}
+
+// removeBlockedBy serves DELETE .../dependencies/blocked_by/{issue_id}.
+func (s *Server) removeBlockedBy(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, is, e := s.issueLocked(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("issue_id"), 10, 64)
+	if err != nil || !slices.Contains(is.BlockedBy, id) {
+		writeError(w, errNotFound)
+		return
+	}
+	is.BlockedBy = slices.DeleteFunc(is.BlockedBy, func(b int64) bool { return b == id })
+	is.UpdatedAt = s.now()
+	br, blocker := s.world.issueByID(id)
+	if blocker != nil {
+		blocker.Blocking = slices.DeleteFunc(blocker.Blocking, func(b int64) bool { return b == is.ID })
+	}
+	s.saveLocked()
+	if blocker == nil {
+		writeError(w, errNotFound)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(br, blocker))
+}
+
+// listOrgIssueTypes serves GET /orgs/{org}/issue-types.
+func (s *Server) listOrgIssueTypes(w http.ResponseWriter, r *http.Request) {
+	s.serveRead(w, r, func() (any, *apiError) {
+		org := strings.ToLower(r.PathValue("org"))
+		types, ok := s.world.IssueTypes[org]
+		if !ok && !s.isOrgLocked(org) {
+			return nil, errNotFound
+		}
+		out := []*issueTypeJSON{}
+		for _, t := range types {
+			out = append(out, renderIssueType(t))
+		}
+		return out, nil
+	})
+}
+
+// isOrgLocked reports whether login is known as an organisation: it owns
+// a repository or an organisation project.
+func (s *Server) isOrgLocked(login string) bool {
+	for _, r := range s.world.Repos {
+		if strings.EqualFold(r.Owner, login) {
+			return true
+		}
+	}
+	for _, p := range s.world.Projects {
+		if p.OwnerType == "Organization" && strings.EqualFold(p.Owner, login) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetIssueTypes defines org's issue types (enabled, in this order), as an
+// organisation owner does in its settings. Types with a name org already
+// has keep their ID; types not named are disabled.
+func (s *Server) SetIssueTypes(org string, names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.world.IssueTypes == nil {
+		s.world.IssueTypes = map[string][]*issueType{}
+	}
+	key := strings.ToLower(org)
+	existing := s.world.IssueTypes[key]
+	for _, t := range existing {
+		t.Enabled = false
+	}
+	for _, name := range names {
+		i := slices.IndexFunc(existing, func(t *issueType) bool { return strings.EqualFold(t.Name, name) })
+		if i >= 0 {
+			existing[i].Enabled = true
+			continue
+		}
+		existing = append(existing, &issueType{ID: s.world.NextIssueTypeID, Name: name, Enabled: true, CreatedAt: s.now()})
+		s.world.NextIssueTypeID++
+	}
+	s.world.IssueTypes[key] = existing
+	s.saveLocked()
+}
+
+// IssueRelations is a snapshot of an issue's relations for test assertions.
+type IssueRelations struct {
+	// Parent is the number of the parent issue (0: none), in the same
+	// repository; SubIssues the sub-issues' numbers in order; BlockedBy the
+	// numbers of the issues it is blocked by.
+	Parent    int
+	SubIssues []int
+	BlockedBy []int
+	// Type is the issue type's name, or "".
+	Type string
+}
+
+// Relations returns the relations of issue number of owner/repo.
+func (s *Server) Relations(owner, repo string, number int) (IssueRelations, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, is, err := s.findIssueLocked(owner, repo, number)
+	if err != nil {
+		return IssueRelations{}, err
+	}
+	num := func(id int64) int {
+		if _, o := s.world.issueByID(id); o != nil {
+			return o.Number
+		}
+		return 0
+	}
+	out := IssueRelations{Parent: num(is.ParentID)}
+	for _, id := range is.SubIssueIDs {
+		out.SubIssues = append(out.SubIssues, num(id))
+	}
+	for _, id := range is.BlockedBy {
+		out.BlockedBy = append(out.BlockedBy, num(id))
+	}
+	sort.Ints(out.BlockedBy)
+	if t := s.world.issueTypeByID(is.TypeID); t != nil {
+		out.Type = t.Name
+	}
+	return out, nil
+}

@@ -1,0 +1,716 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// This file is the product owner's board: a GitHub Project (v2) that
+// cxloop adds its issues to and keeps its own fields on, and the relations
+// GitHub shows between issues (sub-issues with progress, blocked-by
+// dependencies, issue types). go-github v60 predates these endpoints; they
+// are called through its client (NewRequest, Do) with typed structs, so
+// every request goes through the same transport as issue creation: the
+// write budget, rate limits, conditional GETs and the API-host check.
+//
+// Every write is idempotent by looking first: a field, item, sub-issue
+// link or dependency that exists (made by an earlier attempt whose answer
+// was lost, or by a person) is adopted, never made twice.
+
+// The board fields cxloop keeps. It creates them when missing, never
+// renames or deletes them, and sets only these.
+const (
+	FieldPhase      = "Phase"
+	FieldStage      = "Stage"
+	FieldPersona    = "Persona"
+	FieldChannel    = "Channel"
+	FieldDepartment = "Department"
+	FieldImpact     = "Impact"
+	FieldEffort     = "Effort"
+	FieldQuickWin   = "Quick win"
+	FieldOutcome    = "Outcome"
+)
+
+// BoardFieldSpec is a field cxloop keeps on a board: its name, its data
+// type (text, number or single_select) and a single-select's options.
+type BoardFieldSpec struct {
+	Name     string
+	DataType string
+	Options  []string
+}
+
+// BoardFields are the fields cxloop keeps, in the order it creates them.
+var BoardFields = []BoardFieldSpec{
+	{Name: FieldPhase, DataType: "single_select", Options: []string{"Discovery", "Improve", "Perfection", "Personalization"}},
+	{Name: FieldStage, DataType: "text"},
+	{Name: FieldPersona, DataType: "text"},
+	{Name: FieldChannel, DataType: "single_select", Options: []string{"web", "mobile-app", "email", "phone", "chat", "social", "store", "print", "tv", "radio", "event", "in-person", "partner", "signage", "mail", "self-service", "other"}},
+	{Name: FieldDepartment, DataType: "text"},
+	{Name: FieldImpact, DataType: "number"},
+	{Name: FieldEffort, DataType: "number"},
+	{Name: FieldQuickWin, DataType: "single_select", Options: []string{"Yes", "No"}},
+	{Name: FieldOutcome, DataType: "single_select", Options: []string{"Improved", "Unchanged", "Worse"}},
+}
+
+// isBoardField reports whether name is one of cxloop's fields.
+func isBoardField(name string) bool {
+	return slices.ContainsFunc(BoardFields, func(f BoardFieldSpec) bool { return strings.EqualFold(f.Name, name) })
+}
+
+// Reasons of the board's errors.
+const (
+	// ReasonPermissionMissing: GitHub answered 403: the credentials lack a
+	// permission; PermissionError names it.
+	ReasonPermissionMissing = "PermissionMissing"
+	// ReasonProjectNotFound: no organisation or user project has the
+	// owner and number, or the credentials cannot see it.
+	ReasonProjectNotFound = "ProjectNotFound"
+)
+
+// PermissionError is a 403 answer to a board request that is not a rate
+// limit: the credentials lack Permission for Resource. Its Reason is
+// PermissionMissing.
+type PermissionError struct {
+	// Field is the spec field that names the resource.
+	Field string
+	// Resource is what was refused, for example "project acme/3".
+	Resource string
+	// Permission is what the credentials need, for classic tokens and
+	// GitHub Apps.
+	Permission string
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("GitHub 403 %s: the credentials may not use %s (%s): %s", ReasonPermissionMissing, e.Resource, e.Field, e.Permission)
+}
+
+// Unwrap lets Reason, NotCreated and errors.As see an *APIError.
+func (e *PermissionError) Unwrap() error {
+	return &APIError{Reason: ReasonPermissionMissing, StatusCode: http.StatusForbidden, Message: e.Error()}
+}
+
+// Permissions the board's calls need.
+const (
+	PermissionProjects   = "a classic token needs the project scope; a GitHub App needs the organisation permission Projects: read and write (for a user's project, a classic token)"
+	PermissionIssueTypes = "a classic token needs the read:org scope; a GitHub App needs the organisation permission Issue types: read"
+)
+
+// do sends one request of the board's through the Client's transport and
+// decodes the answer into out (nil: none). path is relative to the API
+// root, or absolute (a Link header's next page).
+func (c *Client) do(ctx context.Context, method, path string, body, out any) (*github.Response, error) {
+	req, err := c.gh.NewRequest(method, path, body)
+	if err != nil {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: err.Error()}
+	}
+	return c.gh.Do(ctx, req, out)
+}
+
+// ---------------------------------------------------------------------------
+// Sub-issues, dependencies and issue types, in the Client's repository.
+
+// relatedIssue is the part of an issue answer the relations need.
+type relatedIssue struct {
+	ID     int64 `json:"id"`
+	Number int   `json:"number"`
+	Type   *struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	} `json:"type"`
+	SubIssuesSummary *SubIssuesSummary `json:"sub_issues_summary"`
+}
+
+// SubIssuesSummary is GitHub's progress of a parent issue's sub-issues.
+type SubIssuesSummary struct {
+	Total            int `json:"total"`
+	Completed        int `json:"completed"`
+	PercentCompleted int `json:"percent_completed"`
+}
+
+func (c *Client) getRelated(ctx context.Context, number int) (*relatedIssue, error) {
+	var is relatedIssue
+	if _, err := c.do(ctx, http.MethodGet, fmt.Sprintf("%s/issues/%d", c.repoPath(), number), nil, &is); err != nil {
+		return nil, c.mapError(err, opIssue)
+	}
+	return &is, nil
+}
+
+// listRelated lists the issues under path (sub-issues, blocked-by), all
+// pages.
+func (c *Client) listRelated(ctx context.Context, path string) ([]relatedIssue, error) {
+	var all []relatedIssue
+	next := path + "?per_page=" + strconv.Itoa(c.perPage)
+	for next != "" {
+		var page []relatedIssue
+		resp, err := c.do(ctx, http.MethodGet, next, nil, &page)
+		if err != nil {
+			return nil, c.mapError(err, opIssue)
+		}
+		all = append(all, page...)
+		next = nextLink(resp.Header.Get("Link"))
+	}
+	return all, nil
+}
+
+func containsIssue(list []relatedIssue, id int64) bool {
+	return slices.ContainsFunc(list, func(r relatedIssue) bool { return r.ID == id })
+}
+
+// SubIssueProgress is GitHub's progress of parent's sub-issues.
+func (c *Client) SubIssueProgress(ctx context.Context, parent int) (SubIssuesSummary, error) {
+	is, err := c.getRelated(ctx, parent)
+	if err != nil || is.SubIssuesSummary == nil {
+		return SubIssuesSummary{}, err
+	}
+	return *is.SubIssuesSummary, nil
+}
+
+// EnsureSubIssue makes issue child a sub-issue of issue parent, unless it
+// is one already: added before an answer was lost, or by a person. An
+// answer that it is one already counts as success. A child that a person
+// gave another parent is left there (ValidationFailed).
+func (c *Client) EnsureSubIssue(ctx context.Context, parent, child int) error {
+	sub, err := c.getRelated(ctx, child)
+	if err != nil {
+		return err
+	}
+	path := fmt.Sprintf("%s/issues/%d/sub_issues", c.repoPath(), parent)
+	subs, err := c.listRelated(ctx, path)
+	if err != nil {
+		return err
+	}
+	if containsIssue(subs, sub.ID) {
+		return nil
+	}
+	_, err = c.do(ctx, http.MethodPost, path, &struct {
+		SubIssueID int64 `json:"sub_issue_id"`
+	}{sub.ID}, nil)
+	if err == nil {
+		return nil
+	}
+	mapped := c.mapError(err, opIssue)
+	var ae *APIError
+	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusUnprocessableEntity {
+		// Added meanwhile (another worker, a retry GitHub finished late)?
+		if subs, lerr := c.listRelated(ctx, path); lerr == nil && containsIssue(subs, sub.ID) {
+			return nil
+		}
+	}
+	return mapped
+}
+
+// EnsureBlockedBy records that issue number is blocked by issue blocker,
+// unless it is already.
+func (c *Client) EnsureBlockedBy(ctx context.Context, number, blocker int) error {
+	b, err := c.getRelated(ctx, blocker)
+	if err != nil {
+		return err
+	}
+	path := fmt.Sprintf("%s/issues/%d/dependencies/blocked_by", c.repoPath(), number)
+	deps, err := c.listRelated(ctx, path)
+	if err != nil {
+		return err
+	}
+	if containsIssue(deps, b.ID) {
+		return nil
+	}
+	_, err = c.do(ctx, http.MethodPost, path, &struct {
+		IssueID int64 `json:"issue_id"`
+	}{b.ID}, nil)
+	if err == nil {
+		return nil
+	}
+	mapped := c.mapError(err, opIssue)
+	var ae *APIError
+	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusUnprocessableEntity {
+		if deps, lerr := c.listRelated(ctx, path); lerr == nil && containsIssue(deps, b.ID) {
+			return nil
+		}
+	}
+	return mapped
+}
+
+// IssueType is an issue type an organisation defines.
+type IssueType struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// IssueTypes lists the issue types of the organisation that owns the
+// Client's repository. A repository owned by a user, or an organisation
+// without types, has none (nil, nil): cxloop then keeps to labels.
+func (c *Client) IssueTypes(ctx context.Context) ([]IssueType, error) {
+	var types []IssueType
+	_, err := c.do(ctx, http.MethodGet, "orgs/"+url.PathEscape(c.cfg.Owner)+"/issue-types", nil, &types)
+	if err != nil {
+		mapped := c.mapError(err, opRepo)
+		var ae *APIError
+		if errors.As(mapped, &ae) {
+			switch ae.StatusCode {
+			case http.StatusNotFound:
+				return nil, nil
+			case http.StatusForbidden:
+				return nil, &PermissionError{Field: "spec.tracker.github.owner", Resource: "the issue types of " + c.cfg.Owner, Permission: PermissionIssueTypes}
+			}
+		}
+		return nil, mapped
+	}
+	return types, nil
+}
+
+// SetIssueType gives issue number the type typeName (which IssueTypes
+// lists), unless it has it already.
+func (c *Client) SetIssueType(ctx context.Context, number int, typeName string) error {
+	is, err := c.getRelated(ctx, number)
+	if err != nil {
+		return err
+	}
+	if is.Type != nil && strings.EqualFold(is.Type.Name, typeName) {
+		return nil
+	}
+	_, err = c.do(ctx, http.MethodPatch, fmt.Sprintf("%s/issues/%d", c.repoPath(), number), &struct {
+		Type string `json:"type"`
+	}{typeName}, nil)
+	return c.mapError(err, opIssue)
+}
+
+// ---------------------------------------------------------------------------
+// The board.
+
+// ProjectRef names a Project (v2): its owner (an organisation or a user)
+// and number.
+type ProjectRef struct {
+	Owner  string
+	Number int
+}
+
+func (r ProjectRef) String() string { return fmt.Sprintf("project %s/%d", r.Owner, r.Number) }
+
+// projectField is GitHub's answer for a project field.
+type projectField struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	DataType string `json:"data_type"`
+	Options  []struct {
+		ID   string `json:"id"`
+		Name struct {
+			Raw string `json:"raw"`
+		} `json:"name"`
+	} `json:"options"`
+}
+
+// BoardField is a field of a board.
+type BoardField struct {
+	ID       int64
+	Name     string
+	DataType string
+	// Options maps a single-select's option names to their IDs.
+	Options map[string]string
+}
+
+func (f BoardField) optionID(name string) (string, bool) {
+	for n, id := range f.Options {
+		if strings.EqualFold(n, name) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// BoardItem is an issue on the board with the values of cxloop's fields.
+type BoardItem struct {
+	ID int64
+	// IssueID and IssueNumber identify the item's issue; RepositoryURL is
+	// the API URL of its repository.
+	IssueID       int64
+	IssueNumber   int
+	RepositoryURL string
+	// Values are cxloop's fields' values by field name: text, a number as
+	// strconv formats it ('g'), or an option's name.
+	Values map[string]string
+}
+
+// ItemState says what EnsureItem found.
+type ItemState int
+
+const (
+	// ItemAdded: the issue was added to the board now.
+	ItemAdded ItemState = iota + 1
+	// ItemPresent: the issue was on the board already.
+	ItemPresent
+	// ItemRemoved: the caller had added the issue once and it is no longer
+	// on the board: a person removed it, and it stays removed.
+	ItemRemoved
+)
+
+// Board is a Project (v2) as cxloop uses it: it adds the Client's issues
+// to it and keeps its own fields there.
+type Board struct {
+	c    *Client
+	ref  ProjectRef
+	path string // orgs/{owner}/projectsV2/{n} or users/…
+	id   int64
+
+	mu     sync.Mutex
+	fields map[string]BoardField // by lower-cased name
+}
+
+// Board finds the project ref among the organisation's projects, then the
+// user's. It does not change the project.
+func (c *Client) Board(ctx context.Context, ref ProjectRef) (*Board, error) {
+	if ref.Owner == "" || ref.Number <= 0 {
+		return nil, &APIError{Reason: ReasonInvalidRequest, Message: "spec.tracker.github.project needs an owner and a number above 0"}
+	}
+	for _, kind := range []string{"orgs", "users"} {
+		path := fmt.Sprintf("%s/%s/projectsV2/%d", kind, url.PathEscape(ref.Owner), ref.Number)
+		var p struct {
+			ID int64 `json:"id"`
+		}
+		_, err := c.do(ctx, http.MethodGet, path, nil, &p)
+		if err == nil {
+			return &Board{c: c, ref: ref, path: path, id: p.ID}, nil
+		}
+		if err := c.boardError(err, ref); !isStatus(err, http.StatusNotFound) {
+			return nil, err
+		}
+	}
+	return nil, &APIError{Reason: ReasonProjectNotFound, StatusCode: http.StatusNotFound,
+		Message: fmt.Sprintf("no organisation or user has %s, or the credentials cannot see it: check spec.tracker.github.project (%s)", ref, PermissionProjects)}
+}
+
+func isStatus(err error, code int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode == code
+}
+
+// boardError types an error of a project request: a 403 that is not a
+// rate limit is a PermissionError naming the permission.
+func (c *Client) boardError(err error, ref ProjectRef) error {
+	mapped := c.mapError(err, opRepo)
+	var ae *APIError
+	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusForbidden && ae.Reason == ReasonForbidden {
+		return &PermissionError{Field: "spec.tracker.github.project", Resource: ref.String(), Permission: PermissionProjects}
+	}
+	return mapped
+}
+
+// Ref is the project the board is.
+func (b *Board) Ref() ProjectRef { return b.ref }
+
+// Fields lists the board's fields by name.
+func (b *Board) Fields(ctx context.Context) (map[string]BoardField, error) {
+	var all []projectField
+	next := b.path + "/fields?per_page=" + strconv.Itoa(b.c.perPage)
+	for next != "" {
+		var page []projectField
+		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
+		if err != nil {
+			return nil, b.c.boardError(err, b.ref)
+		}
+		all = append(all, page...)
+		next = nextLink(resp.Header.Get("Link"))
+	}
+	out := make(map[string]BoardField, len(all))
+	for _, f := range all {
+		bf := BoardField{ID: f.ID, Name: f.Name, DataType: f.DataType}
+		if len(f.Options) > 0 {
+			bf.Options = map[string]string{}
+			for _, o := range f.Options {
+				bf.Options[o.Name.Raw] = o.ID
+			}
+		}
+		out[strings.ToLower(f.Name)] = bf
+	}
+	b.mu.Lock()
+	b.fields = out
+	b.mu.Unlock()
+	return out, nil
+}
+
+// fieldOption is a single-select option in a request to create a field.
+type fieldOption struct {
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
+// createFieldRequest is the body of creating a field.
+type createFieldRequest struct {
+	Name                string        `json:"name"`
+	DataType            string        `json:"data_type"`
+	SingleSelectOptions []fieldOption `json:"single_select_options,omitempty"`
+}
+
+// EnsureFields creates those of cxloop's fields the board lacks and
+// returns their names. A field a person made with one of the names is
+// used as it is, whatever its type: nothing is renamed or deleted.
+func (b *Board) EnsureFields(ctx context.Context) (created []string, err error) {
+	have, err := b.Fields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range BoardFields {
+		if _, ok := have[strings.ToLower(spec.Name)]; ok {
+			continue
+		}
+		body := createFieldRequest{Name: spec.Name, DataType: spec.DataType}
+		for _, o := range spec.Options {
+			body.SingleSelectOptions = append(body.SingleSelectOptions, fieldOption{Name: o, Color: "GRAY"})
+		}
+		var f projectField
+		if _, err := b.c.do(ctx, http.MethodPost, b.path+"/fields", &body, &f); err != nil {
+			err = b.c.boardError(err, b.ref)
+			if isStatus(err, http.StatusUnprocessableEntity) {
+				// Created by an attempt whose answer was lost, or by a person
+				// meanwhile: look again.
+				if again, lerr := b.Fields(ctx); lerr == nil {
+					if _, ok := again[strings.ToLower(spec.Name)]; ok {
+						have = again
+						continue
+					}
+				}
+			}
+			return created, err
+		}
+		created = append(created, spec.Name)
+	}
+	if len(created) > 0 {
+		_, err = b.Fields(ctx)
+	}
+	return created, err
+}
+
+// cachedFields returns the fields last listed, listing them if never.
+func (b *Board) cachedFields(ctx context.Context) (map[string]BoardField, error) {
+	b.mu.Lock()
+	f := b.fields
+	b.mu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	return b.Fields(ctx)
+}
+
+// projectItem is GitHub's answer for an item.
+type projectItem struct {
+	ID          int64  `json:"id"`
+	ContentType string `json:"content_type"`
+	Content     *struct {
+		ID            int64  `json:"id"`
+		Number        int    `json:"number"`
+		RepositoryURL string `json:"repository_url"`
+	} `json:"content"`
+	Fields []struct {
+		ID       int64 `json:"id"`
+		Name     string
+		DataType string `json:"data_type"`
+		Value    any    `json:"value"`
+	} `json:"fields"`
+}
+
+// Items lists the board's items with the values of cxloop's fields.
+func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
+	fields, err := b.cachedFields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]BoardField{}
+	var ids []string
+	for _, f := range fields {
+		if isBoardField(f.Name) {
+			byID[f.ID] = f
+			ids = append(ids, strconv.FormatInt(f.ID, 10))
+		}
+	}
+	slices.Sort(ids)
+	q := url.Values{"per_page": {strconv.Itoa(b.c.perPage)}}
+	if len(ids) > 0 {
+		q.Set("fields", strings.Join(ids, ","))
+	}
+	var out []BoardItem
+	next := b.path + "/items?" + q.Encode()
+	for next != "" {
+		var page []projectItem
+		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
+		if err != nil {
+			return nil, b.c.boardError(err, b.ref)
+		}
+		for _, it := range page {
+			if it.ContentType != "Issue" || it.Content == nil {
+				continue
+			}
+			item := BoardItem{ID: it.ID, IssueID: it.Content.ID, IssueNumber: it.Content.Number, RepositoryURL: it.Content.RepositoryURL, Values: map[string]string{}}
+			for _, fv := range it.Fields {
+				f, ok := byID[fv.ID]
+				if !ok || fv.Value == nil {
+					continue
+				}
+				if s, ok := valueText(f, fv.Value); ok {
+					item.Values[f.Name] = s
+				}
+			}
+			out = append(out, item)
+		}
+		next = nextLink(resp.Header.Get("Link"))
+	}
+	return out, nil
+}
+
+// valueText turns an answered field value into BoardItem.Values' form.
+func valueText(f BoardField, v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), true
+	case map[string]any: // a single-select option: {id, name: {raw, html}, ...}
+		if name, ok := x["name"].(map[string]any); ok {
+			if raw, ok := name["raw"].(string); ok {
+				return raw, true
+			}
+		}
+		if id, ok := x["id"].(string); ok {
+			for n, oid := range f.Options {
+				if oid == id {
+					return n, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// addItemRequest is the body of adding an issue to a project.
+type addItemRequest struct {
+	Type   string `json:"type"`
+	Owner  string `json:"owner"`
+	Repo   string `json:"repo"`
+	Number int    `json:"number"`
+}
+
+// EnsureItem puts issue number of the Client's repository on the board,
+// unless it is there already. addedBefore says the caller added it once
+// (it remembers that in status): then an issue missing from the board was
+// removed by a person and stays removed (ItemRemoved, nothing sent).
+func (b *Board) EnsureItem(ctx context.Context, number int, addedBefore bool) (BoardItem, ItemState, error) {
+	items, err := b.Items(ctx)
+	if err != nil {
+		return BoardItem{}, 0, err
+	}
+	return b.EnsureItemAmong(ctx, items, number, addedBefore)
+}
+
+// EnsureItemAmong is EnsureItem with the board's items as Items listed
+// them in this sync, so that a sync of many issues lists the board once.
+// The listing must be newer than any item this Board added since.
+func (b *Board) EnsureItemAmong(ctx context.Context, items []BoardItem, number int, addedBefore bool) (BoardItem, ItemState, error) {
+	is, err := b.c.getRelated(ctx, number)
+	if err != nil {
+		return BoardItem{}, 0, err
+	}
+	for _, it := range items {
+		if it.IssueID == is.ID {
+			return it, ItemPresent, nil
+		}
+	}
+	if addedBefore {
+		return BoardItem{}, ItemRemoved, nil
+	}
+	var it projectItem
+	_, err = b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
+	if err != nil {
+		return BoardItem{}, 0, b.c.boardError(err, b.ref)
+	}
+	item := BoardItem{ID: it.ID, IssueID: is.ID, IssueNumber: number, Values: map[string]string{}}
+	if it.Content != nil {
+		item.RepositoryURL = it.Content.RepositoryURL
+	}
+	return item, ItemAdded, nil
+}
+
+// fieldValueUpdate is one field of an item update; Value is a string
+// (text, an option ID) or a number.
+type fieldValueUpdate struct {
+	ID    int64 `json:"id"`
+	Value any   `json:"value"`
+}
+
+type updateItemRequest struct {
+	Fields []fieldValueUpdate `json:"fields"`
+}
+
+// SetValues sets cxloop's fields of item to values (by field name: text,
+// a number, or an option's name), in one request, sending only what
+// differs from item.Values (as Items or EnsureItem returned it). Names
+// that are not cxloop's fields are refused. A value the board's field
+// cannot hold (a person's field of another type, an option it lacks) is
+// skipped and named in skipped.
+func (b *Board) SetValues(ctx context.Context, item BoardItem, values map[string]string) (skipped []string, err error) {
+	for name := range values {
+		if !isBoardField(name) {
+			return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("%q is not one of cxloop's board fields: cxloop changes only its own", name)}
+		}
+	}
+	fields, err := b.cachedFields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var updates []fieldValueUpdate
+	for _, name := range names {
+		want := values[name]
+		f, ok := fields[strings.ToLower(name)]
+		if !ok {
+			skipped = append(skipped, name)
+			continue
+		}
+		if have, ok := item.Values[f.Name]; ok && have == want {
+			continue
+		}
+		switch f.DataType {
+		case "text":
+			updates = append(updates, fieldValueUpdate{ID: f.ID, Value: want})
+		case "number":
+			n, err := strconv.ParseFloat(want, 64)
+			if err != nil {
+				skipped = append(skipped, name)
+				continue
+			}
+			if have, ok := item.Values[f.Name]; ok {
+				if h, err := strconv.ParseFloat(have, 64); err == nil && h == n {
+					continue
+				}
+			}
+			updates = append(updates, fieldValueUpdate{ID: f.ID, Value: n})
+		case "single_select":
+			id, ok := f.optionID(want)
+			if !ok {
+				skipped = append(skipped, name)
+				continue
+			}
+			updates = append(updates, fieldValueUpdate{ID: f.ID, Value: id})
+		default:
+			skipped = append(skipped, name)
+		}
+	}
+	if len(updates) == 0 {
+		return skipped, nil
+	}
+	_, err = b.c.do(ctx, http.MethodPatch, fmt.Sprintf("%s/items/%d", b.path, item.ID), &updateItemRequest{Fields: updates}, nil)
+	if err != nil {
+		return skipped, b.c.boardError(err, b.ref)
+	}
+	return skipped, nil
+}
