@@ -290,9 +290,10 @@ var notRunHere = map[string]string{
 	"kubectl -n cxloop-system port-forward svc/cxloop-status-page 8090:80": "envtest has no kubelet: there is no pod behind the Service to forward to",
 	"kubectl apply --server-side -f dist/install.yaml":                     "dist/install.yaml is written by make build-installer; TestKubectlInstallManifestsAreValid applies its source (config/default) and make chart-test applies the file itself",
 	"kubectl -n cxloop-system get lease cxloop.cx.cxloop.dev -o yaml":      "the Lease exists while a manager with leader election runs; the test checks the name is cmd/main.go's LeaderElectionID",
-	"kubectl create token":               "prose naming the verb; docs/leadership.md has the whole command, which runs",
-	"kubectl auth can-i --as=…":          "prose naming the verb; test/chart's TestManagerRBAC asks every line as the manager",
-	"kubectl wait --for=condition=Ready": "prose naming the flag; the whole commands beside it run",
+	"kubectl apply --server-side":                                          "prose naming the verb and its flag (docs/model.md), not a command",
+	"kubectl create token":                                                 "prose naming the verb; docs/leadership.md has the whole command, which runs",
+	"kubectl auth can-i --as=…":                                            "prose naming the verb; test/chart's TestManagerRBAC asks every line as the manager",
+	"kubectl wait --for=condition=Ready":                                   "prose naming the flag; the whole commands beside it run",
 }
 
 // TestKubectlCommandsInTheDocsWork runs every kubectl command the README,
