@@ -125,7 +125,8 @@ type limitState struct {
 	saveMu     sync.Mutex
 	saveTimer  *time.Timer
 	// savedPending is the pending write of this process's latest save to
-	// a SharedBudgetStore: found there again, it is not another's.
+	// a SharedBudgetStore, or the one it loaded: found there again, it is
+	// not another's to count.
 	savedPending time.Time
 	// absorbed are the other processes' writes in the windows, as the
 	// latest absorb found them.
@@ -309,6 +310,7 @@ func (s *limitState) ensureLoaded(ctx context.Context, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.restore(rec, now)
+	s.savedPending = rec.Pending // counted now: found again on a save, it is no other's
 	s.loadedFrom = store
 	return nil
 }
