@@ -58,7 +58,7 @@ test: manifests generate fmt vet lint envtest mermaid-deps ## Run all tests; con
 	$(MAKE) -s chart-test
 
 # FUZZ_TARGETS are package:target pairs; go test fuzzes one target per run.
-FUZZ_TARGETS = ./internal/journey:FuzzAnalytics ./internal/ghwebhook:FuzzServeHTTP ./internal/tracker:FuzzKeyMarker ./internal/review:FuzzSchedule
+FUZZ_TARGETS = ./internal/journey:FuzzAnalytics ./internal/ghwebhook:FuzzServeHTTP ./internal/tracker:FuzzKeyMarker ./internal/review:FuzzSchedule ./internal/markdown:FuzzLine
 FUZZTIME ?= 5s
 
 .PHONY: fuzz

@@ -26,6 +26,7 @@ import (
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/review"
+	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // journeySyncInterval is how often a tracked journey's reviews and
@@ -177,7 +178,7 @@ func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, pe
 	if err != nil {
 		return 0, err
 	}
-	issues, err := tr.Issues(ctx)
+	issues, err := tr.Issues(tracker.WithMaxAge(ctx, journeySyncInterval/2))
 	if err != nil {
 		return 0, err
 	}

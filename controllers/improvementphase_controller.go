@@ -30,6 +30,7 @@ import (
 	"github.com/cxloop/cxloop/internal/burnup"
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
@@ -278,7 +279,7 @@ func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctr
 	if run.requeue > 0 && run.requeue < wait {
 		wait = run.requeue // an earlier attempt's grace ends sooner
 	}
-	msg := fmt.Sprintf("%s; retrying in %s", tracker.SafeText(err.Error()), wait.Round(time.Second))
+	msg := fmt.Sprintf("%s; retrying in %s", markdown.Text(err.Error()), wait.Round(time.Second))
 	conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.Reason(err), msg)
 	conditions.MarkReconciling(run.conds(), run.gen, tracker.Reason(err), msg)
 	return ctrl.Result{RequeueAfter: wait}, nil
@@ -438,7 +439,9 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	}
 	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
 	run.work = workByKey(run.desired)
-	issues, err := run.tr.Issues(ctx)
+	// What changed is delivered by webhooks; polling every sync interval,
+	// a view half an interval old will do.
+	issues, err := run.tr.Issues(tracker.WithMaxAge(ctx, syncInterval(run.ph)/2))
 	if err != nil {
 		return true, &githubError{"listing issues", err}
 	}

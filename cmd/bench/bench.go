@@ -583,7 +583,14 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	if err != nil {
 		return fmt.Errorf("waiting for GitHub's webhook deliveries: %w", err)
 	}
-	time.Sleep(3 * time.Second) // the reconciles the last deliveries started
+	// Idle means nothing changed for a sync interval before the window
+	// either: the refreshes that saw the ramp's last changes are over.
+	b.say("cxloop: settling for %s before the idle window", b.o.SyncInterval)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(b.o.SyncInterval):
+	}
 	idleRec0, _, err := mp.reconcileCounts(ctx)
 	if err != nil {
 		return err
@@ -591,7 +598,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
 	idleObj0 := obs.writeCounts()
-	window := b.o.SyncInterval + b.o.SyncInterval/5 + 2*time.Second
+	// Three sync intervals: a rate per interval, not the edges of one.
+	window := 3*b.o.SyncInterval + 2*time.Second
 	b.say("cxloop: idle for %s", window)
 	select {
 	case <-ctx.Done():
@@ -639,6 +647,11 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	if syncs > 0 {
 		res.Idle.RequestsPerSync = float64(idleGH.total()) / float64(syncs)
 	}
+	res.Idle.Repositories = len(js)
+	if b.o.SharedRepo {
+		res.Idle.Repositories = 1
+	}
+	res.Idle.RequestsPerRepositoryInterval = float64(idleGH.total()) / float64(res.Idle.Repositories) / (window.Seconds() / b.o.SyncInterval.Seconds())
 	_ = rampEnd
 
 	// 5. Webhooks off: polling.
@@ -758,6 +771,8 @@ func (b *bench) finishManager(ctx context.Context, res *Result, mp *managerProce
 	m.PeakAnonRSSMiB = mp.peakAnonMiB()
 	m.RSSAtEndMiB = mp.procStatus("VmRSS")
 	m.HeapInUseAtEndMiB = counterValue(mfs, "go_memstats_heap_inuse_bytes") / (1 << 20)
+	m.IndexIssues = int(counterValue(mfs, "cxloop_github_issue_index_issues"))
+	m.IndexMiB = counterValue(mfs, "cxloop_github_issue_index_bytes") / (1 << 20)
 	m.Reconciles = reconciles
 	m.AllocsPerReconcile = counterValue(mfs, "go_memstats_mallocs_total") / float64(reconciles)
 	m.KiBPerReconcile = counterValue(mfs, "go_memstats_alloc_bytes_total") / 1024 / float64(reconciles)

@@ -134,6 +134,10 @@ type Idle struct {
 	// happened to (no issue of theirs closed), UnchangedObjects of them.
 	UnchangedObjects      int `json:"unchangedObjects"`
 	UnchangedObjectWrites int `json:"unchangedObjectWrites"`
+	// Repositories tracked, and GitHub requests per repository per sync
+	// interval while idle (the issue index's refreshes).
+	Repositories                  int     `json:"repositories,omitempty"`
+	RequestsPerRepositoryInterval float64 `json:"requestsPerRepositoryInterval,omitempty"`
 }
 
 type Latency struct {
@@ -160,8 +164,12 @@ type Manager struct {
 	PeakAnonRSSMiB float64 `json:"peakAnonRSSMiB"`
 	// RSSAtEndMiB and HeapInUseAtEndMiB are its resident set and Go heap
 	// in use when the run ends.
-	RSSAtEndMiB                    float64 `json:"rssAtEndMiB"`
-	HeapInUseAtEndMiB              float64 `json:"heapInUseAtEndMiB"`
+	RSSAtEndMiB       float64 `json:"rssAtEndMiB"`
+	HeapInUseAtEndMiB float64 `json:"heapInUseAtEndMiB"`
+	// IndexIssues and IndexMiB: what the shared issue indexes hold at the
+	// end, summed over repositories (cxloop_github_issue_index_*).
+	IndexIssues                    int     `json:"indexIssues,omitempty"`
+	IndexMiB                       float64 `json:"indexMiB,omitempty"`
 	Reconciles                     int     `json:"reconciles"`
 	AllocsPerReconcile             float64 `json:"allocsPerReconcile"`
 	KiBPerReconcile                float64 `json:"kibPerReconcile"`
@@ -201,6 +209,9 @@ var targets = []target{
 	{"writes per object to Ready <= 3", false, func(r *Result) bool { return r.Kubernetes.WritesToReady.Max <= 3 }},
 	{"idle sync: 0 writes when nothing changed", true, func(r *Result) bool { return r.Idle.UnchangedObjectWrites == 0 && r.Idle.GitHubWrites == 0 }},
 	{"idle sync: only 304s", true, func(r *Result) bool { return r.Idle.CostingRateLimit == 0 }},
+	{"idle sync: <= 2 GitHub requests per repository per sync interval", true, func(r *Result) bool {
+		return r.Idle.Repositories == 0 || r.Idle.RequestsPerRepositoryInterval <= 2
+	}},
 	{"issues opened >= 90% of budget (once all is Ready)", true, func(r *Result) bool { return r.GitHub.BudgetShareAfterReady >= 0.9 }},
 	{"no minute over the budget", true, func(r *Result) bool { return r.GitHub.MaxInAnyMinute <= r.Params.WritesPerMinute }},
 	{"0 secondary limits", true, func(r *Result) bool { return r.GitHub.SecondaryLimits == 0 }},
@@ -245,6 +256,7 @@ func printTable(w io.Writer, r *Result) {
 	i := r.Idle
 	fmt.Fprintf(tw, "idle sync: requests per sync (304 / 200 / other)\t\t%.2f (%d / %d / %d) over %d syncs\t\n", i.RequestsPerSync, i.NotModified, i.OK,
 		i.Requests-i.NotModified-i.OK, i.Syncs)
+	fmt.Fprintf(tw, "idle sync: GitHub requests per repository per sync interval (%d repositories)\t\t%.2f\t\n", i.Repositories, i.RequestsPerRepositoryInterval)
 	fmt.Fprintf(tw, "idle sync: requests costing rate limit; GitHub writes\t\t%d; %d\t\n", i.CostingRateLimit, i.GitHubWrites)
 	fmt.Fprintf(tw, "idle sync: Kubernetes writes, all / on the %d unchanged objects\t\t%d / %d\t\n", i.UnchangedObjects, i.KubernetesWrites, i.UnchangedObjectWrites)
 	wh, po := r.CloseWebhook, r.ClosePolling
@@ -270,6 +282,7 @@ func printTable(w io.Writer, r *Result) {
 	}
 	fmt.Fprintf(tw, "  of which anonymous (less the binary's pages; sampled)\t\t%.0f MiB\t\n", m.PeakAnonRSSMiB)
 	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
+	fmt.Fprintf(tw, "  shared issue indexes at the end: issues / size\t\t%d / %.1f MiB\t\n", m.IndexIssues, m.IndexMiB)
 	fmt.Fprintf(tw, "allocations per reconcile\t\t%.0f (%.0f KiB)\t\n", m.AllocsPerReconcile, m.KiBPerReconcile)
 	fmt.Fprintf(tw, "slowest reconcile: phase / journey (histogram bucket)\t\t<= %gs / <= %gs\t\n", m.SlowestPhaseReconcileSeconds, m.SlowestJourneyReconcileSeconds)
 	if sp := r.StatusPage; sp != nil {

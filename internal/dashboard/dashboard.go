@@ -25,6 +25,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/burnup"
+	"github.com/cxloop/cxloop/internal/markdown"
 )
 
 // MaxQuickWins is the most open quick wins the dashboard lists.
@@ -46,12 +47,12 @@ func Render(j *cxv1.CustomerJourney, phases []cxv1.ImprovementPhase, now time.Ti
 	var b strings.Builder
 	mine := journeyPhases(j, phases)
 
-	fmt.Fprintf(&b, "# Customer journey: %s\n\n", safeText(j.Name))
-	if d := safeText(j.Spec.Description); d != "" {
+	fmt.Fprintf(&b, "# Customer journey: %s\n\n", markdown.Line(j.Name))
+	if d := markdown.Line(j.Spec.Description); d != "" {
 		b.WriteString(d)
 		b.WriteString("\n\n")
 	}
-	fmt.Fprintf(&b, "**Owner:** %s · **Namespace:** %s\n\n", orDash(safeText(j.Spec.Owner)), orDash(safeText(j.Namespace)))
+	fmt.Fprintf(&b, "**Owner:** %s · **Namespace:** %s\n\n", orDash(markdown.Line(j.Spec.Owner)), orDash(markdown.Line(j.Namespace)))
 
 	scheds := schedules(mine, now)
 	writeOverview(&b, j, mine)
@@ -99,10 +100,10 @@ func writeOverview(b *strings.Builder, j *cxv1.CustomerJourney, phases []*cxv1.I
 	}
 	active := "none"
 	if j.Status.ActivePhase != "" {
-		active = safeText(j.Status.ActivePhase)
+		active = markdown.Line(j.Status.ActivePhase)
 		for _, p := range phases {
 			if p.Name == j.Status.ActivePhase && p.Spec.Type != "" {
-				active = safeText(string(p.Spec.Type)) + " (" + active + ")"
+				active = markdown.Line(string(p.Spec.Type)) + " (" + active + ")"
 				break
 			}
 		}
@@ -325,7 +326,7 @@ func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
 	if state == "" {
 		state = "—"
 	}
-	deadline := orDash(safeText(p.Spec.Deadline))
+	deadline := orDash(markdown.Line(p.Spec.Deadline))
 	if Overdue(p, now) {
 		deadline += " ⚠️ overdue"
 	}
@@ -335,8 +336,8 @@ func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
 		bar = "not started" // never a bar: 0/0 would read as done
 	}
 	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %d/%d |",
-		orDash(safeText(string(p.Spec.Type))), safeText(p.Name), safeText(state),
-		orDash(safeText(p.Spec.Owner)), orDash(safeText(p.Spec.Budget)), deadline,
+		orDash(markdown.Line(string(p.Spec.Type))), markdown.Line(p.Name), markdown.Line(state),
+		orDash(markdown.Line(p.Spec.Owner)), orDash(markdown.Line(p.Spec.Budget)), deadline,
 		bar, prog.Closed, prog.Total)
 }
 
@@ -424,12 +425,12 @@ func writeQuickWins(b *strings.Builder, phases []*cxv1.ImprovementPhase) {
 		if it.Issue > 0 {
 			ref = "#" + strconv.FormatInt(it.Issue, 10)
 		}
-		if u := safeURL(it.URL); u != "" {
+		if u := markdown.URL(it.URL); u != "" {
 			ref = "[" + ref + "](" + u + ")"
 		}
-		title := safeText(it.Title)
+		title := markdown.Line(it.Title)
 		if title == "" {
-			title = safeText(it.Key)
+			title = markdown.Line(it.Key)
 		}
 		opened := "date unknown"
 		if it.OpenedAt != nil && !it.OpenedAt.IsZero() {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/markdown"
 )
 
 var now = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -413,8 +414,8 @@ func TestSafeURL(t *testing.T) {
 		"ftp://github.com/a":                "",
 		"https://github.com/a/b/issues/1 x": "https://github.com/a/b/issues/1%20x",
 	} {
-		if got := safeURL(in); got != want {
-			t.Errorf("safeURL(%q) = %q, want %q", in, got, want)
+		if got := markdown.URL(in); got != want {
+			t.Errorf("markdown.URL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

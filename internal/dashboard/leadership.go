@@ -8,6 +8,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/burnup"
+	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/phaseview"
 )
 
@@ -66,11 +67,11 @@ func writeProgramme(b *strings.Builder, j *cxv1.CustomerJourney, scheds []phaseS
 		if s.f.Schedule != burnup.AtRisk && s.f.Schedule != burnup.Late {
 			continue
 		}
-		line := fmt.Sprintf("- %s %s (%s)", scheduleText(s.f.Schedule), orDash(safeText(string(s.p.Spec.Type))), safeText(s.p.Name))
+		line := fmt.Sprintf("- %s %s (%s)", scheduleText(s.f.Schedule), orDash(markdown.Line(string(s.p.Spec.Type))), markdown.Line(s.p.Name))
 		if !s.since.IsZero() {
 			line += " since " + s.since.UTC().Format(time.DateOnly)
 		}
-		line += ": " + safeText(s.f.Reason) + "\n"
+		line += ": " + markdown.Line(s.f.Reason) + "\n"
 		b.WriteString(line)
 	}
 	if h := j.Status.History; len(h) > 0 {
@@ -109,9 +110,9 @@ func writeBurnups(b *strings.Builder, scheds []phaseSchedule, now time.Time) {
 		b.WriteString("```mermaid\n")
 		b.WriteString(BurnupChart(s.p, s.f, now))
 		b.WriteString("```\n\n")
-		note := fmt.Sprintf("%s (%s): %d of %d closed", orDash(safeText(string(s.p.Spec.Type))), safeText(s.p.Name), s.f.Closed, s.f.Planned)
+		note := fmt.Sprintf("%s (%s): %d of %d closed", orDash(markdown.Line(string(s.p.Spec.Type))), markdown.Line(s.p.Name), s.f.Closed, s.f.Planned)
 		if d := s.p.Spec.Deadline; d != "" {
-			note += ", deadline " + safeText(d)
+			note += ", deadline " + markdown.Line(d)
 		}
 		if !s.f.Projected.IsZero() {
 			note += ", projected " + s.f.Projected.UTC().Format(time.DateOnly)

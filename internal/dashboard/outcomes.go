@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/markdown"
 )
 
 // MaxOutcomes bounds the rows of the outcomes table.
@@ -54,14 +55,14 @@ func writeOutcomes(b *strings.Builder, phases []*cxv1.ImprovementPhase) {
 		if it.Issue > 0 {
 			ref = "#" + strconv.FormatInt(it.Issue, 10)
 		}
-		if u := safeURL(it.URL); u != "" && it.Issue > 0 {
+		if u := markdown.URL(it.URL); u != "" && it.Issue > 0 {
 			ref = "[" + ref + "](" + u + ")"
 		}
-		title := safeText(it.Title)
+		title := markdown.Line(it.Title)
 		if title == "" {
-			title = safeText(it.Key)
+			title = markdown.Line(it.Key)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", ref, title, safeText(o.Measure), orDash(safeText(o.Baseline)), orDash(safeText(o.After)), verdictText(o.Verdict))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", ref, title, markdown.Line(o.Measure), orDash(markdown.Line(o.Baseline)), orDash(markdown.Line(o.After)), verdictText(o.Verdict))
 	}
 	b.WriteByte('\n')
 }

@@ -37,7 +37,8 @@ import (
 // issues are few), and an issue the index holds open that neither listing
 // shows is gone from the repository.
 const (
-	// indexFreshFor is how long a refresh serves every caller.
+	// indexFreshFor is how long a refresh serves every caller at least
+	// (callers may accept longer: WithMaxAge).
 	indexFreshFor = 10 * time.Second
 	// openRecheck is how often the open issues are listed whole.
 	openRecheck = 10 * time.Minute
@@ -111,8 +112,13 @@ type issueIndex struct {
 	bytes      int
 	loaded     bool
 	maxUpdated time.Time
-	sinceURL   string // the last incremental listing's first page
-	sinceETag  string
+	// since is the lower bound of the incremental listings. It stays put
+	// while they stay short, so that their first page keeps its URL and
+	// an idle repository answers 304 to every refresh; it moves up to
+	// maxUpdated once a listing returns more than half a page.
+	since     time.Time
+	sinceURL  string // the last incremental listing's first page
+	sinceETag string
 	// refreshedAt is when the last refresh ended, by the machine's clock:
 	// how fresh a view is depends on time passing, whatever clock the
 	// callers' domain runs on. openAt is by the callers' clock.
@@ -261,13 +267,34 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 	return m
 }
 
+// maxAgeKey carries the age of the index a caller accepts; see WithMaxAge.
+type maxAgeKey struct{}
+
+// WithMaxAge says how old a view of the repository's issues the caller
+// accepts, when nothing reported a change: a phase polling every sync
+// interval asks for half of it, so that a repository costs at most two
+// refreshes per interval, however many phases and journeys read it. Less
+// than indexFreshFor counts as indexFreshFor. Webhook deliveries
+// (InvalidateRepository) and creates whose outcome is unknown refresh
+// regardless.
+func WithMaxAge(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxAgeKey{}, d)
+}
+
+func maxAgeOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxAgeKey{}).(time.Duration); ok && d > indexFreshFor {
+		return d
+	}
+	return indexFreshFor
+}
+
 // refresh brings the index up to date; force asks GitHub even within
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	x.mu.RLock()
 	running := x.started > x.finished
-	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < maxAgeOf(ctx) && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
@@ -361,7 +388,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 	}
 	x.entries, x.bytes, x.maxUpdated = entries, bytes, newest
 	x.loaded, x.refreshedAt, x.openAt = true, time.Now(), now
-	x.sinceURL, x.sinceETag = "", ""
+	x.since, x.sinceURL, x.sinceETag = sinceOf(newest), "", ""
 	x.mu.Unlock()
 	indexGauge(x)
 	return nil
@@ -371,11 +398,8 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 // and stores them; it reports the numbers it saw.
 func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) (map[int]bool, error) {
 	x.mu.RLock()
-	since, prevURL, prevETag := x.maxUpdated, x.sinceURL, x.sinceETag
+	since, prevURL, prevETag := x.since, x.sinceURL, x.sinceETag
 	x.mu.RUnlock()
-	if !since.IsZero() {
-		since = since.Add(-sinceOverlap)
-	}
 	first := c.listQuery("all", "asc", since)
 	etag := ""
 	if first == prevURL {
@@ -400,6 +424,9 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 		x.sinceURL, x.sinceETag = first, firstETag
 		if newest.After(x.maxUpdated) {
 			x.maxUpdated = newest
+		}
+		if len(seen) > c.perPage/2 {
+			x.since = sinceOf(x.maxUpdated)
 		}
 	}
 	x.refreshedAt = time.Now()
@@ -460,6 +487,15 @@ func (x *issueIndex) recheckOpen(ctx context.Context, c *Client, now time.Time) 
 	x.openAt = now
 	x.mu.Unlock()
 	return nil
+}
+
+// sinceOf is the lower bound of a listing of what changed after newest:
+// a second earlier, as updated_at has whole seconds.
+func sinceOf(newest time.Time) time.Time {
+	if newest.IsZero() {
+		return newest
+	}
+	return newest.Add(-sinceOverlap)
 }
 
 // isGone reports whether GitHub said an issue is not there (deleted, or

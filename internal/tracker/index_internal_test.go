@@ -166,3 +166,32 @@ func TestRunningRefreshIsWaitedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMaxAgeIsTheCallersButNeverLessThanTheFloor: a phase polling every
+// five minutes accepts a view 2.5 minutes old, so that many phases on one
+// repository cost two refreshes per interval; a caller asking for less
+// than indexFreshFor (or nothing) gets indexFreshFor.
+func TestMaxAgeIsTheCallersButNeverLessThanTheFloor(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want time.Duration
+	}{
+		{ctx, indexFreshFor},
+		{WithMaxAge(ctx, time.Second), indexFreshFor},
+		{WithMaxAge(ctx, -time.Minute), indexFreshFor},
+		{WithMaxAge(ctx, 150*time.Second), 150 * time.Second},
+	} {
+		if got := maxAgeOf(tc.ctx); got != tc.want {
+			t.Errorf("maxAgeOf = %v, want %v", got, tc.want)
+		}
+	}
+	// The age decides: an index refreshed 30s ago is fresh for a caller
+	// accepting a minute, and stale for one accepting the floor.
+	x := &issueIndex{loaded: true, refreshedAt: time.Now().Add(-30 * time.Second), entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1)}
+	c := &Client{now: time.Now}
+	x.openAt = time.Now()
+	if err := x.refresh(WithMaxAge(ctx, time.Minute), c, false); err != nil {
+		t.Errorf("a view 30s old refreshed for a caller accepting a minute: %v", err)
+	}
+}

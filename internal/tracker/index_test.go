@@ -3,8 +3,10 @@ package tracker_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -128,5 +130,57 @@ func TestIndexHoldsMoreThanTheOldPageCap(t *testing.T) {
 	tracker.InvalidateRepository(owner, repo, 0)
 	if _, err := c.Issues(ctx); err != nil || e.requestCount() == before {
 		t.Fatalf("after InvalidateRepository no request was sent (%v)", err)
+	}
+}
+
+// TestIdleRepositoryIsAnswered304: once the index has seen a change, every
+// refresh of an idle repository is one conditional request answered 304
+// (which GitHub does not count against the rate limit), also when changes
+// keep being reported to it.
+func TestIdleRepositoryIsAnswered304(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	if _, err := e.srv.AddHistory(owner, repo, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Changes on GitHub: a few closes, each seen by a refresh.
+	for i := 0; i < 3; i++ {
+		is, _, err := c.EnsureIssue(ctx, req(fmt.Sprintf("ns/shop/painpoint/%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(2 * time.Second)
+		if err := e.srv.CloseIssue(owner, repo, is.Number, "completed"); err != nil {
+			t.Fatal(err)
+		}
+		tracker.InvalidateRepository(owner, repo, 0)
+		m, err := c.Issues(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m[fmt.Sprintf("ns/shop/painpoint/%d", i)]; got.State != "closed" {
+			t.Fatalf("after the close and a refresh the index holds #%d %q, want closed", is.Number, got.State)
+		}
+	}
+	// Idle: nothing changes; every refresh is one 304.
+	before := e.requestCount()
+	for i := 0; i < 5; i++ {
+		tracker.InvalidateRepository(owner, repo, 0)
+		if _, err := c.Issues(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.requestsSince(before)
+	if len(got) != 5 {
+		t.Errorf("5 refreshes of an idle repository sent %d requests, want 5", len(got))
+	}
+	for _, r := range got {
+		if r.Status != http.StatusNotModified || !r.Conditional {
+			t.Errorf("idle refresh: %s %s answered %d (conditional %v), want a conditional request answered 304", r.Method, r.Path, r.Status, r.Conditional)
+		}
 	}
 }

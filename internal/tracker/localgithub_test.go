@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -100,7 +101,7 @@ func (e *env) requestCount() int { return len(e.srv.Requests()) }
 func (e *env) requestsSince(n int) []localgithub.Request { return e.srv.Requests()[n:] }
 
 func req(key string) tracker.IssueRequest {
-	return tracker.IssueRequest{Key: key, Title: "Improve " + key, Body: "Step " + tracker.SafeText("<b>@alice</b>") + " is slow."}
+	return tracker.IssueRequest{Key: key, Title: "Improve " + key, Body: "Step " + markdown.Text("<b>@alice</b>") + " is slow."}
 }
 
 func TestLocalDroppedCreateResponseThenRetryLeavesOneIssue(t *testing.T) {

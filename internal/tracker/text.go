@@ -8,8 +8,6 @@ import (
 )
 
 const (
-	zwj = "\u200d" // zero-width joiner: breaks @mention and #reference parsing, invisible when read
-
 	// maxBodyChars is GitHub's limit for issue and comment bodies.
 	maxBodyChars = 65536
 )
@@ -69,43 +67,6 @@ func composeBody(body, key string) string {
 		return marker
 	}
 	return body + "\n\n" + marker
-}
-
-// SafeText makes text taken from a custom resource harmless in an issue or a
-// comment while keeping it readable: raw HTML is escaped (<, >, &), and
-// @mentions and #references get an invisible zero-width joiner after the @ or
-// # so that nobody is pinged and no other issue is cross-referenced. It also
-// drops control characters other than newline and tab.
-func SafeText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	rs := []rune(s)
-	for i, r := range rs {
-		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '@' || r == '#' || r == '＠' || r == '＃':
-			b.WriteRune(r)
-			if i+1 < len(rs) && isMentionRune(rs[i+1]) {
-				b.WriteString(zwj)
-			}
-		case r == '\r':
-			// dropped: keep \n line endings only
-		case r < 0x20 && r != '\n' && r != '\t', r == 0x7f:
-			// control characters dropped
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func isMentionRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '/'
 }
 
 func validateLabel(l string) error {

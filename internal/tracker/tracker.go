@@ -88,7 +88,7 @@ type Config struct {
 type IssueRequest struct {
 	Key       string // identifies the piece of work; see ValidKey
 	Title     string
-	Body      string // Markdown; run text taken from custom resources through SafeText
+	Body      string // Markdown; run text taken from custom resources through markdown.Text
 	Labels    []string
 	Assignees []string
 	// Attempted says that an earlier attempt to open this issue may have

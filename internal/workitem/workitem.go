@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cxloop/cxloop/internal/journey"
+	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -315,4 +316,4 @@ func orUnknown(s string) string {
 }
 
 // safe neutralises text taken from a custom resource: no @mentions, no raw HTML.
-func safe(s string) string { return tracker.SafeText(s) }
+func safe(s string) string { return markdown.Text(s) }
