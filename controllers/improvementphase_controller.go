@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
@@ -427,7 +428,7 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	}
 	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
 	run.work = workByKey(run.desired)
-	issues, err := run.tr.Issues(ctx)
+	issues, err := r.issuesOf(ctx, run)
 	if err != nil {
 		return true, &githubError{"listing issues", err}
 	}
@@ -436,6 +437,38 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	r.reportMissingIssues(run.ph, run.persisted)
 	return false, nil
 }
+
+// knownIssuesReader is a tracker whose issues can be read without asking
+// GitHub while nothing changed (tracker.Client's shared index).
+type knownIssuesReader interface {
+	KnownIssues(ctx context.Context) (map[string]tracker.Issue, error)
+}
+
+// issuesOf reads the phase's issues. A phase that only waits for the write
+// budget reads them from the repository's index as it stands, which asks
+// GitHub only when a webhook delivery said something changed: hundreds of
+// phases waiting their turn cost no request, however often they sync.
+// Its turn come, the index is refreshed as usual (and EnsureIssue asks
+// again before any create).
+func (r *ImprovementPhaseReconciler) issuesOf(ctx context.Context, run *phaseRun) (map[string]tracker.Issue, error) {
+	if k, ok := run.tr.(knownIssuesReader); ok && r.onlyWaitingForBudget(run) {
+		return k.KnownIssues(ctx)
+	}
+	return run.tr.Issues(ctx)
+}
+
+// onlyWaitingForBudget: the phase's last status write said it waits for
+// the write budget (for this generation), and its turn has not come yet.
+func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
+	c := apimeta.FindStatusCondition(run.persisted.Status.Conditions, cxv1.ConditionRateLimited)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonWriteBudget || c.ObservedGeneration != run.gen {
+		return false
+	}
+	return run.tr.WriteDelay(budgetWaiter(run.ph)) > 0
+}
+
+// budgetWaiter is the phase's place in line for the write budget.
+func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Namespace + "/" + ph.Name }
 
 // trackIssues closes the issues of work that no longer follows from the
 // map, reopens those of work the map asks for again, and brings the title
@@ -509,11 +542,14 @@ func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err er
 func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (bool, error) {
 	ph := run.ph
 	if run.githubErr == nil {
-		trackerConnected(run.conds(), run.gen)
 		if run.budgetWait > 0 {
-			p := progressOf(ph.Status.Items)
+			// Set over the condition as it stands, never removed and added
+			// again: its lastTransitionTime stays that of the wait's start.
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
 			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
-				fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed %s", p.Planned, budgetWaitWords(run.budgetWait)))
+				budgetWaitMessage(run.persisted.Status.Conditions, progressOf(ph.Status.Items).Planned, run.budgetWait))
+		} else {
+			trackerConnected(run.conds(), run.gen)
 		}
 	}
 	// The time of a sync is recorded only with a change worth writing, so

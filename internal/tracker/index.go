@@ -265,9 +265,24 @@ func (x *issueIndex) byKey(prefix string) map[string]cachedIssue {
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
+	return x.refreshOlderThan(ctx, c, force, indexFreshFor)
+}
+
+// refreshIfChanged brings the index up to date only when it must: it was
+// never loaded, a webhook delivery (or a failed refresh) marked the
+// repository changed, or its open issues are due to be listed whole. Its
+// age alone is no reason: a caller that only waits (for the write budget)
+// asks GitHub nothing while nothing changed.
+func (x *issueIndex) refreshIfChanged(ctx context.Context, c *Client) error {
+	return x.refreshOlderThan(ctx, c, false, -1)
+}
+
+// refreshOlderThan is refresh for views up to maxAge old (negative: any age).
+func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool, maxAge time.Duration) error {
 	x.mu.RLock()
 	running := x.started > x.finished
-	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < indexFreshFor && c.now().Sub(x.openAt) < openRecheck
+	young := maxAge < 0 || time.Since(x.refreshedAt) < maxAge
+	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {

@@ -402,17 +402,33 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]Issue, len(m))
-	for k, v := range m {
-		out[k] = v.clone()
+	return c.clones(m), nil
+}
+
+// KnownIssues is Issues answered from the repository's shared index as it
+// stands, asking GitHub only when the index must be refreshed: it was
+// never loaded, or a webhook delivery marked the repository changed (or
+// its open issues are due to be listed whole, every openRecheck). A phase
+// that only waits for the write budget reads it, so that waiting costs no
+// request while nothing changed; without webhooks it learns of changes at
+// its turn to write, when EnsureIssue refreshes the index.
+func (c *Client) KnownIssues(ctx context.Context) (map[string]Issue, error) {
+	if err := c.index.refreshIfChanged(ctx, c); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return c.clones(c.indexed()), nil
 }
 
 func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue, error) {
 	if err := c.index.refresh(ctx, c, force); err != nil {
 		return nil, err
 	}
+	return c.indexed(), nil
+}
+
+// indexed is the client's issues in the index, with those it created
+// lately that a listing has not shown yet.
+func (c *Client) indexed() map[string]cachedIssue {
 	m := c.index.byKey(c.cfg.KeyPrefix)
 	now := c.now()
 	c.mu.Lock()
@@ -424,7 +440,15 @@ func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue
 		m[k] = r.issue
 	}
 	c.mu.Unlock()
-	return m, nil
+	return m
+}
+
+func (c *Client) clones(m map[string]cachedIssue) map[string]Issue {
+	out := make(map[string]Issue, len(m))
+	for k, v := range m {
+		out[k] = v.clone()
+	}
+	return out
 }
 
 func (c *Client) createSettle() time.Duration {
