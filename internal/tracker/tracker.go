@@ -411,8 +411,13 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 // its open issues are due to be listed whole, every openRecheck). A phase
 // that only waits for the write budget reads it, so that waiting costs no
 // request while nothing changed; without webhooks it learns of changes at
-// its turn to write, when EnsureIssue refreshes the index.
+// its turn to write, when EnsureIssue refreshes the index. A GitHub rate
+// limit in force is its error, as a request's would be: a phase waiting
+// for it says so, not that it waits for cxloop's budget.
 func (c *Client) KnownIssues(ctx context.Context) (map[string]Issue, error) {
+	if rl := c.limits.check(c.now()); rl != nil {
+		return nil, rl
+	}
 	if err := c.index.refreshIfChanged(ctx, c); err != nil {
 		return nil, err
 	}
