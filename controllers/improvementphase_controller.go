@@ -252,6 +252,16 @@ func (r *ImprovementPhaseReconciler) failed(ctx context.Context, run *phaseRun, 
 // problem), or after a jittered exponential backoff of this phase's own,
 // capped at its sync interval so that a phase is retried at least that often.
 func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctrl.Result, error) {
+	var rl *tracker.RateLimitError
+	if errors.As(err, &rl) && rl.Budget {
+		// Another phase took the write this one was told it could send
+		// (nothing was sent): it waits on, in the words of any wait for
+		// the budget, so that the next sync does not rewrite them.
+		wait := max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+			budgetWaitMessage(run.persisted.Status.Conditions, progressOf(run.ph.Status.Items).Planned, wait))
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	res, _ := trackerFailed(r.Recorder, r.Clock, run.ph, run.conds(), run.gen, err)
 	if res.RequeueAfter > 0 {
 		return res, nil // rate limit or a person must act: trackerFailed knows when

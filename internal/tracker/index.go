@@ -318,8 +318,10 @@ func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool
 	switch {
 	case !loaded:
 		// An issue updated while the pages were read moves to page 1, read
-		// already: look for what changed since the listing began.
-		if err = x.listWhole(ctx, c, now); err == nil {
+		// already: look for what changed since the listing began. A
+		// listing of one page was read at once, and needs no second look.
+		var pages int
+		if pages, err = x.listWhole(ctx, c, now); err == nil && pages > 1 {
 			_, err = x.listChanged(ctx, c, now)
 		}
 	case now.Sub(openAt) >= openRecheck:
@@ -339,11 +341,12 @@ func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool
 }
 
 // listWhole lists every labelled issue, page by page, keeping only what the
-// index holds of each.
-func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) error {
+// index holds of each; it reports how many pages it read.
+func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) (int, error) {
 	entries := map[int]*indexEntry{}
 	bytes := 0
 	var newest time.Time
+	pages := 0
 	err := c.listPages(ctx, c.listQuery("all", "desc", time.Time{}), "", func(is cachedIssue) error {
 		e := entryOf(is)
 		e.seenAt = now
@@ -359,9 +362,9 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 			newest = is.UpdatedAt
 		}
 		return nil
-	})
+	}, func(int, string) { pages++ })
 	if err != nil {
-		return err
+		return pages, err
 	}
 	x.mu.Lock()
 	// Answers of creates and edits that arrived while listing are newer.
@@ -379,7 +382,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 	x.sinceURL, x.sinceETag = "", ""
 	x.mu.Unlock()
 	indexGauge(x)
-	return nil
+	return pages, nil
 }
 
 // listChanged asks for the issues updated since the newest the index holds
@@ -406,7 +409,11 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 			newest = is.UpdatedAt
 		}
 		return nil
-	}, func(e string) { firstETag = e })
+	}, func(page int, e string) {
+		if page == 0 {
+			firstETag = e
+		}
+	})
 	if err != nil && !errors.Is(err, errNotModified) {
 		return nil, err
 	}
@@ -523,11 +530,12 @@ func (c *Client) listQuery(state, direction string, since time.Time) string {
 }
 
 // listPages walks a listing page by page, handing each issue (pull
-// requests left out) to each and dropping the page. The first page is
-// asked with If-None-Match when etag is set; errNotModified says it was
-// unchanged. The pages bypass the client's ETag cache, which would keep
-// every page's body.
-func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, firstETag ...func(string)) error {
+// requests left out) to each and dropping the page; read, if given, hears
+// of each page read (its number and ETag). The first page is asked with
+// If-None-Match when etag is set; errNotModified says it was unchanged.
+// The pages bypass the client's ETag cache, which would keep every
+// page's body.
+func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, read ...func(page int, etag string)) error {
 	ctx = context.WithValue(ctx, skipETagCache{}, true)
 	for page := 0; next != ""; page++ {
 		if page >= maxIndexPages {
@@ -550,8 +558,8 @@ func (c *Client) listPages(ctx context.Context, next, etag string, each func(cac
 			return c.mapError(err, opRepo)
 		}
 		c.noteRedirect(req, resp)
-		if page == 0 && len(firstETag) > 0 {
-			firstETag[0](resp.Header.Get("ETag"))
+		for _, f := range read {
+			f(page, resp.Header.Get("ETag"))
 		}
 		for _, g := range items {
 			if g.IsPullRequest() {
