@@ -474,6 +474,9 @@ func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
 	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonWriteBudget || c.ObservedGeneration != run.gen {
 		return false
 	}
+	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok {
+		return w.WaitsForBudget(budgetWaiter(run.ph)) // a look that keeps its turn for openPlannedWork
+	}
 	return run.tr.WriteDelay(budgetWaiter(run.ph)) > 0
 }
 

@@ -475,6 +475,18 @@ func (c *Client) WriteDelay(waiter string) time.Duration {
 	return c.limits.writeDelay(c.now(), waiter)
 }
 
+// WaitsForBudget reports whether waiter (as given to WriteDelay) still
+// waits for its turn to write, without taking or giving up its place: a
+// phase asks it before it decides to read its issues from memory.
+func (c *Client) WaitsForBudget(waiter string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), budgetLoadTimeout)
+	defer cancel()
+	if err := c.limits.ensureLoaded(ctx, c.now()); err != nil {
+		return true
+	}
+	return c.limits.waitsInLine(c.now(), waiter)
+}
+
 // EnsureIssue implements Tracker.
 func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool, error) {
 	if !ValidKey(req.Key) {
