@@ -454,6 +454,9 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	if err != nil {
 		return true, &githubError{"listing issues", err}
 	}
+	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
+		return true, &githubError{"confirming issues a listing did not show", err}
+	}
 	run.issues = issues
 	run.changes = mergeItems(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock, r.createGrace())
 	r.reportMissingIssues(run.ph, run.persisted)
