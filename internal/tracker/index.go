@@ -42,8 +42,8 @@ const (
 	indexFreshFor = 10 * time.Second
 	// webhookTrust: a repository that had a webhook delivery within it is
 	// taken to have working webhooks; its view then serves polling callers
-	// for webhookMaxAge (GitHub does not promise every delivery: a lost one
-	// is seen within it).
+	// for six of their sync intervals, up to webhookMaxAge (GitHub does not
+	// promise every delivery: a lost one is seen within that).
 	webhookTrust  = 10 * time.Minute
 	webhookMaxAge = 2 * time.Minute
 	// openRecheck is how often the open issues are listed whole.
@@ -175,6 +175,23 @@ func releaseIndex(x *issueIndex) {
 	}
 }
 
+// NoteDelivery records that a webhook delivery for the repository arrived
+// which tells nothing the index lacks (an issue cxloop opened itself): the
+// repository's webhooks work, so its view may serve polling callers for
+// longer (see webhookTrust), without a refresh now.
+func NoteDelivery(owner, repo string, id int64) {
+	name := strings.ToLower(owner + "/" + repo)
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	for _, x := range indexes {
+		x.mu.Lock()
+		if x.owner == name || (id > 0 && x.repoID == id) {
+			x.deliveredAt = time.Now()
+		}
+		x.mu.Unlock()
+	}
+}
+
 // InvalidateRepository tells every index of the repository (by owner/name,
 // or by GitHub's ID when known) that GitHub reported a change, so that the
 // next caller refreshes it at once instead of within indexFreshFor.
@@ -300,6 +317,16 @@ func maxAgeOf(ctx context.Context) time.Duration {
 	return indexFreshFor
 }
 
+// trustedAgeOf is how old a view may be for the caller while deliveries
+// arrive: twelve times what it asked for, that is six sync intervals of a
+// phase (which asks for half of one), at most webhookMaxAge.
+func trustedAgeOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxAgeKey{}).(time.Duration); ok && d > 0 {
+		return min(webhookMaxAge, 12*d)
+	}
+	return webhookMaxAge
+}
+
 // refresh brings the index up to date; force asks GitHub even within
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
@@ -323,7 +350,7 @@ func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool
 	if maxAge >= 0 && time.Since(x.deliveredAt) < webhookTrust {
 		// Deliveries arrive for this repository: they mark what changed,
 		// and polling is the safety net for one lost.
-		maxAge = max(maxAge, webhookMaxAge)
+		maxAge = max(maxAge, trustedAgeOf(ctx))
 	}
 	young := maxAge < 0 || time.Since(x.refreshedAt) < maxAge
 	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < openRecheck

@@ -268,6 +268,16 @@ func TestDeliveriesLengthenTheViewsLife(t *testing.T) {
 	if err := x.refresh(ctx, c, false); err != nil {
 		t.Errorf("a view 30s old, deliveries arriving: refreshed (%v)", err)
 	}
+	if err := x.refresh(WithMaxAge(ctx, 10*time.Second), c, false); err != nil {
+		t.Errorf("a view 30s old, deliveries arriving, a caller polling every 20s: refreshed (%v)", err)
+	}
+	for _, tc := range []struct {
+		ask, want time.Duration
+	}{{time.Second, 12 * time.Second}, {5 * time.Second, time.Minute}, {10 * time.Second, webhookMaxAge}, {time.Hour, webhookMaxAge}, {0, webhookMaxAge}} {
+		if got := trustedAgeOf(WithMaxAge(ctx, tc.ask)); got != tc.want {
+			t.Errorf("trustedAgeOf(%v) = %v, want %v", tc.ask, got, tc.want)
+		}
+	}
 	// Marked changed by a delivery: the next caller asks GitHub (here a
 	// client without a connection, so the attempt shows as a panic).
 	x.dirty = true

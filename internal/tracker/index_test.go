@@ -184,3 +184,25 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh: a delivery that an
+// issue was opened (cxloop's own) marks nothing changed, but shows the
+// repository's webhooks work; one that an issue was closed makes the next
+// caller ask.
+func TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := e.requestCount()
+	tracker.NoteDelivery(owner, repo, 0)
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() != before {
+		t.Fatalf("after a delivery of an own open the view was refreshed (%v)", err)
+	}
+	tracker.InvalidateRepository(owner, repo, 0)
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() == before {
+		t.Fatalf("after a delivery of a change no request was sent (%v)", err)
+	}
+}
