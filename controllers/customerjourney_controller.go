@@ -33,12 +33,6 @@ import (
 // dashboard are checked on GitHub besides webhooks and map changes.
 const journeySyncInterval = 10 * time.Minute
 
-// Reasons of the CustomerJourney's conditions and Events.
-const (
-	ReasonMapScored  = "MapScored"
-	ReasonInvalidMap = "InvalidMap"
-)
-
 // CustomerJourneyReconciler scores a journey map, lists its gaps and shows
 // its active phase.
 type CustomerJourneyReconciler struct {
@@ -91,9 +85,9 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	m := journeyMap(&cj.Spec)
 	if problems := journey.Validate(m); len(problems) > 0 {
 		msg := problemsMessage(problems)
-		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidMap, msg)
+		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, cxv1.ReasonInvalidMap, msg)
 		if !equality.Semantic.DeepEqual(before.Status.Conditions, cj.Status.Conditions) {
-			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidMap, "Validate", msg)
+			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, cxv1.ReasonInvalidMap, "Validate", msg)
 		}
 		return ctrl.Result{}, nil
 	}
@@ -107,11 +101,11 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	sched, err := reviewSchedule(&cj)
 	if err != nil {
 		msg := err.Error()
-		if !conditionIs(cj.Status.Conditions, cxv1.ConditionStalled, metav1.ConditionTrue, ReasonInvalidSchedule) {
-			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidSchedule, "Schedule", "%s", msg)
+		if !conditionIs(cj.Status.Conditions, cxv1.ConditionStalled, metav1.ConditionTrue, cxv1.ReasonInvalidSchedule) {
+			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, cxv1.ReasonInvalidSchedule, "Schedule", "%s", msg)
 		}
 		cj.Status.NextReviewTime = nil
-		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidSchedule, msg)
+		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, cxv1.ReasonInvalidSchedule, msg)
 		return ctrl.Result{}, nil
 	}
 	var requeue time.Duration
@@ -145,9 +139,9 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		requeue = historyWait // a change of the figures waits to be recorded
 	}
 	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
-	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, ReasonMapScored, msg)
+	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, cxv1.ReasonMapScored, msg)
 	if !equality.Semantic.DeepEqual(before.Status.Summary, cj.Status.Summary) || !equality.Semantic.DeepEqual(before.Status.HealthScore, cj.Status.HealthScore) {
-		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, ReasonMapScored, "Score", msg)
+		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, cxv1.ReasonMapScored, "Score", msg)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }

@@ -24,15 +24,7 @@ import (
 	"github.com/cxloop/cxloop/internal/workitem"
 )
 
-// Reasons of the review's conditions and Events.
 const (
-	ReasonInvalidSchedule = "InvalidSchedule"
-	ReasonReviewOpened    = "ReviewOpened"
-	ReasonReviewMissed    = "ReviewMissed"
-	ReasonReviewOverdue   = "ReviewOverdue"
-	ReasonMapUnchanged    = "MapUnchanged"
-	ReasonDashboard       = "DashboardUpdated"
-
 	// staleAfterReviews is how many reviews in a row with an unchanged map
 	// make the journey Stale.
 	staleAfterReviews = 2
@@ -126,7 +118,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 	case d.TooLate:
 		st.Missed += int32(d.Missed) + 1
 		last = d.ScheduledTime
-		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, ReasonReviewMissed, "Review",
+		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, cxv1.ReasonReviewMissed, "Review",
 			"the review due at %s was missed: more than spec.review.startingDeadlineSeconds late", d.ScheduledTime.UTC().Format(time.RFC3339))
 	case d.ShouldOpen():
 		digest := mapDigest(&cj.Spec)
@@ -156,7 +148,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 		last = d.ScheduledTime
 		open = append(open, reviewIssue{d.ScheduledTime, is})
 		if created {
-			r.Recorder.Eventf(cj, nil, corev1.EventTypeNormal, ReasonReviewOpened, "Review", "opened review issue #%d for %s", is.Number, d.ScheduledTime.UTC().Format(time.RFC3339))
+			r.Recorder.Eventf(cj, nil, corev1.EventTypeNormal, cxv1.ReasonReviewOpened, "Review", "opened review issue #%d for %s", is.Number, d.ScheduledTime.UTC().Format(time.RFC3339))
 		}
 	}
 	if !last.IsZero() {
@@ -170,13 +162,13 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 	}
 	if len(open) > 1 {
 		old := open[0]
-		conditions.Set(conds, gen, cxv1.ConditionReviewOverdue, metav1.ConditionTrue, ReasonReviewOverdue,
+		conditions.Set(conds, gen, cxv1.ConditionReviewOverdue, metav1.ConditionTrue, cxv1.ReasonReviewOverdue,
 			fmt.Sprintf("the review of %s (issue #%d) was still open when the next one was due", old.scheduled.In(sched.Location()).Format("2006-01-02"), old.issue.Number))
 	} else {
 		conditions.Remove(conds, cxv1.ConditionReviewOverdue)
 	}
 	if st.UnchangedReviews >= staleAfterReviews {
-		conditions.Set(conds, gen, cxv1.ConditionStale, metav1.ConditionTrue, ReasonMapUnchanged,
+		conditions.Set(conds, gen, cxv1.ConditionStale, metav1.ConditionTrue, cxv1.ReasonMapUnchanged,
 			fmt.Sprintf("the map has not changed across %d reviews: walk the journey again", st.UnchangedReviews+1))
 	} else {
 		conditions.Remove(conds, cxv1.ConditionStale)

@@ -59,7 +59,7 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 		// A person must grant the permission; cxloop tries again now and
 		// then, and never gives the work up as obsolete meanwhile.
 		msg := fmt.Sprintf("%s: GitHub answered 403: the credentials need the Issues permission, read & write (fine-grained token or GitHub App), or the repo scope (classic token); cxloop tries again every 5 minutes", operationOf(err))
-		trackerDown(rec, obj, conds, gen, ReasonGitHubPermissionDenied, msg)
+		trackerDown(rec, obj, conds, gen, cxv1.ReasonGitHubPermissionDenied, msg)
 		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
 	case errors.As(err, &apiErr) && !apiErr.Retryable():
 		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error())
@@ -71,10 +71,6 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
 	return ctrl.Result{}, err // the workqueue backs off exponentially
 }
-
-// ReasonGitHubPermissionDenied: GitHub refused a change with 403; the
-// credentials lack a permission.
-const ReasonGitHubPermissionDenied = "GitHubPermissionDenied"
 
 // operationOf names what cxloop was doing when err happened.
 func operationOf(err error) string {
