@@ -18,12 +18,22 @@ import (
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
-// trackerFailed turns a tracker error into conditions, a Warning Event and
-// a requeue: a rate limit waits until GitHub allows again (no request is
+// trackerFailed is trackerFailure for a caller that writes Ready itself:
+// it summarises at once what the failure says about the object.
+func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error) (ctrl.Result, error) {
+	var rd readiness
+	res, err := trackerFailure(rec, clk, obj, conds, gen, err, &rd)
+	summarizeReady(conds, gen, rd)
+	return res, err
+}
+
+// trackerFailure turns a tracker error into the conditions the tracker
+// owns (TrackerReady, RateLimited), a Warning Event, a verdict in rd and a
+// requeue: a rate limit waits until GitHub allows again (no request is
 // sent before), a configuration error or a refusal a person must fix
 // (bad credentials, unknown repository, issues disabled, validation) waits
 // for a change, and other failures back off exponentially.
-func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error) (ctrl.Result, error) {
+func trackerFailure(rec events.EventRecorder, clk clock.PassiveClock, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error, rd *readiness) (ctrl.Result, error) {
 	var rl *tracker.RateLimitError
 	var cfgErr *TrackerConfigError
 	var apiErr *tracker.APIError
@@ -41,7 +51,7 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 			rec.Eventf(obj, nil, corev1.EventTypeWarning, tracker.ReasonRateLimited, "Wait", msg)
 		}
 		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
-		conditions.MarkReconciling(conds, gen, tracker.ReasonRateLimited, msg)
+		rd.Progress(tracker.ReasonRateLimited, msg)
 		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(clk.Now()))}, nil
 	case errors.As(err, &cfgErr) && cfgErr.Waiting:
 		// Heals on its own (the Secret's creation wakes the journey): not
@@ -50,24 +60,24 @@ func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime
 			rec.Eventf(obj, nil, corev1.EventTypeNormal, cfgErr.Reason, "Wait", "%s", cfgErr.Message)
 		}
 		conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cfgErr.Reason, cfgErr.Message)
-		conditions.MarkReconciling(conds, gen, cfgErr.Reason, cfgErr.Message)
+		rd.Progress(cfgErr.Reason, cfgErr.Message)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	case errors.As(err, &cfgErr):
-		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message)
+		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message, rd)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Reason == tracker.ReasonForbidden:
 		// A person must grant the permission; cxloop tries again now and
 		// then, and never gives the work up as obsolete meanwhile.
 		msg := fmt.Sprintf("%s: GitHub answered 403: the credentials need the Issues permission, read & write (fine-grained token or GitHub App), or the repo scope (classic token); cxloop tries again every 5 minutes", operationOf(err))
-		trackerDown(rec, obj, conds, gen, cxv1.ReasonGitHubPermissionDenied, msg)
+		trackerDown(rec, obj, conds, gen, cxv1.ReasonGitHubPermissionDenied, msg, rd)
 		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
 	case errors.As(err, &apiErr) && !apiErr.Retryable():
-		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error())
+		trackerDown(rec, obj, conds, gen, apiErr.Reason, apiErr.Error(), rd)
 		return ctrl.Result{RequeueAfter: 5 * time.Minute}, nil
 	}
 	reason := tracker.Reason(err)
 	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, err.Error())
-	conditions.MarkReconciling(conds, gen, reason, err.Error())
+	rd.Progress(reason, err.Error())
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
 	return ctrl.Result{}, err // the workqueue backs off exponentially
 }
@@ -102,12 +112,12 @@ func budgetWaitWords(d time.Duration) string {
 	return fmt.Sprintf("in about %d hours", int(d.Round(time.Hour)/time.Hour))
 }
 
-func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.Condition, gen int64, reason, msg string) {
+func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.Condition, gen int64, reason, msg string, rd *readiness) {
 	if !conditionIs(*conds, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason) {
 		rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
 	}
 	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, msg)
-	conditions.MarkStalled(conds, gen, reason, msg)
+	rd.Stall(reason, msg)
 }
 
 // trackerConnected records that GitHub answers and no limit holds.
