@@ -1,0 +1,453 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// The journey reconciler's steps, each called on its own with a state
+// built for the case: an in-memory API client (controller-runtime's fake)
+// and, for the GitHub steps, the local GitHub over real HTTP. The envtest
+// tests drive them together.
+
+// journeyStepRig is a journey reconciler over an in-memory client.
+type journeyStepRig struct {
+	r   *CustomerJourneyReconciler
+	rec *events.FakeRecorder
+	c   client.Client
+}
+
+func newJourneyStepRig(t *testing.T, clk clock.PassiveClock, objs ...client.Object) *journeyStepRig {
+	t.Helper()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+		WithStatusSubresource(&cxv1.CustomerJourney{}).
+		WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+			return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+		}).Build()
+	rec := events.NewFakeRecorder(100)
+	return &journeyStepRig{r: &CustomerJourneyReconciler{Client: c, Recorder: rec, Clock: clk, CreateGrace: time.Minute}, rec: rec, c: c}
+}
+
+// events drains the Events recorded so far, as "Type Reason note".
+func (g *journeyStepRig) events() []string {
+	var out []string
+	for {
+		select {
+		case e := <-g.rec.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+// stepJourney is the sample journey, untracked, as the API server holds it.
+func stepJourney(t *testing.T) *cxv1.CustomerJourney {
+	t.Helper()
+	cj := sampleJourney(t, "ns")
+	cj.Generation, cj.ResourceVersion = 3, ""
+	cj.Spec.Tracker = nil
+	return cj
+}
+
+// stateAfter is the state a step finds: the steps before it ran.
+func stateAfter(t *testing.T, rig *journeyStepRig, cj *cxv1.CustomerJourney, step string) *journeyState {
+	t.Helper()
+	s := newJourneyState(cj)
+	for _, st := range rig.r.journeySteps() {
+		if st.Name == step {
+			return s
+		}
+		if _, err := st.Run(context.Background(), s); err != nil {
+			t.Fatalf("step %s before %s: %v", st.Name, step, err)
+		}
+	}
+	t.Fatalf("no step %s", step)
+	return nil
+}
+
+func TestJourneyStepsInOrder(t *testing.T) {
+	got := steps.Names((&CustomerJourneyReconciler{}).journeySteps())
+	want := []string{"phases", "validate", "measures", "score", "history", "schedule", "tracker", "reviews", "dashboard", "scored"}
+	if !slices.Equal(got, want) {
+		t.Errorf("steps %v, want %v", got, want)
+	}
+}
+
+func journeyPhase(name, journey string, typ cxv1.PhaseType, state cxv1.PhaseState) *cxv1.ImprovementPhase {
+	ph := &cxv1.ImprovementPhase{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+		Spec:       cxv1.ImprovementPhaseSpec{JourneyRef: cxv1.JourneyReference{Name: journey}, Type: typ},
+	}
+	ph.Status.State = state
+	return ph
+}
+
+func TestLoadPhasesStep(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		phases []client.Object
+		want   []string
+	}{
+		{"none", nil, nil},
+		{"its own, not another journey's", []client.Object{
+			journeyPhase("discovery", "nature-park-visit", cxv1.PhaseDiscovery, cxv1.PhaseCompleted),
+			journeyPhase("improve", "nature-park-visit", cxv1.PhaseImprove, cxv1.PhaseActive),
+			journeyPhase("museum-improve", "museum-visit", cxv1.PhaseImprove, cxv1.PhaseActive),
+		}, []string{"discovery", "improve"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clock.RealClock{}, tc.phases...)
+			s := newJourneyState(stepJourney(t))
+			res, err := rig.r.loadPhases(context.Background(), s)
+			if err != nil || res != (steps.Result{}) {
+				t.Fatalf("loadPhases = %v, %v", res, err)
+			}
+			var got []string
+			for _, p := range s.phases {
+				got = append(got, p.Name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("phases %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateMapStep(t *testing.T) {
+	duplicate := func(cj *cxv1.CustomerJourney) {
+		tps := cj.Spec.Stages[0].Touchpoints
+		tps[1].PainPoints = append(tps[1].PainPoints, cxv1.PainPoint{ID: "twice", Summary: "a"})
+		tps[2].PainPoints = append(tps[2].PainPoints, cxv1.PainPoint{ID: "twice", Summary: "b"})
+	}
+	for _, tc := range []struct {
+		name      string
+		edit      func(*cxv1.CustomerJourney)
+		stalledAs string // a Stalled condition already there, with this message
+		wantStall bool
+		wantEvent bool
+	}{
+		{name: "a valid map goes on", edit: func(*cxv1.CustomerJourney) {}},
+		{name: "duplicate pain point IDs stall, with an Event", edit: duplicate, wantStall: true, wantEvent: true},
+		{name: "the same stall again: no second Event", edit: duplicate, stalledAs: "same", wantStall: true},
+		{name: "a stall with another message: an Event", edit: duplicate, stalledAs: "an older problem", wantStall: true, wantEvent: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clock.RealClock{})
+			cj := stepJourney(t)
+			tc.edit(cj)
+			s := newJourneyState(cj)
+			if tc.stalledAs != "" {
+				probe := newJourneyState(cj.DeepCopy())
+				if _, err := rig.r.validateMap(context.Background(), probe); err != nil {
+					t.Fatal(err)
+				}
+				rig.events()
+				msg := probe.ready.stalled.Message
+				if tc.stalledAs != "same" {
+					msg = tc.stalledAs
+				}
+				summarizeReady(&cj.Status.Conditions, cj.Generation, readiness{stalled: verdict{cxv1.ReasonInvalidMap, msg}})
+			}
+			res, err := rig.r.validateMap(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (steps.Result{Stop: tc.wantStall}); res != want {
+				t.Errorf("result %v, want %v", res, want)
+			}
+			if got := s.ready.stalled; tc.wantStall != (got.Reason == cxv1.ReasonInvalidMap) || tc.wantStall && !strings.Contains(got.Message, "twice") {
+				t.Errorf("stalled verdict %+v, want stalled %v naming the duplicate ID", got, tc.wantStall)
+			}
+			if len(s.m.Stages) != len(cj.Spec.Stages) {
+				t.Errorf("the step left no map for the steps after it")
+			}
+			if evs := rig.events(); (len(evs) == 1 && strings.Contains(evs[0], "Warning InvalidMap")) != tc.wantEvent || len(evs) > 1 {
+				t.Errorf("events %q, want an InvalidMap Warning: %v", evs, tc.wantEvent)
+			}
+		})
+	}
+}
+
+func TestReadMapMeasuresStep(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		journey   func(*testing.T) *cxv1.CustomerJourney
+		src       metricsource.Source
+		min, max  time.Duration
+		wantReady metav1.ConditionStatus // "" : no MeasuresReady
+		readings  int                    // on the first touchpoint
+	}{
+		{"a map without measures: nothing to read again", stepJourney, nil, 0, 0, "", 0},
+		{"read: again in about 5 minutes, readings on the map", func(*testing.T) *cxv1.CustomerJourney { return measuredJourney() },
+			&querySource{values: map[string]float64{"avg(csat)": 3.5, "max(wait)": 90}}, measureInterval, measureInterval * 11 / 10, metav1.ConditionTrue, 2},
+		{"Prometheus down: again in about a minute", func(*testing.T) *cxv1.CustomerJourney { return measuredJourney() },
+			&querySource{errs: map[string]error{"avg(csat)": errors.New("connection refused")}}, measureRetry, measureRetry * 11 / 10, metav1.ConditionFalse, 0},
+		{"no Prometheus configured: nothing to read again", func(*testing.T) *cxv1.CustomerJourney { return measuredJourney() },
+			nil, 0, 0, metav1.ConditionFalse, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clocktesting.NewFakePassiveClock(at))
+			rig.r.Metrics = tc.src
+			cj := tc.journey(t)
+			s := newJourneyState(cj)
+			s.m = journeyMap(&cj.Spec)
+			res, err := rig.r.readMapMeasures(context.Background(), s)
+			if err != nil || res.Stop || res.RequeueAfter < tc.min || res.RequeueAfter > tc.max {
+				t.Fatalf("result %v, %v; want a requeue within [%s, %s]", res, err, tc.min, tc.max)
+			}
+			c := conditionOf(cj.Status.Conditions, cxv1.ConditionMeasuresReady)
+			switch {
+			case tc.wantReady == "" && c != nil, tc.wantReady != "" && (c == nil || c.Status != tc.wantReady):
+				t.Errorf("MeasuresReady %+v, want %q", c, tc.wantReady)
+			}
+			if got := len(s.m.Stages[0].Touchpoints[0].Readings); got != tc.readings {
+				t.Errorf("%d readings on the map, want %d", got, tc.readings)
+			}
+		})
+	}
+}
+
+func TestScoreJourneyStep(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		phases     []cxv1.ImprovementPhase
+		wantActive string
+	}{
+		{"no phases", nil, ""},
+		{"the earliest active phase in the method's order", []cxv1.ImprovementPhase{
+			*journeyPhase("improve", "nature-park-visit", cxv1.PhaseImprove, cxv1.PhaseActive),
+			*journeyPhase("discovery", "nature-park-visit", cxv1.PhaseDiscovery, cxv1.PhaseActive),
+			*journeyPhase("perfection", "nature-park-visit", cxv1.PhasePerfection, cxv1.PhaseCompleted),
+		}, "discovery"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clock.RealClock{})
+			cj := stepJourney(t)
+			s := newJourneyState(cj)
+			s.m, s.phases = journeyMap(&cj.Spec), tc.phases
+			res, err := rig.r.scoreJourney(context.Background(), s)
+			if err != nil || res != (steps.Result{}) {
+				t.Fatalf("result %v, %v", res, err)
+			}
+			st := cj.Status
+			if st.Summary == nil || st.Summary.Touchpoints == 0 || st.HealthScore == nil || len(st.Gaps) == 0 {
+				t.Errorf("summary %+v, health %v, %d gaps: want the sample's figures", st.Summary, st.HealthScore, len(st.Gaps))
+			}
+			if st.ActivePhase != tc.wantActive {
+				t.Errorf("active phase %q, want %q", st.ActivePhase, tc.wantActive)
+			}
+		})
+	}
+}
+
+func TestRecordJourneyHistoryStep(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	point := func(ago time.Duration, health int32) cxv1.JourneyHistoryPoint {
+		return cxv1.JourneyHistoryPoint{Time: metav1.NewTime(at.Add(-ago)), HealthScore: health}
+	}
+	for _, tc := range []struct {
+		name       string
+		history    []cxv1.JourneyHistoryPoint
+		wantPoints int
+		wantWait   time.Duration
+	}{
+		{"the first point is recorded at once", nil, 1, 0},
+		{"a change within the hour waits for it", []cxv1.JourneyHistoryPoint{point(20*time.Minute, 1)}, 1, 40 * time.Minute},
+		{"a change after the hour is recorded", []cxv1.JourneyHistoryPoint{point(2*time.Hour, 1)}, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clocktesting.NewFakePassiveClock(at))
+			cj := stepJourney(t)
+			s := newJourneyState(cj)
+			s.m = journeyMap(&cj.Spec)
+			scoreMap(cj, s.m, nil)
+			cj.Status.History = tc.history
+			res, err := rig.r.recordJourneyHistory(context.Background(), s)
+			if err != nil || res != steps.Requeue(tc.wantWait) {
+				t.Errorf("result %v, %v; want a requeue after %s", res, err, tc.wantWait)
+			}
+			if got := len(cj.Status.History); got != tc.wantPoints {
+				t.Errorf("%d points, want %d", got, tc.wantPoints)
+			}
+		})
+	}
+}
+
+func TestParseReviewScheduleStep(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		review        *cxv1.ReviewSpec
+		stalled       bool // already Stalled with InvalidSchedule
+		wantField     string
+		wantEvent     bool
+		wantScheduled bool
+	}{
+		{name: "no review: nothing scheduled"},
+		{name: "a valid schedule", review: &cxv1.ReviewSpec{Schedule: "@quarterly", TimeZone: ptr.To("Europe/Amsterdam")}, wantScheduled: true},
+		{name: "a bad schedule stalls, naming the field", review: &cxv1.ReviewSpec{Schedule: "every tuesday"}, wantField: "spec.review.schedule", wantEvent: true},
+		{name: "a bad time zone stalls, naming the field", review: &cxv1.ReviewSpec{Schedule: "@monthly", TimeZone: ptr.To("Mars/Olympus")}, wantField: "spec.review.timeZone", wantEvent: true},
+		{name: "still stalled: no second Event", review: &cxv1.ReviewSpec{Schedule: "every tuesday"}, stalled: true, wantField: "spec.review.schedule"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clock.RealClock{})
+			cj := stepJourney(t)
+			cj.Spec.Review = tc.review
+			nt := metav1.Now()
+			cj.Status.NextReviewTime = &nt
+			if tc.stalled {
+				summarizeReady(&cj.Status.Conditions, cj.Generation, readiness{stalled: verdict{cxv1.ReasonInvalidSchedule, "before"}})
+			}
+			s := newJourneyState(cj)
+			res, err := rig.r.parseReviewSchedule(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := tc.wantField != ""
+			if res != (steps.Result{Stop: stop}) {
+				t.Errorf("result %v, want stop %v", res, stop)
+			}
+			if (s.sched != nil) != tc.wantScheduled {
+				t.Errorf("schedule %v, want one: %v", s.sched, tc.wantScheduled)
+			}
+			if got := s.ready.stalled; stop && (got.Reason != cxv1.ReasonInvalidSchedule || !strings.HasPrefix(got.Message, tc.wantField+":")) {
+				t.Errorf("stalled %+v, want InvalidSchedule naming %s", got, tc.wantField)
+			}
+			if stop && cj.Status.NextReviewTime != nil {
+				t.Errorf("a stalled schedule still shows a next review at %v", cj.Status.NextReviewTime)
+			}
+			if evs := rig.events(); (len(evs) == 1) != tc.wantEvent || len(evs) > 1 {
+				t.Errorf("events %q, want one: %v", evs, tc.wantEvent)
+			}
+		})
+	}
+}
+
+// trackedStepJourney is the sample journey tracked on gh, with its
+// credentials Secret.
+func trackedStepJourney(t *testing.T, gh *localgithub.Server) (*cxv1.CustomerJourney, *corev1.Secret) {
+	t.Helper()
+	cj := sampleJourney(t, "ns")
+	cj.Generation = 3
+	cj.Spec.Tracker.GitHub.APIURL = gh.URL()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: cj.Spec.Tracker.GitHub.SecretRef.Name, Labels: credentialsLabels()},
+		Data: map[string][]byte{"token": []byte(ghToken)}}
+	return cj, secret
+}
+
+// trackedRig is a rig whose journey is tracked on a local GitHub: the
+// journey and its Secret are in the API, the reconciler reaches GitHub.
+func trackedRig(t *testing.T, clk clock.PassiveClock, gh *localgithub.Server, edit func(*cxv1.CustomerJourney)) (*journeyStepRig, *cxv1.CustomerJourney) {
+	t.Helper()
+	cj, secret := trackedStepJourney(t, gh)
+	edit(cj)
+	rig := newJourneyStepRig(t, clk, cj, secret)
+	rig.r.Trackers = &Trackers{Reader: rig.c, HTTPClient: &http.Client{Timeout: 2 * time.Second}, WritesPerMinute: 600, WritesPerHour: 36000,
+		allowedHostsNow: localGitHubHosts.list}
+	var got cxv1.CustomerJourney
+	if err := rig.c.Get(context.Background(), client.ObjectKeyFromObject(cj), &got); err != nil {
+		t.Fatal(err)
+	}
+	return rig, &got
+}
+
+func TestConnectTrackerStep(t *testing.T) {
+	gh := githubServer(t)
+	leftovers := func(cj *cxv1.CustomerJourney) {
+		cj.Status.Dashboard = &cxv1.IssueReference{Number: 1}
+		cj.Status.Review = &cxv1.ReviewStatus{Missed: 1}
+		cj.Status.GitHubRepository = &cxv1.GitHubRepositoryStatus{ID: 1, FullName: "a/b"}
+		for _, c := range trackerOwned {
+			cj.Status.Conditions = append(cj.Status.Conditions, metav1.Condition{Type: c, Status: metav1.ConditionTrue, Reason: "Before"})
+		}
+	}
+	for _, tc := range []struct {
+		name        string
+		edit        func(*cxv1.CustomerJourney)
+		noTrackers  bool
+		want        steps.Result
+		wantErr     bool
+		wantTracker metav1.ConditionStatus // "" : no TrackerReady
+		wantReason  string
+		wantVerdict string // "stalled", "reconciling" or ""
+		connected   bool
+	}{
+		{name: "untracked: what only tracking gives goes", edit: func(cj *cxv1.CustomerJourney) { leftovers(cj); cj.Spec.Tracker = nil }},
+		{name: "no tracker source: the same", edit: leftovers, noTrackers: true},
+		{name: "connected: GitHub's repository recorded", edit: func(*cxv1.CustomerJourney) {},
+			wantTracker: metav1.ConditionTrue, wantReason: ReasonTrackerReady, connected: true},
+		{name: "the Secret not applied yet: waits for it, Reconciling", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.SecretRef.Name = "later" },
+			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: ReasonSecretNotFound, wantVerdict: "reconciling"},
+		{name: "a host the credentials may not go to: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.APIURL = "https://ghe.example.com/api/v3" },
+			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: ReasonHostNotAllowed, wantVerdict: "stalled"},
+		{name: "an unknown repository: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.Repo = "no-such-repo" },
+			want: steps.Done(5 * time.Minute), wantTracker: metav1.ConditionFalse, wantReason: tracker.ReasonRepositoryNotFound, wantVerdict: "stalled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig, cj := trackedRig(t, clock.RealClock{}, gh, tc.edit)
+			if tc.noTrackers {
+				rig.r.Trackers = nil
+			}
+			s := newJourneyState(cj)
+			res, err := rig.r.connectTracker(context.Background(), s)
+			if (err != nil) != tc.wantErr || res != tc.want {
+				t.Fatalf("result %v, %v; want %v", res, err, tc.want)
+			}
+			c := conditionOf(cj.Status.Conditions, cxv1.ConditionTrackerReady)
+			switch {
+			case tc.wantTracker == "" && c != nil:
+				t.Errorf("TrackerReady %+v on an untracked journey", c)
+			case tc.wantTracker != "" && (c == nil || c.Status != tc.wantTracker || c.Reason != tc.wantReason):
+				t.Errorf("TrackerReady %+v, want %s %s", c, tc.wantTracker, tc.wantReason)
+			}
+			if tc.wantTracker == "" {
+				for _, typ := range trackerOwned {
+					if conditionOf(cj.Status.Conditions, typ) != nil {
+						t.Errorf("%s stayed on an untracked journey", typ)
+					}
+				}
+				if cj.Status.Dashboard != nil || cj.Status.Review != nil || cj.Status.GitHubRepository != nil {
+					t.Errorf("tracking's status stayed: %+v %+v %+v", cj.Status.Dashboard, cj.Status.Review, cj.Status.GitHubRepository)
+				}
+			}
+			got := ""
+			switch {
+			case s.ready.stalled.set():
+				got = "stalled"
+			case s.ready.reconciling.set():
+				got = "reconciling"
+			}
+			if got != tc.wantVerdict || got != "" && s.ready.stalled.Reason+s.ready.reconciling.Reason != tc.wantReason {
+				t.Errorf("verdict %+v, want %s %s", s.ready, tc.wantVerdict, tc.wantReason)
+			}
+			if (s.gh != nil) != tc.connected {
+				t.Errorf("GitHub handed on: %v, want %v", s.gh != nil, tc.connected)
+			}
+			if tc.connected && (cj.Status.GitHubRepository == nil || cj.Status.GitHubRepository.FullName != ghOwner+"/"+ghRepo) {
+				t.Errorf("repository %+v", cj.Status.GitHubRepository)
+			}
+		})
+	}
+}
