@@ -451,3 +451,325 @@ func TestConnectTrackerStep(t *testing.T) {
 		})
 	}
 }
+
+// verdictOf names the kind of verdict a run recorded.
+func verdictOf(rd readiness) (kind, reason string) {
+	switch {
+	case rd.stalled.set():
+		return "stalled", rd.stalled.Reason
+	case rd.reconciling.set():
+		return "reconciling", rd.reconciling.Reason
+	case rd.ready.set():
+		return "ready", rd.ready.Reason
+	}
+	return "", ""
+}
+
+// hourlyReviews reviews the journey every hour, from a journey created in
+// the hour before now.
+func hourlyReviews(now time.Time, deadline int64) func(*cxv1.CustomerJourney) {
+	return func(cj *cxv1.CustomerJourney) {
+		cj.CreationTimestamp = metav1.NewTime(now.Add(-50 * time.Minute)) // this hour's review is its first
+		cj.Spec.Review = &cxv1.ReviewSpec{Schedule: "0 * * * *", StartingDeadlineSeconds: ptr.To(deadline)}
+	}
+}
+
+// connectedState is the state the reviews and dashboard steps find on a
+// tracked journey: the steps before them ran.
+func connectedState(t *testing.T, rig *journeyStepRig, cj *cxv1.CustomerJourney) *journeyState {
+	t.Helper()
+	s := stateAfter(t, rig, cj, "reviews")
+	if s.gh == nil && cj.Spec.Tracker != nil && rig.r.Trackers != nil {
+		t.Fatalf("not connected: %+v", cj.Status.Conditions)
+	}
+	return s
+}
+
+func reviewIssuesOn(gh *localgithub.Server) (open int, all int) {
+	for _, is := range gh.Issues(ghOwner, ghRepo) {
+		if slices.Contains(is.Labels, "review") {
+			all++
+			if is.State == "open" {
+				open++
+			}
+		}
+	}
+	return open, all
+}
+
+func TestSyncReviewsStep(t *testing.T) {
+	hourStart := time.Now().UTC().Truncate(time.Hour)
+	at := hourStart.Add(10 * time.Minute) // 10 minutes into the hour: this hour's review is due
+	for _, tc := range []struct {
+		name        string
+		edit        func(*cxv1.CustomerJourney)
+		untracked   bool
+		runs        int // runs, an hour apart
+		githubDown  bool
+		wantResult  steps.Result
+		wantNext    bool // status.nextReviewTime set
+		wantOpen    int  // open review issues on GitHub
+		wantMissed  int32
+		wantOverdue bool
+		wantEvents  []string // reasons, in order
+		wantVerdict string
+	}{
+		{name: "no review: nothing scheduled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Review = nil }, runs: 1},
+		{name: "untracked: only the next review's time", edit: hourlyReviews(at, 3600), untracked: true, runs: 1,
+			wantResult: steps.Requeue(50 * time.Minute), wantNext: true},
+		{name: "tracked: the due review is opened once", edit: hourlyReviews(at, 3600), runs: 1,
+			wantResult: steps.Requeue(50 * time.Minute), wantNext: true, wantOpen: 1, wantEvents: []string{cxv1.ReasonReviewOpened}},
+		{name: "the review still open at the next: overdue", edit: hourlyReviews(at, 3600), runs: 2,
+			wantResult: steps.Requeue(50 * time.Minute), wantNext: true, wantOpen: 2, wantOverdue: true,
+			wantEvents: []string{cxv1.ReasonReviewOpened, cxv1.ReasonReviewOpened}},
+		{name: "past the starting deadline: missed, nothing opened", edit: hourlyReviews(at, 60), runs: 1,
+			wantResult: steps.Requeue(50 * time.Minute), wantNext: true, wantMissed: 1, wantEvents: []string{cxv1.ReasonReviewMissed}},
+		{name: "GitHub down: the run stops, Reconciling", edit: hourlyReviews(at, 3600), runs: 1, githubDown: true,
+			wantResult: steps.Done(0), wantVerdict: "reconciling"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh := githubServer(t)
+			clk := clocktesting.NewFakeClock(at)
+			rig, cj := trackedRig(t, clk, gh, func(cj *cxv1.CustomerJourney) {
+				tc.edit(cj)
+				if tc.untracked {
+					cj.Spec.Tracker = nil
+				}
+			})
+			var res steps.Result
+			var err error
+			var s *journeyState
+			for run := range tc.runs {
+				clk.SetTime(at.Add(time.Duration(run) * time.Hour))
+				if run > 0 {
+					if err := rig.c.Get(context.Background(), client.ObjectKeyFromObject(cj), cj); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s = connectedState(t, rig, cj)
+				rig.events()
+				if tc.githubDown {
+					_ = gh.Close()
+				}
+				res, err = rig.r.syncReviews(context.Background(), s)
+				if !tc.githubDown {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if res != tc.wantResult || (err != nil) != tc.githubDown {
+				t.Errorf("result %v, %v; want %v", res, err, tc.wantResult)
+			}
+			if (cj.Status.NextReviewTime != nil) != tc.wantNext {
+				t.Errorf("next review %v, want one: %v", cj.Status.NextReviewTime, tc.wantNext)
+			}
+			if tc.githubDown {
+				if kind, reason := verdictOf(s.ready); kind != tc.wantVerdict || reason == "" {
+					t.Errorf("verdict %s %s, want %s", kind, reason, tc.wantVerdict)
+				}
+				return
+			}
+			if open, all := reviewIssuesOn(gh); open != tc.wantOpen || all != tc.wantOpen {
+				t.Errorf("%d review issues, %d open; want %d, all open", all, open, tc.wantOpen)
+			}
+			if tc.wantOpen > 0 && (cj.Status.Review == nil || cj.Status.Review.OpenIssue == nil) {
+				t.Errorf("status.review %+v names no open issue", cj.Status.Review)
+			}
+			if got := ptr.Deref(cj.Status.Review, cxv1.ReviewStatus{}).Missed; got != tc.wantMissed {
+				t.Errorf("missed %d, want %d", got, tc.wantMissed)
+			}
+			if got := conditionOf(cj.Status.Conditions, cxv1.ConditionReviewOverdue) != nil; got != tc.wantOverdue {
+				t.Errorf("ReviewOverdue %v, want %v", got, tc.wantOverdue)
+			}
+			if kind, _ := verdictOf(s.ready); kind != "" {
+				t.Errorf("the reviews step recorded a verdict %s: Ready is not its to say", kind)
+			}
+			var reasons []string
+			for _, e := range rig.events() {
+				reasons = append(reasons, strings.Fields(e)[1])
+			}
+			if tc.runs == 1 && !slices.Equal(reasons, tc.wantEvents) || tc.runs > 1 && len(reasons) != 1 {
+				t.Errorf("events %v, want %v", reasons, tc.wantEvents)
+			}
+		})
+	}
+}
+
+func dashboardIssues(gh *localgithub.Server) []localgithub.Issue {
+	var out []localgithub.Issue
+	for _, is := range gh.Issues(ghOwner, ghRepo) {
+		if slices.Contains(is.Labels, "dashboard") {
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
+func TestSyncDashboardStep(t *testing.T) {
+	sync := func(res steps.Result) bool {
+		return !res.Stop && res.RequeueAfter >= journeySyncInterval && res.RequeueAfter <= journeySyncInterval*11/10
+	}
+	for _, tc := range []struct {
+		name          string
+		edit          func(*cxv1.CustomerJourney)
+		runs          int
+		githubDown    bool
+		wantResult    func(steps.Result) bool
+		wantDashboard bool
+		wantIssues    int
+	}{
+		{name: "untracked: nothing to do", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker = nil }, runs: 1,
+			wantResult: func(res steps.Result) bool { return res == steps.Result{} }},
+		{name: "no dashboard wanted: none, GitHub looked at again in about 10 minutes", edit: func(cj *cxv1.CustomerJourney) {
+			cj.Spec.Tracker.GitHub.Dashboard = ptr.To(false)
+			cj.Status.Dashboard = &cxv1.IssueReference{Number: 9}
+		}, runs: 1, wantResult: sync},
+		{name: "opened once", edit: func(*cxv1.CustomerJourney) {}, runs: 1, wantResult: sync, wantDashboard: true, wantIssues: 1},
+		{name: "edited, never opened twice", edit: func(*cxv1.CustomerJourney) {}, runs: 3, wantResult: sync, wantDashboard: true, wantIssues: 1},
+		{name: "GitHub down: the run stops, Reconciling", edit: func(*cxv1.CustomerJourney) {}, runs: 1, githubDown: true,
+			wantResult: func(res steps.Result) bool { return res == steps.Done(0) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh := githubServer(t)
+			rig, cj := trackedRig(t, clock.RealClock{}, gh, func(cj *cxv1.CustomerJourney) { cj.Spec.Review = nil; tc.edit(cj) })
+			var res steps.Result
+			var err error
+			var s *journeyState
+			for run := range tc.runs {
+				if run > 0 {
+					if err := rig.c.Get(context.Background(), client.ObjectKeyFromObject(cj), cj); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s = stateAfter(t, rig, cj, "dashboard")
+				if tc.githubDown {
+					_ = gh.Close()
+				}
+				res, err = rig.r.syncDashboard(context.Background(), s)
+				if !tc.githubDown {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if !tc.wantResult(res) || (err != nil) != tc.githubDown {
+				t.Errorf("result %v, %v", res, err)
+			}
+			if tc.githubDown {
+				if kind, _ := verdictOf(s.ready); kind != "reconciling" {
+					t.Errorf("verdict %+v, want reconciling", s.ready)
+				}
+				return
+			}
+			if (cj.Status.Dashboard != nil) != tc.wantDashboard {
+				t.Errorf("status.dashboard %+v, want one: %v", cj.Status.Dashboard, tc.wantDashboard)
+			}
+			if got := dashboardIssues(gh); len(got) != tc.wantIssues {
+				t.Errorf("%d dashboard issues, want %d", len(got), tc.wantIssues)
+			} else if tc.wantIssues == 1 && int64(got[0].Number) != cj.Status.Dashboard.Number {
+				t.Errorf("status.dashboard #%d, GitHub's #%d", cj.Status.Dashboard.Number, got[0].Number)
+			}
+		})
+	}
+}
+
+func TestReportScoreStep(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		before    func(st *cxv1.CustomerJourneyStatus)
+		wantEvent bool
+	}{
+		{"first scored: an Event", func(st *cxv1.CustomerJourneyStatus) { st.Summary, st.HealthScore = nil, nil }, true},
+		{"figures unchanged: no Event", nil, false},
+		{"health changed: an Event", func(st *cxv1.CustomerJourneyStatus) { st.HealthScore = ptr.To(*st.HealthScore + 1) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newJourneyStepRig(t, clock.RealClock{})
+			cj := stepJourney(t)
+			s := newJourneyState(cj)
+			s.m = journeyMap(&cj.Spec)
+			scoreMap(cj, s.m, nil)
+			if tc.before == nil {
+				s.persisted.Status = *cj.Status.DeepCopy()
+			} else {
+				prev := cj.Status.DeepCopy()
+				tc.before(prev)
+				s.persisted.Status = *prev
+			}
+			res, err := rig.r.reportScore(context.Background(), s)
+			if err != nil || res != (steps.Result{}) {
+				t.Fatalf("result %v, %v", res, err)
+			}
+			if kind, reason := verdictOf(s.ready); kind != "ready" || reason != cxv1.ReasonMapScored || !strings.Contains(s.ready.ready.Message, "touchpoints on") {
+				t.Errorf("verdict %+v, want ready MapScored with the figures", s.ready)
+			}
+			evs := rig.events()
+			if got := len(evs) == 1 && strings.Contains(evs[0], "Normal MapScored"); got != tc.wantEvent || len(evs) > 1 {
+				t.Errorf("events %q, want a MapScored Event: %v", evs, tc.wantEvent)
+			}
+		})
+	}
+}
+
+func TestTrackerFailure(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name        string
+		err         error
+		want        time.Duration
+		wantErr     bool
+		cond        string // the condition the failure sets
+		condStatus  metav1.ConditionStatus
+		reason      string
+		wantVerdict string
+		wantEvent   string // Event type, "" for none
+	}{
+		{"cxloop's own write budget: waits, not a failure", &tracker.RateLimitError{ResumeAt: at.Add(30 * time.Minute), Budget: true, Message: "write budget spent"},
+			30 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget, "", ""},
+		{"GitHub's rate limit: waits until it ends, Reconciling", &tracker.RateLimitError{ResumeAt: at.Add(10 * time.Minute)},
+			10 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, "reconciling", corev1.EventTypeWarning},
+		{"a Secret not applied yet: Reconciling", &TrackerConfigError{Reason: ReasonSecretNotFound, Message: "apply it", Waiting: true},
+			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, ReasonSecretNotFound, "reconciling", corev1.EventTypeNormal},
+		{"a configuration a person must fix: Stalled", &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "not there"},
+			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, ReasonHostNotAllowed, "stalled", corev1.EventTypeWarning},
+		{"a missing permission: Stalled", &tracker.APIError{StatusCode: http.StatusForbidden, Reason: tracker.ReasonForbidden, Message: "no"},
+			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonGitHubPermissionDenied, "stalled", corev1.EventTypeWarning},
+		{"a refusal that will not change: Stalled", &tracker.APIError{StatusCode: http.StatusNotFound, Reason: tracker.ReasonRepositoryNotFound, Message: "no"},
+			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.ReasonRepositoryNotFound, "stalled", corev1.EventTypeWarning},
+		{"an outage: Reconciling, the error returned", &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: tracker.ReasonServerError, Message: "down"},
+			0, true, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.ReasonServerError, "reconciling", corev1.EventTypeWarning},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := events.NewFakeRecorder(10)
+			cj := stepJourney(t)
+			var rd readiness
+			res, err := trackerFailure(rec, clocktesting.NewFakePassiveClock(at), cj, &cj.Status.Conditions, cj.Generation, tc.err, &rd)
+			if res.RequeueAfter != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("result %v, %v; want a requeue after %s", res, err, tc.want)
+			}
+			if c := conditionOf(cj.Status.Conditions, tc.cond); c == nil || c.Status != tc.condStatus || c.Reason != tc.reason {
+				t.Errorf("%s = %+v, want %s %s", tc.cond, c, tc.condStatus, tc.reason)
+			}
+			if kind, reason := verdictOf(rd); kind != tc.wantVerdict || kind != "" && reason != tc.reason {
+				t.Errorf("verdict %s %s, want %s %s", kind, reason, tc.wantVerdict, tc.reason)
+			}
+			if c := conditionOf(cj.Status.Conditions, cxv1.ConditionReady); c != nil {
+				t.Errorf("trackerFailure wrote Ready %+v: that is summarizeReady's", c)
+			}
+			evs := rec.Events
+			switch {
+			case tc.wantEvent == "" && len(evs) > 0:
+				t.Errorf("an Event %q", <-evs)
+			case tc.wantEvent != "" && (len(evs) != 1 || !strings.HasPrefix(<-evs, tc.wantEvent+" "+tc.reason)):
+				t.Errorf("want one %s Event %s", tc.wantEvent, tc.reason)
+			}
+		})
+	}
+}
