@@ -107,7 +107,14 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 		last = d.ScheduledTime
 		open = append(open, opened)
 	}
-	st := cj.Status.Review // openReview's attempt write decoded the answer into the journey
+	return noteReviews(cj, sched, d, last, open, nowT), nil
+}
+
+// noteReviews records where the reviews stand: the last scheduled time,
+// the open review issue, the flags, and when the next review is due, which
+// it returns as a wait.
+func noteReviews(cj *cxv1.CustomerJourney, sched *review.Schedule, d review.Decision, last time.Time, open []reviewIssue, nowT time.Time) time.Duration {
+	st := cj.Status.Review // an attempt's write decoded the answer into the journey
 	if !last.IsZero() {
 		t := metav1.NewTime(last)
 		st.LastScheduledTime = &t
@@ -123,7 +130,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 	}
 	nt := metav1.NewTime(next)
 	cj.Status.NextReviewTime = &nt
-	return max(time.Second, next.Sub(nowT)), nil
+	return max(time.Second, next.Sub(nowT))
 }
 
 // reviewsOnGitHub reads what GitHub says about the reviews so far: the
