@@ -45,6 +45,8 @@ type CustomerJourneyReconciler struct {
 	// Wakeups are GitHub deliveries this replica received (optional).
 	Wakeups *Wakeups
 
+	// retries backs each journey off after GitHub failures that may pass.
+	retries githubRetries
 	// leader checks the Lease is still this replica's before a create (nil: no leader election).
 	leader *leaderLease
 }

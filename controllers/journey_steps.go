@@ -179,6 +179,7 @@ func (r *CustomerJourneyReconciler) syncDashboard(ctx context.Context, s *journe
 	if err != nil {
 		return r.githubStopped(s, err)
 	}
+	r.retries.succeeded(r.Clock, journeyKey(s.cj)) // GitHub answered every request of this run
 	// Look at GitHub again now and then: a review closed without a
 	// webhook must not wait for the next review to be seen.
 	return steps.Requeue(steps.Earliest(grace, wait.Jitter(journeySyncInterval, 0.1))), nil
@@ -196,11 +197,14 @@ func (r *CustomerJourneyReconciler) reportScore(_ context.Context, s *journeySta
 }
 
 // githubStopped ends the run on a GitHub failure: the tracker's conditions,
-// an Event, the verdict and the requeue the failure calls for.
+// an Event, the verdict and the requeue the failure calls for; a failure
+// that may pass backs this journey off on its own.
 func (r *CustomerJourneyReconciler) githubStopped(s *journeyState, err error) (steps.Result, error) {
-	res, err := trackerFailure(r.Recorder, r.Clock, s.cj, &s.cj.Status.Conditions, s.cj.Generation, err, &s.ready)
+	res, err := r.retries.retry(r.Recorder, r.Clock, journeyKey(s.cj), journeySyncInterval, s.cj, &s.cj.Status.Conditions, s.cj.Generation, err, &s.ready)
 	return steps.Done(res.RequeueAfter), err
 }
+
+func journeyKey(cj *cxv1.CustomerJourney) string { return "journey/" + cj.Namespace + "/" + cj.Name }
 
 // stallIsNews says whether stalling with reason and msg changes the
 // conditions, so that an unchanged stall is not announced again.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -524,8 +525,8 @@ func TestSyncReviewsStep(t *testing.T) {
 			wantEvents: []string{cxv1.ReasonReviewOpened, cxv1.ReasonReviewOpened}},
 		{name: "past the starting deadline: missed, nothing opened", edit: hourlyReviews(at, 60), runs: 1,
 			wantResult: steps.Requeue(50 * time.Minute), wantNext: true, wantMissed: 1, wantEvents: []string{cxv1.ReasonReviewMissed}},
-		{name: "GitHub down: the run stops, Reconciling", edit: hourlyReviews(at, 3600), runs: 1, githubDown: true,
-			wantResult: steps.Done(0), wantVerdict: "reconciling"},
+		{name: "GitHub down: the run stops, Reconciling, retried within seconds", edit: hourlyReviews(at, 3600), runs: 1, githubDown: true,
+			wantVerdict: "reconciling"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gh := githubServer(t)
@@ -552,17 +553,17 @@ func TestSyncReviewsStep(t *testing.T) {
 					_ = gh.Close()
 				}
 				res, err = rig.r.syncReviews(context.Background(), s)
-				if !tc.githubDown {
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
-						t.Fatal(err)
-					}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if res != tc.wantResult || (err != nil) != tc.githubDown {
-				t.Errorf("result %v, %v; want %v", res, err, tc.wantResult)
+			if tc.githubDown {
+				checkGitHubRetry(t, cj, res)
+			} else if res != tc.wantResult {
+				t.Errorf("result %v, want %v", res, tc.wantResult)
 			}
 			if (cj.Status.NextReviewTime != nil) != tc.wantNext {
 				t.Errorf("next review %v, want one: %v", cj.Status.NextReviewTime, tc.wantNext)
@@ -599,6 +600,18 @@ func TestSyncReviewsStep(t *testing.T) {
 	}
 }
 
+// checkGitHubRetry: a GitHub outage stops the run and is retried within
+// the first backoff step (1s, jittered up to 20%), TrackerReady saying so.
+func checkGitHubRetry(t *testing.T, cj *cxv1.CustomerJourney, res steps.Result) {
+	t.Helper()
+	if !res.Stop || res.RequeueAfter < firstRetry || res.RequeueAfter > firstRetry*6/5 {
+		t.Errorf("result %v, want a stop and a retry after %s to %s", res, firstRetry, firstRetry*6/5)
+	}
+	if c := conditionOf(cj.Status.Conditions, cxv1.ConditionTrackerReady); c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "retrying in 1s") {
+		t.Errorf("TrackerReady %+v, want False saying when it retries", c)
+	}
+}
+
 func dashboardIssues(gh *localgithub.Server) []localgithub.Issue {
 	var out []localgithub.Issue
 	for _, is := range gh.Issues(ghOwner, ghRepo) {
@@ -630,8 +643,8 @@ func TestSyncDashboardStep(t *testing.T) {
 		}, runs: 1, wantResult: sync},
 		{name: "opened once", edit: func(*cxv1.CustomerJourney) {}, runs: 1, wantResult: sync, wantDashboard: true, wantIssues: 1},
 		{name: "edited, never opened twice", edit: func(*cxv1.CustomerJourney) {}, runs: 3, wantResult: sync, wantDashboard: true, wantIssues: 1},
-		{name: "GitHub down: the run stops, Reconciling", edit: func(*cxv1.CustomerJourney) {}, runs: 1, githubDown: true,
-			wantResult: func(res steps.Result) bool { return res == steps.Done(0) }},
+		{name: "GitHub down: the run stops, Reconciling, retried within seconds", edit: func(*cxv1.CustomerJourney) {}, runs: 1, githubDown: true,
+			wantResult: func(steps.Result) bool { return true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gh := githubServer(t)
@@ -650,19 +663,18 @@ func TestSyncDashboardStep(t *testing.T) {
 					_ = gh.Close()
 				}
 				res, err = rig.r.syncDashboard(context.Background(), s)
-				if !tc.githubDown {
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
-						t.Fatal(err)
-					}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if !tc.wantResult(res) || (err != nil) != tc.githubDown {
-				t.Errorf("result %v, %v", res, err)
+			if !tc.wantResult(res) {
+				t.Errorf("result %v", res)
 			}
 			if tc.githubDown {
+				checkGitHubRetry(t, cj, res)
 				if kind, _ := verdictOf(s.ready); kind != "reconciling" {
 					t.Errorf("verdict %+v, want reconciling", s.ready)
 				}
@@ -769,6 +781,60 @@ func TestTrackerFailure(t *testing.T) {
 				t.Errorf("an Event %q", <-evs)
 			case tc.wantEvent != "" && (len(evs) != 1 || !strings.HasPrefix(<-evs, tc.wantEvent+" "+tc.reason)):
 				t.Errorf("want one %s Event %s", tc.wantEvent, tc.reason)
+			}
+		})
+	}
+}
+
+func TestGitHubRetries(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	outage := &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: tracker.ReasonServerError, Message: "down"}
+	for _, tc := range []struct {
+		name     string
+		history  []error // nil: a run GitHub answered
+		last     error
+		limit    time.Duration
+		min, max time.Duration
+		wantErr  bool
+	}{
+		{"the first outage: about a second", nil, outage, time.Hour, time.Second, 1200 * time.Millisecond, false},
+		{"the third in a row: about 4 seconds", []error{outage, outage}, outage, time.Hour, 4 * time.Second, 4800 * time.Millisecond, false},
+		{"capped at the limit", []error{outage, outage, outage, outage}, outage, 3 * time.Second, 3 * time.Second, 3 * time.Second, false},
+		{"capped at 5 minutes", []error{outage, outage, outage, outage, outage, outage, outage, outage, outage, outage}, outage, time.Hour, lastRetry, lastRetry, false},
+		{"after GitHub answered, from the start", []error{outage, outage, outage, nil}, outage, time.Hour, time.Second, 1200 * time.Millisecond, false},
+		{"a rate limit waits for GitHub's word", []error{outage}, &tracker.RateLimitError{ResumeAt: at.Add(10 * time.Minute)}, time.Hour, 10 * time.Minute, 10 * time.Minute, false},
+		{"the API server's failure goes to the workqueue", nil, apierrors.NewInternalError(errors.New("etcd")), time.Hour, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktesting.NewFakeClock(at)
+			var g githubRetries
+			cj := stepJourney(t)
+			retry := func(err error) (time.Duration, readiness, error) {
+				var rd readiness
+				res, err := g.retry(events.NewFakeRecorder(10), clk, "journey/ns/a", tc.limit, cj, &cj.Status.Conditions, cj.Generation, err, &rd)
+				return res.RequeueAfter, rd, err
+			}
+			for _, err := range tc.history {
+				if err == nil {
+					g.succeeded(clk, "journey/ns/a")
+					continue
+				}
+				if _, _, err := retry(err); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wait, rd, err := retry(tc.last)
+			if wait < tc.min || wait > tc.max || (err != nil) != tc.wantErr {
+				t.Errorf("wait %s, %v; want %s to %s", wait, err, tc.min, tc.max)
+			}
+			if kind, _ := verdictOf(rd); kind != "reconciling" {
+				t.Errorf("verdict %s, want reconciling", kind)
+			}
+			// Another object's failures are its own.
+			var rd2 readiness
+			other, _ := g.retry(events.NewFakeRecorder(10), clk, "journey/ns/b", time.Hour, cj, &cj.Status.Conditions, cj.Generation, outage, &rd2)
+			if other.RequeueAfter > 1200*time.Millisecond {
+				t.Errorf("another journey waits %s after its first outage", other.RequeueAfter)
 			}
 		})
 	}

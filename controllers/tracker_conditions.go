@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -125,3 +128,46 @@ func trackerConnected(conds *[]metav1.Condition, gen int64) {
 	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, "GitHub answers with the configured credentials")
 	conditions.Remove(conds, cxv1.ConditionRateLimited)
 }
+
+// githubRetries backs each object off on its own after GitHub failures that
+// may pass (an outage, a timeout): a jittered exponential backoff from
+// firstRetry to lastRetry. The failure becomes a RequeueAfter, not an error
+// for the workqueue, whose own backoff grows to ~16 minutes and which
+// setup.go keeps for failures of the API server. The zero value is ready.
+type githubRetries struct {
+	once sync.Once
+	b    *flowcontrol.Backoff
+}
+
+func (g *githubRetries) backoff(clk clock.PassiveClock) *flowcontrol.Backoff {
+	g.once.Do(func() {
+		if c, ok := clk.(clock.Clock); ok {
+			g.b = flowcontrol.NewFakeBackOffWithJitter(firstRetry, lastRetry, c, 0.2)
+		} else {
+			g.b = flowcontrol.NewBackOffWithJitter(firstRetry, lastRetry, 0.2)
+		}
+	})
+	return g.b
+}
+
+// retry turns a GitHub failure into conditions, an Event, a verdict in rd
+// and a requeue, as trackerFailure does; a failure that may pass waits for
+// key's next backoff step, at most limit, and is not returned.
+func (g *githubRetries) retry(rec events.EventRecorder, clk clock.PassiveClock, key string, limit time.Duration, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error, rd *readiness) (ctrl.Result, error) {
+	res, err := trackerFailure(rec, clk, obj, conds, gen, err, rd)
+	var k8sErr apierrors.APIStatus
+	if err == nil || errors.As(err, &k8sErr) {
+		return res, err // the failure said when, or the API server failed: the workqueue's
+	}
+	b := g.backoff(clk)
+	b.Next(key, b.Clock.Now())
+	wait := min(b.Get(key), limit)
+	reason := tracker.Reason(err)
+	msg := fmt.Sprintf("%s; retrying in %s", err.Error(), wait.Round(time.Second))
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, msg)
+	rd.Progress(reason, msg)
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// succeeded starts key's backoff over: GitHub answered.
+func (g *githubRetries) succeeded(clk clock.PassiveClock, key string) { g.backoff(clk).Reset(key) }
