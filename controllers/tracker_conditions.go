@@ -82,7 +82,7 @@ func trackerFailure(rec events.EventRecorder, clk clock.PassiveClock, obj runtim
 	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, reason, err.Error())
 	rd.Progress(reason, err.Error())
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sync", "%s", err.Error())
-	return ctrl.Result{}, err // the workqueue backs off exponentially
+	return ctrl.Result{}, err // githubRetries.retry backs off from it
 }
 
 // operationOf names what cxloop was doing when err happened.
