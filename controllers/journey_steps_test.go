@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -801,6 +802,58 @@ func TestGitHubRetries(t *testing.T) {
 			other, _ := g.retry(events.NewFakeRecorder(10), clk, "journey/ns/b", time.Hour, cj, &cj.Status.Conditions, cj.Generation, outage, &rd2)
 			if other.RequeueAfter > 1200*time.Millisecond {
 				t.Errorf("another journey waits %s after its first outage", other.RequeueAfter)
+			}
+		})
+	}
+}
+
+// TestJourneyReconcileSummarisesReady: Reconcile runs the steps and writes
+// Ready, Reconciling and Stalled once, from their verdicts, with the status.
+func TestJourneyReconcileSummarisesReady(t *testing.T) {
+	gh := githubServer(t)
+	for _, tc := range []struct {
+		name            string
+		edit            func(*cxv1.CustomerJourney)
+		ready           metav1.ConditionStatus
+		reason          string
+		reconciling     bool
+		stalled         bool
+		requeueAtLeast  time.Duration
+		requeueAtMost   time.Duration
+		wantHealthScore bool
+	}{
+		{"untracked, no review: Ready, scored, nothing to look at again", func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker, cj.Spec.Review = nil, nil },
+			metav1.ConditionTrue, cxv1.ReasonMapScored, false, false, 0, 0, true},
+		{"tracked: Ready, GitHub looked at again within the sync interval", func(cj *cxv1.CustomerJourney) { cj.Spec.Review = nil },
+			metav1.ConditionTrue, cxv1.ReasonMapScored, false, false, journeySyncInterval, journeySyncInterval * 11 / 10, true},
+		{"a bad schedule: Stalled, still scored", func(cj *cxv1.CustomerJourney) { cj.Spec.Review.Schedule = "every tuesday" },
+			metav1.ConditionFalse, cxv1.ReasonInvalidSchedule, false, true, 0, 0, true},
+		{"the Secret not applied yet: Reconciling, retried in a minute", func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.SecretRef.Name = "later" },
+			metav1.ConditionFalse, ReasonSecretNotFound, true, false, time.Minute, time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig, cj := trackedRig(t, clock.RealClock{}, gh, tc.edit)
+			key := client.ObjectKeyFromObject(cj)
+			res, err := rig.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key})
+			if err != nil || res.RequeueAfter < tc.requeueAtLeast || res.RequeueAfter > tc.requeueAtMost {
+				t.Errorf("result %v, %v; want a requeue within [%s, %s]", res, err, tc.requeueAtLeast, tc.requeueAtMost)
+			}
+			var got cxv1.CustomerJourney
+			if err := rig.c.Get(context.Background(), key, &got); err != nil {
+				t.Fatal(err)
+			}
+			conds := got.Status.Conditions
+			if c := conditionOf(conds, cxv1.ConditionReady); c == nil || c.Status != tc.ready || c.Reason != tc.reason || c.ObservedGeneration != got.Generation {
+				t.Errorf("Ready %+v, want %s %s at generation %d", c, tc.ready, tc.reason, got.Generation)
+			}
+			if got := conditionOf(conds, cxv1.ConditionReconciling) != nil; got != tc.reconciling {
+				t.Errorf("Reconciling present %v, want %v", got, tc.reconciling)
+			}
+			if got := conditionOf(conds, cxv1.ConditionStalled) != nil; got != tc.stalled {
+				t.Errorf("Stalled present %v, want %v", got, tc.stalled)
+			}
+			if (got.Status.HealthScore != nil) != tc.wantHealthScore || got.Status.ObservedGeneration != got.Generation {
+				t.Errorf("health %v, observed generation %d of %d", got.Status.HealthScore, got.Status.ObservedGeneration, got.Generation)
 			}
 		})
 	}
