@@ -50,10 +50,19 @@ envtest: ## Prepare kube-apiserver, etcd and kubectl for the controller tests (o
 lint: kube-api-linter ## Run kube-api-linter on the API types (configured in .golangci.yml).
 	$(KUBE_API_LINTER) run ./api/...
 
+.PHONY: test-deps
+test-deps: ## Install from Debian what the tests run for real when missing: etcd, Chromium, Node and npm, Prometheus (hack/test-deps.sh).
+	@hack/test-deps.sh etcd chromium node prometheus
+
+# The tests that need Chromium, Prometheus or Mermaid's parser fail rather
+# than skip when it is missing, and hack/testreport fails the run when any
+# test skipped.
+TEST_REQUIRE = CXLOOP_REQUIRE_MERMAID=1 CXLOOP_REQUIRE_BROWSER=1 CXLOOP_REQUIRE_PROMETHEUS=1
+
 .PHONY: test
-test: manifests generate fmt vet lint envtest mermaid-deps ## Run all tests; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser.
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" CXLOOP_REQUIRE_MERMAID=1 \
-		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+test: manifests generate fmt vet lint test-deps envtest mermaid-deps ## Run all tests, none skipped; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser, the measures through Prometheus, the status page through Chromium.
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" $(TEST_REQUIRE) \
+		go test -json ./... -count=1 -timeout 30m -coverprofile cover.out | go run ./hack/testreport
 	$(MAKE) -s fuzz
 	$(MAKE) -s chart-test
 
@@ -71,9 +80,9 @@ fuzz: ## Fuzz the journey analytics, the webhook parser, the issue-body key mark
 
 .PHONY: chart-test
 chart-test: build-installer envtest ## Render charts/cxloop with Helm (Go library), compare it with dist/install.yaml and apply both to a real API server.
-	cd test/chart && go vet ./... && \
-		KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) $(CURDIR)/hack/envtest.sh)" ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) \
-		go test ./... -count=1 -timeout 10m
+	cd test/chart && go vet ./...
+	cd test/chart && KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) $(CURDIR)/hack/envtest.sh)" ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) \
+		go test -json ./... -count=1 -timeout 10m | (cd $(CURDIR) && go run ./hack/testreport)
 
 .PHONY: mermaid-deps
 mermaid-deps: hack/mermaid/node_modules/.package-lock.json ## Install Mermaid's parser (pinned in hack/mermaid/package-lock.json) for the dashboard's test.
@@ -111,8 +120,12 @@ verify: controller-gen ## Regenerate code and manifests and fail if that changed
 # TREE_DIGEST fingerprints the files generation and formatting may touch.
 TREE_DIGEST = git ls-files -co --exclude-standard -- api config controllers internal cmd charts | sort | xargs sha256sum | sha256sum
 
+.PHONY: demo-deps
+demo-deps: ## Install from Debian what the demo runs when missing: etcd, and Prometheus for the verified outcome.
+	@hack/test-deps.sh etcd prometheus
+
 .PHONY: demo
-demo: envtest ## Run cxloop on the nature-park sample against a local API server and a local GitHub (DEMO_ARGS=--keep keeps it up).
+demo: demo-deps envtest ## Run cxloop on the nature-park sample against a local API server and a local GitHub (DEMO_ARGS=--keep keeps it up).
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/demo $(DEMO_ARGS)
 
 ##@ Build

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -74,6 +75,9 @@ func main() {
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose journeys, phases and credentials Secrets cxloop watches; empty watches every namespace. The manager's RBAC must allow them (the chart's watchNamespaces).")
 	// Where GitHub credentials may be sent (issue 21).
 	githubAllowedHosts := flag.String("github-allowed-hosts", tracker.DefaultAllowedHosts, "Comma-separated host[:port] of the GitHub API hosts that journeys' credentials may be sent to (spec.tracker.github.apiURL); an entry without a port allows the scheme's default port. https only, except to a loopback host listed here (local use).")
+	var watchLabelSelector, leaderElectionID string
+	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Label selector of the CustomerJourneys this manager reconciles, with their phases (sharding, as Flux's): e.g. "+controllers.ShardLabel+"=shard1 for a shard, '!"+controllers.ShardLabel+"' for the main manager that takes unlabelled journeys; empty reconciles every journey. Each shard needs its own --leader-election-id.")
+	flag.StringVar(&leaderElectionID, "leader-election-id", controllers.LeaderElectionID, "Name of the leader election Lease; each shard (--watch-label-selector) needs its own, or only one shard runs.")
 	var budgetNamespace string
 	flag.StringVar(&budgetNamespace, "github-budget-namespace", "", "Namespace of the Leases (cxloop-github-budget-*) that keep each GitHub token's write budget and announced waits across restarts; default: the leader election namespace with --leader-elect, else none (kept in memory).")
 	opts := zap.Options{}
@@ -113,6 +117,16 @@ func main() {
 		log.Error(err, "configuring the watched namespaces")
 		os.Exit(1)
 	}
+	shardSelector, err := controllers.WatchLabelSelector(&cacheOptions, watchLabelSelector)
+	if err != nil {
+		log.Error(err, "configuring the watched journeys")
+		os.Exit(1)
+	}
+	if leaderElect && shardSelector != nil && !shardSelector.Matches(labels.Set{}) && leaderElectionID == controllers.LeaderElectionID {
+		// It would wait for the main manager's Lease forever.
+		log.Error(nil, "--watch-label-selector: a shard needs a --leader-election-id of its own", "selector", watchLabelSelector)
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  cacheOptions,
@@ -120,7 +134,7 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElect,
-		LeaderElectionID:       "cxloop.cx.cxloop.dev",
+		LeaderElectionID:       leaderElectionID,
 		// Outside a cluster there is no pod namespace to find the Lease in.
 		LeaderElectionNamespace: leaderNamespace,
 		// A leader that stops on purpose hands over at once, not after the lease.
@@ -164,6 +178,10 @@ func main() {
 		BudgetNamespace:         budgetNamespace,
 		LeaderElection:          leaderElect,
 		LeaderElectionNamespace: leaderNamespace,
+		LeaderElectionID:        leaderElectionID,
+
+		// Sharding (issue 18).
+		WatchLabelSelector: shardSelector,
 	})
 	if err != nil {
 		log.Error(err, "setting up cxloop")

@@ -83,6 +83,15 @@ func (s *LeaseBudgetStore) Load(ctx context.Context, key string) (tracker.Budget
 
 // Save implements tracker.BudgetStore.
 func (s *LeaseBudgetStore) Save(ctx context.Context, key string, rec tracker.BudgetRecord) error {
+	_, err := s.SaveShared(ctx, key, rec)
+	return err
+}
+
+// SaveShared implements tracker.SharedBudgetStore: shards of cxloop on one
+// API server keep one budget per token on the same Lease, and each learns
+// the others' writes as it saves its own.
+func (s *LeaseBudgetStore) SaveShared(ctx context.Context, key string, rec tracker.BudgetRecord) (tracker.BudgetRecord, error) {
+	var before tracker.BudgetRecord
 	err := retry.OnError(retry.DefaultRetry, func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
@@ -90,6 +99,7 @@ func (s *LeaseBudgetStore) Save(ctx context.Context, key string, rec tracker.Bud
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
+		before = stored
 		raw, merr := json.Marshal(rec.Merge(stored, s.now()))
 		if merr != nil {
 			return merr
@@ -110,7 +120,7 @@ func (s *LeaseBudgetStore) Save(ctx context.Context, key string, rec tracker.Bud
 		return s.Writer.Update(ctx, lease) // conflicts on a stale resourceVersion: merged again
 	})
 	if err != nil {
-		return fmt.Errorf("writing Lease %s/%s%s: %w", s.Namespace, BudgetLeasePrefix, key, err)
+		return before, fmt.Errorf("writing Lease %s/%s%s: %w", s.Namespace, BudgetLeasePrefix, key, err)
 	}
-	return nil
+	return before, nil
 }

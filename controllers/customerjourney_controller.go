@@ -45,10 +45,16 @@ type CustomerJourneyReconciler struct {
 	// Wakeups are GitHub deliveries this replica received (optional).
 	Wakeups *Wakeups
 
+	// Shard says which journeys are this manager's: those of its cache
+	// (nil: all of them).
+	Shard *Shard
+
 	// retries backs each journey off after GitHub failures that may pass.
 	retries githubRetries
 	// leader checks the Lease is still this replica's before a create (nil: no leader election).
 	leader *leaderLease
+	// reconciled, when set, is told of each reconcile of a journey of this shard (tests count them).
+	reconciled func(client.ObjectKey)
 }
 
 // Only the verbs cxloop uses (test/chart's RBAC table checks them): status
@@ -69,6 +75,9 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.reconciled != nil {
+		r.reconciled(req.NamespacedName)
 	}
 	s := newJourneyState(&cj)
 	defer func() {
@@ -182,7 +191,7 @@ func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts cont
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.CustomerJourney{}, builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase)).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(journeyOfPhase), builder.WithPredicates(r.Shard.journeyEventsOfPhases())).
 		// A credentials Secret applied after its journey, or rotated,
 		// connects the journey at once (the cache holds only opted-in ones).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {

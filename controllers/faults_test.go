@@ -145,6 +145,17 @@ func freeAddr(t *testing.T) string {
 // effort 1), tracked on the local GitHub, with its credentials Secret.
 func quickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Server) *cxv1.CustomerJourney {
 	t.Helper()
+	cj := newQuickWinJourney(t, ns, name, n, gh)
+	if err := k8sClient.Create(context.Background(), cj); err != nil {
+		t.Fatal(err)
+	}
+	return cj
+}
+
+// newQuickWinJourney is quickWinJourney before it is created: its Secret
+// exists, the journey not yet.
+func newQuickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Server) *cxv1.CustomerJourney {
+	t.Helper()
 	ctx := context.Background()
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-github", Labels: credentialsLabels()}, StringData: map[string]string{"token": ghToken}}
 	if err := k8sClient.Create(ctx, secret); err != nil {
@@ -172,9 +183,6 @@ func quickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Serve
 			})
 		}
 		cj.Spec.Stages = append(cj.Spec.Stages, st)
-	}
-	if err := k8sClient.Create(ctx, cj); err != nil {
-		t.Fatal(err)
 	}
 	return cj
 }

@@ -78,8 +78,13 @@ type ImprovementPhaseReconciler struct {
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
 	retries *flowcontrol.Backoff
+	// Shard says which phases are this manager's (nil: all of them).
+	Shard *Shard
+
 	// leader checks the Lease is still this replica's before a create (nil: no leader election).
 	leader *leaderLease
+	// reconciled, when set, is told of each reconcile of a phase of this shard (tests count them).
+	reconciled func(client.ObjectKey)
 }
 
 const (
@@ -176,6 +181,12 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	var ph cxv1.ImprovementPhase
 	if err := r.Get(ctx, req.NamespacedName, &ph); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if owned, err := r.Shard.OwnsPhase(ctx, &ph); !owned || err != nil {
+		return ctrl.Result{}, err // another shard's: it neither reads nor writes it
+	}
+	if r.reconciled != nil {
+		r.reconciled(req.NamespacedName)
 	}
 	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
@@ -649,9 +660,9 @@ func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&cxv1.ImprovementPhase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.phaseEvents())).
 		Watches(&cxv1.CustomerJourney{}, handler.EnqueueRequestsFromMapFunc(r.phasesOfJourney), builder.WithPredicates(journeyChanged)).
-		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged)).
+		Watches(&cxv1.ImprovementPhase{}, handler.EnqueueRequestsFromMapFunc(r.phasesAfter), builder.WithPredicates(phaseStateChanged, r.Shard.phaseEvents())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			var reqs []reconcile.Request
 			for _, cj := range journeysOfSecret(ctx, r.Client, o) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -70,6 +71,13 @@ type Options struct {
 	// while the Lease is still this replica's.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// LeaderElectionID names the leader election Lease; LeaderElectionID
+	// when empty. Each shard has its own (--leader-election-id).
+	LeaderElectionID string
+	// WatchLabelSelector is the shard's selector of journeys
+	// (--watch-label-selector, applied to the cache with WatchLabelSelector);
+	// nil for a manager that reconciles every journey.
+	WatchLabelSelector labels.Selector
 }
 
 // DefaultWorkers is how many objects of a kind are reconciled at once.
@@ -96,10 +104,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	var leader *leaderLease
 	if o.LeaderElection && o.LeaderElectionNamespace != "" {
-		leader = &leaderLease{reader: mgr.GetAPIReader(), key: types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: LeaderElectionID}}
+		id := o.LeaderElectionID
+		if id == "" {
+			id = LeaderElectionID
+		}
+		leader = &leaderLease{reader: mgr.GetAPIReader(), key: types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: id}}
 		if err := mgr.Add(leader); err != nil {
 			return err
 		}
+	}
+	var shard *Shard
+	if o.WatchLabelSelector != nil {
+		shard = &Shard{Selector: o.WatchLabelSelector, Cache: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
 	}
 	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
 	recorder := redactingRecorder{mgr.GetEventRecorder("cxloop")}
@@ -107,10 +123,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.GitHubWebhookAddr != "" {
 		wakeups = NewWakeups(mgr.Elected())
 	}
-	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).SetupWithManager(mgr, o.Controller); err != nil {
+	if err := (&CustomerJourneyReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, Shard: shard, leader: leader}).SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}
-	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, leader: leader}).
+	if err := (&ImprovementPhaseReconciler{Client: mgr.GetClient(), Recorder: recorder, Clock: o.Clock, Trackers: trackers, CreateGrace: o.CreateGrace, Metrics: o.Metrics, Wakeups: wakeups, Shard: shard, leader: leader}).
 		SetupWithManager(mgr, o.Controller); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -94,9 +95,15 @@ type testManager struct {
 // the test ends or stop is called.
 func startManager(t *testing.T, setup func(ctrl.Manager) error) *testManager {
 	t.Helper()
+	return startManagerWithCache(t, CacheOptions(), setup)
+}
+
+// startManagerWithCache is startManager with a cache of its own (a shard's).
+func startManagerWithCache(t *testing.T, cache cache.Options, setup func(ctrl.Manager) error) *testManager {
+	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  CacheOptions(),
+		Cache:                  cache,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             controllerOptions(),

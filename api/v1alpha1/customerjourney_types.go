@@ -590,14 +590,14 @@ type CustomerJourneyStatus struct {
 // phases.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=cj;journey,categories=cx
+// +kubebuilder:resource:shortName=cxj;journey;journeys,categories=cx
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 100",message="metadata.name must be at most 100 characters: it is part of the key of every GitHub issue the journey opens"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Health",type=integer,JSONPath=`.status.healthScore`
 // +kubebuilder:printcolumn:name="Touchpoints",type=integer,JSONPath=`.status.summary.touchpoints`
 // +kubebuilder:printcolumn:name="Quick Wins",type=integer,JSONPath=`.status.summary.quickWins`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.activePhase`
-// +kubebuilder:printcolumn:name="Next Review",type=date,JSONPath=`.status.nextReviewTime`
+// +kubebuilder:printcolumn:name="Next Review",type=string,JSONPath=`.status.nextReviewTime`
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type CustomerJourney struct {

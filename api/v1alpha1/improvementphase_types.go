@@ -407,7 +407,7 @@ type ImprovementPhaseStatus struct {
 // Deleting a phase leaves its GitHub issues as they are.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=phase;phases,categories=cx
+// +kubebuilder:resource:shortName=cxp;phase;phases,categories=cx
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.after) || self.spec.after != self.metadata.name",message="spec.after names the phase itself: a phase cannot wait for its own completion",fieldPath=".spec.after"
 // +kubebuilder:printcolumn:name="Journey",type=string,JSONPath=`.spec.journeyRef.name`
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`

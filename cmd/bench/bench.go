@@ -62,6 +62,9 @@ type options struct {
 	ReadyOnly bool
 	// PprofAddr serves the manager's net/http/pprof; "" turns it off.
 	PprofAddr string
+	// Shards is how many managers share the journeys (sharding): the main
+	// one and shard1..shardN-1, journeys dealt to them in turn.
+	Shards int
 	// ManagerMemoryLimit is the manager's container memory limit in bytes
 	// (0: none); it runs with GOMEMLIMIT at 80% of it, as in a cluster.
 	ManagerMemoryLimit int64
@@ -163,7 +166,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	res := &Result{Params: Params{ReadyOnly: o.ReadyOnly, Journeys: o.Journeys, TouchpointsPerJourney: touchpointsPerJourney, Personas: len(personaNames),
 		PhasesPerJourney: len(phaseTypes), DiscoveryIssuesPerJourney: o.Gaps, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour,
 		GitHubRateLimit: o.RateLimit, SyncIntervalSeconds: o.SyncInterval.Seconds(), CPUs: runtime.NumCPU(),
-		WorkersPerController: controllers.DefaultWorkers, ManagerMemoryLimitMiB: float64(o.ManagerMemoryLimit) / (1 << 20)}}
+		WorkersPerController: controllers.DefaultWorkers, ManagerMemoryLimitMiB: float64(o.ManagerMemoryLimit) / (1 << 20), Shards: o.Shards}}
 
 	if res.Baseline, err = b.baseline(ctx); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
@@ -376,6 +379,11 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 // cxloop runs the same load through cxloop and measures both sides.
 func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	js := layout("", b.o.Journeys, b.sharedRepo())
+	for i := range js {
+		if b.o.Shards > 1 && i%b.o.Shards != 0 {
+			js[i].Shard = fmt.Sprintf("shard%d", i%b.o.Shards)
+		}
+	}
 	keys := objectKeys(js)
 	for _, j := range js {
 		b.gh.AddRepo(ghOwner, j.Repo)
@@ -413,7 +421,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
 		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
 		GitHubHost: strings.TrimSuffix(strings.TrimPrefix(b.apiURL, "http://"), "/"),
-		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), StatusPageAddr: pageAddr}, cancelRun)
+		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), StatusPageAddr: pageAddr,
+		Args: b.shardArgs(0)}, cancelRun)
 	if err != nil {
 		return err
 	}
@@ -421,9 +430,28 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	if err := mp.waitForWorkers(ctx); err != nil {
 		return fmt.Errorf("%w: %v", err, context.Cause(ctx))
 	}
+	managers := []*managerProcess{mp}
+	for s := 1; s < b.o.Shards; s++ {
+		dir := filepath.Join(b.dir, fmt.Sprintf("shard%d", s))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		sp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: dir,
+			WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
+			GitHubHost:  strings.TrimSuffix(strings.TrimPrefix(b.apiURL, "http://"), "/"),
+			MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), Args: b.shardArgs(s)}, cancelRun)
+		if err != nil {
+			return err
+		}
+		defer sp.stop()
+		if err := sp.waitForWorkers(ctx); err != nil {
+			return fmt.Errorf("shard%d: %w: %v", s, err, context.Cause(ctx))
+		}
+		managers = append(managers, sp)
+	}
 	b.gh.SetWebhook("http://"+webhookAddr+controllers.WebhookPath, webhookSecret)
 
-	recBefore, _, err := mp.reconcileCounts(ctx)
+	recBefore, err := allReconciles(ctx, managers)
 	if err != nil {
 		return err
 	}
@@ -444,7 +472,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		n, _, _ := obs.readiness(keys)
 		return fmt.Errorf("waiting for Ready (%d of %d): %w", n, len(keys), err)
 	}
-	recReady, _, err := mp.reconcileCounts(ctx)
+	recReady, err := allReconciles(ctx, managers)
 	if err != nil {
 		return err
 	}
@@ -474,6 +502,15 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	k.WritesToReady = quantiles(perObj)
 	k.APIWritesPerObject = float64(sumWhere(diffMap(writesBefore, writesReady), []string{"customerjourneys", "improvementphases"}, "POST")) / n
 	b.say("cxloop: every object Ready after %.1fs (%d issues opened so far)", k.ReadySeconds, b.count.snapshot().Creates-ghBefore.Creates)
+
+	if b.o.Shards > 1 {
+		// Each shard's status page shows its own journeys: no page to load.
+		res.Manager.ShardsPeakRSSMiB = nil
+		for _, sp := range managers[1:] {
+			res.Manager.ShardsPeakRSSMiB = append(res.Manager.ShardsPeakRSSMiB, sp.procStatus("VmHWM"))
+		}
+		return b.finishManager(ctx, res, mp)
+	}
 
 	// The status page: 32 readers at once, every object Ready.
 	b.say("cxloop: %d readers load the status page and its JSON at once", pageReaders)
@@ -742,6 +779,33 @@ func (b *bench) finishManager(ctx context.Context, res *Result, mp *managerProce
 	m.SlowestPhaseReconcileSeconds = slowest["improvementphase"]
 	m.SlowestJourneyReconcileSeconds = slowest["customerjourney"]
 	return nil
+}
+
+// shardArgs are the flags of manager s of -shards: the main one (0) takes
+// the journeys without the shard label, shard s those labelled shard<s>.
+func (b *bench) shardArgs(s int) []string {
+	switch {
+	case b.o.Shards <= 1:
+		return nil
+	case s == 0:
+		return []string{"--watch-label-selector=!" + controllers.ShardLabel}
+	}
+	return []string{fmt.Sprintf("--watch-label-selector=%s=shard%d", controllers.ShardLabel, s), "--github-webhook-bind-address=", "--status-page-bind-address="}
+}
+
+// allReconciles sums the reconciles of every manager, by controller.
+func allReconciles(ctx context.Context, managers []*managerProcess) (map[string]int, error) {
+	sum := map[string]int{}
+	for _, m := range managers {
+		counts, _, err := m.reconcileCounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range counts {
+			sum[k] += v
+		}
+	}
+	return sum, nil
 }
 
 // sharedRepo is the repository every journey tracks with -shared-repo.

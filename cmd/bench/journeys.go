@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/controllers"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -34,6 +35,8 @@ var (
 // benchJourney identifies one journey of the load and where it lives.
 type benchJourney struct {
 	Namespace, Name, Repo string
+	// Shard is the journey's sharding.cxloop.dev/key label ("": the main shard's).
+	Shard string
 }
 
 func (j benchJourney) phaseName(t cxv1.PhaseType) string {
@@ -133,6 +136,9 @@ func customerJourney(j benchJourney, apiURL string, gaps int) *cxv1.CustomerJour
 			n++
 		}
 		cj.Spec.Stages = append(cj.Spec.Stages, stage)
+	}
+	if j.Shard != "" {
+		cj.Labels = map[string]string{controllers.ShardLabel: j.Shard}
 	}
 	return cj
 }

@@ -42,6 +42,7 @@ func main() {
 	flag.BoolVar(&o.Verbose, "v", false, "show the manager's logs")
 	flag.BoolVar(&o.SharedRepo, "shared-repo", false, "every journey tracks one repository, as organisations do (default: a repository per journey)")
 	flag.IntVar(&o.History, "history", 0, "closed cxloop issues of earlier years (about 2 KB each) in each repository before the run")
+	flag.IntVar(&o.Shards, "shards", 1, "managers that share the journeys (sharding by the label sharding.cxloop.dev/key, journeys dealt in turn): the main one and shard1..shardN-1; above 1 needs -ready-only")
 	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
 	flag.StringVar(&o.PprofAddr, "pprof", "", "the manager serves net/http/pprof at this address (e.g. 127.0.0.1:6060), to profile it: go tool pprof http://127.0.0.1:6060/debug/pprof/heap")
 	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 80% of it, as it sets itself under a cgroup limit; 0 for none")
@@ -77,6 +78,14 @@ func main() {
 	}
 	if o.Journeys < 1 || o.Journeys > 1000 {
 		fail(fmt.Errorf("-journeys must be 1 to 1000"))
+	}
+	if o.Shards < 1 || o.Shards > 8 {
+		fail(fmt.Errorf("-shards must be 1 to 8"))
+	}
+	if o.Shards > 1 && !o.ReadyOnly {
+		// The closes, the idle sync and the status page are measured on one
+		// manager's webhook, metrics and page.
+		fail(fmt.Errorf("-shards=%d needs -ready-only", o.Shards))
 	}
 	o.Assets = os.Getenv("KUBEBUILDER_ASSETS")
 	if o.Assets == "" {

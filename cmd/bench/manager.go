@@ -74,6 +74,8 @@ type managerArgs struct {
 	// Logs also receives the manager's log lines (-v); nil keeps them in
 	// Dir/manager.log only.
 	Logs io.Writer
+	// Args are more flags (a shard's --watch-label-selector).
+	Args []string
 }
 
 // buildManager builds cmd/main.go into dir.
@@ -136,6 +138,7 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		"--github-allowed-hosts="+a.GitHubHost,
 		"--max-concurrent-reconciles="+strconv.Itoa(controllers.DefaultWorkers),
 		"--leader-elect=false", "--zap-log-level=info")
+	p.cmd.Args = append(p.cmd.Args, a.Args...)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
 	if a.MemoryLimit > 0 {
 		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(int64(float64(a.MemoryLimit)*memoryLimitRatio), 10))

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -92,9 +90,6 @@ func (o *observer) watch(ctx context.Context, list client.ObjectList) {
 		for ev := range w.ResultChan() {
 			switch ev.Type {
 			case watch.Error:
-				if debugWatch {
-					fmt.Fprintf(os.Stderr, "watch error: %v\n", ev.Object)
-				}
 				rv = "" // too old: start over from a fresh list
 			case watch.Added, watch.Modified:
 				obj := ev.Object.(client.Object)
@@ -107,9 +102,6 @@ func (o *observer) watch(ctx context.Context, list client.ObjectList) {
 			}
 		}
 		w.Stop()
-		if debugWatch {
-			fmt.Fprintf(os.Stderr, "watch %T ended at %q\n", list, rv)
-		}
 	}
 }
 
@@ -383,8 +375,6 @@ func cxloopReady(obj client.Object) bool {
 	}
 	return false
 }
-
-var debugWatch = os.Getenv("BENCH_DEBUG_WATCH") != ""
 
 // writeCounts is the writes seen so far, by object.
 func (o *observer) writeCounts() map[string]int {

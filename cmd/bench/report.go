@@ -48,6 +48,8 @@ type Params struct {
 	// ManagerMemoryLimitMiB is the container memory limit the manager ran
 	// as if under: GOMEMLIMIT at 80% of it. 0: none.
 	ManagerMemoryLimitMiB float64 `json:"managerMemoryLimitMiB,omitempty"`
+	// Shards is how many managers shared the journeys (-shards); 0 or 1: one.
+	Shards int `json:"shards,omitempty"`
 }
 
 // Side is what it takes one controller to bring every object to Ready.
@@ -173,6 +175,9 @@ type Manager struct {
 	KiBPerReconcile                float64 `json:"kibPerReconcile"`
 	SlowestPhaseReconcileSeconds   float64 `json:"slowestPhaseReconcileSeconds"`
 	SlowestJourneyReconcileSeconds float64 `json:"slowestJourneyReconcileSeconds"`
+	// ShardsPeakRSSMiB is the peak RSS of each shard's manager besides the
+	// main one (-shards); the figures above are the main one's.
+	ShardsPeakRSSMiB []float64 `json:"shardsPeakRSSMiB,omitempty"`
 }
 
 // minSteadySample is the fewest issues opened after Ready that say
@@ -272,6 +277,9 @@ func printTable(w io.Writer, r *Result) {
 		limit = fmt.Sprintf("GOMEMLIMIT %.0f MiB: %.0f%% of a %.0f MiB limit", memoryLimitRatio*p.ManagerMemoryLimitMiB, 100*memoryLimitRatio, p.ManagerMemoryLimitMiB)
 	}
 	fmt.Fprintf(tw, "peak RSS (the manager process alone; %s)\t\t%.0f MiB\t\n", limit, m.PeakRSSMiB)
+	if len(m.ShardsPeakRSSMiB) > 0 {
+		fmt.Fprintf(tw, "  (the main shard's of %d managers; the other shards' peak RSS)\t\t%.0f MiB\t\n", r.Params.Shards, m.ShardsPeakRSSMiB)
+	}
 	fmt.Fprintf(tw, "  of which anonymous (less the binary's pages; sampled)\t\t%.0f MiB\t\n", m.PeakAnonRSSMiB)
 	fmt.Fprintf(tw, "  at the end: RSS / Go heap in use\t\t%.0f MiB / %.0f MiB\t\n", m.RSSAtEndMiB, m.HeapInUseAtEndMiB)
 	fmt.Fprintf(tw, "  shared issue indexes at the end: issues / size\t\t%d / %.1f MiB\t\n", m.IndexIssues, m.IndexMiB)

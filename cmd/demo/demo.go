@@ -204,7 +204,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	// 3. A local Prometheus with weeks of the website's CSAT.
 	measures, promURL, stopProm, err := dm.startPrometheus()
 	if err != nil {
-		dm.step("(Prometheus: %v — the demo goes on without measures.)", err)
+		dm.step("(Prometheus: %v — the demo goes on without measures; `make demo` installs it.)", err)
 	} else {
 		defer stopProm()
 		dm.measured = true
@@ -406,7 +406,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}); err != nil {
 		return fmt.Errorf("updating the map: %w", err)
 	}
-	dm.step("The product owner updates the map (kubectl edit cj %s):", journeyName)
+	dm.step("The product owner updates the map (kubectl edit journey %s):", journeyName)
 	dm.step("  - %s", restaurant)
 	dm.step("  - %s", parking)
 	if err := dm.waitFor(ctx, "Discovery completes", func() (bool, string, error) {
@@ -543,7 +543,7 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		return err
 	}
 
-	dm.title("Where things stand (kubectl get cx -n " + namespace + ")")
+	dm.title(fmt.Sprintf("Where things stand (kubectl get cx -n %s)", namespace))
 	var list cxv1.ImprovementPhaseList
 	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return err
@@ -587,18 +587,12 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	delivered, total := 0, 0
 	waitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	waited := time.Now()
 	_ = dm.gh.WaitForDeliveries(waitCtx) // what GitHub still has on its way
 	cancel()
-	if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
-		fmt.Fprintf(os.Stderr, "waited %s for deliveries\n", time.Since(waited))
-	}
 	for _, dl := range dm.gh.Deliveries() {
 		total++
 		if dl.Delivered {
 			delivered++
-		} else if os.Getenv("CXLOOP_DEBUG_DELIVERIES") != "" {
-			fmt.Fprintf(os.Stderr, "delivery %s %s: status %d err %s attempts %d\n", dl.ID, dl.Action, dl.StatusCode, dl.Err, dl.Attempts)
 		}
 	}
 	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)

@@ -112,7 +112,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the output lacks a line like %s", line)
 		}
 	}
-	// With Debian's prometheus installed (CI requires it), the website's quick
+	// With Debian's prometheus installed (make test requires it), the website's quick
 	// win is verified against the backfilled CSAT history.
 	if _, _, err := promtest.Binaries(); err == nil || os.Getenv(promtest.EnvRequire) != "" {
 		for _, want := range []string{

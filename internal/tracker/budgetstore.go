@@ -27,6 +27,19 @@ type BudgetStore interface {
 	Save(ctx context.Context, key string, rec BudgetRecord) error
 }
 
+// SharedBudgetStore is a BudgetStore that other processes save to at the
+// same time: shards of cxloop, each reconciling its own journeys with one
+// GitHub token, whose limits are the account's. A process loads the budget
+// once, so without it each shard would spend the whole budget; with it,
+// each write's save tells what the others had saved, and a write that
+// would overdraw the budget they share is not sent.
+type SharedBudgetStore interface {
+	BudgetStore
+	// SaveShared saves rec as Save does, and returns what was stored
+	// before it (what rec was merged with).
+	SaveShared(ctx context.Context, key string, rec BudgetRecord) (stored BudgetRecord, err error)
+}
+
 // BudgetRecord is what is kept of one token's budget. Its JSON form is
 // compact (milliseconds since the first write), so that an hour of writes
 // fits a few KiB.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/google/go-github/v60/github"
 )
 
 const replayToken = "ghp_replayTOKEN0123456789abcdefghijklmnop"
@@ -94,10 +96,12 @@ func TestReplayRecordedValidationError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.EnsureLabel(context.Background())
+	// The recording: a label with an invalid colour, answered 422.
+	_, _, err = c.gh.Issues.CreateLabel(context.Background(), c.cfg.Owner, c.cfg.Repo, &github.Label{Name: github.String("foo"), Color: github.String("invalid")})
+	err = c.mapError(err, opRepo)
 	var ae *APIError
 	if !errors.As(err, &ae) {
-		t.Fatalf("EnsureLabel error = %v (%T), want *APIError", err, err)
+		t.Fatalf("error = %v (%T), want *APIError", err, err)
 	}
 	if ae.Reason != ReasonValidationFailed || ae.StatusCode != http.StatusUnprocessableEntity || Reason(err) != "ValidationFailed" {
 		t.Errorf("got %+v, want ValidationFailed 422", ae)

@@ -28,8 +28,9 @@ func KeyMarker(key string) string { return "<!-- cxloop:key=" + key + " -->" }
 // characters out of A-Z a-z 0-9 . _ : / -.
 func ValidKey(key string) bool { return keyRE.MatchString(key) }
 
-// keyFromBody returns the key of the first marker in body, or "".
-func keyFromBody(body string) string {
+// KeyFromBody returns the key of the first key marker in an issue body, or
+// "" when it has none (not an issue cxloop opened).
+func KeyFromBody(body string) string {
 	m := markerRE.FindStringSubmatch(body)
 	if m == nil {
 		return ""

@@ -46,9 +46,6 @@ const (
 	// recentTTL: issues created by this Client are reported even if a listing
 	// does not show them yet, for this long.
 	recentTTL = 10 * time.Minute
-
-	labelColor       = "5319e7"
-	labelDescription = "Improvement work opened by cxloop"
 )
 
 // Config configures a Client.
@@ -136,8 +133,6 @@ type Tracker interface {
 	// CommentOnce adds a comment identified by key, unless the issue has
 	// it already: posted before a crash that lost its answer or its record.
 	CommentOnce(ctx context.Context, number int, key, text string) error
-	// EnsureLabel creates the label (with colour and description) if missing.
-	EnsureLabel(ctx context.Context) error
 	// Repository is the repository as GitHub knows it now: its ID, which
 	// survives renames and transfers, and its current name. It is asked
 	// of GitHub once, again after any answer came through a redirect (the
@@ -170,11 +165,10 @@ type Client struct {
 	index     *issueIndex
 	closeOnce sync.Once
 
-	mu           sync.Mutex
-	recent       map[string]recentIssue
-	pending      map[string]time.Time
-	commented    map[string]bool
-	labelEnsured bool
+	mu        sync.Mutex
+	recent    map[string]recentIssue
+	pending   map[string]time.Time
+	commented map[string]bool
 	// repository is what GitHub said of the repository at repositoryAt;
 	// redirected is set when an answer came through a redirect.
 	repository   *Repository
@@ -319,7 +313,7 @@ func toIssue(g *github.Issue) cachedIssue {
 	is := Issue{
 		Number:      g.GetNumber(),
 		URL:         g.GetHTMLURL(),
-		Key:         keyFromBody(raw),
+		Key:         KeyFromBody(raw),
 		Title:       g.GetTitle(),
 		Body:        stripMarkers(raw),
 		State:       g.GetState(),
@@ -820,39 +814,6 @@ func (c *Client) identity(ctx context.Context) (string, error) {
 	c.self = self
 	c.mu.Unlock()
 	return self, nil
-}
-
-// EnsureLabel implements Tracker: it creates the label with cxloop's colour and
-// description; a label that already exists is left as it is.
-func (c *Client) EnsureLabel(ctx context.Context) error {
-	c.mu.Lock()
-	done := c.labelEnsured
-	c.mu.Unlock()
-	if done {
-		return nil
-	}
-	_, _, err := c.gh.Issues.CreateLabel(ctx, c.cfg.Owner, c.cfg.Repo, &github.Label{
-		Name:        github.String(c.label),
-		Color:       github.String(labelColor),
-		Description: github.String(labelDescription),
-	})
-	if err != nil {
-		var er *github.ErrorResponse
-		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity {
-			for _, e := range er.Errors {
-				if e.Code == "already_exists" {
-					err = nil
-				}
-			}
-		}
-		if err != nil {
-			return c.mapError(err, opRepo)
-		}
-	}
-	c.mu.Lock()
-	c.labelEnsured = true
-	c.mu.Unlock()
-	return nil
 }
 
 // keyedMutex serialises work per key.

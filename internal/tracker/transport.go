@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
 )
 
 // headerNotModified marks a response the cache layer rebuilt from a 304 answer.
@@ -123,6 +124,13 @@ type limitState struct {
 	loadedFrom BudgetStore
 	saveMu     sync.Mutex
 	saveTimer  *time.Timer
+	// savedPending is the pending write of this process's latest save to
+	// a SharedBudgetStore, or the one it loaded: found there again, it is
+	// not another's to count.
+	savedPending time.Time
+	// absorbed are the other processes' writes in the windows, as the
+	// latest absorb found them.
+	absorbed []time.Time
 }
 
 // gateWeight is what a write takes of the gate: all of it.
@@ -139,7 +147,13 @@ func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitStat
 	if s, ok := limitStates[key]; ok {
 		return s
 	}
-	s := &limitState{
+	s := newLimitState(key, writesPerMinute, writesPerHour)
+	limitStates[key] = s
+	return s
+}
+
+func newLimitState(key string, writesPerMinute, writesPerHour int) *limitState {
+	return &limitState{
 		// Writes paced over the minute; the hour's may all go at the
 		// minute's pace.
 		perMinute: newWriteWindow("minute", writesPerMinute, time.Minute, true),
@@ -148,8 +162,6 @@ func sharedLimitState(key string, writesPerMinute, writesPerHour int) *limitStat
 		gate:      semaphore.NewWeighted(gateWeight),
 		remaining: -1,
 	}
-	limitStates[key] = s
-	return s
 }
 
 func (s *limitState) check(now time.Time) *RateLimitError {
@@ -298,6 +310,7 @@ func (s *limitState) ensureLoaded(ctx context.Context, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.restore(rec, now)
+	s.savedPending = rec.Pending // counted now: found again on a save, it is no other's
 	s.loadedFrom = store
 	return nil
 }
@@ -361,16 +374,114 @@ func (s *limitState) snapshot(now time.Time) BudgetRecord {
 
 // save writes the budget to the BudgetStore, if there is one.
 func (s *limitState) save(ctx context.Context, now func() time.Time) error {
+	_, _, err := s.saveShared(ctx, now)
+	return err
+}
+
+// saveShared is save; with a SharedBudgetStore it also returns what the
+// other processes had saved (shared true), less this process's own
+// pending write.
+func (s *limitState) saveShared(ctx context.Context, now func() time.Time) (others BudgetRecord, shared bool, err error) {
 	store := currentBudgetStore()
 	if store == nil {
-		return nil
+		return others, false, nil
 	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	rec := s.snapshot(now())
+	ownPending := s.savedPending
 	s.mu.Unlock()
-	return store.Save(ctx, BudgetStoreKey(s.budgetKey), rec)
+	ss, ok := store.(SharedBudgetStore)
+	if !ok {
+		return others, false, store.Save(ctx, BudgetStoreKey(s.budgetKey), rec)
+	}
+	if others, err = ss.SaveShared(ctx, BudgetStoreKey(s.budgetKey), rec); err != nil {
+		return others, false, err
+	}
+	s.mu.Lock()
+	s.savedPending = rec.Pending
+	s.mu.Unlock()
+	if !others.Pending.IsZero() && ceilMilli(others.Pending) == ceilMilli(ownPending) {
+		others.Pending = time.Time{} // this process's write before, in its windows already
+	}
+	return others, true, nil
+}
+
+// absorb brings the writes (and any wait) other processes saved into this
+// process's windows, the write just reserved at now among them, and says
+// whether that write would overdraw the budget they share: then it is
+// taken back and not sent. The store holds this process's writes too: the
+// others' are what it holds beyond them. Another's pending write counts
+// from when it was reserved.
+func (s *limitState) absorb(others BudgetRecord, now time.Time) *RateLimitError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own := subtractWrites(s.writes(), s.absorbed)
+	theirs := subtractWrites(others.Writes, own)
+	if !others.Pending.IsZero() {
+		theirs = append(theirs, others.Pending)
+	}
+	fresh := len(subtractWrites(theirs, s.absorbed)) // the others' writes since the latest absorb
+	s.absorbed = theirs
+	if others.BlockedUntil.After(s.resumeAt) {
+		s.resumeAt, s.secondary, s.message = others.BlockedUntil, others.Secondary, others.Message
+	}
+	all := append(slices.Clone(own), theirs...)
+	slices.SortFunc(all, func(x, y time.Time) int { return x.Compare(y) })
+	var over *RateLimitError
+	for _, w := range []*writeWindow{s.perMinute, s.perHour} {
+		inSpan := 0
+		for _, t := range all {
+			if now.Sub(t) < w.span {
+				inSpan++
+			}
+		}
+		if inSpan > w.limit && over == nil {
+			over = w.spentError(now, w.interval())
+		}
+	}
+	if over != nil {
+		all = subtractWrites(all, []time.Time{now}) // taken back: not sent
+		s.pending = time.Time{}
+	}
+	// The windows anew, their pace as it was, spent further by the
+	// others' fresh writes: rebuilt, it would count the hour's writes as
+	// one burst.
+	minutePace, hourPace := s.perMinute.pace, s.perHour.pace
+	s.perMinute = newWriteWindow(s.perMinute.name, s.perMinute.limit, s.perMinute.span, false)
+	s.perHour = newWriteWindow(s.perHour.name, s.perHour.limit, s.perHour.span, false)
+	for _, t := range all {
+		if now.Sub(t) < time.Hour {
+			s.perMinute.take(t)
+			s.perHour.take(t)
+		}
+	}
+	s.perMinute.pace, s.perHour.pace = minutePace, hourPace
+	for _, p := range []*rate.Limiter{minutePace, hourPace} {
+		for i := 0; p != nil && i < fresh; i++ {
+			p.ReserveN(now, 1) // one at a time: more than the burst at once is refused
+		}
+	}
+	return over
+}
+
+// subtractWrites is a less b, to the millisecond (rounded up), each write
+// of b taking away one of a.
+func subtractWrites(a, b []time.Time) []time.Time {
+	drop := map[int64]int{}
+	for _, t := range b {
+		drop[ceilMilli(t)]++
+	}
+	var out []time.Time
+	for _, t := range a {
+		if k := ceilMilli(t); drop[k] > 0 {
+			drop[k]--
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // saveSoon saves the budget within budgetSaveDelay, once for a burst.
@@ -450,10 +561,19 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// Reserved, saved, then sent: a crash after this counts the write
 		// in the next process's budget.
-		if err := t.state.save(req.Context(), t.now); err != nil {
+		others, shared, err := t.state.saveShared(req.Context(), t.now)
+		if err != nil {
 			t.state.settleWrite(now) // counted, not sent: it costs one write
 			closeReqBody(req)
 			return nil, &notSentError{&errBudgetNotSaved{err}}
+		}
+		// Other shards spend the same budget: the later of two writes
+		// saved at once sees the earlier, and waits if it would overdraw.
+		if shared {
+			if rl := t.state.absorb(others, now); rl != nil {
+				closeReqBody(req)
+				return nil, rl
+			}
 		}
 		if err := sendByPassed(req.Context()); err != nil {
 			t.state.settleWrite(now) // counted, not sent

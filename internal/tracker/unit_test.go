@@ -37,7 +37,7 @@ func (c *testClock) Advance(d time.Duration) {
 // TestMarkerCannotBeSmuggledThroughText: a KeyMarker written into custom
 // resource text does not survive the Markdown sanitiser.
 func TestMarkerCannotBeSmuggledThroughText(t *testing.T) {
-	if keyFromBody(markdown.Text(KeyMarker("other"))) != "" {
+	if KeyFromBody(markdown.Text(KeyMarker("other"))) != "" {
 		t.Error("marker survived markdown.Text")
 	}
 }
@@ -47,15 +47,15 @@ func TestKeyMarkerInBody(t *testing.T) {
 		t.Errorf("KeyMarker = %q", got)
 	}
 	b := composeBody("Hello\r\n\n"+KeyMarker("old"), "new")
-	if strings.Count(b, "cxloop:key=") != 1 || keyFromBody(b) != "new" || stripMarkers(b) != "Hello" {
+	if strings.Count(b, "cxloop:key=") != 1 || KeyFromBody(b) != "new" || stripMarkers(b) != "Hello" {
 		t.Errorf("composeBody = %q", b)
 	}
 	if composeBody("", "k") != KeyMarker("k") {
 		t.Error("empty body")
 	}
 	long := composeBody(strings.Repeat("é", 70000), "k")
-	if n := len([]rune(long)); n > maxBodyChars || keyFromBody(long) != "k" {
-		t.Errorf("long body: %d runes, key %q", n, keyFromBody(long))
+	if n := len([]rune(long)); n > maxBodyChars || KeyFromBody(long) != "k" {
+		t.Errorf("long body: %d runes, key %q", n, KeyFromBody(long))
 	}
 	for _, k := range []string{"", "a b", "a>b", "a<b", strings.Repeat("x", 201)} {
 		if ValidKey(k) {

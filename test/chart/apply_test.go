@@ -65,6 +65,7 @@ func TestRenderedObjectsApply(t *testing.T) {
 		"tolerations":       []any{map[string]any{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}},
 		"priorityClassName": "system-cluster-critical",
 		"watchNamespaces":   []any{"cx-chart"},
+		"sharding":          map[string]any{"shards": []any{"shard1", "shard2"}},
 		"networkPolicy": map[string]any{"statusPage": map[string]any{"from": []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress"}},
 			"podSelector": map[string]any{"matchLabels": map[string]any{"app": "ingress"}}}, map[string]any{"ipBlock": map[string]any{"cidr": "10.1.0.0/16"}}}}},
 		"image": map[string]any{"tag": "v0.1.0", "pullPolicy": "IfNotPresent"},

@@ -27,7 +27,11 @@ func TestManagerAcceptsWhatItIsGiven(t *testing.T) {
 			"statusPage":      map[string]any{"auth": map[string]any{"mode": "proxy", "proxy": map[string]any{"trustedCIDRs": []any{"10.0.0.0/8"}}}},
 			"github":          map[string]any{"allowedHosts": []any{"ghe.example.com"}},
 			"metrics":         map[string]any{"secure": false},
+			"sharding":        map[string]any{"shards": []any{"shard1"}},
 		})),
+		"chart, a shard": containerArgs(t, find(t, mustRender(t, "cxloop", "cxloop-system", map[string]any{
+			"sharding": map[string]any{"shards": []any{"shard1"}},
+		}), "Deployment", "controller-manager-shard1")),
 	}
 	for name, a := range cases {
 		if len(a) == 0 {

@@ -25,6 +25,14 @@ cluster-wide), so the release name is not needed to tell pods apart. */}}
 control-plane: controller-manager
 {{- end -}}
 
+{{/* Labels that select a shard's pods (sharding.shards), given the shard's
+name: not the main manager's, so that its Services and its Deployment do not
+take a shard's pods for its own. */}}
+{{- define "cxloop.shardSelectorLabels" -}}
+control-plane: controller-manager-shard
+sharding.cxloop.dev/key: {{ . }}
+{{- end -}}
+
 {{/* Labels of the manager's pods and what selects them. */}}
 {{- define "cxloop.podLabels" -}}
 control-plane: controller-manager

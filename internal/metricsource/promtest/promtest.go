@@ -100,7 +100,7 @@ func Start(t testing.TB, o Options) *Server {
 		if os.Getenv(EnvRequire) != "" {
 			t.Fatalf("%v, and %s is set", err, EnvRequire)
 		}
-		t.Skipf("skipping the test against a real Prometheus: %v; CI (.ci/run) sets %s=1 so that it cannot skip there", err, EnvRequire)
+		t.Skipf("skipping the test against a real Prometheus: %v; make test sets %s=1 so that it cannot skip there", err, EnvRequire)
 	}
 	s, err := Launch(t.TempDir(), o)
 	if err != nil {
@@ -215,9 +215,6 @@ func (s *Server) Stop() {
 
 // Restart starts a stopped Prometheus again, on the same address and data.
 func (s *Server) Restart() error { return s.start() }
-
-// Logs are what Prometheus wrote.
-func (s *Server) Logs() string { return s.logs.String() }
 
 // OpenMetrics writes the series as an OpenMetrics text file: one gauge
 // family per metric name, each series' samples in time order, timestamps
