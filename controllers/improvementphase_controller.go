@@ -37,25 +37,6 @@ import (
 	"github.com/cxloop/cxloop/internal/workitem"
 )
 
-// Reasons of the ImprovementPhase's conditions and Events.
-const (
-	ReasonSuspended       = "Suspended"
-	ReasonJourneyNotFound = "JourneyNotFound"
-	ReasonJourneyInvalid  = "JourneyInvalid"
-	ReasonWaitingForPhase = "WaitingForPhase"
-	ReasonDependencyCycle = "DependencyCycle"
-	ReasonInvalidAfter    = "InvalidAfter"
-	ReasonPhaseStarted    = "PhaseStarted"
-	ReasonPhaseCompleted  = "PhaseCompleted"
-	ReasonTracking        = "Tracking"
-	ReasonIssueOpened     = "IssueOpened"
-	ReasonIssueObsolete   = "IssueObsolete"
-	ReasonIssueMissing    = "IssueMissing"
-	ReasonIssueReopened   = "IssueReopened"
-	ReasonTrackerReady    = "Connected"
-	ReasonWriteBudget     = "WriteBudget"
-)
-
 const defaultSyncInterval = 5 * time.Minute
 
 // ImprovementPhaseReconciler runs one phase of the method: it waits for the
@@ -270,7 +251,7 @@ func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctr
 		// (nothing was sent): it waits on, in the words of any wait for
 		// the budget, so that the next sync does not rewrite them.
 		wait := max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget,
 			budgetWaitMessage(run.persisted.Status.Conditions, progressOf(run.ph.Status.Items).Planned, wait))
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -315,12 +296,12 @@ func backoffKey(ph *cxv1.ImprovementPhase) string { return ph.Namespace + "/" + 
 func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Context, run *phaseRun) (bool, error) {
 	ph := run.ph
 	if ph.Status.State == cxv1.PhaseCompleted {
-		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
+		conditions.MarkReady(run.conds(), run.gen, cxv1.ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
 		return true, r.judgeLateOutcomes(ctx, run)
 	}
 	if ptr.Deref(ph.Spec.Suspend, false) {
 		ph.Status.State = cxv1.PhaseSuspended
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionReady, metav1.ConditionFalse, cxv1.ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
 		conditions.Remove(run.conds(), cxv1.ConditionReconciling)
 		conditions.Remove(run.conds(), cxv1.ConditionStalled)
 		return true, nil
@@ -367,7 +348,7 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 		if apierrors.IsNotFound(err) {
 			// Not Stalled: applying a directory often creates phases before
 			// their journey, and the journey's creation wakes the phase.
-			conditions.MarkReconciling(run.conds(), run.gen, ReasonJourneyNotFound,
+			conditions.MarkReconciling(run.conds(), run.gen, cxv1.ReasonJourneyNotFound,
 				fmt.Sprintf("waiting for CustomerJourney %q named in spec.journeyRef: create it, or fix the name", run.ph.Spec.JourneyRef.Name))
 			return true, nil
 		}
@@ -376,7 +357,7 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 	run.cj = &cj
 	run.m = measuredMap(&cj)
 	if problems := journey.Validate(run.m); len(problems) > 0 {
-		conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
+		conditions.MarkStalled(run.conds(), run.gen, cxv1.ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
 		return true, nil
 	}
 	run.pc = r.phaseContext(run.ph, &cj)
@@ -403,7 +384,7 @@ func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, ru
 		return true, nil
 	case wait.waiting:
 		run.ph.Status.State = cxv1.PhasePending
-		conditions.MarkReady(run.conds(), run.gen, ReasonWaitingForPhase, wait.message)
+		conditions.MarkReady(run.conds(), run.gen, cxv1.ReasonWaitingForPhase, wait.message)
 		// A phase still waiting when its deadline passes is Late: look again then.
 		if d := burnup.ParseDeadline(run.ph.Spec.Deadline); !d.IsZero() {
 			if until := d.AddDate(0, 0, 1).Sub(r.Clock.Now()); until > 0 {
@@ -437,7 +418,7 @@ func (r *ImprovementPhaseReconciler) startPhase(_ context.Context, run *phaseRun
 		started := now(r.Clock)
 		ph.Status.StartedAt = &started
 	}
-	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
+	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
 	return false, nil
 }
 
@@ -485,7 +466,7 @@ func (r *ImprovementPhaseReconciler) issuesOf(ctx context.Context, run *phaseRun
 // the write budget (for this generation), and its turn has not come yet.
 func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
 	c := apimeta.FindStatusCondition(run.persisted.Status.Conditions, cxv1.ConditionRateLimited)
-	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonWriteBudget || c.ObservedGeneration != run.gen {
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != cxv1.ReasonWriteBudget || c.ObservedGeneration != run.gen {
 		return false
 	}
 	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok {
@@ -518,7 +499,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 				it.State = cxv1.ItemClosed
 				if c.action == closeAsNotPlanned {
 					it.State = cxv1.ItemObsolete
-					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
+					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
 				}
 			} else if r.refusedForThisIssue(ph, it, "close", err) {
 				err = nil
@@ -526,7 +507,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 		case reopen:
 			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.comment); err == nil {
 				it.State, it.ClosedAt = cxv1.ItemOpen, nil
-				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
+				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
 			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
 				err = nil
 			} else {
@@ -572,8 +553,8 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		if run.budgetWait > 0 {
 			// Set over the condition as it stands, never removed and added
 			// again: its lastTransitionTime stays that of the wait's start.
-			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
-			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget,
 				budgetWaitMessage(run.persisted.Status.Conditions, progressOf(ph.Status.Items).Planned, run.budgetWait))
 		} else {
 			trackerConnected(run.conds(), run.gen)
@@ -592,11 +573,11 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		completed := now(r.Clock)
 		ph.Status.CompletedAt = &completed
 		run.periodic = false
-		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progress.Summary)
-		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
+		conditions.MarkReady(run.conds(), run.gen, cxv1.ReasonPhaseCompleted, "completed: "+progress.Summary)
+		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
 		return true, nil
 	}
-	conditions.MarkReady(run.conds(), run.gen, ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
+	conditions.MarkReady(run.conds(), run.gen, cxv1.ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
 	return false, nil
 }
 
@@ -650,7 +631,7 @@ func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.Improv
 		// One Warning per vanished issue: a webhook that later says what
 		// happened refines the item's message, not the news.
 		if it.Message != "" && was[it.Key] == "" {
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonIssueMissing, "Sync", "%s", it.Message)
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonIssueMissing, "Sync", "%s", it.Message)
 		}
 	}
 }

@@ -399,11 +399,11 @@ func TestConnectTrackerStep(t *testing.T) {
 		{name: "untracked: what only tracking gives goes", edit: func(cj *cxv1.CustomerJourney) { leftovers(cj); cj.Spec.Tracker = nil }},
 		{name: "no tracker source: the same", edit: leftovers, noTrackers: true},
 		{name: "connected: GitHub's repository recorded", edit: func(*cxv1.CustomerJourney) {},
-			wantTracker: metav1.ConditionTrue, wantReason: ReasonTrackerReady, connected: true},
+			wantTracker: metav1.ConditionTrue, wantReason: cxv1.ReasonConnected, connected: true},
 		{name: "the Secret not applied yet: waits for it, Reconciling", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.SecretRef.Name = "later" },
-			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: ReasonSecretNotFound, wantVerdict: "reconciling"},
+			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: cxv1.ReasonSecretNotFound, wantVerdict: "reconciling"},
 		{name: "a host the credentials may not go to: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.APIURL = "https://ghe.example.com/api/v3" },
-			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: ReasonHostNotAllowed, wantVerdict: "stalled"},
+			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: cxv1.ReasonHostNotAllowed, wantVerdict: "stalled"},
 		{name: "an unknown repository: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.Repo = "no-such-repo" },
 			want: steps.Done(5 * time.Minute), wantTracker: metav1.ConditionFalse, wantReason: tracker.ReasonRepositoryNotFound, wantVerdict: "stalled"},
 	} {
@@ -711,13 +711,13 @@ func TestTrackerFailure(t *testing.T) {
 		wantEvent   string // Event type, "" for none
 	}{
 		{"cxloop's own write budget: waits, not a failure", &tracker.RateLimitError{ResumeAt: at.Add(30 * time.Minute), Budget: true, Message: "write budget spent"},
-			30 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget, "", ""},
+			30 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget, "", ""},
 		{"GitHub's rate limit: waits until it ends, Reconciling", &tracker.RateLimitError{ResumeAt: at.Add(10 * time.Minute)},
 			10 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, "reconciling", corev1.EventTypeWarning},
-		{"a Secret not applied yet: Reconciling", &TrackerConfigError{Reason: ReasonSecretNotFound, Message: "apply it", Waiting: true},
-			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, ReasonSecretNotFound, "reconciling", corev1.EventTypeNormal},
-		{"a configuration a person must fix: Stalled", &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "not there"},
-			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, ReasonHostNotAllowed, "stalled", corev1.EventTypeWarning},
+		{"a Secret not applied yet: Reconciling", &TrackerConfigError{Reason: cxv1.ReasonSecretNotFound, Message: "apply it", Waiting: true},
+			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonSecretNotFound, "reconciling", corev1.EventTypeNormal},
+		{"a configuration a person must fix: Stalled", &TrackerConfigError{Reason: cxv1.ReasonHostNotAllowed, Message: "not there"},
+			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonHostNotAllowed, "stalled", corev1.EventTypeWarning},
 		{"a missing permission: Stalled", &tracker.APIError{StatusCode: http.StatusForbidden, Reason: tracker.ReasonForbidden, Message: "no"},
 			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonGitHubPermissionDenied, "stalled", corev1.EventTypeWarning},
 		{"a refusal that will not change: Stalled", &tracker.APIError{StatusCode: http.StatusNotFound, Reason: tracker.ReasonRepositoryNotFound, Message: "no"},
@@ -829,7 +829,7 @@ func TestJourneyReconcileSummarisesReady(t *testing.T) {
 		{"a bad schedule: Stalled, still scored", func(cj *cxv1.CustomerJourney) { cj.Spec.Review.Schedule = "every tuesday" },
 			metav1.ConditionFalse, cxv1.ReasonInvalidSchedule, false, true, 0, 0, true},
 		{"the Secret not applied yet: Reconciling, retried in a minute", func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.SecretRef.Name = "later" },
-			metav1.ConditionFalse, ReasonSecretNotFound, true, false, time.Minute, time.Minute, true},
+			metav1.ConditionFalse, cxv1.ReasonSecretNotFound, true, false, time.Minute, time.Minute, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rig, cj := trackedRig(t, clock.RealClock{}, gh, tc.edit)

@@ -111,7 +111,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		if created {
 			opened := now(r.Clock)
 			it.OpenedAt = &opened
-			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
+			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
 		}
 	}
 	return false, nil
@@ -137,7 +137,7 @@ func planWritten(run *phaseRun) bool {
 	}
 	for _, c := range st.Conditions {
 		if c.Type == cxv1.ConditionReady {
-			return c.ObservedGeneration == run.gen && c.Reason != ReasonJourneyNotFound
+			return c.ObservedGeneration == run.gen && c.Reason != cxv1.ReasonJourneyNotFound
 		}
 	}
 	return false

@@ -16,14 +16,6 @@ import (
 	"github.com/cxloop/cxloop/internal/outcome"
 )
 
-// Reasons of the phase's outcome Events and of its MeasuresReady condition.
-const (
-	ReasonOutcomeVerified = "OutcomeVerified"
-	ReasonOutcomeWorse    = "OutcomeWorse"
-	ReasonOutcomeNoData   = "OutcomeNoData"
-	ReasonOutcomesRead    = "OutcomesRead"
-)
-
 // verifyOutcomes judges the closed items whose pain point or touchpoint
 // has a measure: once the settle window after the close has passed, it
 // compares the measure's mean over the settle window before the issue was
@@ -112,7 +104,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 	case queryErr != nil:
 		measureFailedOnPhase(run, queryErr) // a person must fix the query
 	default:
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, ReasonOutcomesRead,
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, cxv1.ReasonOutcomesRead,
 			fmt.Sprintf("%d closed items have a measure, %d verified as improved", measured, verified))
 	}
 	return false, nil
@@ -158,11 +150,11 @@ func (r *ImprovementPhaseReconciler) reportOutcome(ph *cxv1.ImprovementPhase, it
 	o := it.Outcome
 	switch o.Verdict {
 	case cxv1.VerdictWorse:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	case cxv1.VerdictNoData:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	default:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	}
 }
 

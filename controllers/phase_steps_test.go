@@ -51,16 +51,16 @@ func TestGateOnPreviousPhase(t *testing.T) {
 		{name: "after a phase not created yet: waits", phase: phaseNamed("improve", "shop", "discovery"),
 			wantStop: true, wantMsg: "does not exist yet"},
 		{name: "after itself: stalled", phase: phaseNamed("improve", "shop", "improve"),
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "spec.after names the phase itself"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "spec.after names the phase itself"},
 		{name: "a cycle of two: stalled", phase: phaseNamed("improve", "shop", "perfection"),
 			others:   []client.Object{phaseNamed("perfection", "shop", "improve")},
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "improve → perfection → improve"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "improve → perfection → improve"},
 		{name: "a cycle of three: stalled", phase: phaseNamed("a", "shop", "b"),
 			others:   []client.Object{phaseNamed("b", "shop", "c"), phaseNamed("c", "shop", "a")},
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "a → b → c → a"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "a → b → c → a"},
 		{name: "after a phase of another journey: stalled", phase: phaseNamed("improve", "shop", "museum-discovery"),
 			others:   []client.Object{phaseNamed("museum-discovery", "museum", "")},
-			wantStop: true, wantReason: ReasonInvalidAfter, wantMsg: `spec.after names phase "museum-discovery" of journey "museum"`},
+			wantStop: true, wantReason: cxv1.ReasonInvalidAfter, wantMsg: `spec.after names phase "museum-discovery" of journey "museum"`},
 		{name: "a cycle further along is that phase's to report: waits", phase: phaseNamed("x", "shop", "a"),
 			others:   []client.Object{phaseNamed("a", "shop", "b"), phaseNamed("b", "shop", "a")},
 			wantStop: true, wantMsg: "waiting for phase a"},
@@ -164,7 +164,7 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			}
 			// The plan and Ready of this generation are written already.
 			ph.Status.ObservedGeneration = 1
-			conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "5 planned")
+			conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "5 planned")
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 			tr := &scriptedTracker{script: tt.script, delay: tt.delay}
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
@@ -323,9 +323,9 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 		desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
 		ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
 		ph.Status.ObservedGeneration = 1
-		conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "1 planned")
+		conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "1 planned")
 		if waitingSince != nil {
-			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
+			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
 			ph.Status.Conditions = append(ph.Status.Conditions, *waitingSince)
 		}
 		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
@@ -341,8 +341,8 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 			t.Errorf("requeued in %s, want %s: when the budget allows", run.requeue, delay)
 		}
 		c0 := conditionOf(ph.Status.Conditions, cxv1.ConditionRateLimited)
-		if c0 == nil || c0.Reason != ReasonWriteBudget {
-			t.Fatalf("RateLimited = %+v, want %s", c0, ReasonWriteBudget)
+		if c0 == nil || c0.Reason != cxv1.ReasonWriteBudget {
+			t.Fatalf("RateLimited = %+v, want %s", c0, cxv1.ReasonWriteBudget)
 		}
 		if waitingSince != nil && !c0.LastTransitionTime.Equal(&waitingSince.LastTransitionTime) {
 			t.Errorf("RateLimited's lastTransitionTime moved from %s to %s while the phase went on waiting", waitingSince.LastTransitionTime, c0.LastTransitionTime)
@@ -358,7 +358,7 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 	}
 	// Written waiting 3 minutes: the wait shrinking under a minute keeps
 	// the words, which still hold; a wait longer than they say does not.
-	waitingSince = &metav1.Condition{Type: cxv1.ConditionRateLimited, Status: metav1.ConditionTrue, Reason: ReasonWriteBudget, ObservedGeneration: 1,
+	waitingSince = &metav1.Condition{Type: cxv1.ConditionRateLimited, Status: metav1.ConditionTrue, Reason: cxv1.ReasonWriteBudget, ObservedGeneration: 1,
 		Message: message(3 * time.Minute), LastTransitionTime: metav1.NewTime(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))}
 	if shrunk := message(20 * time.Second); shrunk != waitingSince.Message {
 		t.Errorf("the wait shrank and the condition changed:\n%s\n%s", waitingSince.Message, shrunk)
@@ -378,7 +378,7 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 		reason    string
 		wantCalls int
 	}{
-		{ReasonJourneyNotFound, 0},
+		{cxv1.ReasonJourneyNotFound, 0},
 		{"ServerError", 1},
 	} {
 		ph := phaseNamed("discovery", "shop", "")

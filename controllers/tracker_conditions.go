@@ -47,7 +47,7 @@ func trackerFailure(rec events.EventRecorder, clk clock.PassiveClock, obj runtim
 		// cxloop pacing itself within GitHub's content limits is not a
 		// failure: say it, and come back when the budget allows.
 		wait := max(time.Second, rl.ResumeAt.Sub(clk.Now()))
-		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget,
 			fmt.Sprintf("%s; the next write is allowed %s", rl.Message, budgetWaitWords(wait)))
 		return ctrl.Result{RequeueAfter: wait}, nil
 	case errors.As(err, &rl):
@@ -128,7 +128,7 @@ var budgetBands = []struct {
 // the words said.
 func budgetWaitMessage(persisted []metav1.Condition, planned int32, d time.Duration) string {
 	lead := fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed ", planned)
-	if c := apimeta.FindStatusCondition(persisted, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == ReasonWriteBudget &&
+	if c := apimeta.FindStatusCondition(persisted, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == cxv1.ReasonWriteBudget &&
 		strings.HasPrefix(c.Message, lead) {
 		said := strings.TrimPrefix(c.Message, lead)
 		for _, b := range budgetBands {
@@ -150,7 +150,7 @@ func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.C
 
 // trackerConnected records that GitHub answers and no limit holds.
 func trackerConnected(conds *[]metav1.Condition, gen int64) {
-	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
 	conditions.Remove(conds, cxv1.ConditionRateLimited)
 }
 
