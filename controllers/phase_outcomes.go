@@ -14,6 +14,7 @@ import (
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/outcome"
+	"github.com/cxloop/cxloop/internal/steps"
 )
 
 // verifyOutcomes judges the closed items whose pain point or touchpoint
@@ -23,7 +24,7 @@ import (
 // the verdict on the item and writes it on the closed issue. Prometheus'
 // failures leave the outcome Pending with a message and set MeasuresReady
 // False; they never stop the phase, and the item is read again later.
-func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *phaseRun) (res steps.Result, _ error) {
 	ph := run.ph
 	src := r.Metrics
 	if src == nil {
@@ -56,7 +57,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 		if o.Verdict == cxv1.VerdictPending {
 			if now.Before(w.AfterEnd) {
 				o.Message = fmt.Sprintf("%s after the settle window is read at %s", m.Name, w.AfterEnd.UTC().Format(time.RFC3339))
-				run.lookAgainIn(w.AfterEnd.Sub(now))
+				res = res.Merge(steps.Requeue(w.AfterEnd.Sub(now)))
 				continue
 			}
 			if failure != nil {
@@ -99,7 +100,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 	case failure != nil:
 		measureFailedOnPhase(run, failure)
 		if metricsource.KindOf(failure) != metricsource.NotConfigured {
-			run.lookAgainIn(measureRetry)
+			res = res.Merge(steps.Requeue(measureRetry))
 		}
 	case queryErr != nil:
 		measureFailedOnPhase(run, queryErr) // a person must fix the query
@@ -107,7 +108,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 		conditions.Set(run.conds(), run.gen, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, cxv1.ReasonOutcomesRead,
 			fmt.Sprintf("%d closed items have a measure, %d verified as improved", measured, verified))
 	}
-	return false, nil
+	return res, nil
 }
 
 func measureFailedOnPhase(run *phaseRun, err error) {

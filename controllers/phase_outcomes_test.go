@@ -14,6 +14,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -137,8 +138,9 @@ func TestVerifyOutcomes(t *testing.T) {
 			ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: []cxv1.PhaseItem{tt.item}}}
 			tr := &commentTracker{comments: map[int][]string{}}
 			run := &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
-			if stop, err := r.verifyOutcomes(context.Background(), run); stop || err != nil {
-				t.Fatalf("stop %v, err %v", stop, err)
+			res, err := r.verifyOutcomes(context.Background(), run)
+			if res.Stop || err != nil {
+				t.Fatalf("result %v, err %v", res, err)
 			}
 			o := ph.Status.Items[0].Outcome
 			if o == nil || o.Verdict != tt.want || o.Baseline != tt.baseline || o.After != tt.after {
@@ -158,8 +160,8 @@ func TestVerifyOutcomes(t *testing.T) {
 			if c == nil || c.Reason != tt.condition || (c.Status == metav1.ConditionTrue) != tt.conditionOK {
 				t.Errorf("MeasuresReady %+v, want %s", c, tt.condition)
 			}
-			if tt.want == cxv1.VerdictPending && tt.at.Before(closed.Add(settle)) && run.requeue != closed.Add(settle).Sub(tt.at) {
-				t.Errorf("requeue %s, want the end of the settle window", run.requeue)
+			if tt.want == cxv1.VerdictPending && tt.at.Before(closed.Add(settle)) && res.RequeueAfter != closed.Add(settle).Sub(tt.at) {
+				t.Errorf("requeue %s, want the end of the settle window", res.RequeueAfter)
 			}
 
 			// A second run reads nothing more and comments no more.
@@ -286,15 +288,15 @@ func TestCompletedPhaseStillJudgesOutcomes(t *testing.T) {
 	cl := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph).Build()
 	r := &ImprovementPhaseReconciler{Client: cl, Recorder: events.NewFakeRecorder(10), Clock: clocktesting.NewFakeClock(now), Metrics: src, Trackers: oneTracker{tr}}
 	run := &phaseRun{ph: ph, gen: ph.Generation}
-	if stop, err := r.holdCompletedOrSuspended(context.Background(), run); !stop || err != nil {
-		t.Fatalf("stop %v, err %v: a completed phase stops here", stop, err)
+	if res, err := steps.Run(context.Background(), run, r.phaseSteps()); res != steps.Done(0) || err != nil {
+		t.Fatalf("result %v, err %v: a completed phase stops at holdCompletedOrSuspended, asking for nothing more", res, err)
 	}
 	it := ph.Status.Items[0]
 	if it.Outcome.Verdict != cxv1.VerdictImproved || !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
 		t.Fatalf("outcome %+v, comments %q: want Improved and one comment", it.Outcome, tr.comments[3])
 	}
 	calls := src.calls
-	if _, err := r.holdCompletedOrSuspended(context.Background(), &phaseRun{ph: ph, gen: ph.Generation}); err != nil {
+	if _, err := r.verifyLateOutcomes(context.Background(), &phaseRun{ph: ph, gen: ph.Generation}); err != nil {
 		t.Fatal(err)
 	}
 	if src.calls != calls || len(tr.comments[3]) != 1 {

@@ -16,6 +16,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -70,13 +71,14 @@ func TestGateOnPreviousPhase(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(tt.others, tt.phase)...).Build()
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now())}
 			run := &phaseRun{ph: tt.phase, persisted: tt.phase.DeepCopy(), gen: 1}
-			stop, err := r.gateOnPreviousPhase(context.Background(), run)
+			res, err := r.gateOnPreviousPhase(context.Background(), run)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stop != tt.wantStop {
-				t.Fatalf("stop = %v, want %v", stop, tt.wantStop)
+			if res.Stop != tt.wantStop {
+				t.Fatalf("stop = %v, want %v", res.Stop, tt.wantStop)
 			}
+			summarizeReady(run.conds(), run.gen, run.ready)
 			stalled := conditionOf(run.ph.Status.Conditions, cxv1.ConditionStalled)
 			switch {
 			case tt.wantReason == "" && stalled != nil:
@@ -169,7 +171,8 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			tr := &scriptedTracker{script: tt.script, delay: tt.delay}
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
 			run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-			if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+			res, err := r.openPlannedWork(context.Background(), run)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if len(tr.calls) != tt.wantCalls {
@@ -194,8 +197,8 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			if (run.githubErr != nil) != tt.wantErr {
 				t.Errorf("failure set aside: %v, want %v", run.githubErr, tt.wantErr)
 			}
-			if tt.delay > 0 && run.requeue != tt.delay {
-				t.Errorf("requeue %s, want the budget's %s", run.requeue, tt.delay)
+			if tt.delay > 0 && res.RequeueAfter != tt.delay {
+				t.Errorf("requeue %s, want the budget's %s", res.RequeueAfter, tt.delay)
 			}
 			// What was written before each request is what the API server holds.
 			var stored cxv1.ImprovementPhase
@@ -282,10 +285,11 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 	var waits []time.Duration
 	for range 8 {
 		run := &phaseRun{ph: ph, gen: 1}
-		res, err := r.githubFailed(run, down)
+		res, err := r.githubFailed(run, steps.Result{}, down)
 		if err != nil {
 			t.Fatal(err)
 		}
+		summarizeReady(run.conds(), run.gen, run.ready)
 		waits = append(waits, res.RequeueAfter)
 		if !conditions.IsTrue(ph.Status.Conditions, cxv1.ConditionReconciling) {
 			t.Fatal("a failure is not Reconciling")
@@ -303,11 +307,11 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 		t.Errorf("backoff %v: want from about a second up to the 20s sync interval", waits)
 	}
 	progressed := &phaseRun{ph: ph, gen: 1, progressed: true}
-	if res, _ := r.githubFailed(progressed, down); res.RequeueAfter != firstRetry {
+	if res, _ := r.githubFailed(progressed, steps.Result{}, down); res.RequeueAfter != firstRetry {
 		t.Errorf("after progress: retry in %s, want %s", res.RequeueAfter, firstRetry)
 	}
 	limited := &tracker.RateLimitError{ResumeAt: clk.Now().Add(7 * time.Second), Secondary: true}
-	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, &githubError{"opening issues", limited}); res.RequeueAfter != 7*time.Second {
+	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, steps.Result{}, &githubError{"opening issues", limited}); res.RequeueAfter != 7*time.Second {
 		t.Errorf("rate limited: retry in %s, want when it ends (7s)", res.RequeueAfter)
 	}
 }
@@ -332,13 +336,15 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
 		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 			tr: &scriptedTracker{delay: delay}, desired: desired, work: workByKey(desired)}
-		for _, step := range []phaseStep{r.openPlannedWork, r.checkExitCriteria} {
-			if _, err := step(context.Background(), run); err != nil {
-				t.Fatal(err)
-			}
+		res, err := r.openPlannedWork(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if run.requeue != delay {
-			t.Errorf("requeued in %s, want %s: when the budget allows", run.requeue, delay)
+		if _, err := r.checkExitCriteria(context.Background(), run); err != nil {
+			t.Fatal(err)
+		}
+		if res.RequeueAfter != delay {
+			t.Errorf("requeued in %s, want %s: when the budget allows", res.RequeueAfter, delay)
 		}
 		c0 := conditionOf(ph.Status.Conditions, cxv1.ConditionRateLimited)
 		if c0 == nil || c0.Reason != cxv1.ReasonWriteBudget {
@@ -390,14 +396,15 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 		tr := &scriptedTracker{}
 		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
 		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-		if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+		res, err := r.openPlannedWork(context.Background(), run)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(tr.calls) != tc.wantCalls {
 			t.Errorf("Ready=False/%s: %d requests sent, want %d", tc.reason, len(tr.calls), tc.wantCalls)
 		}
-		if tc.wantCalls == 0 && run.requeue != time.Millisecond {
-			t.Errorf("Ready=False/%s: requeue %s, want a prompt one once the plan is out", tc.reason, run.requeue)
+		if tc.wantCalls == 0 && res.RequeueAfter != time.Millisecond {
+			t.Errorf("Ready=False/%s: requeue %s, want a prompt one once the plan is out", tc.reason, res.RequeueAfter)
 		}
 	}
 }
