@@ -572,8 +572,8 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 		Namespace: ph.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Name: ph.Name, Type: string(ph.Spec.Type),
 		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
 	}
-	if gh := cj.Spec.Tracker.GitHub; gh != nil {
-		p.Labels, p.Assignees = gh.Labels, gh.Assignees
+	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil { // no tracker: connectTracker says so
+		p.Labels, p.Assignees = t.GitHub.Labels, t.GitHub.Assignees
 	}
 	return p
 }
