@@ -38,16 +38,19 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 	gh.AddToken(ghToken)
 
 	issuesPath := "/repos/" + ghOwner + "/" + ghRepo + "/issues"
-	gh.Inject(localgithub.Fault{Method: http.MethodGet, Path: issuesPath, Kind: localgithub.PrimaryLimit, Times: 1})
-	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: issuesPath, Kind: localgithub.SecondaryLimit, Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second, Times: 1})
 
 	startCxloop(t)
 	ns := namespace(t)
 	cj := trackedJourney(t, ns, gh)
-	// The journey connected first (its label is a write): the phase alone spends the budget.
+	// The journey connected first (its listing loads the repository's
+	// shared issue index): the phase alone meets the limits, on whichever
+	// request it sends first (a listing, or a create when the index is
+	// fresh), then on its next create.
 	g.Eventually(func(g Gomega) {
 		g.Expect(meta.IsStatusConditionTrue(getJourney(g, client.ObjectKeyFromObject(cj)).Status.Conditions, cxv1.ConditionTrackerReady)).To(BeTrue())
 	}).Should(Succeed())
+	gh.Inject(localgithub.Fault{Path: issuesPath, Kind: localgithub.PrimaryLimit, Times: 1})
+	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: issuesPath, Kind: localgithub.SecondaryLimit, Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second, Times: 1})
 	improve := samplePhases(t, ns)[1]
 	improve.Spec.After, improve.Spec.Limits = "", nil
 	g.Expect(k8sClient.Create(ctx, improve)).To(Succeed())

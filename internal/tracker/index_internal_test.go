@@ -255,3 +255,35 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	clk.Advance(openRecheck)
 	known("the open issues due for their whole listing", true)
 }
+
+// TestDeliveriesLengthenTheViewsLife: while webhook deliveries arrive for
+// a repository they say what changed, so a view 30s old still serves a
+// polling caller (up to webhookMaxAge); without deliveries it would be
+// refreshed after indexFreshFor. A delivery's own mark still refreshes.
+func TestDeliveriesLengthenTheViewsLife(t *testing.T) {
+	ctx := context.Background()
+	c := &Client{now: time.Now}
+	x := &issueIndex{loaded: true, refreshedAt: time.Now().Add(-30 * time.Second), openAt: time.Now(),
+		entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1), deliveredAt: time.Now().Add(-time.Minute)}
+	if err := x.refresh(ctx, c, false); err != nil {
+		t.Errorf("a view 30s old, deliveries arriving: refreshed (%v)", err)
+	}
+	// Marked changed by a delivery: the next caller asks GitHub (here a
+	// client without a connection, so the attempt shows as a panic).
+	x.dirty = true
+	asked := func() (asked bool) {
+		defer func() { asked = recover() != nil }()
+		_ = x.refresh(ctx, c, false)
+		return false
+	}
+	if !asked() {
+		t.Error("a view a delivery marked changed was not refreshed")
+	}
+	// Deliveries stopped long ago: polling decides again.
+	y := &issueIndex{loaded: true, refreshedAt: time.Now().Add(-30 * time.Second), openAt: time.Now(),
+		entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1), deliveredAt: time.Now().Add(-webhookTrust - time.Second)}
+	x = y
+	if !asked() {
+		t.Error("a view 30s old, no recent delivery: not refreshed")
+	}
+}
