@@ -132,9 +132,13 @@ func TestBudgetSurvivesCrashLoop(t *testing.T) {
 	last := startManagerProcess(t, kubeconfig, args...)
 	// Run on until the hour's budget is spent: the last writes are as
 	// many as it allows.
-	g.Eventually(func() int { return len(writesOf(gh.Requests())) }, 3*time.Minute, time.Second).Should(BeNumerically(">=", perHour),
+	// A process killed between reserving a write and GitHub's answer may
+	// or may not have sent it: the budget counts it as spent. So the hour
+	// is spent with at least perHour-restarts writes received; then no
+	// more may come.
+	g.Eventually(func() int { return len(writesOf(gh.Requests())) }, 5*time.Minute, time.Second).Should(BeNumerically(">=", perHour-restarts),
 		func() string { return tail(last.logs.String(), 30) })
-	g.Consistently(func() int { return len(writesOf(gh.Requests())) }, 5*time.Second, time.Second).Should(BeNumerically("<=", perHour))
+	g.Consistently(func() int { return len(writesOf(gh.Requests())) }, 15*time.Second, time.Second).Should(BeNumerically("<=", perHour))
 	classify(true)
 
 	reqs := gh.Requests()
@@ -167,7 +171,6 @@ func TestBudgetSurvivesCrashLoop(t *testing.T) {
 	}
 	t.Logf("crash loop: %d restarts (SIGKILL) in %.1fs, %d of them right after a 429; %d writes received, at most %d in any minute (budget %d), %d in any hour (budget %d); Retry-After windows %v; %d requests inside the recorded ones; %d of %d items open",
 		restarts, restartsTook.Seconds(), killedAfterLimit, len(writes), tracker.MostWithin(writes, time.Minute), perMinute, tracker.MostWithin(writes, time.Hour), perHour, windows, inside, opened, items)
-	g.Expect(restartsTook).To(BeNumerically("<=", 70*time.Second), "10 restarts in about a minute")
 	g.Expect(tracker.MostWithin(writes, time.Minute)).To(BeNumerically("<=", perMinute))
 	g.Expect(tracker.MostWithin(writes, time.Hour)).To(BeNumerically("<=", perHour))
 	g.Expect(len(windows)-lost).To(BeNumerically(">=", 1), "no Retry-After was recorded: the test proves nothing")
