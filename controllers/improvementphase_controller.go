@@ -32,6 +32,7 @@ import (
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
@@ -104,7 +105,7 @@ type phaseRun struct {
 	desired []workitem.Item
 	work    map[string]workitem.Item // desired, by key
 	issues  map[string]tracker.Issue
-	changes []itemChange
+	changes []plan.Change
 
 	// ready is what the steps found about the phase as a whole; the
 	// deferred patch turns it into Ready, Reconciling and Stalled once.
@@ -413,14 +414,14 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	if err != nil {
 		return steps.Done(0), err
 	}
-	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
+	run.desired = plan.Work(run.ph, run.m, run.pc, plan.QuickWinRule(phases, run.ph))
 	run.work = workByKey(run.desired)
 	issues, err := r.issuesOf(ctx, run)
 	if err != nil {
 		return steps.Done(0), &githubError{"listing issues", err}
 	}
 	run.issues = issues
-	run.changes = mergeItems(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock, r.createGrace())
+	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
 	r.reportMissingIssues(run.ph, run.persisted)
 	return steps.Result{}, nil
 }
@@ -469,29 +470,25 @@ func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Names
 func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	for _, c := range run.changes {
-		it := &ph.Status.Items[c.index]
+		it := &ph.Status.Items[c.Index]
 		var err error
-		switch c.action {
-		case closeAsCompleted, closeAsNotPlanned:
-			reason := reasonCompleted
-			if c.action == closeAsNotPlanned {
-				reason = reasonNotPlanned
-			}
-			if err = run.tr.CloseIssue(ctx, int(it.Issue), reason, c.comment); err == nil {
+		switch c.Action {
+		case plan.CloseAsCompleted, plan.CloseAsNotPlanned:
+			if err = run.tr.CloseIssue(ctx, int(it.Issue), c.Action.StateReason(), c.Comment); err == nil {
 				closed := now(r.Clock)
 				it.ClosedAt = &closed
 				it.State = cxv1.ItemClosed
-				if c.action == closeAsNotPlanned {
+				if c.Action == plan.CloseAsNotPlanned {
 					it.State = cxv1.ItemObsolete
-					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
+					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.Comment)
 				}
 			} else if r.refusedForThisIssue(ph, it, "close", err) {
 				err = nil
 			}
-		case reopen:
-			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.comment); err == nil {
+		case plan.Reopen:
+			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.Comment); err == nil {
 				it.State, it.ClosedAt = cxv1.ItemOpen, nil
-				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
+				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.Comment)
 			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
 				err = nil
 			} else {
@@ -501,7 +498,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 		if err != nil {
-			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.action.verb(), it.Issue), err})
+			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.Action.Verb(), it.Issue), err})
 			var rl *tracker.RateLimitError
 			if errors.As(err, &rl) {
 				return steps.Result{}, nil
@@ -551,7 +548,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		ph.Status.LastSyncTime = &syncTime
 	}
 	progress := progressOf(ph.Status.Items)
-	done, why := exitCriteriaMet(ph, run.cj, progress, len(run.desired))
+	done, why := plan.ExitCriteriaMet(ph, run.cj, progress, len(run.desired))
 	if done && run.githubErr == nil {
 		ph.Status.State = cxv1.PhaseCompleted
 		completed := now(r.Clock)

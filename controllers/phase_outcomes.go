@@ -15,6 +15,7 @@ import (
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/outcome"
 	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // verifyOutcomes judges the closed items whose pain point or touchpoint
@@ -188,7 +189,7 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 // measure, else its touchpoint's first. Discovery's gaps are work on the
 // map, not on the experience: no measure judges them.
 func measureFor(cj *cxv1.CustomerJourney, src cxv1.ItemSource) (cxv1.Measure, bool) {
-	if cj == nil || src.Touchpoint == "" || src.Kind == itemKindGap {
+	if cj == nil || src.Touchpoint == "" || src.Kind == workitem.KindGap {
 		return cxv1.Measure{}, false
 	}
 	for _, s := range cj.Spec.Stages {

@@ -220,38 +220,6 @@ func TestVerifyOutcomesCommentRetriedAndReopenResets(t *testing.T) {
 	}
 }
 
-func TestVerifiedPercentExitCriterion(t *testing.T) {
-	items := func(verdicts ...cxv1.Verdict) cxv1.PhaseProgress {
-		var out []cxv1.PhaseItem
-		for _, v := range verdicts {
-			out = append(out, cxv1.PhaseItem{State: cxv1.ItemClosed, Outcome: &cxv1.ItemOutcome{Verdict: v}})
-		}
-		return progressOf(out)
-	}
-	ph := &cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove, ExitCriteria: &cxv1.ExitCriteria{VerifiedPercent: ptr.To[int32](50)}}}
-	cj := &cxv1.CustomerJourney{}
-	for _, tt := range []struct {
-		name string
-		p    cxv1.PhaseProgress
-		want bool
-	}{
-		{"half improved", items(cxv1.VerdictImproved, cxv1.VerdictWorse), true},
-		{"one of three", items(cxv1.VerdictImproved, cxv1.VerdictPending, cxv1.VerdictUnchanged), false},
-		{"none verified yet", items(cxv1.VerdictPending, cxv1.VerdictPending), false},
-		{"no items cannot be verified", items(), false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, why := exitCriteriaMet(ph, cj, tt.p, 0)
-			if got != tt.want {
-				t.Errorf("exitCriteriaMet = %v (%s), want %v", got, why, tt.want)
-			}
-			if !got && !strings.Contains(why, "verified as improved") {
-				t.Errorf("why: %s", why)
-			}
-		})
-	}
-}
-
 func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
 	for i := range conds {
 		if conds[i].Type == typ {

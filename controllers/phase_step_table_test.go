@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
@@ -342,7 +343,7 @@ func TestPhaseTrackIssuesStep(t *testing.T) {
 		return func(run *phaseRun) {
 			run.tr = tr
 			run.work = workByKey([]workitem.Item{{Key: "gap/a", Title: "a"}, {Key: "gap/c", Title: "c"}})
-			run.changes = []itemChange{{index: 1, action: closeAsNotPlanned, comment: "no longer on the map"}, {index: 2, action: reopen, comment: "on the map again"}}
+			run.changes = []plan.Change{{Index: 1, Action: plan.CloseAsNotPlanned, Comment: "no longer on the map"}, {Index: 2, Action: plan.Reopen, Comment: "on the map again"}}
 		}
 	}
 	states := func(want ...cxv1.ItemState) func(t *testing.T, run *phaseRun) {
