@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -421,4 +422,80 @@ func TestPhaseCheckExitCriteriaStep(t *testing.T) {
 			wantPoll: true, wantState: cxv1.PhaseActive,
 			wantConds: map[string]string{cxv1.ConditionRateLimited: "True/" + cxv1.ReasonWriteBudget, cxv1.ConditionReady: "True/" + cxv1.ReasonTracking}},
 	})
+}
+
+// TestPhaseReconcileSummarisesOnce: Reconcile over the fake client, from
+// the steps' verdicts to the one status write: Ready, Reconciling and
+// Stalled as the summary makes them, and the requeue the run's outcome
+// calls for.
+func TestPhaseReconcileSummarisesOnce(t *testing.T) {
+	down := &tracker.APIError{Reason: tracker.ReasonServerError, StatusCode: 502, Message: "Server Error"}
+	for _, tc := range []struct {
+		name      string
+		edit      func(ph *cxv1.ImprovementPhase)
+		objects   []client.Object
+		trackers  TrackerSource
+		wantAfter func(d time.Duration) bool
+		wantConds map[string]string
+	}{
+		{name: "suspended: Ready=False, nothing asked", edit: func(ph *cxv1.ImprovementPhase) { ph.Spec.Suspend = ptr.To(true) },
+			wantAfter: func(d time.Duration) bool { return d == 0 },
+			wantConds: map[string]string{cxv1.ConditionReady: "False/" + cxv1.ReasonSuspended, cxv1.ConditionReconciling: "", cxv1.ConditionStalled: ""}},
+		{name: "journey missing: Reconciling", wantAfter: func(d time.Duration) bool { return d == 0 },
+			wantConds: map[string]string{cxv1.ConditionReady: "False/" + cxv1.ReasonJourneyNotFound, cxv1.ConditionReconciling: "True/" + cxv1.ReasonJourneyNotFound}},
+		{name: "credentials refused: Stalled, looked at again in a minute", objects: []client.Object{shopJourney()},
+			trackers:  errTrackers{&TrackerConfigError{Reason: cxv1.ReasonSecretRefused, Message: "the Secret lacks the opt-in label"}},
+			wantAfter: func(d time.Duration) bool { return d == time.Minute },
+			wantConds: map[string]string{cxv1.ConditionReady: "False/" + cxv1.ReasonSecretRefused, cxv1.ConditionStalled: "True/" + cxv1.ReasonSecretRefused,
+				cxv1.ConditionTrackerReady: "False/" + cxv1.ReasonSecretRefused}},
+		{name: "GitHub down: Reconciling, retried within the first backoff step", objects: []client.Object{shopJourney()},
+			edit:      func(ph *cxv1.ImprovementPhase) { ph.Spec.Type = cxv1.PhaseDiscovery },
+			trackers:  oneTracker{&issueTracker{err: down}},
+			wantAfter: func(d time.Duration) bool { return d >= firstRetry && d <= firstRetry*6/5 },
+			wantConds: map[string]string{cxv1.ConditionReady: "False/" + tracker.ReasonServerError, cxv1.ConditionReconciling: "True/" + tracker.ReasonServerError,
+				cxv1.ConditionTrackerReady: "False/" + tracker.ReasonServerError}},
+		{name: "tracking: Ready, polled every sync interval", objects: []client.Object{shopJourney()},
+			edit: func(ph *cxv1.ImprovementPhase) {
+				ph.Spec.Type = cxv1.PhasePersonalization // no work on this map
+				ph.Spec.ExitCriteria = &cxv1.ExitCriteria{MinHealthScore: ptr.To[int32](90)}
+			},
+			trackers:  oneTracker{&issueTracker{issues: map[string]tracker.Issue{}}},
+			wantAfter: func(d time.Duration) bool { return d >= defaultSyncInterval && d <= defaultSyncInterval*11/10 },
+			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonTracking, cxv1.ConditionTrackerReady: "True/" + cxv1.ReasonConnected}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ph := phaseNamed("improve", "shop", "")
+			if tc.edit != nil {
+				tc.edit(ph)
+			}
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(tc.objects, ph)...).WithStatusSubresource(ph).
+				WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+					return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+				}).Build()
+			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(stepNow), Recorder: events.NewFakeRecorder(100), Trackers: tc.trackers}
+			res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ph)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.wantAfter(res.RequeueAfter) {
+				t.Errorf("requeue after %s", res.RequeueAfter)
+			}
+			var got cxv1.ImprovementPhase
+			if err := c.Get(context.Background(), client.ObjectKeyFromObject(ph), &got); err != nil {
+				t.Fatal(err)
+			}
+			for typ, want := range tc.wantConds {
+				s := ""
+				if c := conditionOf(got.Status.Conditions, typ); c != nil {
+					s = string(c.Status) + "/" + c.Reason
+				}
+				if s != want {
+					t.Errorf("%s = %q, want %q (conditions %+v)", typ, s, want, got.Status.Conditions)
+				}
+			}
+			if got.Status.ObservedGeneration != ph.Generation {
+				t.Errorf("observedGeneration %d, want %d", got.Status.ObservedGeneration, ph.Generation)
+			}
+		})
+	}
 }
