@@ -289,7 +289,7 @@ func TestDuplicatePainPointIDsStall(t *testing.T) {
 		g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(cj), &got)).To(Succeed())
 		stalled := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionStalled)
 		g.Expect(stalled).NotTo(BeNil())
-		g.Expect(stalled.Reason).To(Equal(ReasonInvalidMap))
+		g.Expect(stalled.Reason).To(Equal(cxv1.ReasonInvalidMap))
 		g.Expect(stalled.Message).To(ContainSubstring(`spec.stages[3].touchpoints[1].painPoints[0].id: pain point id "phone-queue" is already used`))
 		g.Expect(meta.IsStatusConditionFalse(got.Status.Conditions, cxv1.ConditionReady)).To(BeTrue())
 	}).Should(Succeed())

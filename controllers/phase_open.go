@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -23,13 +24,13 @@ import (
 // one. Only the item whose request is about to be sent is marked, so a
 // failure leaves the items after it free to go at the next try, and an
 // attempt that provably never reached GitHub is taken back at once.
-func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (res steps.Result, _ error) {
 	var rl *tracker.RateLimitError
 	if errors.As(run.githubErr, &rl) {
-		return false, nil // nothing can be sent before the limit ends
+		return res, nil // nothing can be sent before the limit ends
 	}
 	candidates, wait := r.itemsToOpen(run.ph, run.work)
-	run.lookAgainIn(wait)
+	res = steps.Requeue(wait)
 	if len(candidates) > 0 && !planWritten(run) {
 		// The plan and Ready go out first, in this reconcile's one status
 		// write; the issues open in the next one. When hundreds of phases
@@ -39,23 +40,19 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			// The budget holds the issues back already: the plan's write
 			// says so too (not a write of its own), and the phase takes
 			// its place in line.
-			run.lookAgainIn(d)
 			run.budgetWait = d
-			return false, nil
+			return res.Merge(steps.Requeue(d)), nil
 		}
-		run.lookAgainIn(time.Millisecond)
-		return false, nil
+		return res.Merge(steps.Requeue(time.Millisecond)), nil
 	}
 	failed := 0
 	for n, i := range candidates {
 		if n == maxOpenPerReconcile {
-			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
-			return false, nil
+			return res.Merge(steps.Requeue(time.Millisecond)), nil // more to open: let other phases have the worker first
 		}
 		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
-			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
-			run.budgetWait = d // checkExitCriteria says so in a condition
-			return false, nil
+			run.budgetWait = d                      // checkExitCriteria says so in a condition
+			return res.Merge(steps.Requeue(d)), nil // the write budget or a rate limit says later: hold no worker
 		}
 		// The create must leave well within the attempt's grace: after it,
 		// another leader may make it (see recordAttempt).
@@ -63,18 +60,16 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		attemptedBefore := run.ph.Status.Items[i].AttemptedAt != nil
 		if err := r.recordAttempt(ctx, run, i); err != nil {
 			if run.superseded {
-				run.lookAgainIn(supersededRetry)
-				return true, nil
+				return res.Merge(steps.Done(supersededRetry)), nil
 			}
-			return true, err
+			return res.Merge(steps.Done(0)), err
 		}
 		if err := r.leader.check(ctx); err != nil {
 			if errors.Is(err, errNotLeader) {
 				run.superseded = true // another replica owns the phase now
-				run.lookAgainIn(supersededRetry)
-				return true, nil
+				return res.Merge(steps.Done(supersededRetry)), nil
 			}
-			return true, err // the attempt holds the item for its grace
+			return res.Merge(steps.Done(0)), err // the attempt holds the item for its grace
 		}
 		// The write decoded the answer into the phase: take the item afresh.
 		it := &run.ph.Status.Items[i]
@@ -87,21 +82,20 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			// This process was paused past the attempt's grace: another
 			// leader may own the phase now. Write nothing from this view.
 			run.superseded = true
-			run.lookAgainIn(supersededRetry)
-			return true, nil
+			return res.Merge(steps.Done(supersededRetry)), nil
 		}
 		if err != nil {
 			if tracker.NotCreated(err) {
 				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try
 			} else {
-				run.lookAgainIn(r.createGrace()) // it may have landed: it waits for its grace
+				res = res.Merge(steps.Requeue(r.createGrace())) // it may have landed: it waits for its grace
 			}
 			run.setAside(&githubError{"opening issues", err})
 			// One lost answer concerns one item: the next ones go on. A
 			// rate limit, or failures in a row, say GitHub needs a rest.
 			var rl *tracker.RateLimitError
 			if failed++; errors.As(err, &rl) || failed == maxFailuresInARow {
-				return false, nil
+				return res, nil
 			}
 			continue
 		}
@@ -111,10 +105,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		if created {
 			opened := now(r.Clock)
 			it.OpenedAt = &opened
-			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
+			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
 		}
 	}
-	return false, nil
+	return res, nil
 }
 
 // supersededRetry is how soon a run whose attempt met a newer phase looks
@@ -137,7 +131,7 @@ func planWritten(run *phaseRun) bool {
 	}
 	for _, c := range st.Conditions {
 		if c.Type == cxv1.ConditionReady {
-			return c.ObservedGeneration == run.gen && c.Reason != ReasonJourneyNotFound
+			return c.ObservedGeneration == run.gen && c.Reason != cxv1.ReasonJourneyNotFound
 		}
 	}
 	return false

@@ -22,6 +22,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
+	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -258,7 +259,7 @@ func vanishedIssues(cj *cxv1.CustomerJourney) map[string]string {
 }
 
 // vanishedKey identifies a vanished issue: its tracker key and number.
-func vanishedKey(key string, number int64) string { return fmt.Sprintf("%s#%d", key, number) }
+func vanishedKey(key string, number int64) string { return plan.VanishedKey(key, number) }
 
 // Wakeups hands webhook deliveries to the controllers of the replica that
 // received them, while that replica leads: no API write on the way.
