@@ -421,7 +421,7 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 		return steps.Done(0), &githubError{"listing issues", err}
 	}
 	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
-		return true, &githubError{"confirming issues a listing did not show", err}
+		return steps.Done(0), &githubError{"confirming issues a listing did not show", err}
 	}
 	run.issues = issues
 	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
