@@ -1,11 +1,9 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -82,25 +81,8 @@ func managerKubeconfig(t *testing.T) string {
 // managerProcess is one run of the manager binary.
 type managerProcess struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *devenv.SyncBuffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startManagerProcess runs the manager binary with the given flags.
@@ -111,7 +93,7 @@ func startManagerProcess(t *testing.T, kubeconfig string, args ...string) *manag
 		"--github-allowed-hosts=" + strings.Join(localGitHubHosts.list(), ","),
 	}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	p := &managerProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &managerProcess{cmd: cmd, logs: &devenv.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -129,16 +111,6 @@ func (p *managerProcess) kill() {
 
 func (p *managerProcess) isLeader() bool {
 	return strings.Contains(strings.ToLower(p.logs.String()), "successfully acquired lease")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // quickWinJourney is a journey whose map holds n quick wins (impact 5,
@@ -434,7 +406,10 @@ func TestTwoReplicas(t *testing.T) {
 	g.Expect(os.WriteFile(secretFile, []byte(webhookSecret), 0o600)).To(Succeed())
 	const lease = 4 * time.Second
 	replica := func() (*managerProcess, string) {
-		addr := freeAddr(t)
+		addr, err := devenv.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
 		return startManagerProcess(t, kubeconfig, "--leader-elect", "--leader-election-namespace="+ns,
 			"--leader-elect-lease-duration="+lease.String(), "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 			"--github-webhook-bind-address="+addr, "--github-webhook-secret-file="+secretFile,
