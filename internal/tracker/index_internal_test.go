@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // TestOpenRecheckAsksBeforeDropping: an open issue that the listing of open
@@ -26,7 +28,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeGitHub(t)
-			clk := &testClock{t: time.Now()}
+			clk := clocktesting.NewFakeClock(time.Now())
 			c := fakeClient(t, f, clk.Now)
 			ctx := context.Background()
 			is, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
@@ -55,7 +57,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 				}
 				return false
 			}
-			clk.Advance(openRecheck)
+			clk.Step(openRecheck)
 			// Another journey's client of the repository: it shares the
 			// index, not the first client's memory of what it created.
 			other, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: c.cfg.Credentials, Now: clk.Now})
