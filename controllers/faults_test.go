@@ -25,6 +25,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/devenv"
+	"github.com/cxloop/cxloop/internal/journeytest"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -133,30 +134,18 @@ func newQuickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Se
 	if err := k8sClient.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	cj := &cxv1.CustomerJourney{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: cxv1.CustomerJourneySpec{
-			Owner:    "Online shop team",
-			Personas: []cxv1.Persona{{Name: "shopper", Goals: []string{"Find and buy quickly"}}},
-			Tracker: &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{
-				Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), SecretRef: cxv1.SecretReference{Name: secret.Name},
-			}},
-		},
-	}
-	perStage := max(10, (n+11)/12) // a journey has at most 12 stages
-	for s := 0; s*perStage < n; s++ {
-		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
-		for i := s * perStage; i < min(n, (s+1)*perStage); i++ {
-			st.Touchpoints = append(st.Touchpoints, cxv1.Touchpoint{
-				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: ptr.To(true), MomentOfTruth: ptr.To(i == s*perStage),
+	return journeytest.New(ns, name, journeytest.Owner("Online shop team"), journeytest.Personas("Find and buy quickly", "shopper"),
+		journeytest.GitHub(ghOwner, ghRepo, gh.URL(), secret.Name),
+		journeytest.StagesOf(max(10, (n+11)/12)), // a journey has at most 12 stages
+		journeytest.Touchpoints(n, func(tp *cxv1.Touchpoint, at journeytest.Place) {
+			i := at.Index
+			*tp = cxv1.Touchpoint{
+				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: ptr.To(true), MomentOfTruth: ptr.To(at.InStage == 0),
 				Experiences: []cxv1.Experience{{Persona: "shopper", Score: ptr.To[int32](-1), Target: ptr.To[int32](1)}},
 				PainPoints: []cxv1.PainPoint{{ID: fmt.Sprintf("slow-page-%d", i), Summary: fmt.Sprintf("Page %d loads slowly", i),
 					Impact: 5, Effort: 1}},
-			})
-		}
-		cj.Spec.Stages = append(cj.Spec.Stages, st)
-	}
-	return cj
+			}
+		}))
 }
 
 // improvePhase opens every quick win of the journey at once.
