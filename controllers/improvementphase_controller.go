@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
@@ -263,6 +264,16 @@ func (r *ImprovementPhaseReconciler) failed(ctx context.Context, run *phaseRun, 
 // problem), or after a jittered exponential backoff of this phase's own,
 // capped at its sync interval so that a phase is retried at least that often.
 func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctrl.Result, error) {
+	var rl *tracker.RateLimitError
+	if errors.As(err, &rl) && rl.Budget {
+		// Another phase took the write this one was told it could send
+		// (nothing was sent): it waits on, in the words of any wait for
+		// the budget, so that the next sync does not rewrite them.
+		wait := max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+			budgetWaitMessage(run.persisted.Status.Conditions, progressOf(run.ph.Status.Items).Planned, wait))
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	res, _ := trackerFailed(r.Recorder, r.Clock, run.ph, run.conds(), run.gen, err)
 	if res.RequeueAfter > 0 {
 		return res, nil // rate limit or a person must act: trackerFailed knows when
@@ -439,9 +450,7 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	}
 	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
 	run.work = workByKey(run.desired)
-	// What changed is delivered by webhooks; polling every sync interval,
-	// a view half an interval old will do.
-	issues, err := run.tr.Issues(tracker.WithMaxAge(ctx, syncInterval(run.ph)/2))
+	issues, err := r.issuesOf(ctx, run)
 	if err != nil {
 		return true, &githubError{"listing issues", err}
 	}
@@ -450,6 +459,43 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	r.reportMissingIssues(run.ph, run.persisted)
 	return false, nil
 }
+
+// knownIssuesReader is a tracker whose issues can be read without asking
+// GitHub while nothing changed (tracker.Client's shared index).
+type knownIssuesReader interface {
+	KnownIssues(ctx context.Context) (map[string]tracker.Issue, error)
+}
+
+// issuesOf reads the phase's issues. A phase that only waits for the write
+// budget reads them from the repository's index as it stands, which asks
+// GitHub only when a webhook delivery said something changed: hundreds of
+// phases waiting their turn cost no request, however often they sync.
+// Its turn come, the index is refreshed as usual (and EnsureIssue asks
+// again before any create).
+func (r *ImprovementPhaseReconciler) issuesOf(ctx context.Context, run *phaseRun) (map[string]tracker.Issue, error) {
+	if k, ok := run.tr.(knownIssuesReader); ok && r.onlyWaitingForBudget(run) {
+		return k.KnownIssues(ctx)
+	}
+	// What changed is delivered by webhooks; polling every sync interval,
+	// a view half an interval old will do.
+	return run.tr.Issues(tracker.WithMaxAge(ctx, syncInterval(run.ph)/2))
+}
+
+// onlyWaitingForBudget: the phase's last status write said it waits for
+// the write budget (for this generation), and its turn has not come yet.
+func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
+	c := apimeta.FindStatusCondition(run.persisted.Status.Conditions, cxv1.ConditionRateLimited)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonWriteBudget || c.ObservedGeneration != run.gen {
+		return false
+	}
+	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok {
+		return w.WaitsForBudget(budgetWaiter(run.ph)) // a look that keeps its turn for openPlannedWork
+	}
+	return run.tr.WriteDelay(budgetWaiter(run.ph)) > 0
+}
+
+// budgetWaiter is the phase's place in line for the write budget.
+func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Namespace + "/" + ph.Name }
 
 // trackIssues closes the issues of work that no longer follows from the
 // map, reopens those of work the map asks for again, and brings the title
@@ -523,11 +569,14 @@ func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err er
 func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (bool, error) {
 	ph := run.ph
 	if run.githubErr == nil {
-		trackerConnected(run.conds(), run.gen)
 		if run.budgetWait > 0 {
-			p := progressOf(ph.Status.Items)
+			// Set over the condition as it stands, never removed and added
+			// again: its lastTransitionTime stays that of the wait's start.
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
 			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
-				fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed %s", p.Planned, budgetWaitWords(run.budgetWait)))
+				budgetWaitMessage(run.persisted.Status.Conditions, progressOf(ph.Status.Items).Planned, run.budgetWait))
+		} else {
+			trackerConnected(run.conds(), run.gen)
 		}
 	}
 	// The time of a sync is recorded only with a change worth writing, so

@@ -35,6 +35,14 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		// write; the issues open in the next one. When hundreds of phases
 		// are applied at once, every phase is Ready before any worker
 		// spends round trips to GitHub on opening issues.
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
+			// The budget holds the issues back already: the plan's write
+			// says so too (not a write of its own), and the phase takes
+			// its place in line.
+			run.lookAgainIn(d)
+			run.budgetWait = d
+			return false, nil
+		}
 		run.lookAgainIn(time.Millisecond)
 		return false, nil
 	}
@@ -44,7 +52,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
 			return false, nil
 		}
-		if d := run.tr.WriteDelay("phase/" + run.ph.Namespace + "/" + run.ph.Name); d > 0 {
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
 			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
 			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil

@@ -314,15 +314,20 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 
 // TestWaitingForTheBudgetWritesNothingNew: a phase held back by the write
 // budget says so in a condition that stays the same from one sync to the
-// next while the wait stays in the same band, so that hundreds of waiting
-// phases do not write their status at every sync.
+// next while it only waits (its words stay true as the wait shrinks), so
+// that hundreds of waiting phases do not write their status at every sync.
 func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
+	var waitingSince *metav1.Condition // the condition as last written, if any
 	message := func(delay time.Duration) string {
 		ph := phaseNamed("improve", "shop", "")
 		desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
 		ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
 		ph.Status.ObservedGeneration = 1
 		conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "1 planned")
+		if waitingSince != nil {
+			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
+			ph.Status.Conditions = append(ph.Status.Conditions, *waitingSince)
+		}
 		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
 		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
@@ -339,6 +344,9 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 		if c0 == nil || c0.Reason != ReasonWriteBudget {
 			t.Fatalf("RateLimited = %+v, want %s", c0, ReasonWriteBudget)
 		}
+		if waitingSince != nil && !c0.LastTransitionTime.Equal(&waitingSince.LastTransitionTime) {
+			t.Errorf("RateLimited's lastTransitionTime moved from %s to %s while the phase went on waiting", waitingSince.LastTransitionTime, c0.LastTransitionTime)
+		}
 		return c0.Message
 	}
 	first, later := message(23*time.Second), message(41*time.Second)
@@ -347,6 +355,16 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 	}
 	if longer := message(3 * time.Minute); longer == first {
 		t.Errorf("a wait of minutes reads as one under a minute: %s", longer)
+	}
+	// Written waiting 3 minutes: the wait shrinking under a minute keeps
+	// the words, which still hold; a wait longer than they say does not.
+	waitingSince = &metav1.Condition{Type: cxv1.ConditionRateLimited, Status: metav1.ConditionTrue, Reason: ReasonWriteBudget, ObservedGeneration: 1,
+		Message: message(3 * time.Minute), LastTransitionTime: metav1.NewTime(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))}
+	if shrunk := message(20 * time.Second); shrunk != waitingSince.Message {
+		t.Errorf("the wait shrank and the condition changed:\n%s\n%s", waitingSince.Message, shrunk)
+	}
+	if grown := message(10 * time.Minute); grown == waitingSince.Message {
+		t.Errorf("a wait of 10 minutes kept words that said 5: %s", grown)
 	}
 }
 

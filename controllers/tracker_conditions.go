@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -86,24 +88,47 @@ func operationOf(err error) string {
 }
 
 // budgetWaitWords says roughly when the write budget allows the next
-// write. Coarse on purpose: the condition changes (and the status is
-// written) only when the wait moves into another band, not at every sync
-// of every waiting phase; the exact seconds are the metric
+// write. Coarse on purpose: the exact seconds are the metric
 // cxloop_github_write_budget_next_write_seconds.
 func budgetWaitWords(d time.Duration) string {
-	switch {
-	case d <= time.Minute:
-		return "within a minute"
-	case d <= 5*time.Minute:
-		return "within 5 minutes"
-	case d <= 15*time.Minute:
-		return "within 15 minutes"
-	case d <= time.Hour:
-		return "within the hour"
-	case d < 90*time.Minute:
-		return "in about an hour"
+	for _, b := range budgetBands {
+		if d <= b.upTo {
+			return b.words
+		}
 	}
 	return fmt.Sprintf("in about %d hours", int(d.Round(time.Hour)/time.Hour))
+}
+
+var budgetBands = []struct {
+	upTo  time.Duration
+	words string
+}{
+	{time.Minute, "within a minute"},
+	{5 * time.Minute, "within 5 minutes"},
+	{15 * time.Minute, "within 15 minutes"},
+	{time.Hour, "within the hour"},
+	{90*time.Minute - 1, "in about an hour"},
+}
+
+// budgetWaitMessage is RateLimited's message while planned items wait d
+// for the write budget. A wait that goes on (the same items planned)
+// keeps the words it started with, as long as they stay true ("within 5
+// minutes" still holds a minute later, the wait having shrunk): a phase
+// only waiting writes nothing, however often it syncs. New words come
+// with a change worth writing (an issue opened) or a wait longer than
+// the words said.
+func budgetWaitMessage(persisted []metav1.Condition, planned int32, d time.Duration) string {
+	lead := fmt.Sprintf("%d planned items wait for the write budget of this GitHub token; the next write is allowed ", planned)
+	if c := apimeta.FindStatusCondition(persisted, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == ReasonWriteBudget &&
+		strings.HasPrefix(c.Message, lead) {
+		said := strings.TrimPrefix(c.Message, lead)
+		for _, b := range budgetBands {
+			if said == b.words && d <= b.upTo {
+				return c.Message
+			}
+		}
+	}
+	return lead + budgetWaitWords(d)
 }
 
 func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.Condition, gen int64, reason, msg string) {
@@ -116,6 +141,8 @@ func trackerDown(rec events.EventRecorder, obj runtime.Object, conds *[]metav1.C
 
 // trackerConnected records that GitHub answers and no limit holds.
 func trackerConnected(conds *[]metav1.Condition, gen int64) {
-	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, "GitHub answers with the configured credentials")
+	conditions.Set(conds, gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
 	conditions.Remove(conds, cxv1.ConditionRateLimited)
 }
+
+const trackerConnectedMessage = "GitHub answers with the configured credentials"

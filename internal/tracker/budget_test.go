@@ -113,3 +113,37 @@ func TestWriteDelayHandsOutSlots(t *testing.T) {
 		t.Errorf("p1 at its slot was told %s, want 0", d)
 	}
 }
+
+// TestLookingKeepsTheTurn: a waiter that only looks whether its turn came
+// (before deciding what to read) neither takes a slot nor gives up its
+// own; if another takes the write between its look and its ask, it goes
+// next, not to the back of the line.
+func TestLookingKeepsTheTurn(t *testing.T) {
+	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
+		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for s.reserveWrite(now) == nil { // the burst
+	}
+	first := s.writeDelay(now, "p0")
+	for i := 1; i < 5; i++ {
+		s.writeDelay(now, fmt.Sprintf("p%d", i))
+	}
+	if !s.waitsInLine(now, "p0") {
+		t.Fatal("p0 before its slot: not waiting")
+	}
+	if s.waitsInLine(now, "stranger") {
+		if _, held := s.slots["stranger"]; held {
+			t.Error("a look took a slot")
+		}
+	}
+	at := now.Add(first)
+	if s.waitsInLine(at, "p0") {
+		t.Fatal("p0 at its slot: still waiting")
+	}
+	if err := s.reserveWrite(at); err != nil { // another takes the write
+		t.Fatal(err)
+	}
+	if d := s.writeDelay(at, "p0"); d <= 0 || d > 2*time.Second {
+		t.Errorf("p0, its write taken after it looked, was told %s: want the next write, not the back of the line", d)
+	}
+}

@@ -292,9 +292,24 @@ func maxAgeOf(ctx context.Context) time.Duration {
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
 func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
+	return x.refreshOlderThan(ctx, c, force, maxAgeOf(ctx))
+}
+
+// refreshIfChanged brings the index up to date only when it must: it was
+// never loaded, a webhook delivery (or a failed refresh) marked the
+// repository changed, or its open issues are due to be listed whole. Its
+// age alone is no reason: a caller that only waits (for the write budget)
+// asks GitHub nothing while nothing changed.
+func (x *issueIndex) refreshIfChanged(ctx context.Context, c *Client) error {
+	return x.refreshOlderThan(ctx, c, false, -1)
+}
+
+// refreshOlderThan is refresh for views up to maxAge old (negative: any age).
+func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool, maxAge time.Duration) error {
 	x.mu.RLock()
 	running := x.started > x.finished
-	fresh := x.loaded && !x.dirty && !running && !force && time.Since(x.refreshedAt) < maxAgeOf(ctx) && c.now().Sub(x.openAt) < openRecheck
+	young := maxAge < 0 || time.Since(x.refreshedAt) < maxAge
+	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
@@ -330,8 +345,10 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 	switch {
 	case !loaded:
 		// An issue updated while the pages were read moves to page 1, read
-		// already: look for what changed since the listing began.
-		if err = x.listWhole(ctx, c, now); err == nil {
+		// already: look for what changed since the listing began. A
+		// listing of one page was read at once, and needs no second look.
+		var pages int
+		if pages, err = x.listWhole(ctx, c, now); err == nil && pages > 1 {
 			_, err = x.listChanged(ctx, c, now)
 		}
 	case now.Sub(openAt) >= openRecheck:
@@ -351,11 +368,12 @@ func (x *issueIndex) refresh(ctx context.Context, c *Client, force bool) error {
 }
 
 // listWhole lists every labelled issue, page by page, keeping only what the
-// index holds of each.
-func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) error {
+// index holds of each; it reports how many pages it read.
+func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) (int, error) {
 	entries := map[int]*indexEntry{}
 	bytes := 0
 	var newest time.Time
+	pages := 0
 	err := c.listPages(ctx, c.listQuery("all", "desc", time.Time{}), "", func(is cachedIssue) error {
 		e := entryOf(is)
 		e.seenAt = now
@@ -371,9 +389,9 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 			newest = is.UpdatedAt
 		}
 		return nil
-	})
+	}, func(int, string) { pages++ })
 	if err != nil {
-		return err
+		return pages, err
 	}
 	x.mu.Lock()
 	// Answers of creates and edits that arrived while listing are newer.
@@ -391,7 +409,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) er
 	x.since, x.sinceURL, x.sinceETag = sinceOf(newest), "", ""
 	x.mu.Unlock()
 	indexGauge(x)
-	return nil
+	return pages, nil
 }
 
 // listChanged asks for the issues updated since the newest the index holds
@@ -415,7 +433,11 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 			newest = is.UpdatedAt
 		}
 		return nil
-	}, func(e string) { firstETag = e })
+	}, func(page int, e string) {
+		if page == 0 {
+			firstETag = e
+		}
+	})
 	if err != nil && !errors.Is(err, errNotModified) {
 		return nil, err
 	}
@@ -544,11 +566,12 @@ func (c *Client) listQuery(state, direction string, since time.Time) string {
 }
 
 // listPages walks a listing page by page, handing each issue (pull
-// requests left out) to each and dropping the page. The first page is
-// asked with If-None-Match when etag is set; errNotModified says it was
-// unchanged. The pages bypass the client's ETag cache, which would keep
-// every page's body.
-func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, firstETag ...func(string)) error {
+// requests left out) to each and dropping the page; read, if given, hears
+// of each page read (its number and ETag). The first page is asked with
+// If-None-Match when etag is set; errNotModified says it was unchanged.
+// The pages bypass the client's ETag cache, which would keep every
+// page's body.
+func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, read ...func(page int, etag string)) error {
 	ctx = context.WithValue(ctx, skipETagCache{}, true)
 	for page := 0; next != ""; page++ {
 		if page >= maxIndexPages {
@@ -571,8 +594,8 @@ func (c *Client) listPages(ctx context.Context, next, etag string, each func(cac
 			return c.mapError(err, opRepo)
 		}
 		c.noteRedirect(req, resp)
-		if page == 0 && len(firstETag) > 0 {
-			firstETag[0](resp.Header.Get("ETag"))
+		for _, f := range read {
+			f(page, resp.Header.Get("ETag"))
 		}
 		for _, g := range items {
 			if g.IsPullRequest() {

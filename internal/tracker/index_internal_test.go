@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,4 +197,63 @@ func TestMaxAgeIsTheCallersButNeverLessThanTheFloor(t *testing.T) {
 	if err := x.refresh(WithMaxAge(ctx, time.Minute), c, false); err != nil {
 		t.Errorf("a view 30s old refreshed for a caller accepting a minute: %v", err)
 	}
+}
+
+// TestKnownIssuesAskOnlyWhenChanged: a caller that only waits reads the
+// index as it stands, however old, without a request; a webhook's news of
+// a change, or the open issues falling due for their whole listing, make
+// it ask. Issues, meanwhile, refreshes a view older than indexFreshFor.
+func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
+	f := newFakeGitHub(t)
+	clk := &testClock{t: time.Now()}
+	c := fakeClient(t, f, clk.Now)
+	ctx := context.Background()
+	listings := func() int {
+		n := 0
+		for _, l := range f.logged() {
+			if strings.HasPrefix(l, "GET /repos/o/r/issues ") {
+				n++
+			}
+		}
+		return n
+	}
+	age := func() {
+		c.index.mu.Lock()
+		c.index.refreshedAt = c.index.refreshedAt.Add(-time.Hour) // long past indexFreshFor
+		c.index.mu.Unlock()
+	}
+	known := func(why string, wantAsked bool) {
+		t.Helper()
+		before := listings()
+		m, err := c.KnownIssues(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["k"]; !ok {
+			t.Errorf("%s: KnownIssues lost issue k: %v", why, m)
+		}
+		if asked := listings() > before; asked != wantAsked {
+			t.Errorf("%s: KnownIssues listed the issues: %v, want %v", why, asked, wantAsked)
+		}
+	}
+	if _, err := c.KnownIssues(ctx); err != nil || listings() != 1 {
+		t.Fatalf("KnownIssues of an index never loaded: %d listings (err %v), want 1 (one page is read at once: no second look)", listings(), err)
+	}
+	if _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	known("an old view, nothing changed", false)
+	known("again", false)
+	before := listings()
+	if _, err := c.Issues(ctx); err != nil || listings() == before {
+		t.Errorf("Issues on a view older than indexFreshFor listed nothing (err %v)", err)
+	}
+	age()
+	InvalidateRepository("o", "r", 0)
+	known("a webhook said the repository changed", true)
+	age()
+	known("the change seen", false)
+	clk.Advance(openRecheck)
+	known("the open issues due for their whole listing", true)
 }

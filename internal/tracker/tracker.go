@@ -396,17 +396,38 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]Issue, len(m))
-	for k, v := range m {
-		out[k] = v.clone()
+	return c.clones(m), nil
+}
+
+// KnownIssues is Issues answered from the repository's shared index as it
+// stands, asking GitHub only when the index must be refreshed: it was
+// never loaded, or a webhook delivery marked the repository changed (or
+// its open issues are due to be listed whole, every openRecheck). A phase
+// that only waits for the write budget reads it, so that waiting costs no
+// request while nothing changed; without webhooks it learns of changes at
+// its turn to write, when EnsureIssue refreshes the index. A GitHub rate
+// limit in force is its error, as a request's would be: a phase waiting
+// for it says so, not that it waits for cxloop's budget.
+func (c *Client) KnownIssues(ctx context.Context) (map[string]Issue, error) {
+	if rl := c.limits.check(c.now()); rl != nil {
+		return nil, rl
 	}
-	return out, nil
+	if err := c.index.refreshIfChanged(ctx, c); err != nil {
+		return nil, err
+	}
+	return c.clones(c.indexed()), nil
 }
 
 func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue, error) {
 	if err := c.index.refresh(ctx, c, force); err != nil {
 		return nil, err
 	}
+	return c.indexed(), nil
+}
+
+// indexed is the client's issues in the index, with those it created
+// lately that a listing has not shown yet.
+func (c *Client) indexed() map[string]cachedIssue {
 	m := c.index.byKey(c.cfg.KeyPrefix)
 	now := c.now()
 	c.mu.Lock()
@@ -418,7 +439,15 @@ func (c *Client) issues(ctx context.Context, force bool) (map[string]cachedIssue
 		m[k] = r.issue
 	}
 	c.mu.Unlock()
-	return m, nil
+	return m
+}
+
+func (c *Client) clones(m map[string]cachedIssue) map[string]Issue {
+	out := make(map[string]Issue, len(m))
+	for k, v := range m {
+		out[k] = v.clone()
+	}
+	return out
 }
 
 func (c *Client) createSettle() time.Duration {
@@ -438,6 +467,18 @@ func (c *Client) WriteDelay(waiter string) time.Duration {
 		return budgetLoadRetry
 	}
 	return c.limits.writeDelay(c.now(), waiter)
+}
+
+// WaitsForBudget reports whether waiter (as given to WriteDelay) still
+// waits for its turn to write, without taking or giving up its place: a
+// phase asks it before it decides to read its issues from memory.
+func (c *Client) WaitsForBudget(waiter string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), budgetLoadTimeout)
+	defer cancel()
+	if err := c.limits.ensureLoaded(ctx, c.now()); err != nil {
+		return true
+	}
+	return c.limits.waitsInLine(c.now(), waiter)
 }
 
 // EnsureIssue implements Tracker.

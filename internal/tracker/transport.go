@@ -214,6 +214,17 @@ func (s *limitState) block(until time.Time, secondary bool, msg string) {
 // so that asking does not push the line back and leave slots unused; one
 // whose slot came while another took the write goes next.
 func (s *limitState) writeDelay(now time.Time, waiter string) time.Duration {
+	return s.delayFor(now, waiter, false)
+}
+
+// waitsInLine reports whether waiter still waits for its turn, without
+// giving it up when its turn has come: a caller that only looks before it
+// decides what to read keeps its place for the write that follows.
+func (s *limitState) waitsInLine(now time.Time, waiter string) bool {
+	return s.delayFor(now, waiter, true) > 0
+}
+
+func (s *limitState) delayFor(now time.Time, waiter string, look bool) time.Duration {
 	var d time.Duration
 	if rl := s.check(now); rl != nil {
 		d = rl.ResumeAt.Sub(now)
@@ -230,13 +241,17 @@ func (s *limitState) writeDelay(now time.Time, waiter string) time.Duration {
 	}
 	slot, held := s.slots[waiter]
 	if d <= 0 {
-		delete(s.slots, waiter)
+		if !look {
+			delete(s.slots, waiter)
+		}
 		return 0
 	}
 	d = max(d, time.Second/10) // not for the microseconds a rounding leaves
 	switch {
 	case held && slot.After(now):
 		return slot.Sub(now) // its place in line
+	case look:
+		return d // its turn came: the write it asks for next keeps it
 	case held:
 		s.slots[waiter] = now.Add(d) // its slot came and went to another: next
 		return d

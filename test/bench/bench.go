@@ -589,6 +589,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
 	idleObj0 := obs.writeCounts()
+	b.rampFigures(res, obs, ghBefore.diff(idleGH0), idleObj0, phaseKeys, len(wh.keys))
 	// Three sync intervals: a rate per interval, not the edges of one.
 	window := 3*b.o.SyncInterval + 2*time.Second
 	b.say("cxloop: idle for %s", window)
@@ -671,6 +672,27 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	k.WritesPerIssue = float64(obs.writesOf(keys)) / float64(max(1, g.IssuesOpened))
 	k.JourneyWritesPerIssue = float64(obs.writesOf(journeyKeys)) / float64(max(1, g.IssuesOpened))
 	return nil
+}
+
+// rampFigures are issue #18's figures of the ramp, from the apply until
+// it settled: the phases' status writes beyond those to Ready per issue
+// opened or closed, their writes while only waiting, and the issue
+// listings per issue opened.
+func (b *bench) rampFigures(res *Result, obs *observer, gh ghCounts, writes map[string]int, phaseKeys []string, closed int) {
+	k, g := &res.Kubernetes, &res.GitHub
+	_, _, toReady := obs.readiness(phaseKeys)
+	beyond := 0
+	for _, key := range phaseKeys {
+		k.PhaseWritesInRamp += writes[key]
+		beyond += writes[key]
+	}
+	for _, w := range toReady {
+		beyond -= w
+	}
+	k.PhaseWritesPerIssue = float64(beyond) / float64(max(1, g.IssuesOpened+closed))
+	k.WaitingWrites, k.WaitingWritesFields = obs.waiting()
+	g.Listings, g.ListingsNotModified = gh.Listings, gh.ListingsNotModified
+	g.ListingsPerIssue = float64(gh.Listings) / float64(max(1, g.IssuesOpened))
 }
 
 // closeIssues closes n open Discovery issues on GitHub, one every 50ms over

@@ -25,14 +25,19 @@ type ghCounter struct {
 	mu      sync.Mutex
 	byCode  map[string]int // "GET 304"
 	creates []time.Time    // issues created (POST …/issues answered 201)
+	// listings counts the pages of a repository's issue listings (GET
+	// …/issues), listingsNotModified those answered 304.
+	listings, listingsNotModified int
 }
 
 type ghCounts struct {
-	ByCode  map[string]int
-	Creates int
+	ByCode                        map[string]int
+	Creates                       int
+	Listings, ListingsNotModified int
 }
 
-var issueCreatePath = regexp.MustCompile(`^/repos/[^/]+/[^/]+/issues$`)
+// issuesPath is a repository's issues: POST creates one, GET lists them.
+var issuesPath = regexp.MustCompile(`^/repos/[^/]+/[^/]+/issues$`)
 
 func (c *ghCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -40,15 +45,21 @@ func (c *ghCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.byCode[r.Method+" "+strconv.Itoa(sw.status)]++
-	if r.Method == http.MethodPost && sw.status == http.StatusCreated && issueCreatePath.MatchString(r.URL.Path) {
+	if r.Method == http.MethodPost && sw.status == http.StatusCreated && issuesPath.MatchString(r.URL.Path) {
 		c.creates = append(c.creates, time.Now())
+	}
+	if r.Method == http.MethodGet && issuesPath.MatchString(r.URL.Path) {
+		c.listings++
+		if sw.status == http.StatusNotModified {
+			c.listingsNotModified++
+		}
 	}
 }
 
 func (c *ghCounter) snapshot() ghCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := ghCounts{ByCode: map[string]int{}, Creates: len(c.creates)}
+	out := ghCounts{ByCode: map[string]int{}, Creates: len(c.creates), Listings: c.listings, ListingsNotModified: c.listingsNotModified}
 	for k, v := range c.byCode {
 		out.ByCode[k] = v
 	}
@@ -63,7 +74,8 @@ func (c *ghCounter) createTimes() []time.Time {
 
 // diff is what was counted between two snapshots.
 func (a ghCounts) diff(b ghCounts) ghCounts {
-	out := ghCounts{ByCode: map[string]int{}, Creates: b.Creates - a.Creates}
+	out := ghCounts{ByCode: map[string]int{}, Creates: b.Creates - a.Creates,
+		Listings: b.Listings - a.Listings, ListingsNotModified: b.ListingsNotModified - a.ListingsNotModified}
 	for k, v := range b.ByCode {
 		if d := v - a.ByCode[k]; d > 0 {
 			out.ByCode[k] = d

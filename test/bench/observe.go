@@ -41,6 +41,11 @@ type observer struct {
 	delivery map[string]string
 	onReady  chan struct{}
 	budget   map[string]bool // phases seen RateLimited by the write budget
+	// waitingWrites counts the phase writes made while only waiting for
+	// the write budget (RateLimited=WriteBudget before and after, items
+	// unchanged); waitingFields says what those writes changed.
+	waitingWrites int
+	waitingFields map[string]int
 }
 
 type objState struct {
@@ -57,7 +62,8 @@ type closeKey struct {
 
 func newObserver(c client.WithWatch, ready func(client.Object) bool) *observer {
 	return &observer{c: c, ready: ready, objs: map[string]*objState{}, closes: map[closeKey]time.Time{},
-		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, lastStatus: map[string]map[string]string{}, changed: map[string]int{}, onReady: make(chan struct{}, 1), budget: map[string]bool{}}
+		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, lastStatus: map[string]map[string]string{}, changed: map[string]int{}, onReady: make(chan struct{}, 1), budget: map[string]bool{},
+		waitingFields: map[string]int{}}
 }
 
 // run watches both kinds until ctx ends.
@@ -122,7 +128,7 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 		st = &objState{}
 		o.objs[k] = st
 	}
-	o.statusChanges(k, obj)
+	o.statusChanges(k, obj, modified)
 	if modified {
 		st.writes++
 		if st.readyAt.IsZero() && len(st.trail) < 8 {
@@ -175,8 +181,9 @@ func (o *observer) deliverySeen(cj client.Object, at time.Time) {
 }
 
 // statusChanges counts the top-level status fields (and conditions by
-// type) that changed since the object's last event.
-func (o *observer) statusChanges(k string, obj client.Object) {
+// type) that changed since the object's last event, and the writes of
+// phases that only wait for the write budget.
+func (o *observer) statusChanges(k string, obj client.Object, modified bool) {
 	var status any
 	switch v := obj.(type) {
 	case *cxv1.CustomerJourney:
@@ -201,18 +208,53 @@ func (o *observer) statusChanges(k string, obj client.Object) {
 	}
 	kind, _, _ := strings.Cut(k, "/")
 	if before, ok := o.lastStatus[k]; ok {
+		var fields []string
 		for f, v := range now {
 			if before[f] != v {
-				o.changed[kind+" "+f]++
+				fields = append(fields, f)
 			}
 		}
 		for f := range before {
 			if _, ok := now[f]; !ok {
-				o.changed[kind+" "+f]++
+				fields = append(fields, f)
+			}
+		}
+		for _, f := range fields {
+			o.changed[kind+" "+f]++
+		}
+		if modified && kind == "phase" && onlyWaiting(before, now) {
+			o.waitingWrites++
+			for _, f := range fields {
+				o.waitingFields[f]++
 			}
 		}
 	}
 	o.lastStatus[k] = now
+}
+
+// budgetWaiting is how a phase's status fields (as statusChanges keeps
+// them) read while it waits for the write budget.
+func budgetWaiting(fields map[string]string) bool {
+	return strings.HasPrefix(fields["conditions/"+cxv1.ConditionRateLimited], string(metav1.ConditionTrue)+controllers.ReasonWriteBudget)
+}
+
+// onlyWaiting: a phase write between two statuses that both wait for the
+// write budget, with the same items (no attempt, no issue opened or
+// closed, no item planned): nothing happened but waiting.
+func onlyWaiting(before, now map[string]string) bool {
+	return budgetWaiting(before) && budgetWaiting(now) && before["items"] == now["items"]
+}
+
+// waiting is the count of writes made while only waiting, and the fields
+// they changed.
+func (o *observer) waiting() (int, map[string]int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.waitingFields))
+	for f, n := range o.waitingFields {
+		out[f] = n
+	}
+	return o.waitingWrites, out
 }
 
 // statusChangeCounts is statusChanges' tally, by kind and field.

@@ -79,6 +79,18 @@ type KubernetesSide struct {
 	WritesPerIssue       float64 `json:"objectWritesPerIssue"`
 	// JourneyWritesPerIssue is the part of WritesPerIssue on journeys.
 	JourneyWritesPerIssue float64 `json:"journeyWritesPerIssue"`
+	// PhaseWritesInRamp: status writes of the phases from the apply until
+	// the ramp settled (every issue open, its webhooks delivered), of
+	// which PhaseWritesToReady.Mean × phases to Ready.
+	// PhaseWritesPerIssue is the rest per issue opened or closed in that
+	// time: the attempt and the result of an issue, nothing while waiting.
+	PhaseWritesInRamp   int     `json:"phaseWritesInRamp"`
+	PhaseWritesPerIssue float64 `json:"phaseWritesPerIssue"`
+	// WaitingWrites: phase writes while only waiting for the write budget
+	// (RateLimited=WriteBudget before and after, items unchanged), and
+	// the status fields they changed.
+	WaitingWrites       int            `json:"phaseWritesWhileOnlyWaiting"`
+	WaitingWritesFields map[string]int `json:"phaseWritesWhileOnlyWaitingFields,omitempty"`
 }
 
 type Counts struct {
@@ -115,6 +127,12 @@ type GitHubSide struct {
 	// CostingRequestsPerIssue leaves out the 304s, which cost no rate limit.
 	CostingRequestsPerIssue float64        `json:"costingRequestsPerIssue"`
 	RequestsByAnswer        map[string]int `json:"requestsByAnswer"`
+	// Listings: pages of issue listings (GET …/issues) from the apply
+	// until the ramp settled, ListingsNotModified of them answered 304;
+	// ListingsPerIssue per issue opened.
+	Listings            int     `json:"issueListingsInRamp"`
+	ListingsNotModified int     `json:"issueListingsInRampNotModified"`
+	ListingsPerIssue    float64 `json:"issueListingsPerIssue"`
 }
 
 type Idle struct {
@@ -207,6 +225,10 @@ type target struct {
 var targets = []target{
 	{"time to Ready <= 1.5x baseline", false, func(r *Result) bool { return r.Kubernetes.ReadyRatio <= 1.5 }},
 	{"writes per object to Ready <= 3", false, func(r *Result) bool { return r.Kubernetes.WritesToReady.Max <= 3 }},
+	// Issue #18: waiting costs nothing.
+	{"phase status writes per issue opened <= 2 (beyond those to Ready)", true, func(r *Result) bool { return r.Kubernetes.PhaseWritesPerIssue <= 2 }},
+	{"no phase status write while only waiting for the budget", true, func(r *Result) bool { return r.Kubernetes.WaitingWrites == 0 }},
+	{"GitHub issue listings per issue opened <= 1.5 (ramp)", true, func(r *Result) bool { return r.GitHub.ListingsPerIssue <= 1.5 }},
 	{"idle sync: 0 writes when nothing changed", true, func(r *Result) bool { return r.Idle.UnchangedObjectWrites == 0 && r.Idle.GitHubWrites == 0 }},
 	{"idle sync: only 304s", true, func(r *Result) bool { return r.Idle.CostingRateLimit == 0 }},
 	{"idle sync: <= 2 GitHub requests per repository per sync interval", true, func(r *Result) bool {
@@ -238,6 +260,8 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "API write requests per object to Ready\t%.2f\t%.2f\t\n", b.APIWritesPerObject, k.APIWritesPerObject)
 	fmt.Fprintf(tw, "object writes per issue opened, of which on journeys (whole run)\t\t%.2f, %.2f\t\n", k.WritesPerIssue, k.JourneyWritesPerIssue)
 	fmt.Fprintf(tw, "Event writes (whole run)\t\t%d\t\n", k.EventWrites)
+	fmt.Fprintf(tw, "phase status writes in the ramp; beyond those to Ready, per issue opened or closed\t\t%d; %.2f\t\n", k.PhaseWritesInRamp, k.PhaseWritesPerIssue)
+	fmt.Fprintf(tw, "phase status writes while only waiting for the budget\t\t%d\t\n", k.WaitingWrites)
 	fmt.Fprintln(tw, "\t\t\t")
 	g := r.GitHub
 	fmt.Fprintln(tw, "GITHUB SIDE\t\tcxloop\t")
@@ -253,6 +277,7 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "phase reconciles during the ramp\t\t%d\t\n", g.PhaseReconcilesInRamp)
 	fmt.Fprintf(tw, "secondary/primary limits hit (403/429)\t\t%d\t\n", g.SecondaryLimits)
 	fmt.Fprintf(tw, "GitHub requests per issue opened, all / costing rate limit (whole run)\t\t%.2f / %.2f\t\n", g.RequestsPerIssue, g.CostingRequestsPerIssue)
+	fmt.Fprintf(tw, "issue listings in the ramp (304 of them); per issue opened\t\t%d (%d); %.2f\t\n", g.Listings, g.ListingsNotModified, g.ListingsPerIssue)
 	i := r.Idle
 	fmt.Fprintf(tw, "idle sync: requests per sync (304 / 200 / other)\t\t%.2f (%d / %d / %d) over %d syncs\t\n", i.RequestsPerSync, i.NotModified, i.OK,
 		i.Requests-i.NotModified-i.OK, i.Syncs)
