@@ -205,7 +205,7 @@ func TestMaxAgeIsTheCallersButNeverLessThanTheFloor(t *testing.T) {
 // it ask. Issues, meanwhile, refreshes a view older than indexFreshFor.
 func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	f := newFakeGitHub(t)
-	clk := &testClock{t: time.Now()}
+	clk := clocktesting.NewFakeClock(time.Now())
 	c := fakeClient(t, f, clk.Now)
 	ctx := context.Background()
 	listings := func() int {
@@ -254,6 +254,6 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	known("a webhook said the repository changed", true)
 	age()
 	known("the change seen", false)
-	clk.Advance(openRecheck)
+	clk.Step(openRecheck)
 	known("the open issues due for their whole listing", true)
 }
