@@ -16,11 +16,12 @@ import (
 )
 
 // sourceDirs are where cxloop emits conditions and Events. internal/localgithub
-// is excluded: it plays GitHub in tests and its "reasons" are GitHub's; so is
-// cmd/bench, whose baseline reconciler stands for the framework, not cxloop.
+// is excluded: it plays GitHub in tests and its "reasons" are GitHub's. The
+// bench harness (test/bench), whose baseline reconciler stands for the
+// framework, not cxloop, is outside these folders.
 var (
 	sourceDirs  = []string{"../controllers", "../internal", "../cmd", "../api"}
-	excludeDirs = []string{"../internal/localgithub", "../cmd/bench"}
+	excludeDirs = []string{"../internal/localgithub"}
 )
 
 // camelCase is the shape Kubernetes requires of a condition reason

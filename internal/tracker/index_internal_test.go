@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // TestOpenRecheckAsksBeforeDropping: an open issue that the listing of open
@@ -27,7 +29,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeGitHub(t)
-			clk := &testClock{t: time.Now()}
+			clk := clocktesting.NewFakeClock(time.Now())
 			c := fakeClient(t, f, clk.Now)
 			ctx := context.Background()
 			is, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
@@ -56,7 +58,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 				}
 				return false
 			}
-			clk.Advance(openRecheck)
+			clk.Step(openRecheck)
 			// Another journey's client of the repository: it shares the
 			// index, not the first client's memory of what it created.
 			other, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: c.cfg.Credentials, Now: clk.Now})
@@ -203,7 +205,7 @@ func TestMaxAgeIsTheCallersButNeverLessThanTheFloor(t *testing.T) {
 // it ask. Issues, meanwhile, refreshes a view older than indexFreshFor.
 func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	f := newFakeGitHub(t)
-	clk := &testClock{t: time.Now()}
+	clk := clocktesting.NewFakeClock(time.Now())
 	c := fakeClient(t, f, clk.Now)
 	ctx := context.Background()
 	listings := func() int {
@@ -252,7 +254,7 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	known("a webhook said the repository changed", true)
 	age()
 	known("the change seen", false)
-	clk.Advance(openRecheck)
+	clk.Step(openRecheck)
 	known("the open issues due for their whole listing", true)
 }
 

@@ -153,7 +153,7 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clk.Advance(2 * time.Second)
+		e.clk.Step(2 * time.Second)
 		if err := e.srv.CloseIssue(owner, repo, is.Number, "completed"); err != nil {
 			t.Fatal(err)
 		}
