@@ -575,21 +575,16 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		return fmt.Errorf("waiting for GitHub's webhook deliveries: %w", err)
 	}
 	// Idle means the ramp's changes have all been seen: every repository's
-	// view refreshed once since (a view may serve polling for up to six
-	// sync intervals while webhooks arrive, so the first refresh after the
-	// ramp answers 200 with cxloop's own last creates). Settled: a sync
-	// interval in which GitHub answered no listing 200; five at most.
-	for i := 1; ; i++ {
-		before := b.count.snapshot()
-		b.say("cxloop: settling (%d) for %s before the idle window", i, b.o.SyncInterval)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(b.o.SyncInterval):
-		}
-		if before.diff(b.count.snapshot()).where(func(m string, s int) bool { return m == http.MethodGet && s == http.StatusOK }) == 0 || i == 5 {
-			break
-		}
+	// view refreshed once since. While webhooks arrive a view serves a
+	// polling phase for up to six sync intervals, at most two minutes
+	// (internal/tracker), so the first refresh after the ramp answers 200
+	// with cxloop's own last creates; the window starts after that.
+	settle := min(6*b.o.SyncInterval, 2*time.Minute) + b.o.SyncInterval
+	b.say("cxloop: settling for %s before the idle window", settle)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(settle):
 	}
 	idleRec0, _, err := mp.reconcileCounts(ctx)
 	if err != nil {
