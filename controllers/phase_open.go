@@ -57,11 +57,10 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.budgetWait = d // checkExitCriteria says so in a condition
 			return false, nil
 		}
-		// The write decodes the answer into the phase: the item is taken
-		// afresh after it.
-		attempted := r.attempts().Check(attemptTime(run.ph.Status.Items[i].AttemptedAt), false).Attempted
+		attempts := r.attempts()
+		attempted := attempts.Check(attemptTime(run.ph.Status.Items[i].AttemptedAt), false).Attempted
 		w := run.work[run.ph.Status.Items[i].Key]
-		res, err := r.attempts().Open(ctx,
+		res, err := attempts.Open(ctx,
 			itemMark{ph: run.ph, gen: run.gen, i: i},
 			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
 			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
@@ -80,6 +79,8 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		if err != nil && !res.Sent {
 			return true, err // a failed status write, or the Lease unreadable: the attempt holds the item for its grace
 		}
+		// The attempt's write decoded the answer into the phase: take the
+		// item afresh.
 		it := &run.ph.Status.Items[i]
 		if err != nil {
 			if it.AttemptedAt != nil {
