@@ -101,12 +101,12 @@ BENCH_ARGS ?=
 bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, what one write of such a journey costs the API server, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
 	go test ./internal/... -run '^$$' -bench . -benchmem
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go test ./controllers -run '^$$' -bench JourneyWrites -benchtime 100x -timeout 30m
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./cmd/bench $(BENCH_ARGS)
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: bench-compare
 bench-compare: ## Compare two benchmark results: make bench-compare OLD=bench/results/a.json NEW=bench/results/b.json
 	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make bench-compare OLD=old.json NEW=new.json"; exit 1; }
-	go run ./cmd/bench -compare $(OLD),$(NEW)
+	go run ./test/bench -compare $(OLD),$(NEW)
 
 .PHONY: verify
 verify: controller-gen ## Regenerate code and manifests and fail if that changed anything.

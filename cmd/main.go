@@ -95,7 +95,7 @@ func main() {
 	// it (GOMEMLIMIT, unless set) makes the collector work harder instead.
 	// It leaves a fifth of the limit to what is not Go's heap, mostly the
 	// binary's own code and data: about 50 MiB resident, which the cgroup
-	// counts too (make bench). cmd/bench sets the same for its runs.
+	// counts too (make bench). test/bench sets the same for its runs.
 	if limit, err := memlimit.Set(memlimit.WithRatio(0.8)); err != nil {
 		log.Error(err, "setting GOMEMLIMIT from the container's memory limit")
 	} else if limit < math.MaxInt64 {

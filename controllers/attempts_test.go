@@ -51,7 +51,7 @@ func TestOpenPlannedWorkSupersededSendsNothing(t *testing.T) {
 	ph := phaseNamed("improve", "shop", "")
 	ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
 	ph.Status.ObservedGeneration = 1
-	conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "1 planned")
+	conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "1 planned")
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 	var read cxv1.ImprovementPhase
 	if err := c.Get(ctx, client.ObjectKeyFromObject(ph), &read); err != nil {
@@ -67,12 +67,12 @@ func TestOpenPlannedWorkSupersededSendsNothing(t *testing.T) {
 	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(10), CreateGrace: time.Minute}
 	desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
 	run := &phaseRun{ph: read.DeepCopy(), persisted: read.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-	stop, err := r.openPlannedWork(ctx, run)
-	if err != nil || !stop {
-		t.Fatalf("stop %v err %v, want a stop without error", stop, err)
+	res, err := r.openPlannedWork(ctx, run)
+	if err != nil || !res.Stop {
+		t.Fatalf("result %+v err %v, want a stop without error", res, err)
 	}
-	if !run.superseded || run.requeue != supersededRetry {
-		t.Errorf("superseded %v requeue %v, want true and %v", run.superseded, run.requeue, supersededRetry)
+	if !run.superseded || res.RequeueAfter != supersededRetry {
+		t.Errorf("superseded %v requeue %v, want true and %v", run.superseded, res.RequeueAfter, supersededRetry)
 	}
 	if len(tr.reqs) != 0 {
 		t.Errorf("%d creates sent from a stale phase", len(tr.reqs))

@@ -12,25 +12,22 @@ import (
 	sjson "sigs.k8s.io/json"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journeytest"
 )
 
 // The cache's transform keeps the journey as it was read, less its
 // managedFields, with its repeated strings shared and its lists no longer
 // than they are.
 func TestCacheTransformKeepsTheJourney(t *testing.T) {
-	in := &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop",
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}}}}
-	in.Spec.Personas = []cxv1.Persona{{Name: "buyer"}, {Name: "admin"}}
-	for s := range 12 {
-		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
-		for i := range 12 {
-			st.Touchpoints = append(st.Touchpoints, cxv1.Touchpoint{Name: fmt.Sprintf("tp-%d-%d", s, i), Channel: "web", Owner: "Support",
+	in := journeytest.New("shop", "checkout", journeytest.Personas("", "buyer", "admin"), journeytest.StagesOf(12),
+		journeytest.Touchpoints(12*12, func(tp *cxv1.Touchpoint, at journeytest.Place) {
+			s, i := at.Stage, at.InStage
+			*tp = cxv1.Touchpoint{Name: fmt.Sprintf("tp-%d-%d", s, i), Channel: "web", Owner: "Support",
 				TopTask:     ptr.To(i == 0),
 				Experiences: []cxv1.Experience{{Persona: "buyer", Score: ptr.To(int32(1)), Note: "slow"}, {Persona: "admin", Note: "slow"}},
-				PainPoints:  []cxv1.PainPoint{{ID: fmt.Sprintf("pp-%d-%d", s, i), Summary: "gives up", Personas: []string{"buyer"}}}})
-		}
-		in.Spec.Stages = append(in.Spec.Stages, st)
-	}
+				PainPoints:  []cxv1.PainPoint{{ID: fmt.Sprintf("pp-%d-%d", s, i), Summary: "gives up", Personas: []string{"buyer"}}}}
+		}))
+	in.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)

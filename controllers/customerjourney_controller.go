@@ -3,14 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,22 +21,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
-	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/metricsource"
-	"github.com/cxloop/cxloop/internal/review"
-	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/steps"
 )
 
 // journeySyncInterval is how often a tracked journey's reviews and
 // dashboard are checked on GitHub besides webhooks and map changes.
 const journeySyncInterval = 10 * time.Minute
-
-// Reasons of the CustomerJourney's conditions and Events.
-const (
-	ReasonMapScored  = "MapScored"
-	ReasonInvalidMap = "InvalidMap"
-)
 
 // CustomerJourneyReconciler scores a journey map, lists its gaps and shows
 // its active phase.
@@ -58,6 +49,8 @@ type CustomerJourneyReconciler struct {
 	// (nil: all of them).
 	Shard *Shard
 
+	// retries backs each journey off after GitHub failures that may pass.
+	retries githubRetries
 	// leader checks the Lease is still this replica's before a create (nil: no leader election).
 	leader *leaderLease
 	// reconciled, when set, is told of each reconcile of a journey of this shard (tests count them).
@@ -72,7 +65,9 @@ type CustomerJourneyReconciler struct {
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile brings a journey's status up to date with its map.
+// Reconcile brings a journey's status up to date with its map: it runs
+// journeySteps, then writes Ready from what they found and the status in
+// one patch, on every return path and only when it changed.
 func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, req.NamespacedName, &cj); err != nil {
@@ -84,81 +79,16 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if r.reconciled != nil {
 		r.reconciled(req.NamespacedName)
 	}
-	before := cj.DeepCopy()
-	// Every return path writes the status in one patch, and only when it changed.
+	s := newJourneyState(&cj)
 	defer func() {
+		summarizeReady(&cj.Status.Conditions, cj.Generation, s.ready)
 		cj.Status.ObservedGeneration = cj.Generation
-		if patchErr := patchStatus(ctx, r.Client, before, &cj); patchErr != nil && err == nil {
+		if patchErr := patchStatus(ctx, r.Client, s.persisted, &cj); patchErr != nil && err == nil {
 			err = patchErr
 		}
 	}()
-
-	phases, err := phasesOf(ctx, r.Client, cj.Namespace, cj.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	m := journeyMap(&cj.Spec)
-	if problems := journey.Validate(m); len(problems) > 0 {
-		msg := problemsMessage(problems)
-		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidMap, msg)
-		if !equality.Semantic.DeepEqual(before.Status.Conditions, cj.Status.Conditions) {
-			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidMap, "Validate", msg)
-		}
-		return ctrl.Result{}, nil
-	}
-	measuresWait := readMeasures(ctx, r.Metrics, &cj, r.Clock.Now())
-	m = withReadings(m, &cj.Spec, cj.Status.Measures)
-	scoreMap(&cj, m, phases)
-	historyWait := recordHistory(&cj, m, phases, r.Clock.Now())
-	cj.Status.ActivePhase = activePhase(phases)
-	journeyHealth.WithLabelValues(cj.Namespace, cj.Name).Set(float64(*cj.Status.HealthScore))
-
-	sched, err := reviewSchedule(&cj)
-	if err != nil {
-		msg := err.Error()
-		if !conditionIs(cj.Status.Conditions, cxv1.ConditionStalled, metav1.ConditionTrue, ReasonInvalidSchedule) {
-			r.Recorder.Eventf(&cj, nil, corev1.EventTypeWarning, ReasonInvalidSchedule, "Schedule", "%s", msg)
-		}
-		cj.Status.NextReviewTime = nil
-		conditions.MarkStalled(&cj.Status.Conditions, cj.Generation, ReasonInvalidSchedule, msg)
-		return ctrl.Result{}, nil
-	}
-	var requeue time.Duration
-	if cj.Spec.Tracker != nil && r.Trackers != nil {
-		if requeue, err = r.reconcileTracked(ctx, &cj, before, sched, m, phases); err != nil {
-			return trackerFailed(r.Recorder, r.Clock, &cj, &cj.Status.Conditions, cj.Generation, err)
-		}
-		// Look at GitHub again now and then: a review closed without a
-		// webhook must not wait for the next review to be seen.
-		if sync := wait.Jitter(journeySyncInterval, 0.1); requeue == 0 || sync < requeue {
-			requeue = sync
-		}
-	} else {
-		cj.Status.Dashboard, cj.Status.Review, cj.Status.GitHubRepository = nil, nil, nil
-		for _, c := range []string{cxv1.ConditionTrackerReady, cxv1.ConditionRateLimited, cxv1.ConditionReviewOverdue, cxv1.ConditionStale, cxv1.ConditionRepositoryRenamed} {
-			conditions.Remove(&cj.Status.Conditions, c)
-		}
-		cj.Status.NextReviewTime = nil
-		if sched != nil {
-			next := sched.Next(r.Clock.Now())
-			nt := metav1.NewTime(next)
-			cj.Status.NextReviewTime = &nt
-			requeue = max(time.Second, next.Sub(r.Clock.Now()))
-		}
-	}
-
-	if measuresWait > 0 && (requeue == 0 || measuresWait < requeue) {
-		requeue = measuresWait
-	}
-	if historyWait > 0 && (requeue == 0 || historyWait < requeue) {
-		requeue = historyWait // a change of the figures waits to be recorded
-	}
-	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", cj.Status.Summary.Touchpoints, cj.Status.Summary.Channels, *cj.Status.HealthScore, len(cj.Status.Gaps))
-	conditions.MarkReady(&cj.Status.Conditions, cj.Generation, ReasonMapScored, msg)
-	if !equality.Semantic.DeepEqual(before.Status.Summary, cj.Status.Summary) || !equality.Semantic.DeepEqual(before.Status.HealthScore, cj.Status.HealthScore) {
-		r.Recorder.Eventf(&cj, nil, corev1.EventTypeNormal, ReasonMapScored, "Score", msg)
-	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	res, err := steps.Run(ctx, s, r.journeySteps())
+	return ctrl.Result{RequeueAfter: res.RequeueAfter}, err
 }
 
 // forget frees what cxloop kept for a journey that is gone: its GitHub
@@ -169,38 +99,6 @@ func (r *CustomerJourneyReconciler) forget(key client.ObjectKey) {
 		f.Forget(key)
 	}
 	journeyHealth.DeleteLabelValues(key.Namespace, key.Name)
-}
-
-// reconcileTracked does the journey's work on GitHub: its reviews and its dashboard.
-// persisted is the journey as last written.
-func (r *CustomerJourneyReconciler) reconcileTracked(ctx context.Context, cj, persisted *cxv1.CustomerJourney, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
-	tr, err := r.Trackers.For(ctx, cj)
-	if err != nil {
-		return 0, err
-	}
-	issues, err := tr.Issues(tracker.WithMaxAge(ctx, journeySyncInterval/2))
-	if err != nil {
-		return 0, err
-	}
-	if err := r.followRepository(ctx, cj, tr); err != nil {
-		return 0, err
-	}
-	trackerConnected(&cj.Status.Conditions, cj.Generation)
-	run := &journeyRun{cj: cj, persisted: persisted, tr: tr, issues: issues}
-	r.settleAttempts(run)
-	var requeue time.Duration
-	if sched != nil {
-		if requeue, err = r.reconcileReviews(ctx, run, sched, m, phases); err != nil {
-			return 0, err
-		}
-	} else {
-		cj.Status.NextReviewTime, cj.Status.Review = nil, nil
-	}
-	wait, err := r.reconcileDashboard(ctx, run, phases)
-	if wait > 0 && (requeue == 0 || wait < requeue) {
-		requeue = wait
-	}
-	return requeue, err
 }
 
 // scoreMap fills the journey's summary, health and gaps from the analytics.

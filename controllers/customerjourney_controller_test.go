@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journeytest"
 )
 
 // sampleJourney reads the nature-park sample from config/samples.
@@ -237,26 +238,18 @@ func jsonAt(obj map[string]any, path ...any) map[string]any {
 // bigJourney is a full-size map: n touchpoints over stages of at most 40,
 // every persona scored everywhere, one sized pain point per touchpoint.
 func bigJourney(ns string, touchpoints, personas int) *cxv1.CustomerJourney {
-	cj := &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big"}, Spec: cxv1.CustomerJourneySpec{Owner: "CX"}}
-	for p := 0; p < personas; p++ {
-		cj.Spec.Personas = append(cj.Spec.Personas, cxv1.Persona{Name: fmt.Sprintf("persona-%d", p), Goals: []string{"a goal"}})
-	}
+	names := journeytest.Names("persona-%d", personas)
 	channels := []cxv1.Channel{"web", "mobile-app", "email", "phone", "chat", "social", "store", "print", "tv", "radio", "event", "in-person", "partner", "signage", "mail", "self-service"}
-	stages := (touchpoints + 39) / 40
-	for s := 0; s < stages; s++ {
-		cj.Spec.Stages = append(cj.Spec.Stages, cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)})
-	}
-	for i := 0; i < touchpoints; i++ {
-		s := i % stages
-		tp := cxv1.Touchpoint{Name: fmt.Sprintf("touchpoint-%d", i), Channel: channels[i%len(channels)], Owner: "Department", MomentOfTruth: ptr.To(i < stages), TopTask: ptr.To(i%10 == 0)}
-		for p := 0; p < personas; p++ {
-			tp.Experiences = append(tp.Experiences, cxv1.Experience{Persona: fmt.Sprintf("persona-%d", p), Score: ptr.To(int32((i+p)%5 - 2)), Target: ptr.To[int32](2), Note: "A note of some length about how this persona feels at this touchpoint."})
-		}
-		tp.PainPoints = []cxv1.PainPoint{{ID: fmt.Sprintf("pain-%d", i), Summary: "Something goes wrong here that customers notice.", Personas: []string{"persona-0"},
-			Impact: int32(i%5 + 1), Effort: int32((i/5)%5 + 1)}}
-		cj.Spec.Stages[s].Touchpoints = append(cj.Spec.Stages[s].Touchpoints, tp)
-	}
-	return cj
+	return journeytest.New(ns, "big", journeytest.Owner("CX"), journeytest.Personas("a goal", names...),
+		journeytest.Touchpoints(touchpoints, func(tp *cxv1.Touchpoint, at journeytest.Place) {
+			i := at.Index
+			tp.Channel, tp.Owner, tp.MomentOfTruth, tp.TopTask = channels[i%len(channels)], "Department", ptr.To(at.InStage == 0), ptr.To(i%10 == 0)
+			for p, name := range names {
+				tp.Experiences = append(tp.Experiences, cxv1.Experience{Persona: name, Score: ptr.To(int32((i+p)%5 - 2)), Target: ptr.To[int32](2), Note: "A note of some length about how this persona feels at this touchpoint."})
+			}
+			tp.PainPoints = []cxv1.PainPoint{{ID: fmt.Sprintf("pain-%d", i), Summary: "Something goes wrong here that customers notice.", Personas: []string{"persona-0"},
+				Impact: int32(i%5 + 1), Effort: int32((i/5)%5 + 1)}}
+		}))
 }
 
 func TestFullSizeJourneyReachesReady(t *testing.T) {
@@ -289,7 +282,7 @@ func TestDuplicatePainPointIDsStall(t *testing.T) {
 		g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(cj), &got)).To(Succeed())
 		stalled := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionStalled)
 		g.Expect(stalled).NotTo(BeNil())
-		g.Expect(stalled.Reason).To(Equal(ReasonInvalidMap))
+		g.Expect(stalled.Reason).To(Equal(cxv1.ReasonInvalidMap))
 		g.Expect(stalled.Message).To(ContainSubstring(`spec.stages[3].touchpoints[1].painPoints[0].id: pain point id "phone-queue" is already used`))
 		g.Expect(meta.IsStatusConditionFalse(got.Status.Conditions, cxv1.ConditionReady)).To(BeTrue())
 	}).Should(Succeed())

@@ -135,7 +135,7 @@ func TestForbiddenCloseIsAPhaseCondition(t *testing.T) {
 		p := getPhase(g, ns, ph.Name)
 		c := meta.FindStatusCondition(p.Status.Conditions, cxv1.ConditionTrackerReady)
 		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(ReasonGitHubPermissionDenied))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonGitHubPermissionDenied))
 		g.Expect(c.Message).To(ContainSubstring(fmt.Sprintf("closing issue #%d", route.Issue)))
 		g.Expect(c.Message).To(ContainSubstring("Issues permission, read & write"))
 		g.Expect(c.Message).NotTo(ContainSubstring("Resource not accessible"), "GitHub's text is not copied")

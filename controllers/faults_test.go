@@ -1,11 +1,9 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/devenv"
+	"github.com/cxloop/cxloop/internal/journeytest"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -82,25 +82,8 @@ func managerKubeconfig(t *testing.T) string {
 // managerProcess is one run of the manager binary.
 type managerProcess struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *devenv.SyncBuffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startManagerProcess runs the manager binary with the given flags.
@@ -111,7 +94,7 @@ func startManagerProcess(t *testing.T, kubeconfig string, args ...string) *manag
 		"--github-allowed-hosts=" + strings.Join(localGitHubHosts.list(), ","),
 	}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	p := &managerProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &managerProcess{cmd: cmd, logs: &devenv.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -129,16 +112,6 @@ func (p *managerProcess) kill() {
 
 func (p *managerProcess) isLeader() bool {
 	return strings.Contains(strings.ToLower(p.logs.String()), "successfully acquired lease")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // quickWinJourney is a journey whose map holds n quick wins (impact 5,
@@ -161,30 +134,18 @@ func newQuickWinJourney(t *testing.T, ns, name string, n int, gh *localgithub.Se
 	if err := k8sClient.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	cj := &cxv1.CustomerJourney{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: cxv1.CustomerJourneySpec{
-			Owner:    "Online shop team",
-			Personas: []cxv1.Persona{{Name: "shopper", Goals: []string{"Find and buy quickly"}}},
-			Tracker: &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{
-				Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), SecretRef: cxv1.SecretReference{Name: secret.Name},
-			}},
-		},
-	}
-	perStage := max(10, (n+11)/12) // a journey has at most 12 stages
-	for s := 0; s*perStage < n; s++ {
-		st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
-		for i := s * perStage; i < min(n, (s+1)*perStage); i++ {
-			st.Touchpoints = append(st.Touchpoints, cxv1.Touchpoint{
-				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: ptr.To(true), MomentOfTruth: ptr.To(i == s*perStage),
+	return journeytest.New(ns, name, journeytest.Owner("Online shop team"), journeytest.Personas("Find and buy quickly", "shopper"),
+		journeytest.GitHub(ghOwner, ghRepo, gh.URL(), secret.Name),
+		journeytest.StagesOf(max(10, (n+11)/12)), // a journey has at most 12 stages
+		journeytest.Touchpoints(n, func(tp *cxv1.Touchpoint, at journeytest.Place) {
+			i := at.Index
+			*tp = cxv1.Touchpoint{
+				Name: fmt.Sprintf("page-%d", i), Channel: cxv1.Channel("web"), Owner: "Digital", TopTask: ptr.To(true), MomentOfTruth: ptr.To(at.InStage == 0),
 				Experiences: []cxv1.Experience{{Persona: "shopper", Score: ptr.To[int32](-1), Target: ptr.To[int32](1)}},
 				PainPoints: []cxv1.PainPoint{{ID: fmt.Sprintf("slow-page-%d", i), Summary: fmt.Sprintf("Page %d loads slowly", i),
 					Impact: 5, Effort: 1}},
-			})
-		}
-		cj.Spec.Stages = append(cj.Spec.Stages, st)
-	}
-	return cj
+			}
+		}))
 }
 
 // improvePhase opens every quick win of the journey at once.
@@ -434,7 +395,10 @@ func TestTwoReplicas(t *testing.T) {
 	g.Expect(os.WriteFile(secretFile, []byte(webhookSecret), 0o600)).To(Succeed())
 	const lease = 4 * time.Second
 	replica := func() (*managerProcess, string) {
-		addr := freeAddr(t)
+		addr, err := devenv.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
 		return startManagerProcess(t, kubeconfig, "--leader-elect", "--leader-election-namespace="+ns,
 			"--leader-elect-lease-duration="+lease.String(), "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 			"--github-webhook-bind-address="+addr, "--github-webhook-secret-file="+secretFile,

@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,27 +32,10 @@ import (
 	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/markdown"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/plan"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
-)
-
-// Reasons of the ImprovementPhase's conditions and Events.
-const (
-	ReasonSuspended       = "Suspended"
-	ReasonJourneyNotFound = "JourneyNotFound"
-	ReasonJourneyInvalid  = "JourneyInvalid"
-	ReasonWaitingForPhase = "WaitingForPhase"
-	ReasonDependencyCycle = "DependencyCycle"
-	ReasonInvalidAfter    = "InvalidAfter"
-	ReasonPhaseStarted    = "PhaseStarted"
-	ReasonPhaseCompleted  = "PhaseCompleted"
-	ReasonTracking        = "Tracking"
-	ReasonIssueOpened     = "IssueOpened"
-	ReasonIssueObsolete   = "IssueObsolete"
-	ReasonIssueMissing    = "IssueMissing"
-	ReasonIssueReopened   = "IssueReopened"
-	ReasonTrackerReady    = "Connected"
-	ReasonWriteBudget     = "WriteBudget"
 )
 
 const defaultSyncInterval = 5 * time.Minute
@@ -78,7 +60,7 @@ type ImprovementPhaseReconciler struct {
 
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
-	retries *flowcontrol.Backoff
+	retries githubRetries
 	// Shard says which phases are this manager's (nil: all of them).
 	Shard *Shard
 
@@ -103,7 +85,9 @@ const (
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch
 
-// phaseRun is the state of one reconcile, handed from sub-step to sub-step.
+// phaseRun is the state of one reconcile, handed from step to step. When
+// to look again is not kept here: each step returns it in its
+// steps.Result, and steps.Run keeps the earliest.
 type phaseRun struct {
 	ph *cxv1.ImprovementPhase
 	// persisted is the phase as last written; openPlannedWork writes attempts
@@ -120,19 +104,23 @@ type phaseRun struct {
 	desired []workitem.Item
 	work    map[string]workitem.Item // desired, by key
 	issues  map[string]tracker.Issue
-	changes []itemChange
+	changes []plan.Change
+
+	// ready is what the steps found about the phase as a whole; the
+	// deferred patch turns it into Ready, Reconciling and Stalled once.
+	ready readiness
 
 	// githubErr is a GitHub failure a step set aside so that the steps after
-	// it could still go on (tracking goes on while creates fail).
+	// it could still go on (tracking goes on while creates fail). State, not
+	// a requeue: it decides the run's outcome (githubFailed) and holds back
+	// completion and the creates after a rate limit.
 	githubErr error
-	// requeue is the earliest time a step asked to look again; 0 for none.
-	requeue time.Duration
-	// periodic: the phase is Active and is polled every sync interval.
-	periodic bool
 	// budgetWait is how long the write budget holds planned work back.
+	// State: checkExitCriteria says it in RateLimited; the requeue it calls
+	// for is openPlannedWork's Result.
 	budgetWait time.Duration
 	// progressed: GitHub took at least one of this run's requests, so a
-	// failure beside it is no reason to back off.
+	// failure beside it is no reason to back off. State read by githubFailed.
 	progressed bool
 	// superseded: an attempt write met a newer phase (Conflict); the run
 	// writes nothing more, see recordAttempt.
@@ -141,13 +129,6 @@ type phaseRun struct {
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
 
-// lookAgainIn asks for a reconcile after d at the latest.
-func (run *phaseRun) lookAgainIn(d time.Duration) {
-	if d > 0 && (run.requeue == 0 || d < run.requeue) {
-		run.requeue = d
-	}
-}
-
 // setAside keeps the first GitHub failure of a step that did not stop the run.
 func (run *phaseRun) setAside(err error) {
 	if run.githubErr == nil {
@@ -155,9 +136,8 @@ func (run *phaseRun) setAside(err error) {
 	}
 }
 
-// phaseStep is one ordered sub-step of Reconcile. It returns stop=true when
-// the reconcile is over for now (the phase waits, is stalled or is done).
-type phaseStep func(ctx context.Context, run *phaseRun) (stop bool, err error)
+// phaseStep is one ordered step of Reconcile.
+type phaseStep = steps.Step[*phaseRun]
 
 // githubError marks a failure of GitHub (or of the way to it), which is
 // retried with a backoff of the phase's own rather than the workqueue's.
@@ -175,8 +155,26 @@ type statusWriteError struct{ err error }
 func (e *statusWriteError) Error() string { return "writing status: " + e.err.Error() }
 func (e *statusWriteError) Unwrap() error { return e.err }
 
-// Reconcile moves a phase forward through ordered sub-steps; the status is
-// written once, at the end, when it changed.
+// phaseSteps are Reconcile's steps, in order.
+func (r *ImprovementPhaseReconciler) phaseSteps() []phaseStep {
+	return []phaseStep{
+		{Name: "verifyLateOutcomes", Run: r.verifyLateOutcomes},
+		{Name: "holdCompletedOrSuspended", Run: r.holdCompletedOrSuspended},
+		{Name: "gateOnJourney", Run: r.gateOnJourney},
+		{Name: "gateOnPreviousPhase", Run: r.gateOnPreviousPhase},
+		{Name: "connectTracker", Run: r.connectTracker},
+		{Name: "startPhase", Run: r.startPhase},
+		{Name: "syncIssues", Run: r.syncIssues},
+		{Name: "trackIssues", Run: r.trackIssues},
+		{Name: "verifyOutcomes", Run: r.verifyOutcomes},
+		{Name: "openPlannedWork", Run: r.openPlannedWork},
+		{Name: "checkExitCriteria", Run: r.checkExitCriteria},
+	}
+}
+
+// Reconcile moves a phase forward through ordered steps; the status is
+// written once, at the end, when it changed, with Ready, Reconciling and
+// Stalled summarised from what the steps found.
 func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var ph cxv1.ImprovementPhase
 	if err := r.Get(ctx, req.NamespacedName, &ph); err != nil {
@@ -190,153 +188,99 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
-		if run.superseded {
-			return // the phase moved on without this run: its view is stale
-		}
-		ph.Status.ObservedGeneration = run.gen
-		ph.Status.Progress = progressOf(ph.Status.Items)
-		if ph.Status.State == cxv1.PhasePending {
-			ph.Status.Progress.Summary = "not started" // never "0/0 (100%)", which reads as done
-		}
-		forecastPhase(&ph, r.Clock.Now())
-		recordPhaseMetrics(&ph)
-		if patchErr := patchStatus(ctx, r.Client, run.persisted, &ph); patchErr != nil && err == nil {
-			err = patchErr
+		if !run.superseded { // else the phase moved on without this run: its view is stale
+			err = errors.Join(err, r.writeStatus(ctx, run))
 		}
 	}()
-	steps := []phaseStep{
-		r.holdCompletedOrSuspended,
-		r.gateOnJourney,
-		r.gateOnPreviousPhase,
-		r.connectTracker,
-		r.startPhase,
-		r.syncIssues,
-		r.trackIssues,
-		r.verifyOutcomes,
-		r.openPlannedWork,
-		r.checkExitCriteria,
+	res, err := steps.Run(ctx, run, r.phaseSteps())
+	if err != nil {
+		return r.failed(ctx, run, res, err)
 	}
-	for _, step := range steps {
-		stop, err := step(ctx, run)
-		if err != nil {
-			return r.failed(ctx, run, err)
-		}
-		if stop {
-			break
-		}
-	}
-	return r.outcome(run), nil
+	return r.outcome(run, res)
 }
 
-// outcome is the requeue of a run that did not fail outright.
-func (r *ImprovementPhaseReconciler) outcome(run *phaseRun) ctrl.Result {
+// writeStatus summarises the run into the status and writes it if it changed.
+func (r *ImprovementPhaseReconciler) writeStatus(ctx context.Context, run *phaseRun) error {
+	ph := run.ph
+	summarizeReady(run.conds(), run.gen, run.ready)
+	ph.Status.ObservedGeneration = run.gen
+	ph.Status.Progress = progressOf(ph.Status.Items)
+	if ph.Status.State == cxv1.PhasePending {
+		ph.Status.Progress.Summary = "not started" // never "0/0 (100%)", which reads as done
+	}
+	forecastPhase(ph, r.Clock.Now())
+	recordPhaseMetrics(ph)
+	return patchStatus(ctx, r.Client, run.persisted, ph)
+}
+
+// outcome is the requeue of a run whose steps did not fail outright.
+func (r *ImprovementPhaseReconciler) outcome(run *phaseRun, res steps.Result) (ctrl.Result, error) {
 	if run.githubErr != nil {
-		res, _ := r.githubFailed(run, run.githubErr)
-		return res
+		return r.githubFailed(run, res, run.githubErr)
 	}
-	r.backoff().Reset(backoffKey(run.ph))
-	if !run.periodic {
-		return ctrl.Result{RequeueAfter: run.requeue}
-	}
-	next := wait.Jitter(syncInterval(run.ph), 0.1)
-	if run.requeue > 0 && run.requeue < next {
-		next = run.requeue
-	}
-	return ctrl.Result{RequeueAfter: next}
+	r.retries.succeeded(r.Clock, backoffKey(run.ph))
+	return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 }
 
 // failed handles a step's error: GitHub's failures become conditions and a
 // bounded backoff of this phase alone; anything else (the API server) goes
 // back to the workqueue.
-func (r *ImprovementPhaseReconciler) failed(ctx context.Context, run *phaseRun, err error) (ctrl.Result, error) {
+func (r *ImprovementPhaseReconciler) failed(ctx context.Context, run *phaseRun, res steps.Result, err error) (ctrl.Result, error) {
 	var ghErr *githubError
 	var cfgErr *TrackerConfigError
 	if errors.As(err, &ghErr) || errors.As(err, &cfgErr) {
-		return r.githubFailed(run, err)
+		return r.githubFailed(run, res, err)
 	}
 	logf.FromContext(ctx).Error(err, "reconciling phase")
 	return ctrl.Result{}, err
 }
 
 // githubFailed reports a GitHub failure on the phase and says when to try
-// again: when a rate limit ends, when the person must act (a configuration
-// problem), or after a jittered exponential backoff of this phase's own,
-// capped at its sync interval so that a phase is retried at least that often.
-func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, err error) (ctrl.Result, error) {
+// again, through the failure path both kinds share (githubRetries): when a
+// rate limit ends, when the person must act (a configuration problem), or
+// after a jittered exponential backoff of this phase's own, capped at its
+// sync interval so that a phase is retried at least that often, and at the
+// requeue the steps asked for (an earlier attempt's grace ends sooner).
+func (r *ImprovementPhaseReconciler) githubFailed(run *phaseRun, res steps.Result, err error) (ctrl.Result, error) {
 	var rl *tracker.RateLimitError
 	if errors.As(err, &rl) && rl.Budget {
 		// Another phase took the write this one was told it could send
 		// (nothing was sent): it waits on, in the words of any wait for
 		// the budget, so that the next sync does not rewrite them.
 		wait := max(time.Second, rl.ResumeAt.Sub(r.Clock.Now()))
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget,
 			budgetWaitMessage(run.persisted.Status.Conditions, progressOf(run.ph.Status.Items).Planned, wait))
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	res, _ := trackerFailed(r.Recorder, r.Clock, run.ph, run.conds(), run.gen, err)
-	if res.RequeueAfter > 0 {
-		return res, nil // rate limit or a person must act: trackerFailed knows when
-	}
 	key := backoffKey(run.ph)
-	b := r.backoff()
-	wait := firstRetry
+	limit := syncInterval(run.ph)
 	if run.progressed {
-		b.Reset(key) // GitHub works, one request failed: go on soon
-	} else {
-		b.Next(key, b.Clock.Now())
-		wait = min(b.Get(key), syncInterval(run.ph))
+		r.retries.succeeded(r.Clock, key) // GitHub works, one request failed: go on soon
+		limit = firstRetry
 	}
-	if run.requeue > 0 && run.requeue < wait {
-		wait = run.requeue // an earlier attempt's grace ends sooner
-	}
-	msg := fmt.Sprintf("%s; retrying in %s", markdown.Text(err.Error()), wait.Round(time.Second))
-	conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.Reason(err), msg)
-	conditions.MarkReconciling(run.conds(), run.gen, tracker.Reason(err), msg)
-	return ctrl.Result{RequeueAfter: wait}, nil
+	return r.retries.retry(r.Recorder, r.Clock, key, steps.Earliest(limit, res.RequeueAfter),
+		run.ph, run.conds(), run.gen, harmless{err}, &run.ready)
 }
 
-func (r *ImprovementPhaseReconciler) backoff() *flowcontrol.Backoff {
-	if r.retries == nil {
-		if c, ok := r.Clock.(clock.Clock); ok {
-			r.retries = flowcontrol.NewFakeBackOffWithJitter(firstRetry, lastRetry, c, 0.2)
-		} else {
-			r.retries = flowcontrol.NewBackOffWithJitter(firstRetry, lastRetry, 0.2)
-		}
-	}
-	return r.retries
-}
+// harmless shows an error as text that is safe wherever the phase's
+// conditions are shown (the journey's dashboard issue): no HTML, no
+// @mentions, no #references.
+type harmless struct{ error }
 
-func backoffKey(ph *cxv1.ImprovementPhase) string { return ph.Namespace + "/" + ph.Name }
+func (h harmless) Error() string { return markdown.Text(h.error.Error()) }
+func (h harmless) Unwrap() error { return h.error }
 
-// holdCompletedOrSuspended: completion is final (neither suspend nor a change
-// of the phase before it undoes it, so the phases after it keep going), and
-// a suspended phase neither opens nor tracks issues.
-func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Context, run *phaseRun) (bool, error) {
-	ph := run.ph
-	if ph.Status.State == cxv1.PhaseCompleted {
-		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
-		return true, r.judgeLateOutcomes(ctx, run)
-	}
-	if ptr.Deref(ph.Spec.Suspend, false) {
-		ph.Status.State = cxv1.PhaseSuspended
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
-		conditions.Remove(run.conds(), cxv1.ConditionReconciling)
-		conditions.Remove(run.conds(), cxv1.ConditionStalled)
-		return true, nil
-	}
-	if ph.Status.State == cxv1.PhaseSuspended {
-		ph.Status.State = cxv1.PhasePending // resumed; Active again if it had started
-		if ph.Status.StartedAt != nil {
-			ph.Status.State = cxv1.PhaseActive
-		}
-	}
-	return false, nil
-}
+func backoffKey(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Namespace + "/" + ph.Name }
 
-// judgeLateOutcomes goes on judging the outcomes of a completed phase's
+// verifyLateOutcomes goes on judging the outcomes of a completed phase's
 // items: an item closed last is judged only after its settle window, and
-// a phase completes on its closes. Nothing else of a completed phase moves.
-func (r *ImprovementPhaseReconciler) judgeLateOutcomes(ctx context.Context, run *phaseRun) error {
+// a phase completes on its closes. Nothing else of a completed phase moves
+// (holdCompletedOrSuspended stops the run next). Other phases' outcomes
+// are verifyOutcomes' to judge, in its place among the steps.
+func (r *ImprovementPhaseReconciler) verifyLateOutcomes(ctx context.Context, run *phaseRun) (steps.Result, error) {
+	if run.ph.Status.State != cxv1.PhaseCompleted {
+		return steps.Result{}, nil
+	}
 	outstanding := false
 	for _, it := range run.ph.Status.Items {
 		if o := it.Outcome; o != nil && (o.Verdict == cxv1.VerdictPending || !ptr.Deref(o.Commented, false)) {
@@ -344,42 +288,65 @@ func (r *ImprovementPhaseReconciler) judgeLateOutcomes(ctx context.Context, run 
 		}
 	}
 	if !outstanding {
-		return nil
+		return steps.Result{}, nil
 	}
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
-		return client.IgnoreNotFound(err) // the journey is gone: its measures with it
+		return steps.Result{}, client.IgnoreNotFound(err) // the journey is gone: its measures with it
 	}
 	run.cj = &cj
-	if _, err := r.connectTracker(ctx, run); err != nil {
-		run.lookAgainIn(measureRetry) // its conditions are the journey's to show
-		return nil
+	tr, err := r.Trackers.For(ctx, run.cj)
+	if err != nil {
+		return steps.Requeue(measureRetry), nil // its conditions are the journey's to show
 	}
-	_, err := r.verifyOutcomes(ctx, run)
-	return err
+	run.tr = tr
+	return r.verifyOutcomes(ctx, run)
+}
+
+// holdCompletedOrSuspended: completion is final (neither suspend nor a change
+// of the phase before it undoes it, so the phases after it keep going), and
+// a suspended phase neither opens nor tracks issues.
+func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context, run *phaseRun) (steps.Result, error) {
+	ph := run.ph
+	if ph.Status.State == cxv1.PhaseCompleted {
+		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
+		return steps.Done(0), nil
+	}
+	if ptr.Deref(ph.Spec.Suspend, false) {
+		ph.Status.State = cxv1.PhaseSuspended
+		run.ready.Hold(cxv1.ReasonSuspended, "spec.suspend is true: no issues are opened or tracked")
+		return steps.Done(0), nil
+	}
+	if ph.Status.State == cxv1.PhaseSuspended {
+		ph.Status.State = cxv1.PhasePending // resumed; Active again if it had started
+		if ph.Status.StartedAt != nil {
+			ph.Status.State = cxv1.PhaseActive
+		}
+	}
+	return steps.Result{}, nil
 }
 
 // gateOnJourney reads the journey the phase improves and checks its map.
-func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		if apierrors.IsNotFound(err) {
 			// Not Stalled: applying a directory often creates phases before
 			// their journey, and the journey's creation wakes the phase.
-			conditions.MarkReconciling(run.conds(), run.gen, ReasonJourneyNotFound,
+			run.ready.Progress(cxv1.ReasonJourneyNotFound,
 				fmt.Sprintf("waiting for CustomerJourney %q named in spec.journeyRef: create it, or fix the name", run.ph.Spec.JourneyRef.Name))
-			return true, nil
+			return steps.Done(0), nil
 		}
-		return true, err
+		return steps.Done(0), err
 	}
 	run.cj = &cj
 	run.m = measuredMap(&cj)
 	if problems := journey.Validate(run.m); len(problems) > 0 {
-		conditions.MarkStalled(run.conds(), run.gen, ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
-		return true, nil
+		run.ready.Stall(cxv1.ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
+		return steps.Done(0), nil
 	}
 	run.pc = r.phaseContext(run.ph, &cj)
-	return false, nil
+	return steps.Result{}, nil
 }
 
 // gateOnPreviousPhase holds the phase Pending until the phase named in
@@ -387,76 +354,78 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 // its open issues stay tracked. A dependency that can never complete (the
 // phase itself, a cycle, a phase of another journey) is Stalled, naming
 // spec.after.
-func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	if run.ph.Status.State == cxv1.PhaseActive {
-		return false, nil
+		return steps.Result{}, nil
 	}
 	wait, err := previousPhase(ctx, r.Client, run.ph)
 	if err != nil {
-		return true, err
+		return steps.Done(0), err
 	}
 	switch {
 	case wait.stalledReason != "":
-		conditions.MarkStalled(run.conds(), run.gen, wait.stalledReason, wait.message)
+		run.ready.Stall(wait.stalledReason, wait.message)
 		run.ph.Status.State = cxv1.PhasePending
-		return true, nil
+		return steps.Done(0), nil
 	case wait.waiting:
 		run.ph.Status.State = cxv1.PhasePending
-		conditions.MarkReady(run.conds(), run.gen, ReasonWaitingForPhase, wait.message)
+		run.ready.Ready(cxv1.ReasonWaitingForPhase, wait.message)
 		// A phase still waiting when its deadline passes is Late: look again then.
 		if d := burnup.ParseDeadline(run.ph.Spec.Deadline); !d.IsZero() {
 			if until := d.AddDate(0, 0, 1).Sub(r.Clock.Now()); until > 0 {
-				run.lookAgainIn(until + time.Second)
+				return steps.Done(until + time.Second), nil
 			}
 		}
-		return true, nil
+		return steps.Done(0), nil
 	}
-	return false, nil
+	return steps.Result{}, nil
 }
 
 // connectTracker gets the journey's GitHub client.
-func (r *ImprovementPhaseReconciler) connectTracker(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) connectTracker(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	tr, err := r.Trackers.For(ctx, run.cj)
 	if err != nil {
-		return true, err // a *TrackerConfigError is the person's to fix; anything else the API server's
+		return steps.Done(0), err // a *TrackerConfigError is the person's to fix; anything else the API server's
 	}
 	run.tr = tr
-	return false, nil
+	return steps.Result{}, nil
 }
 
 // startPhase makes a waiting phase Active.
-func (r *ImprovementPhaseReconciler) startPhase(_ context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) startPhase(_ context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
-	run.periodic = true
 	if ph.Status.State == cxv1.PhaseActive {
-		return false, nil
+		return steps.Result{}, nil
 	}
 	ph.Status.State = cxv1.PhaseActive
 	if ph.Status.StartedAt == nil {
 		started := now(r.Clock)
 		ph.Status.StartedAt = &started
 	}
-	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
-	return false, nil
+	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
+	return steps.Result{}, nil
 }
 
 // syncIssues works out the phase's work from the map and brings its items
 // in line with it and with the issues on GitHub.
-func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	phases, err := phasesOf(ctx, r.Client, run.ph.Namespace, run.cj.Name)
 	if err != nil {
-		return true, err
+		return steps.Done(0), err
 	}
-	run.desired = plannedWork(run.ph, run.m, run.pc, quickWinRuleOf(phases, run.ph))
+	run.desired = plan.Work(run.ph, run.m, run.pc, plan.QuickWinRule(phases, run.ph))
 	run.work = workByKey(run.desired)
 	issues, err := r.issuesOf(ctx, run)
 	if err != nil {
-		return true, &githubError{"listing issues", err}
+		return steps.Done(0), &githubError{"listing issues", err}
+	}
+	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
+		return steps.Done(0), &githubError{"confirming issues a listing did not show", err}
 	}
 	run.issues = issues
-	run.changes = mergeItems(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock, r.createGrace())
+	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
 	r.reportMissingIssues(run.ph, run.persisted)
-	return false, nil
+	return steps.Result{}, nil
 }
 
 // knownIssuesReader is a tracker whose issues can be read without asking
@@ -484,7 +453,7 @@ func (r *ImprovementPhaseReconciler) issuesOf(ctx context.Context, run *phaseRun
 // the write budget (for this generation), and its turn has not come yet.
 func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
 	c := apimeta.FindStatusCondition(run.persisted.Status.Conditions, cxv1.ConditionRateLimited)
-	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonWriteBudget || c.ObservedGeneration != run.gen {
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != cxv1.ReasonWriteBudget || c.ObservedGeneration != run.gen {
 		return false
 	}
 	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok {
@@ -500,32 +469,28 @@ func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Names
 // map, reopens those of work the map asks for again, and brings the title
 // and body of open issues up to date. A failure on one issue is set aside
 // so that the others, and the opening of new work, go on.
-func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	for _, c := range run.changes {
-		it := &ph.Status.Items[c.index]
+		it := &ph.Status.Items[c.Index]
 		var err error
-		switch c.action {
-		case closeAsCompleted, closeAsNotPlanned:
-			reason := reasonCompleted
-			if c.action == closeAsNotPlanned {
-				reason = reasonNotPlanned
-			}
-			if err = run.tr.CloseIssue(ctx, int(it.Issue), reason, c.comment); err == nil {
+		switch c.Action {
+		case plan.CloseAsCompleted, plan.CloseAsNotPlanned:
+			if err = run.tr.CloseIssue(ctx, int(it.Issue), c.Action.StateReason(), c.Comment); err == nil {
 				closed := now(r.Clock)
 				it.ClosedAt = &closed
 				it.State = cxv1.ItemClosed
-				if c.action == closeAsNotPlanned {
+				if c.Action == plan.CloseAsNotPlanned {
 					it.State = cxv1.ItemObsolete
-					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.comment)
+					r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueObsolete, "Close", "closed issue #%d as not planned: %s", it.Issue, c.Comment)
 				}
 			} else if r.refusedForThisIssue(ph, it, "close", err) {
 				err = nil
 			}
-		case reopen:
-			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.comment); err == nil {
+		case plan.Reopen:
+			if err = run.tr.ReopenIssue(ctx, int(it.Issue), c.Comment); err == nil {
 				it.State, it.ClosedAt = cxv1.ItemOpen, nil
-				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.comment)
+				r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueReopened, "Reopen", "reopened issue #%d: %s", it.Issue, c.Comment)
 			} else if r.refusedForThisIssue(ph, it, "reopen", err) {
 				err = nil
 			} else {
@@ -535,10 +500,10 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 		if err != nil {
-			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.action.verb(), it.Issue), err})
+			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.Action.Verb(), it.Issue), err})
 			var rl *tracker.RateLimitError
 			if errors.As(err, &rl) {
-				return false, nil
+				return steps.Result{}, nil
 			}
 		}
 	}
@@ -546,12 +511,12 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 		if w, ok := run.work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
 			if err := run.tr.UpdateIssue(ctx, int(it.Issue), w.Title, w.Body); err != nil {
 				if stop := r.setAsideTrackingError(run, err); stop {
-					return false, nil
+					return steps.Result{}, nil
 				}
 			}
 		}
 	}
-	return false, nil
+	return steps.Result{}, nil
 }
 
 // setAsideTrackingError keeps a failure to change one issue for the end of
@@ -564,15 +529,15 @@ func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err er
 }
 
 // checkExitCriteria completes the phase when its exit criteria hold, and
-// otherwise says how far it is.
-func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (bool, error) {
+// otherwise says how far it is and polls it every sync interval.
+func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	if run.githubErr == nil {
 		if run.budgetWait > 0 {
 			// Set over the condition as it stands, never removed and added
 			// again: its lastTransitionTime stays that of the wait's start.
-			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
-			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, ReasonWriteBudget,
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
+			conditions.Set(run.conds(), run.gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget,
 				budgetWaitMessage(run.persisted.Status.Conditions, progressOf(ph.Status.Items).Planned, run.budgetWait))
 		} else {
 			trackerConnected(run.conds(), run.gen)
@@ -585,18 +550,20 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		ph.Status.LastSyncTime = &syncTime
 	}
 	progress := progressOf(ph.Status.Items)
-	done, why := exitCriteriaMet(ph, run.cj, progress, len(run.desired))
+	done, why := plan.ExitCriteriaMet(ph, run.cj, progress, len(run.desired))
 	if done && run.githubErr == nil {
 		ph.Status.State = cxv1.PhaseCompleted
 		completed := now(r.Clock)
 		ph.Status.CompletedAt = &completed
-		run.periodic = false
-		conditions.MarkReady(run.conds(), run.gen, ReasonPhaseCompleted, "completed: "+progress.Summary)
-		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
-		return true, nil
+		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progress.Summary)
+		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
+		return steps.Done(0), nil
 	}
-	conditions.MarkReady(run.conds(), run.gen, ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
-	return false, nil
+	run.ready.Ready(cxv1.ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
+	if run.githubErr != nil {
+		return steps.Result{}, nil // githubFailed says when to look again
+	}
+	return steps.Requeue(wait.Jitter(syncInterval(ph), 0.1)), nil // an Active phase is polled
 }
 
 func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {
@@ -604,8 +571,8 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 		Namespace: ph.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Name: ph.Name, Type: string(ph.Spec.Type),
 		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
 	}
-	if gh := cj.Spec.Tracker.GitHub; gh != nil {
-		p.Labels, p.Assignees = gh.Labels, gh.Assignees
+	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil { // no tracker: connectTracker says so
+		p.Labels, p.Assignees = t.GitHub.Labels, t.GitHub.Assignees
 	}
 	return p
 }
@@ -642,7 +609,7 @@ func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.Improv
 		// One Warning per vanished issue: a webhook that later says what
 		// happened refines the item's message, not the news.
 		if it.Message != "" && was[it.Key] == "" {
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonIssueMissing, "Sync", "%s", it.Message)
+			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonIssueMissing, "Sync", "%s", it.Message)
 		}
 	}
 }

@@ -444,12 +444,12 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 		g.Expect(meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionStalled)).To(BeNil())
 		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionReconciling)
 		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(ReasonSecretNotFound))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonSecretNotFound))
 		g.Expect(c.Message).To(ContainSubstring(`Secret "github-credentials" named in spec.tracker.github.secretRef does not exist`))
 		// The journey says so too.
 		jc := meta.FindStatusCondition(getJourney(g, client.ObjectKeyFromObject(cj)).Status.Conditions, cxv1.ConditionTrackerReady)
 		g.Expect(jc).NotTo(BeNil())
-		g.Expect(jc.Reason).To(Equal(ReasonSecretNotFound))
+		g.Expect(jc.Reason).To(Equal(cxv1.ReasonSecretNotFound))
 	}).Should(Succeed())
 
 	badToken := "ghp_thisTokenIsWrong000000000000000000000"
@@ -515,7 +515,7 @@ func TestDeletedAndTransferredIssuesAreReported(t *testing.T) {
 		// Events alike but for their note are folded into a series.
 		n := 0
 		for _, e := range evs.Items {
-			if e.Reason == ReasonIssueMissing && e.Type == corev1.EventTypeWarning {
+			if e.Reason == cxv1.ReasonIssueMissing && e.Type == corev1.EventTypeWarning {
 				g.Expect(e.Note).To(ContainSubstring("is gone from the repository"))
 				n++
 				if e.Series != nil {

@@ -15,10 +15,6 @@ import (
 	"github.com/cxloop/cxloop/internal/outcome"
 )
 
-// ReasonMeasuresRead: the MeasuresReady condition when every measure could
-// be asked of Prometheus (some may have no data).
-const ReasonMeasuresRead = "MeasuresRead"
-
 const (
 	// measureInterval is how often a journey's measures are read again.
 	measureInterval = 5 * time.Minute
@@ -134,7 +130,7 @@ func readMeasures(ctx context.Context, src metricsource.Source, cj *cxv1.Custome
 		measureFailed(cj, queryErr) // a person must fix the query; reading it again sooner would not help
 		return wait.Jitter(measureInterval, 0.1)
 	}
-	conditions.Set(&cj.Status.Conditions, cj.Generation, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, ReasonMeasuresRead,
+	conditions.Set(&cj.Status.Conditions, cj.Generation, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, cxv1.ReasonMeasuresRead,
 		fmt.Sprintf("%d measures read from Prometheus: %d miss their targets, %d have no data", len(out), missed, noData))
 	return wait.Jitter(measureInterval, 0.1)
 }

@@ -24,15 +24,7 @@ import (
 	"github.com/cxloop/cxloop/internal/workitem"
 )
 
-// Reasons of the review's conditions and Events.
 const (
-	ReasonInvalidSchedule = "InvalidSchedule"
-	ReasonReviewOpened    = "ReviewOpened"
-	ReasonReviewMissed    = "ReviewMissed"
-	ReasonReviewOverdue   = "ReviewOverdue"
-	ReasonMapUnchanged    = "MapUnchanged"
-	ReasonDashboard       = "DashboardUpdated"
-
 	// staleAfterReviews is how many reviews in a row with an unchanged map
 	// make the journey Stale.
 	staleAfterReviews = 2
@@ -86,109 +78,131 @@ func reviewIssuesOf(cj *cxv1.CustomerJourney, issues map[string]tracker.Issue) [
 // reconcileReviews opens the review issue of each scheduled time exactly
 // once (its key is the scheduled time), records reviews done when their
 // issue is closed, and flags overdue reviews and a stale map. It returns
-// when the next review is due.
+// when the next review is due, or sooner while an earlier attempt to open
+// one may still land.
 func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *journeyRun, sched *review.Schedule, m journey.Map, phases []cxv1.ImprovementPhase) (time.Duration, error) {
-	cj, issues := run.cj, run.issues
-	st := cj.Status.Review
-	if st == nil {
-		st = &cxv1.ReviewStatus{}
-		cj.Status.Review = st
+	cj := run.cj
+	if cj.Status.Review == nil {
+		cj.Status.Review = &cxv1.ReviewStatus{}
 	}
 	nowT := r.Clock.Now()
-	conds, gen := &cj.Status.Conditions, cj.Generation
-
-	// What GitHub says about the reviews so far.
-	found := reviewIssuesOf(cj, issues)
 	var last time.Time
-	if st.LastScheduledTime != nil {
-		last = st.LastScheduledTime.Time
+	if at := cj.Status.Review.LastScheduledTime; at != nil {
+		last = at.Time
 	}
-	var open []reviewIssue
-	cj.Status.LastReviewTime = nil
-	for _, ri := range found {
-		if ri.scheduled.After(last) {
-			last = ri.scheduled // recorded on GitHub, even if the status write was lost
-		}
-		if ri.issue.State == "closed" && ri.issue.ClosedAt != nil {
-			if cj.Status.LastReviewTime == nil || ri.issue.ClosedAt.After(cj.Status.LastReviewTime.Time) {
-				t := metav1.NewTime(ri.issue.ClosedAt.Truncate(time.Second))
-				cj.Status.LastReviewTime = &t
-			}
-		} else if ri.issue.State == "open" {
-			open = append(open, ri)
-		}
-	}
-
-	suspended := cj.Spec.Review.Suspend != nil && *cj.Spec.Review.Suspend
+	last, open := reviewsOnGitHub(cj, run.issues, last)
 	d := sched.Due(cj.CreationTimestamp.Time, last, nowT, cj.Spec.Review.StartingDeadlineSeconds)
 	switch {
-	case suspended:
+	case ptr.Deref(cj.Spec.Review.Suspend, false):
 	case d.TooLate:
-		st.Missed += int32(d.Missed) + 1
+		cj.Status.Review.Missed += int32(d.Missed) + 1
 		last = d.ScheduledTime
-		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, ReasonReviewMissed, "Review",
+		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, cxv1.ReasonReviewMissed, "Review",
 			"the review due at %s was missed: more than spec.review.startingDeadlineSeconds late", d.ScheduledTime.UTC().Format(time.RFC3339))
 	case d.ShouldOpen():
-		digest := mapDigest(&cj.Spec)
-		unchanged := int(st.UnchangedReviews)
-		if st.MapDigest != "" && st.MapDigest == digest {
-			unchanged++
-		} else {
-			unchanged = 0
+		opened, wait, err := r.openReview(ctx, run, sched, d, m, phases)
+		if err != nil || wait > 0 {
+			return wait, err // an earlier request for this review may still land, or the write budget is spent
 		}
-		title, body := workitem.ReviewIssue(workitem.Review{
-			Namespace: cj.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Scheduled: d.ScheduledTime, Location: sched.Location(),
-			Map: m, OpenQuickWins: openQuickWins(phases), Unphased: unphasedPainPoints(m, phases), UnchangedReviews: unchanged, Now: nowT,
-		})
-		key := workitem.TrackerKey(cj.Namespace, cj.Name, review.ReviewKey(d.ScheduledTime))
-		_, existed := issues[key]
-		is, wait, err := r.ensureJourneyIssue(ctx, run, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: reviewLabels(cj), Assignees: assignees(cj)})
-		if err != nil {
-			return 0, err
-		}
-		if wait > 0 {
-			return wait, nil // an earlier request for this review may still land, or the write budget is spent
-		}
-		st = cj.Status.Review // the attempt's write decoded the answer into the journey
-		created := !existed
-		st.Missed += int32(d.Missed)
-		st.MapDigest, st.UnchangedReviews = digest, int32(unchanged)
 		last = d.ScheduledTime
-		open = append(open, reviewIssue{d.ScheduledTime, is})
-		if created {
-			r.Recorder.Eventf(cj, nil, corev1.EventTypeNormal, ReasonReviewOpened, "Review", "opened review issue #%d for %s", is.Number, d.ScheduledTime.UTC().Format(time.RFC3339))
-		}
+		open = append(open, opened)
 	}
+	return noteReviews(cj, sched, d, last, open, nowT), nil
+}
+
+// noteReviews records where the reviews stand: the last scheduled time,
+// the open review issue, the flags, and when the next review is due, which
+// it returns as a wait.
+func noteReviews(cj *cxv1.CustomerJourney, sched *review.Schedule, d review.Decision, last time.Time, open []reviewIssue, nowT time.Time) time.Duration {
+	st := cj.Status.Review // an attempt's write decoded the answer into the journey
 	if !last.IsZero() {
 		t := metav1.NewTime(last)
 		st.LastScheduledTime = &t
 	}
-
 	st.OpenIssue = nil
 	if n := len(open); n > 0 {
 		st.OpenIssue = &cxv1.IssueReference{Number: int64(open[n-1].issue.Number), URL: open[n-1].issue.URL}
 	}
-	if len(open) > 1 {
-		old := open[0]
-		conditions.Set(conds, gen, cxv1.ConditionReviewOverdue, metav1.ConditionTrue, ReasonReviewOverdue,
-			fmt.Sprintf("the review of %s (issue #%d) was still open when the next one was due", old.scheduled.In(sched.Location()).Format("2006-01-02"), old.issue.Number))
-	} else {
-		conditions.Remove(conds, cxv1.ConditionReviewOverdue)
-	}
-	if st.UnchangedReviews >= staleAfterReviews {
-		conditions.Set(conds, gen, cxv1.ConditionStale, metav1.ConditionTrue, ReasonMapUnchanged,
-			fmt.Sprintf("the map has not changed across %d reviews: walk the journey again", st.UnchangedReviews+1))
-	} else {
-		conditions.Remove(conds, cxv1.ConditionStale)
-	}
-
+	flagReviews(cj, open, sched)
 	next := sched.Next(nowT)
 	if !d.Next.IsZero() {
 		next = d.Next
 	}
 	nt := metav1.NewTime(next)
 	cj.Status.NextReviewTime = &nt
-	return max(time.Second, next.Sub(nowT)), nil
+	return max(time.Second, next.Sub(nowT))
+}
+
+// reviewsOnGitHub reads what GitHub says about the reviews so far: the
+// latest scheduled time it knows (at least last: recorded on GitHub, even
+// if the status write was lost), the review issues still open, oldest
+// first, and status.lastReviewTime from the closed ones.
+func reviewsOnGitHub(cj *cxv1.CustomerJourney, issues map[string]tracker.Issue, last time.Time) (time.Time, []reviewIssue) {
+	var open []reviewIssue
+	cj.Status.LastReviewTime = nil
+	for _, ri := range reviewIssuesOf(cj, issues) {
+		if ri.scheduled.After(last) {
+			last = ri.scheduled
+		}
+		switch {
+		case ri.issue.State == "closed" && ri.issue.ClosedAt != nil:
+			if cj.Status.LastReviewTime == nil || ri.issue.ClosedAt.After(cj.Status.LastReviewTime.Time) {
+				t := metav1.NewTime(ri.issue.ClosedAt.Truncate(time.Second))
+				cj.Status.LastReviewTime = &t
+			}
+		case ri.issue.State == "open":
+			open = append(open, ri)
+		}
+	}
+	return last, open
+}
+
+// openReview opens the review issue of d's scheduled time exactly once and
+// records what the review saw of the map. wait is set, and nothing opened,
+// while an earlier attempt may still land or the write budget is spent.
+func (r *CustomerJourneyReconciler) openReview(ctx context.Context, run *journeyRun, sched *review.Schedule, d review.Decision, m journey.Map, phases []cxv1.ImprovementPhase) (reviewIssue, time.Duration, error) {
+	cj := run.cj
+	digest := mapDigest(&cj.Spec)
+	unchanged := 0
+	if st := cj.Status.Review; st.MapDigest != "" && st.MapDigest == digest {
+		unchanged = int(st.UnchangedReviews) + 1
+	}
+	title, body := workitem.ReviewIssue(workitem.Review{
+		Namespace: cj.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Scheduled: d.ScheduledTime, Location: sched.Location(),
+		Map: m, OpenQuickWins: openQuickWins(phases), Unphased: unphasedPainPoints(m, phases), UnchangedReviews: unchanged, Now: r.Clock.Now(),
+	})
+	key := workitem.TrackerKey(cj.Namespace, cj.Name, review.ReviewKey(d.ScheduledTime))
+	_, existed := run.issues[key]
+	is, wait, err := r.ensureJourneyIssue(ctx, run, tracker.IssueRequest{Key: key, Title: title, Body: body, Labels: reviewLabels(cj), Assignees: assignees(cj)})
+	if err != nil || wait > 0 {
+		return reviewIssue{}, wait, err
+	}
+	st := cj.Status.Review // the attempt's write decoded the answer into the journey
+	st.Missed += int32(d.Missed)
+	st.MapDigest, st.UnchangedReviews = digest, int32(unchanged)
+	if !existed {
+		r.Recorder.Eventf(cj, nil, corev1.EventTypeNormal, cxv1.ReasonReviewOpened, "Review", "opened review issue #%d for %s", is.Number, d.ScheduledTime.UTC().Format(time.RFC3339))
+	}
+	return reviewIssue{d.ScheduledTime, is}, 0, nil
+}
+
+// flagReviews sets ReviewOverdue while an older review is still open, and
+// Stale when the map has not changed across staleAfterReviews reviews.
+func flagReviews(cj *cxv1.CustomerJourney, open []reviewIssue, sched *review.Schedule) {
+	conds, gen := &cj.Status.Conditions, cj.Generation
+	if len(open) > 1 {
+		old := open[0]
+		conditions.Set(conds, gen, cxv1.ConditionReviewOverdue, metav1.ConditionTrue, cxv1.ReasonReviewOverdue,
+			fmt.Sprintf("the review of %s (issue #%d) was still open when the next one was due", old.scheduled.In(sched.Location()).Format("2006-01-02"), old.issue.Number))
+	} else {
+		conditions.Remove(conds, cxv1.ConditionReviewOverdue)
+	}
+	if n := cj.Status.Review.UnchangedReviews; n >= staleAfterReviews {
+		conditions.Set(conds, gen, cxv1.ConditionStale, metav1.ConditionTrue, cxv1.ReasonMapUnchanged,
+			fmt.Sprintf("the map has not changed across %d reviews: walk the journey again", n+1))
+	} else {
+		conditions.Remove(conds, cxv1.ConditionStale)
+	}
 }
 
 // reconcileDashboard keeps the journey's dashboard issue up to date: it is

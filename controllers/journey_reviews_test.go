@@ -185,7 +185,7 @@ func TestInvalidScheduleStalls(t *testing.T) {
 			got := getJourney(g, client.ObjectKeyFromObject(cj))
 			c := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionStalled)
 			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Reason).To(Equal(ReasonInvalidSchedule))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonInvalidSchedule))
 			g.Expect(c.Message).To(ContainSubstring("spec.review"))
 			g.Expect(strings.ToLower(c.Message)).To(ContainSubstring(strings.ToLower(tt.want)))
 			g.Expect(got.Status.NextReviewTime).To(BeNil())

@@ -61,7 +61,7 @@ func BenchmarkJourneyWrites(b *testing.B) {
 					toggle++
 					health := int32(60 + toggle%2)
 					cur.Status.HealthScore = &health
-					conditions.MarkReady(&cur.Status.Conditions, cur.Generation, ReasonMapScored,
+					conditions.MarkReady(&cur.Status.Conditions, cur.Generation, cxv1.ReasonMapScored,
 						fmt.Sprintf("140 touchpoints on 12 channels, health %d, %d gaps", health, len(cur.Status.Gaps)))
 					return patchStatus(ctx, k8sClient, before, cur)
 				}
@@ -149,7 +149,7 @@ func writeBenchJourney(b *testing.B, measures int) *cxv1.CustomerJourney {
 		*cur.Status.HealthScore = h
 	}
 	trackerConnected(&cur.Status.Conditions, cur.Generation)
-	conditions.MarkReady(&cur.Status.Conditions, cur.Generation, ReasonMapScored, "scored")
+	conditions.MarkReady(&cur.Status.Conditions, cur.Generation, cxv1.ReasonMapScored, "scored")
 	cur.Status.ObservedGeneration = cur.Generation
 	if err := patchStatus(ctx, k8sClient, before, &cur); err != nil {
 		b.Fatal(err)

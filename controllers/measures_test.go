@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,27 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/metricsource/promtest"
 )
-
-// shiftedClock is real time shifted by an offset the test moves, shared by
-// cxloop and the local GitHub (as in the demo).
-type shiftedClock struct {
-	clock.RealClock
-	offset atomic.Int64
-}
-
-func (c *shiftedClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *shiftedClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
-func (c *shiftedClock) set(offset time.Duration)        { c.offset.Store(int64(offset)) }
 
 // TestVerifiedOutcome runs a quick win through a real Prometheus: the issue
 // for website-home opens three weeks ago and closes two weeks ago on the
@@ -68,8 +56,8 @@ func TestVerifiedOutcome(t *testing.T) {
 	src, err := metricsource.New(metricsource.Config{Address: prom.URL, Timeout: 5 * time.Second})
 	g.Expect(err).NotTo(HaveOccurred())
 
-	clk := &shiftedClock{}
-	clk.set(-21 * day)
+	clk := &devenv.ShiftedClock{} // shared by cxloop and the local GitHub, as in the demo
+	clk.SetOffset(-21 * day)
 	gh, err := localgithub.New(localgithub.Options{Now: clk.Now})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gh.Start("127.0.0.1:0")).To(Succeed())
@@ -143,7 +131,7 @@ func TestVerifiedOutcome(t *testing.T) {
 	}).Should(Succeed())
 
 	// A week later it is closed; the settle window runs.
-	clk.set(-14 * day)
+	clk.SetOffset(-14 * day)
 	g.Expect(gh.CloseIssue(ghOwner, ghRepo, issue, "completed")).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		it := phaseItem(g, ns, improve.Name, quickWin)
@@ -156,7 +144,7 @@ func TestVerifiedOutcome(t *testing.T) {
 
 	// Two weeks on, with Prometheus down: still Pending, and the phase says why.
 	prom.Stop()
-	clk.set(0)
+	clk.SetOffset(0)
 	g.Eventually(func(g Gomega) {
 		ph := getPhase(g, ns, improve.Name)
 		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionMeasuresReady)

@@ -33,7 +33,7 @@ func previousPhase(ctx context.Context, c client.Reader, ph *cxv1.ImprovementPha
 		return dependency{}, nil
 	}
 	if ph.Spec.After == ph.Name {
-		return dependency{stalledReason: ReasonDependencyCycle, message: fmt.Sprintf("spec.after names the phase itself (%q): a phase cannot wait for its own completion", ph.Name)}, nil
+		return dependency{stalledReason: cxv1.ReasonDependencyCycle, message: fmt.Sprintf("spec.after names the phase itself (%q): a phase cannot wait for its own completion", ph.Name)}, nil
 	}
 	var prev cxv1.ImprovementPhase
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.After}, &prev); err != nil {
@@ -43,14 +43,14 @@ func previousPhase(ctx context.Context, c client.Reader, ph *cxv1.ImprovementPha
 		return dependency{}, err
 	}
 	if prev.Spec.JourneyRef.Name != ph.Spec.JourneyRef.Name {
-		return dependency{stalledReason: ReasonInvalidAfter, message: fmt.Sprintf("spec.after names phase %q of journey %q, but this phase improves journey %q: phases follow each other within one journey",
+		return dependency{stalledReason: cxv1.ReasonInvalidAfter, message: fmt.Sprintf("spec.after names phase %q of journey %q, but this phase improves journey %q: phases follow each other within one journey",
 			prev.Name, prev.Spec.JourneyRef.Name, ph.Spec.JourneyRef.Name)}, nil
 	}
 	if cycle, err := cycleThrough(ctx, c, ph); err != nil || cycle != nil {
 		if err != nil {
 			return dependency{}, err
 		}
-		return dependency{stalledReason: ReasonDependencyCycle, message: fmt.Sprintf("spec.after makes a cycle: %s; no phase of it can ever start", strings.Join(cycle, " → "))}, nil
+		return dependency{stalledReason: cxv1.ReasonDependencyCycle, message: fmt.Sprintf("spec.after makes a cycle: %s; no phase of it can ever start", strings.Join(cycle, " → "))}, nil
 	}
 	if prev.Status.State != cxv1.PhaseCompleted {
 		// Not its progress: the message would change, and this phase's

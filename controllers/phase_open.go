@@ -9,6 +9,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/exactlyonce"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -23,13 +24,13 @@ import (
 // one (exactlyonce.Attempts). Only the item whose request is about to be sent is marked, so a
 // failure leaves the items after it free to go at the next try, and an
 // attempt that provably never reached GitHub is taken back at once.
-func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (res steps.Result, _ error) {
 	var rl *tracker.RateLimitError
 	if errors.As(run.githubErr, &rl) {
-		return false, nil // nothing can be sent before the limit ends
+		return res, nil // nothing can be sent before the limit ends
 	}
 	candidates, wait := r.itemsToOpen(run.ph, run.work)
-	run.lookAgainIn(wait)
+	res = steps.Requeue(wait)
 	if len(candidates) > 0 && !planWritten(run) {
 		// The plan and Ready go out first, in this reconcile's one status
 		// write; the issues open in the next one. When hundreds of phases
@@ -39,28 +40,24 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			// The budget holds the issues back already: the plan's write
 			// says so too (not a write of its own), and the phase takes
 			// its place in line.
-			run.lookAgainIn(d)
 			run.budgetWait = d
-			return false, nil
+			return res.Merge(steps.Requeue(d)), nil
 		}
-		run.lookAgainIn(time.Millisecond)
-		return false, nil
+		return res.Merge(steps.Requeue(time.Millisecond)), nil
 	}
 	failed := 0
 	for n, i := range candidates {
 		if n == maxOpenPerReconcile {
-			run.lookAgainIn(time.Millisecond) // more to open: let other phases have the worker first
-			return false, nil
+			return res.Merge(steps.Requeue(time.Millisecond)), nil // more to open: let other phases have the worker first
 		}
 		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
-			run.lookAgainIn(d) // the write budget or a rate limit says later: hold no worker
-			run.budgetWait = d // checkExitCriteria says so in a condition
-			return false, nil
+			run.budgetWait = d                      // checkExitCriteria says so in a condition
+			return res.Merge(steps.Requeue(d)), nil // the write budget or a rate limit says later: hold no worker
 		}
 		attempts := r.attempts()
 		attempted := attempts.Check(attemptTime(run.ph.Status.Items[i].AttemptedAt), false).Attempted
 		w := run.work[run.ph.Status.Items[i].Key]
-		res, err := attempts.Open(ctx,
+		opened, err := attempts.Open(ctx,
 			itemMark{ph: run.ph, gen: run.gen, i: i},
 			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
 			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
@@ -73,39 +70,38 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			// first), or this process was paused past the attempt's
 			// grace: write nothing from this view.
 			run.superseded = true
-			run.lookAgainIn(supersededRetry)
-			return true, nil
+			return res.Merge(steps.Done(supersededRetry)), nil
 		}
-		if err != nil && !res.Sent {
-			return true, err // a failed status write, or the Lease unreadable: the attempt holds the item for its grace
+		if err != nil && !opened.Sent {
+			return res.Merge(steps.Done(0)), err // a failed status write, or the Lease unreadable: the attempt holds the item for its grace
 		}
 		// The attempt's write decoded the answer into the phase: take the
 		// item afresh.
 		it := &run.ph.Status.Items[i]
 		if err != nil {
 			if it.AttemptedAt != nil {
-				run.lookAgainIn(r.createGrace()) // it may have landed: it waits for its grace
+				res = res.Merge(steps.Requeue(r.createGrace())) // it may have landed: it waits for its grace
 			}
 			run.setAside(&githubError{"opening issues", err})
 			// One lost answer concerns one item: the next ones go on. A
 			// rate limit, or failures in a row, say GitHub needs a rest.
 			var rl *tracker.RateLimitError
 			if failed++; errors.As(err, &rl) || failed == maxFailuresInARow {
-				return false, nil
+				return res, nil
 			}
 			continue
 		}
-		issue, created := res.Issue, res.Created
+		issue, created := opened.Issue, opened.Created
 		failed = 0
 		run.progressed = true
 		applyIssue(it, issue, r.Clock)
 		if created {
 			opened := now(r.Clock)
 			it.OpenedAt = &opened
-			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
+			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "opened issue #%d: %s", issue.Number, w.Title)
 		}
 	}
-	return false, nil
+	return res, nil
 }
 
 // supersededRetry is how soon a run whose attempt met a newer phase looks
@@ -128,7 +124,7 @@ func planWritten(run *phaseRun) bool {
 	}
 	for _, c := range st.Conditions {
 		if c.Type == cxv1.ConditionReady {
-			return c.ObservedGeneration == run.gen && c.Reason != ReasonJourneyNotFound
+			return c.ObservedGeneration == run.gen && c.Reason != cxv1.ReasonJourneyNotFound
 		}
 	}
 	return false

@@ -14,14 +14,8 @@ import (
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/outcome"
-)
-
-// Reasons of the phase's outcome Events and of its MeasuresReady condition.
-const (
-	ReasonOutcomeVerified = "OutcomeVerified"
-	ReasonOutcomeWorse    = "OutcomeWorse"
-	ReasonOutcomeNoData   = "OutcomeNoData"
-	ReasonOutcomesRead    = "OutcomesRead"
+	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // verifyOutcomes judges the closed items whose pain point or touchpoint
@@ -31,7 +25,7 @@ const (
 // the verdict on the item and writes it on the closed issue. Prometheus'
 // failures leave the outcome Pending with a message and set MeasuresReady
 // False; they never stop the phase, and the item is read again later.
-func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *phaseRun) (bool, error) {
+func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *phaseRun) (res steps.Result, _ error) {
 	ph := run.ph
 	src := r.Metrics
 	if src == nil {
@@ -64,7 +58,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 		if o.Verdict == cxv1.VerdictPending {
 			if now.Before(w.AfterEnd) {
 				o.Message = fmt.Sprintf("%s after the settle window is read at %s", m.Name, w.AfterEnd.UTC().Format(time.RFC3339))
-				run.lookAgainIn(w.AfterEnd.Sub(now))
+				res = res.Merge(steps.Requeue(w.AfterEnd.Sub(now)))
 				continue
 			}
 			if failure != nil {
@@ -107,15 +101,15 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 	case failure != nil:
 		measureFailedOnPhase(run, failure)
 		if metricsource.KindOf(failure) != metricsource.NotConfigured {
-			run.lookAgainIn(measureRetry)
+			res = res.Merge(steps.Requeue(measureRetry))
 		}
 	case queryErr != nil:
 		measureFailedOnPhase(run, queryErr) // a person must fix the query
 	default:
-		conditions.Set(run.conds(), run.gen, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, ReasonOutcomesRead,
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionMeasuresReady, metav1.ConditionTrue, cxv1.ReasonOutcomesRead,
 			fmt.Sprintf("%d closed items have a measure, %d verified as improved", measured, verified))
 	}
-	return false, nil
+	return res, nil
 }
 
 func measureFailedOnPhase(run *phaseRun, err error) {
@@ -158,11 +152,11 @@ func (r *ImprovementPhaseReconciler) reportOutcome(ph *cxv1.ImprovementPhase, it
 	o := it.Outcome
 	switch o.Verdict {
 	case cxv1.VerdictWorse:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	case cxv1.VerdictNoData:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	default:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	}
 }
 
@@ -195,7 +189,7 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 // measure, else its touchpoint's first. Discovery's gaps are work on the
 // map, not on the experience: no measure judges them.
 func measureFor(cj *cxv1.CustomerJourney, src cxv1.ItemSource) (cxv1.Measure, bool) {
-	if cj == nil || src.Touchpoint == "" || src.Kind == itemKindGap {
+	if cj == nil || src.Touchpoint == "" || src.Kind == workitem.KindGap {
 		return cxv1.Measure{}, false
 	}
 	for _, s := range cj.Spec.Stages {

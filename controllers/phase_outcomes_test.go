@@ -14,6 +14,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/metricsource"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -117,15 +118,15 @@ func TestVerifyOutcomes(t *testing.T) {
 		conditionOK bool
 	}{
 		{"improved: the wait fell below the tolerance", item("phone-queue"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 300, afterStart: 90}},
-			cxv1.VerdictImproved, "300", "90", "Verified: improved", ReasonOutcomesRead, true},
+			cxv1.VerdictImproved, "300", "90", "Verified: improved", cxv1.ReasonOutcomesRead, true},
 		{"unchanged within the measure's 10%", item("phone-queue"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 300, afterStart: 280}},
-			cxv1.VerdictUnchanged, "300", "280", "Verified: unchanged", ReasonOutcomesRead, true},
+			cxv1.VerdictUnchanged, "300", "280", "Verified: unchanged", cxv1.ReasonOutcomesRead, true},
 		{"worse", item("no-callback"), now, &fakeSource{means: map[time.Time]float64{baselineStart: 4.1, afterStart: 3.2}},
-			cxv1.VerdictWorse, "4.1", "3.2", "Verified: worse", ReasonOutcomesRead, true},
+			cxv1.VerdictWorse, "4.1", "3.2", "Verified: worse", cxv1.ReasonOutcomesRead, true},
 		{"no baseline", item("no-callback"), now, &fakeSource{means: map[time.Time]float64{afterStart: 3.2}},
-			cxv1.VerdictNoData, "", "", "no data", ReasonOutcomesRead, true},
+			cxv1.VerdictNoData, "", "", "no data", cxv1.ReasonOutcomesRead, true},
 		{"settle window not over: pending, nothing read", item("phone-queue"), closed.Add(3 * 24 * time.Hour), &fakeSource{},
-			cxv1.VerdictPending, "", "", "", ReasonOutcomesRead, true},
+			cxv1.VerdictPending, "", "", "", cxv1.ReasonOutcomesRead, true},
 		{"Prometheus down: pending, condition says so", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.Unavailable, Message: "Prometheus at http://x cannot be reached"}},
 			cxv1.VerdictPending, "", "", "", metricsource.ReasonPrometheusUnavailable, false},
 		{"several series: pending, the query is named", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.MultipleSeries, Message: "the query returns 2 series"}},
@@ -137,8 +138,9 @@ func TestVerifyOutcomes(t *testing.T) {
 			ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: []cxv1.PhaseItem{tt.item}}}
 			tr := &commentTracker{comments: map[int][]string{}}
 			run := &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
-			if stop, err := r.verifyOutcomes(context.Background(), run); stop || err != nil {
-				t.Fatalf("stop %v, err %v", stop, err)
+			res, err := r.verifyOutcomes(context.Background(), run)
+			if res.Stop || err != nil {
+				t.Fatalf("result %v, err %v", res, err)
 			}
 			o := ph.Status.Items[0].Outcome
 			if o == nil || o.Verdict != tt.want || o.Baseline != tt.baseline || o.After != tt.after {
@@ -158,8 +160,8 @@ func TestVerifyOutcomes(t *testing.T) {
 			if c == nil || c.Reason != tt.condition || (c.Status == metav1.ConditionTrue) != tt.conditionOK {
 				t.Errorf("MeasuresReady %+v, want %s", c, tt.condition)
 			}
-			if tt.want == cxv1.VerdictPending && tt.at.Before(closed.Add(settle)) && run.requeue != closed.Add(settle).Sub(tt.at) {
-				t.Errorf("requeue %s, want the end of the settle window", run.requeue)
+			if tt.want == cxv1.VerdictPending && tt.at.Before(closed.Add(settle)) && res.RequeueAfter != closed.Add(settle).Sub(tt.at) {
+				t.Errorf("requeue %s, want the end of the settle window", res.RequeueAfter)
 			}
 
 			// A second run reads nothing more and comments no more.
@@ -218,38 +220,6 @@ func TestVerifyOutcomesCommentRetriedAndReopenResets(t *testing.T) {
 	}
 }
 
-func TestVerifiedPercentExitCriterion(t *testing.T) {
-	items := func(verdicts ...cxv1.Verdict) cxv1.PhaseProgress {
-		var out []cxv1.PhaseItem
-		for _, v := range verdicts {
-			out = append(out, cxv1.PhaseItem{State: cxv1.ItemClosed, Outcome: &cxv1.ItemOutcome{Verdict: v}})
-		}
-		return progressOf(out)
-	}
-	ph := &cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove, ExitCriteria: &cxv1.ExitCriteria{VerifiedPercent: ptr.To[int32](50)}}}
-	cj := &cxv1.CustomerJourney{}
-	for _, tt := range []struct {
-		name string
-		p    cxv1.PhaseProgress
-		want bool
-	}{
-		{"half improved", items(cxv1.VerdictImproved, cxv1.VerdictWorse), true},
-		{"one of three", items(cxv1.VerdictImproved, cxv1.VerdictPending, cxv1.VerdictUnchanged), false},
-		{"none verified yet", items(cxv1.VerdictPending, cxv1.VerdictPending), false},
-		{"no items cannot be verified", items(), false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, why := exitCriteriaMet(ph, cj, tt.p, 0)
-			if got != tt.want {
-				t.Errorf("exitCriteriaMet = %v (%s), want %v", got, why, tt.want)
-			}
-			if !got && !strings.Contains(why, "verified as improved") {
-				t.Errorf("why: %s", why)
-			}
-		})
-	}
-}
-
 func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
 	for i := range conds {
 		if conds[i].Type == typ {
@@ -286,15 +256,15 @@ func TestCompletedPhaseStillJudgesOutcomes(t *testing.T) {
 	cl := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph).Build()
 	r := &ImprovementPhaseReconciler{Client: cl, Recorder: events.NewFakeRecorder(10), Clock: clocktesting.NewFakeClock(now), Metrics: src, Trackers: oneTracker{tr}}
 	run := &phaseRun{ph: ph, gen: ph.Generation}
-	if stop, err := r.holdCompletedOrSuspended(context.Background(), run); !stop || err != nil {
-		t.Fatalf("stop %v, err %v: a completed phase stops here", stop, err)
+	if res, err := steps.Run(context.Background(), run, r.phaseSteps()); res != steps.Done(0) || err != nil {
+		t.Fatalf("result %v, err %v: a completed phase stops at holdCompletedOrSuspended, asking for nothing more", res, err)
 	}
 	it := ph.Status.Items[0]
 	if it.Outcome.Verdict != cxv1.VerdictImproved || !ptr.Deref(it.Outcome.Commented, false) || len(tr.comments[3]) != 1 {
 		t.Fatalf("outcome %+v, comments %q: want Improved and one comment", it.Outcome, tr.comments[3])
 	}
 	calls := src.calls
-	if _, err := r.holdCompletedOrSuspended(context.Background(), &phaseRun{ph: ph, gen: ph.Generation}); err != nil {
+	if _, err := r.verifyLateOutcomes(context.Background(), &phaseRun{ph: ph, gen: ph.Generation}); err != nil {
 		t.Fatal(err)
 	}
 	if src.calls != calls || len(tr.comments[3]) != 1 {

@@ -16,6 +16,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -51,16 +52,16 @@ func TestGateOnPreviousPhase(t *testing.T) {
 		{name: "after a phase not created yet: waits", phase: phaseNamed("improve", "shop", "discovery"),
 			wantStop: true, wantMsg: "does not exist yet"},
 		{name: "after itself: stalled", phase: phaseNamed("improve", "shop", "improve"),
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "spec.after names the phase itself"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "spec.after names the phase itself"},
 		{name: "a cycle of two: stalled", phase: phaseNamed("improve", "shop", "perfection"),
 			others:   []client.Object{phaseNamed("perfection", "shop", "improve")},
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "improve → perfection → improve"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "improve → perfection → improve"},
 		{name: "a cycle of three: stalled", phase: phaseNamed("a", "shop", "b"),
 			others:   []client.Object{phaseNamed("b", "shop", "c"), phaseNamed("c", "shop", "a")},
-			wantStop: true, wantReason: ReasonDependencyCycle, wantMsg: "a → b → c → a"},
+			wantStop: true, wantReason: cxv1.ReasonDependencyCycle, wantMsg: "a → b → c → a"},
 		{name: "after a phase of another journey: stalled", phase: phaseNamed("improve", "shop", "museum-discovery"),
 			others:   []client.Object{phaseNamed("museum-discovery", "museum", "")},
-			wantStop: true, wantReason: ReasonInvalidAfter, wantMsg: `spec.after names phase "museum-discovery" of journey "museum"`},
+			wantStop: true, wantReason: cxv1.ReasonInvalidAfter, wantMsg: `spec.after names phase "museum-discovery" of journey "museum"`},
 		{name: "a cycle further along is that phase's to report: waits", phase: phaseNamed("x", "shop", "a"),
 			others:   []client.Object{phaseNamed("a", "shop", "b"), phaseNamed("b", "shop", "a")},
 			wantStop: true, wantMsg: "waiting for phase a"},
@@ -70,13 +71,14 @@ func TestGateOnPreviousPhase(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(tt.others, tt.phase)...).Build()
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now())}
 			run := &phaseRun{ph: tt.phase, persisted: tt.phase.DeepCopy(), gen: 1}
-			stop, err := r.gateOnPreviousPhase(context.Background(), run)
+			res, err := r.gateOnPreviousPhase(context.Background(), run)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stop != tt.wantStop {
-				t.Fatalf("stop = %v, want %v", stop, tt.wantStop)
+			if res.Stop != tt.wantStop {
+				t.Fatalf("stop = %v, want %v", res.Stop, tt.wantStop)
 			}
+			summarizeReady(run.conds(), run.gen, run.ready)
 			stalled := conditionOf(run.ph.Status.Conditions, cxv1.ConditionStalled)
 			switch {
 			case tt.wantReason == "" && stalled != nil:
@@ -164,12 +166,13 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			}
 			// The plan and Ready of this generation are written already.
 			ph.Status.ObservedGeneration = 1
-			conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "5 planned")
+			conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "5 planned")
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 			tr := &scriptedTracker{script: tt.script, delay: tt.delay}
 			r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
 			run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-			if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+			res, err := r.openPlannedWork(context.Background(), run)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if len(tr.calls) != tt.wantCalls {
@@ -194,8 +197,8 @@ func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 			if (run.githubErr != nil) != tt.wantErr {
 				t.Errorf("failure set aside: %v, want %v", run.githubErr, tt.wantErr)
 			}
-			if tt.delay > 0 && run.requeue != tt.delay {
-				t.Errorf("requeue %s, want the budget's %s", run.requeue, tt.delay)
+			if tt.delay > 0 && res.RequeueAfter != tt.delay {
+				t.Errorf("requeue %s, want the budget's %s", res.RequeueAfter, tt.delay)
 			}
 			// What was written before each request is what the API server holds.
 			var stored cxv1.ImprovementPhase
@@ -282,10 +285,11 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 	var waits []time.Duration
 	for range 8 {
 		run := &phaseRun{ph: ph, gen: 1}
-		res, err := r.githubFailed(run, down)
+		res, err := r.githubFailed(run, steps.Result{}, down)
 		if err != nil {
 			t.Fatal(err)
 		}
+		summarizeReady(run.conds(), run.gen, run.ready)
 		waits = append(waits, res.RequeueAfter)
 		if !conditions.IsTrue(ph.Status.Conditions, cxv1.ConditionReconciling) {
 			t.Fatal("a failure is not Reconciling")
@@ -303,11 +307,11 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 		t.Errorf("backoff %v: want from about a second up to the 20s sync interval", waits)
 	}
 	progressed := &phaseRun{ph: ph, gen: 1, progressed: true}
-	if res, _ := r.githubFailed(progressed, down); res.RequeueAfter != firstRetry {
+	if res, _ := r.githubFailed(progressed, steps.Result{}, down); res.RequeueAfter != firstRetry {
 		t.Errorf("after progress: retry in %s, want %s", res.RequeueAfter, firstRetry)
 	}
 	limited := &tracker.RateLimitError{ResumeAt: clk.Now().Add(7 * time.Second), Secondary: true}
-	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, &githubError{"opening issues", limited}); res.RequeueAfter != 7*time.Second {
+	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, steps.Result{}, &githubError{"opening issues", limited}); res.RequeueAfter != 7*time.Second {
 		t.Errorf("rate limited: retry in %s, want when it ends (7s)", res.RequeueAfter)
 	}
 }
@@ -323,26 +327,28 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 		desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
 		ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
 		ph.Status.ObservedGeneration = 1
-		conditions.MarkReady(&ph.Status.Conditions, 1, ReasonTracking, "1 planned")
+		conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "1 planned")
 		if waitingSince != nil {
-			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionTrackerReady, metav1.ConditionTrue, ReasonTrackerReady, trackerConnectedMessage)
+			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
 			ph.Status.Conditions = append(ph.Status.Conditions, *waitingSince)
 		}
 		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
 		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
 		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 			tr: &scriptedTracker{delay: delay}, desired: desired, work: workByKey(desired)}
-		for _, step := range []phaseStep{r.openPlannedWork, r.checkExitCriteria} {
-			if _, err := step(context.Background(), run); err != nil {
-				t.Fatal(err)
-			}
+		res, err := r.openPlannedWork(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if run.requeue != delay {
-			t.Errorf("requeued in %s, want %s: when the budget allows", run.requeue, delay)
+		if _, err := r.checkExitCriteria(context.Background(), run); err != nil {
+			t.Fatal(err)
+		}
+		if res.RequeueAfter != delay {
+			t.Errorf("requeued in %s, want %s: when the budget allows", res.RequeueAfter, delay)
 		}
 		c0 := conditionOf(ph.Status.Conditions, cxv1.ConditionRateLimited)
-		if c0 == nil || c0.Reason != ReasonWriteBudget {
-			t.Fatalf("RateLimited = %+v, want %s", c0, ReasonWriteBudget)
+		if c0 == nil || c0.Reason != cxv1.ReasonWriteBudget {
+			t.Fatalf("RateLimited = %+v, want %s", c0, cxv1.ReasonWriteBudget)
 		}
 		if waitingSince != nil && !c0.LastTransitionTime.Equal(&waitingSince.LastTransitionTime) {
 			t.Errorf("RateLimited's lastTransitionTime moved from %s to %s while the phase went on waiting", waitingSince.LastTransitionTime, c0.LastTransitionTime)
@@ -358,7 +364,7 @@ func TestWaitingForTheBudgetWritesNothingNew(t *testing.T) {
 	}
 	// Written waiting 3 minutes: the wait shrinking under a minute keeps
 	// the words, which still hold; a wait longer than they say does not.
-	waitingSince = &metav1.Condition{Type: cxv1.ConditionRateLimited, Status: metav1.ConditionTrue, Reason: ReasonWriteBudget, ObservedGeneration: 1,
+	waitingSince = &metav1.Condition{Type: cxv1.ConditionRateLimited, Status: metav1.ConditionTrue, Reason: cxv1.ReasonWriteBudget, ObservedGeneration: 1,
 		Message: message(3 * time.Minute), LastTransitionTime: metav1.NewTime(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))}
 	if shrunk := message(20 * time.Second); shrunk != waitingSince.Message {
 		t.Errorf("the wait shrank and the condition changed:\n%s\n%s", waitingSince.Message, shrunk)
@@ -378,7 +384,7 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 		reason    string
 		wantCalls int
 	}{
-		{ReasonJourneyNotFound, 0},
+		{cxv1.ReasonJourneyNotFound, 0},
 		{"ServerError", 1},
 	} {
 		ph := phaseNamed("discovery", "shop", "")
@@ -390,14 +396,15 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 		tr := &scriptedTracker{}
 		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100)}
 		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
-		if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+		res, err := r.openPlannedWork(context.Background(), run)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(tr.calls) != tc.wantCalls {
 			t.Errorf("Ready=False/%s: %d requests sent, want %d", tc.reason, len(tr.calls), tc.wantCalls)
 		}
-		if tc.wantCalls == 0 && run.requeue != time.Millisecond {
-			t.Errorf("Ready=False/%s: requeue %s, want a prompt one once the plan is out", tc.reason, run.requeue)
+		if tc.wantCalls == 0 && res.RequeueAfter != time.Millisecond {
+			t.Errorf("Ready=False/%s: requeue %s, want a prompt one once the plan is out", tc.reason, res.RequeueAfter)
 		}
 	}
 }

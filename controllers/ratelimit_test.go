@@ -145,7 +145,7 @@ func TestWaitingForTheBudgetIsQuiet(t *testing.T) {
 		waiting = getPhase(g, ns, improve.Name)
 		c := meta.FindStatusCondition(waiting.Status.Conditions, cxv1.ConditionRateLimited)
 		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(ReasonWriteBudget))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonWriteBudget))
 	}).Should(Succeed())
 	sent, synced := len(gh.Requests()), phaseReconciles(t)
 	// Longer than the index's freshness (10s): a sync that relisted the

@@ -132,7 +132,7 @@ func TestShardsReconcileEachJourneyOnce(t *testing.T) {
 	// A phase applied before its journey: the main shard says the journey is missing.
 	improvePhase(t, ns, "app", time.Hour)
 	g.Eventually(func(g Gomega) {
-		g.Expect(conditionIs(getPhase(g, ns, "app-improve").Status.Conditions, cxv1.ConditionReconciling, "True", ReasonJourneyNotFound)).To(BeTrue())
+		g.Expect(conditionIs(getPhase(g, ns, "app-improve").Status.Conditions, cxv1.ConditionReconciling, "True", cxv1.ReasonJourneyNotFound)).To(BeTrue())
 	}).Should(Succeed())
 	orphanReconciles := main.phase(ns, "app-improve")
 	g.Expect(orphanReconciles).To(BeNumerically(">", 0))

@@ -97,11 +97,20 @@ func serviceAccountToken(t *testing.T, ns, name string) string {
 func startStatusPage(t *testing.T, auth StatusPageAuth) *httptest.Server {
 	t.Helper()
 	var page http.Handler
+	var started ctrl.Manager
 	startManager(t, func(mgr ctrl.Manager) error {
 		var err error
+		started = mgr
 		page, err = StatusPage(mgr, auth, time.Now)
 		return err
 	})
+	// The page answers 503 until the manager's cache has synced (a pod
+	// that just started); the tests read it once it has.
+	syncCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if !started.GetCache().WaitForCacheSync(syncCtx) {
+		t.Fatal("the manager's cache did not sync")
+	}
 	srv := httptest.NewServer(page)
 	t.Cleanup(srv.Close)
 	return srv

@@ -86,7 +86,7 @@ func TestCredentialsGoOnlyWhereAllowed(t *testing.T) {
 		key := client.ObjectKeyFromObject(cj)
 		g.Eventually(func(g Gomega) {
 			c := journeyCondition(g, key, cxv1.ConditionStalled)
-			g.Expect(c.Reason).To(Equal(ReasonHostNotAllowed))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonHostNotAllowed))
 			g.Expect(c.Message).To(ContainSubstring("spec.tracker.github.apiURL"))
 			g.Expect(c.Message).To(ContainSubstring(probe.host(t)))
 			g.Expect(c.Message).To(ContainSubstring("--github-allowed-hosts"))
@@ -103,7 +103,7 @@ func TestCredentialsGoOnlyWhereAllowed(t *testing.T) {
 		g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
 		g.Eventually(func(g Gomega) {
 			c := journeyCondition(g, client.ObjectKeyFromObject(cj), cxv1.ConditionStalled)
-			g.Expect(c.Reason).To(Equal(ReasonHostNotAllowed))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonHostNotAllowed))
 			g.Expect(c.Message).To(ContainSubstring("spec.tracker.github.apiURL"))
 			g.Expect(c.Message).To(ContainSubstring("https only"))
 		}).Should(Succeed())
@@ -121,7 +121,7 @@ func TestCredentialsGoOnlyWhereAllowed(t *testing.T) {
 		g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
 		g.Eventually(func(g Gomega) {
 			c := journeyCondition(g, client.ObjectKeyFromObject(cj), cxv1.ConditionStalled)
-			g.Expect(c.Reason).To(Equal(ReasonHostNotAllowed))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonHostNotAllowed))
 			g.Expect(c.Message).To(ContainSubstring("spec.tracker.github.apiURL"))
 			g.Expect(c.Message).To(ContainSubstring(`key "allowedHosts"`))
 		}).Should(Succeed())
@@ -141,7 +141,7 @@ func TestCredentialsGoOnlyWhereAllowed(t *testing.T) {
 		// step of its own, and the label's arrival heals the journey.
 		g.Eventually(func(g Gomega) {
 			c := journeyCondition(g, client.ObjectKeyFromObject(cj), cxv1.ConditionReconciling)
-			g.Expect(c.Reason).To(Equal(ReasonSecretRefused))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonSecretRefused))
 			g.Expect(c.Message).To(ContainSubstring(ns + "/admins-token"))
 			g.Expect(c.Message).To(ContainSubstring("cx.cxloop.dev/credentials=github"))
 			t.Logf("condition: %s", c.Message)
@@ -169,7 +169,7 @@ func TestCredentialsGoOnlyWhereAllowed(t *testing.T) {
 		g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
 		g.Eventually(func(g Gomega) {
 			c := journeyCondition(g, client.ObjectKeyFromObject(cj), cxv1.ConditionStalled)
-			g.Expect(c.Reason).To(Equal(ReasonSecretRefused))
+			g.Expect(c.Reason).To(Equal(cxv1.ReasonSecretRefused))
 			g.Expect(c.Message).To(ContainSubstring(ns + "/default-token"))
 			g.Expect(c.Message).To(ContainSubstring("kubernetes.io/service-account-token"))
 			t.Logf("condition: %s", c.Message)
@@ -218,7 +218,7 @@ func TestJourneyAppliedBeforeItsSecret(t *testing.T) {
 		g.Expect(meta.FindStatusCondition(conds, cxv1.ConditionStalled)).To(BeNil())
 		rc := meta.FindStatusCondition(conds, cxv1.ConditionReconciling)
 		g.Expect(rc).NotTo(BeNil())
-		g.Expect(rc.Reason).To(Equal(ReasonSecretNotFound))
+		g.Expect(rc.Reason).To(Equal(cxv1.ReasonSecretNotFound))
 		ready := meta.FindStatusCondition(conds, cxv1.ConditionReady)
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))

@@ -23,19 +23,6 @@ type TrackerSource interface {
 	For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.Tracker, error)
 }
 
-// Reasons of a tracker that cannot be built.
-const (
-	// ReasonSecretNotFound: the journey's credentials Secret is missing.
-	// It heals on its own when the Secret appears (cxloop watches them).
-	ReasonSecretNotFound = "SecretNotFound"
-	// ReasonSecretRefused: the Secret may not be used as GitHub credentials
-	// (no opt-in label, a service-account token).
-	ReasonSecretRefused = "SecretRefused"
-	// ReasonHostNotAllowed: spec.tracker.github.apiURL names a host the
-	// credentials may not be sent to.
-	ReasonHostNotAllowed = "HostNotAllowed"
-)
-
 // TrackerConfigError is a tracker that cannot be built until a person acts:
 // no tracker in the spec, a missing Secret, malformed credentials.
 type TrackerConfigError struct {
@@ -102,7 +89,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		allowed = []string{tracker.DefaultAllowedHosts}
 	}
 	if err := tracker.CheckAPIURL(gh.APIURL, allowed, nil); err != nil {
-		return nil, &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
+		return nil, &TrackerConfigError{Reason: cxv1.ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
 	}
 	var secret corev1.Secret
 	key := client.ObjectKey{Namespace: cj.Namespace, Name: gh.SecretRef.Name}
@@ -113,14 +100,14 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		return nil, err
 	}
 	if err := tracker.CheckCredentialsSecret(&secret); err != nil {
-		return nil, &TrackerConfigError{Reason: ReasonSecretRefused, Message: "spec.tracker.github.secretRef: " + err.Error()}
+		return nil, &TrackerConfigError{Reason: cxv1.ReasonSecretRefused, Message: "spec.tracker.github.secretRef: " + err.Error()}
 	}
 	secretAllowed, err := tracker.SecretAllowedHosts(&secret)
 	if err != nil {
 		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
 	}
 	if err := tracker.CheckAPIURL(gh.APIURL, allowed, secretAllowed); err != nil {
-		return nil, &TrackerConfigError{Reason: ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
+		return nil, &TrackerConfigError{Reason: cxv1.ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
 	}
 	fingerprint := fmt.Sprintf("%s/%s@%s#%s/%s", gh.Owner, gh.Repo, gh.APIURL, secret.UID, secret.ResourceVersion)
 	jkey := client.ObjectKeyFromObject(cj)
@@ -170,11 +157,11 @@ func (t *Trackers) secretMissing(ctx context.Context, key client.ObjectKey) erro
 			// Labelling a Secret is often a step of its own after
 			// creating it; the watch on labelled Secrets heals the journey
 			// when it comes, so kstatus readers wait rather than give up.
-			return &TrackerConfigError{Reason: ReasonSecretRefused, Waiting: true, Message: fmt.Sprintf("spec.tracker.github.secretRef: Secret %s/%s does not carry the label %s=%s: add it to let cxloop use the Secret as GitHub credentials",
+			return &TrackerConfigError{Reason: cxv1.ReasonSecretRefused, Waiting: true, Message: fmt.Sprintf("spec.tracker.github.secretRef: Secret %s/%s does not carry the label %s=%s: add it to let cxloop use the Secret as GitHub credentials",
 				key.Namespace, key.Name, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
 		}
 	}
-	return &TrackerConfigError{Reason: ReasonSecretNotFound, Waiting: true,
+	return &TrackerConfigError{Reason: cxv1.ReasonSecretNotFound, Waiting: true,
 		Message: fmt.Sprintf("Secret %q named in spec.tracker.github.secretRef does not exist in namespace %s (or lacks the label %s=%s); cxloop connects as soon as it is applied",
 			key.Name, key.Namespace, tracker.CredentialsLabel, tracker.CredentialsLabelValue)}
 }

@@ -22,6 +22,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
+	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -80,7 +81,9 @@ func (w *IssueWebhook) OnIssue(ctx context.Context, e ghwebhook.IssueEvent) erro
 		// next sync after CreateGrace. Recording "opened" would cost an API
 		// write and a sync of the journey and all its phases per issue,
 		// ahead of the closes that do need them (make bench: during a ramp
-		// of 400 issues, closes took 74s to show instead of seconds).
+		// of 400 issues, closes took 74s to show instead of seconds). It
+		// does show that the repository's webhooks work.
+		tracker.NoteDelivery(e.Owner, e.Repo, e.RepoID)
 		return nil
 	}
 	// The key comes from the body, which anyone who may open an issue can
@@ -256,7 +259,7 @@ func vanishedIssues(cj *cxv1.CustomerJourney) map[string]string {
 }
 
 // vanishedKey identifies a vanished issue: its tracker key and number.
-func vanishedKey(key string, number int64) string { return fmt.Sprintf("%s#%d", key, number) }
+func vanishedKey(key string, number int64) string { return plan.VanishedKey(key, number) }
 
 // Wakeups hands webhook deliveries to the controllers of the replica that
 // received them, while that replica leads: no API write on the way.

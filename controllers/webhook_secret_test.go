@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
 	"github.com/cxloop/cxloop/internal/ghwebhook/ghwebhooktest"
 )
@@ -32,7 +33,10 @@ import (
 // else in the manager reads Secrets.
 func webhookEndpoint(t *testing.T, ns, name string) (url string, secrets *WebhookSecrets) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr, err := devenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	startManager(t, func(mgr ctrl.Manager) error {
 		var err error
 		secrets, err = WatchWebhookSecret(context.Background(), mgr, ns, name)
@@ -254,7 +258,8 @@ func TestFollowerServesTheWatchedSecret(t *testing.T) {
 	mctx, cancel := context.WithCancel(ctx)
 	secrets, err := WatchWebhookSecret(mctx, mgr, ns, "github-webhook")
 	g.Expect(err).NotTo(HaveOccurred())
-	addr := freeAddr(t)
+	addr, err := devenv.FreeAddr()
+	g.Expect(err).NotTo(HaveOccurred())
 	hook := &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
 	g.Expect(SetupIndexes(mctx, mgr)).To(Succeed())
 	g.Expect(addWebhookServer(mgr, addr, &ghwebhook.Handler{Secrets: secrets.Secrets, OnIssue: hook.OnIssue})).To(Succeed())

@@ -16,11 +16,12 @@ import (
 )
 
 // sourceDirs are where cxloop emits conditions and Events. internal/localgithub
-// is excluded: it plays GitHub in tests and its "reasons" are GitHub's; so is
-// cmd/bench, whose baseline reconciler stands for the framework, not cxloop.
+// is excluded: it plays GitHub in tests and its "reasons" are GitHub's. The
+// bench harness (test/bench), whose baseline reconciler stands for the
+// framework, not cxloop, is outside these folders.
 var (
 	sourceDirs  = []string{"../controllers", "../internal", "../cmd", "../api"}
-	excludeDirs = []string{"../internal/localgithub", "../cmd/bench"}
+	excludeDirs = []string{"../internal/localgithub"}
 )
 
 // camelCase is the shape Kubernetes requires of a condition reason
@@ -217,5 +218,50 @@ func f() {
 	}
 	if _, ok := out.conditionTypes["AtRisk"]; !ok || len(out.conditionTypes) != 1 {
 		t.Errorf("condition types found: %v", out.conditionTypes)
+	}
+}
+
+// TestReasonConstantsLiveInAPI: the reasons cxloop's reconcilers give
+// are declared in api/v1alpha1, where clients can use them; controllers/
+// declares none of its own.
+func TestReasonConstantsLiveInAPI(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := filepath.Glob("../controllers/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inAPI := 0
+	for _, dir := range []string{"../controllers", "../api/v1alpha1"} {
+		files, _ := filepath.Glob(dir + "/*.go")
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.CONST {
+					continue
+				}
+				for _, s := range g.Specs {
+					for _, name := range s.(*ast.ValueSpec).Names {
+						if !strings.HasPrefix(name.Name, "Reason") {
+							continue
+						}
+						if dir == "../controllers" {
+							t.Errorf("%s declares reason %s: declare it in api/v1alpha1", fset.Position(name.Pos()), name.Name)
+						} else {
+							inAPI++
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(pkgs) == 0 || inAPI < 20 {
+		t.Fatalf("found %d controller files and %d reasons in api/v1alpha1: has the code moved?", len(pkgs), inAPI)
 	}
 }

@@ -22,12 +22,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -84,7 +81,7 @@ type demo struct {
 	gh    *localgithub.Server
 	token string
 	logs  *logTail
-	sim   *simClock
+	sim   *devenv.ShiftedClock
 	// measured: a local Prometheus holds the website's CSAT history.
 	measured bool
 }
@@ -94,20 +91,11 @@ type demo struct {
 // weeks to show.
 const storySpan = 9 * 7 * 24 * time.Hour
 
-// simClock is the demo's simulated clock, shared by cxloop and the local
-// GitHub: real time shifted by an offset that the story moves forward
-// (weeks pass between a product owner's actions) and never back.
-type simClock struct {
-	clock.RealClock
-	offset atomic.Int64
-}
-
-func (c *simClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *simClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
-
-// advance moves the clock forward by d, but not past real time.
-func (c *simClock) advance(d time.Duration) {
-	c.offset.Store(min(0, c.offset.Load()+int64(d)))
+// advance moves the demo's simulated clock, shared by cxloop and the local
+// GitHub, forward by d (weeks pass between a product owner's actions), but
+// never past real time.
+func (dm *demo) advance(d time.Duration) {
+	dm.sim.SetOffset(min(0, dm.sim.Offset()+d))
 }
 
 // run tells the story of the improvement loop on the nature-park sample,
@@ -157,28 +145,19 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 	story, cancelStory := context.WithTimeout(ctx, o.Timeout)
 	defer cancelStory()
-	dm := &demo{o: o, out: out, logs: logs, sim: &simClock{}}
-	dm.sim.advance(-storySpan)
+	dm := &demo{o: o, out: out, logs: logs, sim: &devenv.ShiftedClock{}}
+	dm.advance(-storySpan)
 	dm.say("cxloop demo: the nature-park journey, from map to improvements, on your machine")
 	dm.say("")
 
 	// 1. A real API server.
 	start := time.Now()
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(o.Root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: o.Assets,
-		UseExistingCluster:    ptr.To(false),
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = cxv1.AddToScheme(scheme)
-	env.Scheme = scheme
-	cfg, err := env.Start()
+	api, err := devenv.StartAPIServer(o.Root, o.Assets, nil)
 	if err != nil {
-		return fmt.Errorf("starting kube-apiserver and etcd from %s: %w", o.Assets, err)
+		return err
 	}
-	defer func() { _ = env.Stop() }()
+	defer func() { _ = api.Stop() }()
+	env, cfg, scheme := api.Env, api.Config, api.Scheme
 	cfg.WarningHandler = rest.NoWarnings{}
 	if dm.c, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return err
@@ -212,14 +191,14 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		dm.step("before the story until today, backfilled with promtool tsdb create-blocks-from openmetrics.")
 	}
 
-	webhookAddr, _, err := freeAddr("127.0.0.1:0")
+	webhookAddr, err := devenv.FreeAddr()
 	if err != nil {
 		return err
 	}
 	statusAddr := ""
 	if o.StatusAddr != "" {
 		var moved bool
-		if statusAddr, moved, err = freeAddr(o.StatusAddr); err != nil {
+		if statusAddr, moved, err = addrOrFree(o.StatusAddr); err != nil {
 			return err
 		}
 		if moved {
@@ -609,7 +588,7 @@ var quickWinPace = []time.Duration{9 * day, 8 * day, 10 * day, 9 * day}
 
 // later moves the simulated clock forward by d and says so.
 func (dm *demo) later(d time.Duration) {
-	dm.sim.advance(d)
+	dm.advance(d)
 	dm.step("… %d days later, on %s:", int(d/day), dm.date())
 }
 
@@ -651,7 +630,7 @@ func (dm *demo) perfectionPace(ctx context.Context) error {
 		}
 		dm.step("The product owner closed #%d %s.", next.Issue, next.Title)
 	}
-	dm.sim.advance(storySpan) // today
+	dm.advance(storySpan) // today
 	deadline := dm.sim.Now().UTC().AddDate(0, 0, 21).Format(time.DateOnly)
 	dm.step("Today, %s, the park management board sets Perfection a deadline three weeks away: %s.", dm.date(), deadline)
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -921,20 +900,17 @@ func readSamples(root string) (*cxv1.CustomerJourney, []*cxv1.ImprovementPhase, 
 	return &cj, phases, nil
 }
 
-// freeAddr checks that addr can be listened on and returns it with its port
-// resolved; when it is taken, it returns a free port on 127.0.0.1 instead.
-func freeAddr(addr string) (string, bool, error) {
-	moved := false
+// addrOrFree checks that addr can be listened on and returns it with its
+// port resolved; when it is taken, it returns a free port on 127.0.0.1
+// instead, and says it moved.
+func addrOrFree(addr string) (string, bool, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		moved = true
-		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			return "", false, err
-		}
+		free, err := devenv.FreeAddr()
+		return free, err == nil, err
 	}
-	got := ln.Addr().String()
-	_ = ln.Close()
-	return got, moved, nil
+	defer ln.Close()
+	return ln.Addr().String(), false, nil
 }
 
 // logTail keeps the last lines written to it.

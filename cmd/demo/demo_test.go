@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,30 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/metricsource/promtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the demo writing while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestDemo runs the whole demo, as `make demo --keep` would, and checks that
 // the story's milestones happened and were told, then that what it points
@@ -44,7 +25,7 @@ func TestDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &devenv.SyncBuffer{}
 	o := defaultOptions()
 	o.StatusAddr = "127.0.0.1:0"
 	o.Keep = true

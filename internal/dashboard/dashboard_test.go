@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journeytest"
 	"github.com/cxloop/cxloop/internal/markdown"
 )
 
@@ -455,22 +456,15 @@ func TestReviewOverdueAndUnscheduled(t *testing.T) {
 // the personas' mean feeling.
 func TestLargeMapFits(t *testing.T) {
 	j := museum()
-	j.Spec.Personas = nil
-	for p := 0; p < 12; p++ {
-		j.Spec.Personas = append(j.Spec.Personas, cxv1.Persona{Name: fmt.Sprintf("persona-with-a-long-name-%02d", p)})
-	}
-	j.Spec.Stages = nil
-	for s := 0; s < 12; s++ {
-		st := cxv1.Stage{Name: fmt.Sprintf("stage-%02d", s)}
-		for tp := 0; tp < 40; tp++ {
-			t := cxv1.Touchpoint{Name: fmt.Sprintf("a-rather-long-touchpoint-name-%02d-%02d", s, tp), Channel: "web"}
-			for p, per := range j.Spec.Personas {
-				t.Experiences = append(t.Experiences, exp(per.Name, int32(p%5-2)))
+	personas := journeytest.Names("persona-with-a-long-name-%02d", 12)
+	largest := journeytest.New("", "", journeytest.Personas("", personas...), journeytest.Stages(journeytest.Names("stage-%02d", 12)...),
+		journeytest.Touchpoints(12*journeytest.MaxPerStage, func(t *cxv1.Touchpoint, at journeytest.Place) {
+			t.Name = fmt.Sprintf("a-rather-long-touchpoint-name-%02d-%02d", at.Stage, at.InStage)
+			for p, name := range personas {
+				t.Experiences = append(t.Experiences, exp(name, int32(p%5-2)))
 			}
-			st.Touchpoints = append(st.Touchpoints, t)
-		}
-		j.Spec.Stages = append(j.Spec.Stages, st)
-	}
+		}))
+	j.Spec.Personas, j.Spec.Stages = largest.Spec.Personas, largest.Spec.Stages
 	body := Render(j, phases(), now)
 	if n := utf8.RuneCountInString(body); n > 60000 {
 		t.Fatalf("body of %d characters", n)

@@ -1,5 +1,7 @@
-// Package devenv holds what cxloop's own programs for developers (the demo,
-// the benchmark) need to find their way in a checkout.
+// Package devenv is cxloop's kit for developers, shared by the controller
+// tests, the demo and the benchmark: finding the checkout, starting a local
+// API server with cxloop's CRDs, a clock shifted into the past, free ports,
+// a buffer safe to read while written, throwaway secrets.
 package devenv
 
 import (

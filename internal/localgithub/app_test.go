@@ -46,7 +46,7 @@ func TestGitHubAppInstallationTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := newFakeClock()
-	clock.t = time.Now().Truncate(time.Second) // ghinstallation signs with the real clock
+	clock.SetTime(time.Now().Truncate(time.Second)) // ghinstallation signs with the real clock
 	const appID, installationID = 4242, 777
 	s := startServer(t, Options{Now: clock.Now})
 	s.AddRepo("acme", "shop")
@@ -124,7 +124,7 @@ func TestGitHubAppInstallationTokens(t *testing.T) {
 		t.Errorf("JWT on /repos: %d", got.Status)
 	}
 
-	clock.Advance(61 * time.Minute)
+	clock.Step(61 * time.Minute)
 	r = call(t, s, "GET", "/repos/acme/shop", nil, "Authorization", "token "+grant.Token)
 	if r.Status != http.StatusUnauthorized || r.JSON(t).(map[string]any)["message"] != "Bad credentials" {
 		t.Errorf("expired installation token: %d %s", r.Status, r.Body)

@@ -52,7 +52,7 @@ func TestGoGitHubIssueLifecycle(t *testing.T) {
 		t.Errorf("label %v %v", label, err)
 	}
 
-	clock.Advance(time.Minute)
+	clock.Step(time.Minute)
 	edited, _, err := client.Issues.Edit(ctx, "acme", "shop", 1, &github.IssueRequest{
 		Title:       github.String("Checkout p95 is 4s"),
 		Labels:      &[]string{"cx-journey"},
@@ -119,7 +119,7 @@ func TestGoGitHubListFiltersAndPagination(t *testing.T) {
 	ctx := context.Background()
 
 	for i := 1; i <= 7; i++ {
-		clock.Advance(time.Minute)
+		clock.Step(time.Minute)
 		labels := []string{"cx"}
 		if i%2 == 0 {
 			labels = append(labels, "Checkout")
@@ -131,7 +131,7 @@ func TestGoGitHubListFiltersAndPagination(t *testing.T) {
 		}
 	}
 	midpoint := clock.Now()
-	clock.Advance(time.Minute)
+	clock.Step(time.Minute)
 	if _, _, err := client.Issues.Edit(ctx, "acme", "shop", 1, &github.IssueRequest{Body: github.String("touched")}); err != nil {
 		t.Fatal(err)
 	}

@@ -132,12 +132,12 @@ func TestRequestsWhileLimitedAreCounted(t *testing.T) {
 	if n := s.RequestsWhileLimited(); n != 0 {
 		t.Fatalf("%d before anything was sent too early", n)
 	}
-	clk.Advance(time.Second)
+	clk.Step(time.Second)
 	call(t, s, "GET", "/repos/acme/shop/issues", nil)
 	if n := s.RequestsWhileLimited(); n != 1 {
 		t.Fatalf("a request 1s into a 2s Retry-After: counted %d, want 1", n)
 	}
-	clk.Advance(time.Second)
+	clk.Step(time.Second)
 	call(t, s, "GET", "/repos/acme/shop/issues", nil)
 	if n := s.RequestsWhileLimited(); n != 1 {
 		t.Errorf("a request once the wait is over counted: %d, want 1", n)

@@ -130,7 +130,7 @@ func TestPrimaryRateLimit(t *testing.T) {
 		t.Errorf("/rate_limit core %v", core)
 	}
 
-	clock.Advance(time.Hour)
+	clock.Step(time.Hour)
 	if r := call(t, s, "POST", "/repos/acme/shop/issues", map[string]any{"title": "new window"}); r.Status != http.StatusCreated {
 		t.Fatalf("after reset: %d %s", r.Status, r.Body)
 	} else if got := remainingOf(t, r); got != 2 {

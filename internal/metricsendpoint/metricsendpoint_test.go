@@ -26,6 +26,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cxloop/cxloop/internal/devenv"
 )
 
 func TestFlagsDefaultToSecureServing(t *testing.T) {
@@ -89,7 +91,11 @@ func TestMetricsEndpointChecksTokens(t *testing.T) {
 	managerCfg := rest.CopyConfig(cfg)
 	managerCfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":controller-manager"}
 	metrics := Default()
-	metrics.BindAddress = freeAddr(t)
+	addr, err := devenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.BindAddress = addr
 	startManager(t, managerCfg, scheme, metrics)
 	url := "https://" + metrics.BindAddress + "/metrics"
 
@@ -142,7 +148,11 @@ func TestPlainHTTPOnlyWhenAsked(t *testing.T) {
 	_ = clientgoscheme.AddToScheme(scheme)
 	metrics := Default()
 	metrics.Secure = false
-	metrics.BindAddress = freeAddr(t)
+	addr, err := devenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.BindAddress = addr
 	startManager(t, cfg, scheme, metrics)
 	code, body := scrape(t, "http://"+metrics.BindAddress+"/metrics", "")
 	if code != http.StatusOK || !strings.Contains(body, "# TYPE ") {
@@ -255,16 +265,6 @@ func rbacObject(t *testing.T, path, ns string) client.Object {
 	}
 	t.Fatalf("%s: unexpected kind %q", path, head.Kind)
 	return nil
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func firstLine(s string) string {

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journeytest"
 )
 
 func newHandler(src Source) http.Handler {
@@ -362,31 +363,20 @@ func sizedSource(n, phasesPer, stages, touchpoints int, personas []string) *memS
 	for i := 0; i < n; i++ {
 		ns := fmt.Sprintf("team-%02d", i%10)
 		name := fmt.Sprintf("journey-%03d", i)
-		j := cxv1.CustomerJourney{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec: cxv1.CustomerJourneySpec{
-				Owner:       "Team " + ns,
-				Description: "A generated journey for the benchmark.",
-				Personas:    personaList(personas),
-			},
-			Status: cxv1.CustomerJourneyStatus{
-				HealthScore:    i32(int32(i % 101)),
-				NextReviewTime: mtime("2026-12-01T09:00:00Z"),
-				Conditions:     []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Message: "ok"}},
-			},
-		}
-		for s := 0; s < stages; s++ {
-			st := cxv1.Stage{Name: fmt.Sprintf("stage-%d", s)}
-			for tp := 0; tp < touchpoints; tp++ {
-				t := cxv1.Touchpoint{Name: fmt.Sprintf("touchpoint-%d-%d", s, tp), Channel: "web"}
+		j := journeytest.New(ns, name, journeytest.Owner("Team "+ns), journeytest.Personas("", personas...),
+			journeytest.StagesOf(touchpoints), journeytest.Touchpoints(stages*touchpoints, func(t *cxv1.Touchpoint, at journeytest.Place) {
+				t.Name = fmt.Sprintf("touchpoint-%d-%d", at.Stage, at.InStage)
 				for _, p := range personas {
-					t.Experiences = append(t.Experiences, exp(p, int32((i+s+tp+len(p))%5-2), 2))
+					t.Experiences = append(t.Experiences, exp(p, int32((i+at.Stage+at.InStage+len(p))%5-2), 2))
 				}
-				st.Touchpoints = append(st.Touchpoints, t)
-			}
-			j.Spec.Stages = append(j.Spec.Stages, st)
+			}))
+		j.Spec.Description = "A generated journey for the benchmark."
+		j.Status = cxv1.CustomerJourneyStatus{
+			HealthScore:    i32(int32(i % 101)),
+			NextReviewTime: mtime("2026-12-01T09:00:00Z"),
+			Conditions:     []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Message: "ok"}},
 		}
-		src.journeys = append(src.journeys, j)
+		src.journeys = append(src.journeys, *j)
 		for k := 0; k < phasesPer; k++ {
 			p := phase(ns, name, fmt.Sprintf("%s-%d", name, k), types[k%4], cxv1.PhaseActive, int32(k), 10)
 			p.Spec.Deadline = "2026-10-01"
@@ -401,14 +391,6 @@ func sizedSource(n, phasesPer, stages, touchpoints int, personas []string) *memS
 		}
 	}
 	return src
-}
-
-func personaList(names []string) []cxv1.Persona {
-	out := make([]cxv1.Persona, len(names))
-	for i, n := range names {
-		out[i] = cxv1.Persona{Name: n}
-	}
-	return out
 }
 
 func TestGzip(t *testing.T) {

@@ -495,7 +495,7 @@ func TestBoardWritesSpendTheWriteBudget(t *testing.T) {
 		t.Errorf("WriteDelay = %v after the budget was spent by the board", d)
 	}
 	for range 30 {
-		e.clk.Advance(20 * time.Second)
+		e.clk.Step(20 * time.Second)
 		if _, err := b.EnsureFields(ctx); err == nil {
 			break
 		} else if !errors.As(err, &rl) {

@@ -103,7 +103,7 @@ func TestBudgetStoreAcrossRestarts(t *testing.T) {
 
 	// After it, writes go out until the budget says wait; they count in
 	// the next process's budget before it sends anything.
-	e.clk.Advance(31 * time.Second)
+	e.clk.Step(31 * time.Second)
 	written := 0
 	for c.WriteDelay("phase/a") == 0 && written < 30 {
 		if _, _, err := c.EnsureIssue(ctx, req(fmt.Sprintf("checkout/step-%d", written))); err != nil {

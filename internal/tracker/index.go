@@ -40,6 +40,12 @@ const (
 	// indexFreshFor is how long a refresh serves every caller at least
 	// (callers may accept longer: WithMaxAge).
 	indexFreshFor = 10 * time.Second
+	// webhookTrust: a repository that had a webhook delivery within it is
+	// taken to have working webhooks; its view then serves polling callers
+	// for six of their sync intervals, up to webhookMaxAge (GitHub does not
+	// promise every delivery: a lost one is seen within that).
+	webhookTrust  = 10 * time.Minute
+	webhookMaxAge = 2 * time.Minute
 	// openRecheck is how often the open issues are listed whole.
 	openRecheck = 10 * time.Minute
 	// sinceOverlap makes each incremental listing overlap the previous one:
@@ -125,6 +131,10 @@ type issueIndex struct {
 	refreshedAt time.Time
 	openAt      time.Time
 	dirty       bool
+	// deliveredAt is when a webhook delivery last told of a change in the
+	// repository (by the machine's clock): while deliveries arrive, they
+	// say what changed, and a view up to webhookMaxAge old serves polling.
+	deliveredAt time.Time
 	repoID      int64
 	// started counts the refreshes begun, succeeded the number of the
 	// last that succeeded: a caller that finds one begun after it asked
@@ -165,6 +175,23 @@ func releaseIndex(x *issueIndex) {
 	}
 }
 
+// NoteDelivery records that a webhook delivery for the repository arrived
+// which tells nothing the index lacks (an issue cxloop opened itself): the
+// repository's webhooks work, so its view may serve polling callers for
+// longer (see webhookTrust), without a refresh now.
+func NoteDelivery(owner, repo string, id int64) {
+	name := strings.ToLower(owner + "/" + repo)
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	for _, x := range indexes {
+		x.mu.Lock()
+		if x.owner == name || (id > 0 && x.repoID == id) {
+			x.deliveredAt = time.Now()
+		}
+		x.mu.Unlock()
+	}
+}
+
 // InvalidateRepository tells every index of the repository (by owner/name,
 // or by GitHub's ID when known) that GitHub reported a change, so that the
 // next caller refreshes it at once instead of within indexFreshFor.
@@ -176,6 +203,7 @@ func InvalidateRepository(owner, repo string, id int64) {
 		x.mu.Lock()
 		if x.owner == name || (id > 0 && x.repoID == id) {
 			x.dirty = true
+			x.deliveredAt = time.Now()
 		}
 		x.mu.Unlock()
 	}
@@ -186,6 +214,7 @@ func InvalidateRepository(owner, repo string, id int64) {
 func (c *Client) Invalidate() {
 	c.index.mu.Lock()
 	c.index.dirty = true
+	c.index.deliveredAt = time.Now()
 	c.index.mu.Unlock()
 }
 
@@ -288,6 +317,16 @@ func maxAgeOf(ctx context.Context) time.Duration {
 	return indexFreshFor
 }
 
+// trustedAgeOf is how old a view may be for the caller while deliveries
+// arrive: twelve times what it asked for, that is six sync intervals of a
+// phase (which asks for half of one), at most webhookMaxAge.
+func trustedAgeOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxAgeKey{}).(time.Duration); ok && d > 0 {
+		return min(webhookMaxAge, 12*d)
+	}
+	return webhookMaxAge
+}
+
 // refresh brings the index up to date; force asks GitHub even within
 // indexFreshFor. Callers that asked while another refresh ran share it,
 // when it succeeded.
@@ -308,6 +347,11 @@ func (x *issueIndex) refreshIfChanged(ctx context.Context, c *Client) error {
 func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool, maxAge time.Duration) error {
 	x.mu.RLock()
 	running := x.started > x.finished
+	if maxAge >= 0 && time.Since(x.deliveredAt) < webhookTrust {
+		// Deliveries arrive for this repository: they mark what changed,
+		// and polling is the safety net for one lost.
+		maxAge = max(maxAge, trustedAgeOf(ctx))
+	}
 	young := maxAge < 0 || time.Since(x.refreshedAt) < maxAge
 	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < openRecheck
 	ticket := x.started

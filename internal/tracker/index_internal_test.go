@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // TestOpenRecheckAsksBeforeDropping: an open issue that the listing of open
@@ -27,7 +29,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeGitHub(t)
-			clk := &testClock{t: time.Now()}
+			clk := clocktesting.NewFakeClock(time.Now())
 			c := fakeClient(t, f, clk.Now)
 			ctx := context.Background()
 			is, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
@@ -56,7 +58,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 				}
 				return false
 			}
-			clk.Advance(openRecheck)
+			clk.Step(openRecheck)
 			// Another journey's client of the repository: it shares the
 			// index, not the first client's memory of what it created.
 			other, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: c.cfg.Credentials, Now: clk.Now})
@@ -203,7 +205,7 @@ func TestMaxAgeIsTheCallersButNeverLessThanTheFloor(t *testing.T) {
 // it ask. Issues, meanwhile, refreshes a view older than indexFreshFor.
 func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	f := newFakeGitHub(t)
-	clk := &testClock{t: time.Now()}
+	clk := clocktesting.NewFakeClock(time.Now())
 	c := fakeClient(t, f, clk.Now)
 	ctx := context.Background()
 	listings := func() int {
@@ -252,6 +254,48 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	known("a webhook said the repository changed", true)
 	age()
 	known("the change seen", false)
-	clk.Advance(openRecheck)
+	clk.Step(openRecheck)
 	known("the open issues due for their whole listing", true)
+}
+
+// TestDeliveriesLengthenTheViewsLife: while webhook deliveries arrive for
+// a repository they say what changed, so a view 30s old still serves a
+// polling caller (up to webhookMaxAge); without deliveries it would be
+// refreshed after indexFreshFor. A delivery's own mark still refreshes.
+func TestDeliveriesLengthenTheViewsLife(t *testing.T) {
+	ctx := context.Background()
+	c := &Client{now: time.Now}
+	x := &issueIndex{loaded: true, refreshedAt: time.Now().Add(-30 * time.Second), openAt: time.Now(),
+		entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1), deliveredAt: time.Now().Add(-time.Minute)}
+	if err := x.refresh(ctx, c, false); err != nil {
+		t.Errorf("a view 30s old, deliveries arriving: refreshed (%v)", err)
+	}
+	if err := x.refresh(WithMaxAge(ctx, 10*time.Second), c, false); err != nil {
+		t.Errorf("a view 30s old, deliveries arriving, a caller polling every 20s: refreshed (%v)", err)
+	}
+	for _, tc := range []struct {
+		ask, want time.Duration
+	}{{time.Second, 12 * time.Second}, {5 * time.Second, time.Minute}, {10 * time.Second, webhookMaxAge}, {time.Hour, webhookMaxAge}, {0, webhookMaxAge}} {
+		if got := trustedAgeOf(WithMaxAge(ctx, tc.ask)); got != tc.want {
+			t.Errorf("trustedAgeOf(%v) = %v, want %v", tc.ask, got, tc.want)
+		}
+	}
+	// Marked changed by a delivery: the next caller asks GitHub (here a
+	// client without a connection, so the attempt shows as a panic).
+	x.dirty = true
+	asked := func() (asked bool) {
+		defer func() { asked = recover() != nil }()
+		_ = x.refresh(ctx, c, false)
+		return false
+	}
+	if !asked() {
+		t.Error("a view a delivery marked changed was not refreshed")
+	}
+	// Deliveries stopped long ago: polling decides again.
+	y := &issueIndex{loaded: true, refreshedAt: time.Now().Add(-30 * time.Second), openAt: time.Now(),
+		entries: map[int]*indexEntry{}, refreshing: make(chan struct{}, 1), deliveredAt: time.Now().Add(-webhookTrust - time.Second)}
+	x = y
+	if !asked() {
+		t.Error("a view 30s old, no recent delivery: not refreshed")
+	}
 }

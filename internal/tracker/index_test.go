@@ -153,7 +153,7 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clk.Advance(2 * time.Second)
+		e.clk.Step(2 * time.Second)
 		if err := e.srv.CloseIssue(owner, repo, is.Number, "completed"); err != nil {
 			t.Fatal(err)
 		}
@@ -182,5 +182,27 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 		if r.Status != http.StatusNotModified || !r.Conditional {
 			t.Errorf("idle refresh: %s %s answered %d (conditional %v), want a conditional request answered 304", r.Method, r.Path, r.Status, r.Conditional)
 		}
+	}
+}
+
+// TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh: a delivery that an
+// issue was opened (cxloop's own) marks nothing changed, but shows the
+// repository's webhooks work; one that an issue was closed makes the next
+// caller ask.
+func TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := e.requestCount()
+	tracker.NoteDelivery(owner, repo, 0)
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() != before {
+		t.Fatalf("after a delivery of an own open the view was refreshed (%v)", err)
+	}
+	tracker.InvalidateRepository(owner, repo, 0)
+	if _, err := c.Issues(ctx); err != nil || e.requestCount() == before {
+		t.Fatalf("after a delivery of a change no request was sent (%v)", err)
 	}
 }

@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cxloop/cxloop/internal/localgithub"
@@ -29,23 +29,8 @@ const (
 	repo  = "journeys"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 }
 
 // env is a local GitHub with one repository and one token, unique per test
@@ -53,7 +38,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t     *testing.T
 	srv   *localgithub.Server
-	clk   *clock
+	clk   *clocktesting.FakeClock
 	token string
 }
 
@@ -266,7 +251,7 @@ func TestLocalUnchangedSyncOnlyRevalidates(t *testing.T) {
 	// sort=updated, so page 1 is answered 200 and read again. (With a
 	// frozen clock updated_at would not move; the listing then relies on
 	// the periodic full revalidation, see fullResyncInterval.)
-	e.clk.Advance(time.Second)
+	e.clk.Step(time.Second)
 	if err := c.UpdateIssue(ctx, all["c"].Number, "Improve c (edited)", all["c"].Body); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +340,7 @@ func TestLocalSecondaryLimits(t *testing.T) {
 			}
 			// While limited nothing is sent, reads included.
 			before := e.requestCount()
-			e.clk.Advance(29 * time.Second)
+			e.clk.Step(29 * time.Second)
 			c.Invalidate() // so that the read would go to GitHub
 			if _, err := c.Issues(ctx); !errors.As(err, &rl) {
 				t.Errorf("Issues while limited: %v", err)
@@ -370,7 +355,7 @@ func TestLocalSecondaryLimits(t *testing.T) {
 				t.Fatal("the limited request created an issue")
 			}
 			// After ResumeAt the retried operation completes: nothing lost, nothing doubled.
-			e.clk.Advance(2 * time.Second)
+			e.clk.Step(2 * time.Second)
 			_, created, err := c.EnsureIssue(ctx, req("k"))
 			if err != nil || !created || len(e.issues()) != 1 {
 				t.Fatalf("after resuming: created %v err %v issues %d", created, err, len(e.issues()))
@@ -387,7 +372,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 	if _, _, err := c.EnsureIssue(ctx, req("first")); err != nil {
 		t.Fatal(err)
 	}
-	e.clk.Advance(time.Minute)
+	e.clk.Step(time.Minute)
 	e.srv.Inject(localgithub.Fault{Method: "POST", Kind: localgithub.PrimaryLimit})
 	_, _, err := c.EnsureIssue(ctx, req("second"))
 	var rl *tracker.RateLimitError
@@ -400,7 +385,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 		t.Errorf("ResumeAt = %v, want the window reset %v", rl.ResumeAt, reset)
 	}
 	before := e.requestCount()
-	e.clk.Advance(30 * time.Minute)
+	e.clk.Step(30 * time.Minute)
 	for i := 0; i < 3; i++ {
 		c.Invalidate() // so that the read would go to GitHub
 		if _, err := c.Issues(ctx); !errors.As(err, &rl) || !rl.ResumeAt.Equal(reset) {
@@ -410,7 +395,7 @@ func TestLocalPrimaryLimitUntilReset(t *testing.T) {
 	if n := e.requestCount() - before; n != 0 {
 		t.Errorf("%d requests sent while limited", n)
 	}
-	e.clk.Advance(30*time.Minute + time.Second)
+	e.clk.Step(30*time.Minute + time.Second)
 	_, created, err := c.EnsureIssue(ctx, req("second"))
 	if err != nil || !created {
 		t.Fatalf("after reset: created %v err %v", created, err)
@@ -442,7 +427,7 @@ func TestLocalWriteBudget(t *testing.T) {
 			t.Errorf("a write was sent beyond the budget: %+v", r)
 		}
 	}
-	e.clk.Advance(10 * time.Second)
+	e.clk.Step(10 * time.Second)
 	if d := c.WriteDelay("phase/a"); d != 0 {
 		t.Errorf("WriteDelay after the refill = %s, want 0", d)
 	}
@@ -466,7 +451,7 @@ func TestLocalHourlyWriteBudget(t *testing.T) {
 		case err == nil:
 			sent++
 		case errors.As(err, &rl) && rl.Budget:
-			e.clk.Advance(rl.ResumeAt.Sub(e.clk.Now()))
+			e.clk.Step(rl.ResumeAt.Sub(e.clk.Now()))
 		default:
 			t.Fatal(err)
 		}
@@ -607,7 +592,7 @@ func TestLocalOpenRecheckDropsVanishedIssues(t *testing.T) {
 	if _, ok := got["b"]; !ok {
 		t.Fatal("a deletion was noticed before the open issues were listed again")
 	}
-	e.clk.Advance(10 * time.Minute)
+	e.clk.Step(10 * time.Minute)
 	before := e.requestCount()
 	got, err = c.Issues(ctx)
 	if err != nil {

@@ -542,6 +542,27 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	return is.clone(), true, nil
 }
 
+// ConfirmIssue asks GitHub for issue number, to tell an issue that a
+// listing did not show from one that is gone: a view of the repository may
+// be older than a caller's record of the issue (a listing answered before
+// another replica opened it, read after this process was paused). found is
+// false only when GitHub says so: the issue is deleted or not found, no
+// longer carries cxloop's label, or lives in another repository now
+// (transferred). What it finds goes into the repository's index.
+func (c *Client) ConfirmIssue(ctx context.Context, number int) (Issue, bool, error) {
+	is, err := c.fetchIssue(ctx, number)
+	switch {
+	case isGone(err):
+		return Issue{}, false, nil
+	case err != nil:
+		return Issue{}, false, err
+	case is.Number != number || !hasLabel(is.Labels, c.label) || !c.inRepository(is):
+		return Issue{}, false, nil
+	}
+	c.index.put(is, c.now())
+	return is.clone(), true, nil
+}
+
 // clone returns the Issue with its own Labels and ClosedAt, so that callers
 // cannot alter the cache.
 func (is cachedIssue) clone() Issue {

@@ -18,21 +18,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/cxloop/cxloop/internal/markdown"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestMarkerCannotBeSmuggledThroughText: a KeyMarker written into custom
 // resource text does not survive the Markdown sanitiser.
@@ -298,7 +287,7 @@ func TestRateLimitAnswers(t *testing.T) {
 		{"secondary 429 without hint", 429, nil, `{"message":"Too Many Requests"}`, time.Minute, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &testClock{t: base}
+			clk := clocktesting.NewFakeClock(base)
 			c, calls := statusClient(t, "ghp_"+strings.ReplaceAll(tc.name, " ", "_"), clk.Now, func(w http.ResponseWriter, r *http.Request) {
 				for k, v := range tc.headers {
 					w.Header().Set(k, v)
@@ -314,12 +303,12 @@ func TestRateLimitAnswers(t *testing.T) {
 			if !rl.ResumeAt.Equal(base.Add(tc.wantResume)) || rl.Secondary != tc.secondary {
 				t.Errorf("got ResumeAt %v secondary %v, want %v %v", rl.ResumeAt, rl.Secondary, base.Add(tc.wantResume), tc.secondary)
 			}
-			clk.Advance(tc.wantResume - time.Second)
+			clk.Step(tc.wantResume - time.Second)
 			_, err = c.Issues(ctx)
 			if !errors.As(err, &rl) || *calls != 1 {
 				t.Errorf("while limited: err %v, %d requests sent", err, *calls)
 			}
-			clk.Advance(time.Second)
+			clk.Step(time.Second)
 			_, _ = c.Issues(ctx)
 			if *calls != 2 {
 				t.Errorf("after ResumeAt: %d requests, want 2", *calls)
@@ -330,7 +319,7 @@ func TestRateLimitAnswers(t *testing.T) {
 
 func TestExhaustedBudgetOnSuccessBlocksFurtherRequests(t *testing.T) {
 	base := time.Unix(1_900_000_000, 0)
-	clk := &testClock{t: base}
+	clk := clocktesting.NewFakeClock(base)
 	reset := base.Add(10 * time.Minute)
 	c, calls := statusClient(t, "ghp_exhausted", clk.Now, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Remaining", "0")

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cxloop/cxloop/internal/devenv"
 )
 
 // Sample is one value at one time.
@@ -71,7 +72,7 @@ type Server struct {
 
 	bin, dir, addr string
 	args           []string
-	logs           *lockedBuffer
+	logs           *devenv.SyncBuffer
 	mu             sync.Mutex
 	cmd            *exec.Cmd
 	done           chan struct{}
@@ -138,7 +139,7 @@ func Launch(dir string, o Options) (*Server, error) {
 	if err := os.WriteFile(config, []byte("global:\n  scrape_interval: 1h\nscrape_configs: []\n"), 0o644); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := devenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func Launch(dir string, o Options) (*Server, error) {
 		}
 		args = append(args, "--web.config.file="+web)
 	}
-	s := &Server{URL: "http://" + addr, bin: bin, dir: dir, addr: addr, args: args, logs: &lockedBuffer{}}
+	s := &Server{URL: "http://" + addr, bin: bin, dir: dir, addr: addr, args: args, logs: &devenv.SyncBuffer{Max: 1 << 20}}
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -260,33 +261,4 @@ func labelText(l map[string]string) string {
 		parts[i] = k + "=" + strconv.Quote(l[k])
 	}
 	return "{" + strings.Join(parts, ",") + "}"
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

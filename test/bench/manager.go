@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/devenv"
 )
 
 // managerProcess is cxloop's manager as it ships (cmd/main.go built into a
@@ -104,19 +104,10 @@ func managerKubeconfig(env *envtest.Environment, dir string) (string, error) {
 	return path, os.WriteFile(path, raw, 0o600)
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // startManagerProcess starts the manager; it runs until stop. onExit is called if
 // it ends before stop, with the last lines of its log.
 func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, error) {
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := devenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

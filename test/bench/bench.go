@@ -29,7 +29,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -116,9 +115,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 
 	var err error
 	b := &bench{o: o, token: "ghp_bench" + devenv.RandomHex(16)}
-	b.scheme = kruntime.NewScheme()
-	_ = clientgoscheme.AddToScheme(b.scheme)
-	_ = cxv1.AddToScheme(b.scheme)
+	b.scheme = devenv.NewScheme()
 
 	if b.dir, err = os.MkdirTemp("", "cxloop-bench-"); err != nil {
 		return nil, err
@@ -130,18 +127,12 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 
 	start := time.Now()
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(o.Root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: o.Assets,
-		UseExistingCluster:    ptr.To(false),
-		Scheme:                b.scheme,
-	}
-	cfg, err := env.Start()
+	api, err := devenv.StartAPIServer(o.Root, o.Assets, b.scheme)
 	if err != nil {
-		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", o.Assets, err)
+		return nil, err
 	}
-	defer func() { _ = env.Stop() }()
+	defer func() { _ = api.Stop() }()
+	env, cfg := api.Env, api.Config
 	cfg.WarningHandler = rest.NoWarnings{}
 	b.cfg = cfg
 	if b.c, err = client.NewWithWatch(cfg, client.Options{Scheme: b.scheme}); err != nil {
@@ -401,12 +392,12 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	defer stopObs()
 	obs.run(octx)
 
-	webhookAddr, err := freeAddr()
+	webhookAddr, err := devenv.FreeAddr()
 	if err != nil {
 		return err
 	}
 	webhookSecret := devenv.RandomHex(16)
-	pageAddr, err := freeAddr()
+	pageAddr, err := devenv.FreeAddr()
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/controllers"
+	"github.com/cxloop/cxloop/internal/journeytest"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
@@ -92,28 +93,15 @@ func tokenSecret(ns, token string) *corev1.Secret {
 
 // customerJourney builds the journey's map.
 func customerJourney(j benchJourney, apiURL string, gaps int) *cxv1.CustomerJourney {
-	cj := &cxv1.CustomerJourney{
-		ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace, Name: j.Name},
-		Spec: cxv1.CustomerJourneySpec{
-			Owner: "Customer Experience team",
-			Tracker: &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{
-				Owner: ghOwner, Repo: j.Repo, APIURL: apiURL, SecretRef: cxv1.SecretReference{Name: secretName},
-			}},
-		},
-	}
-	for _, p := range personaNames {
-		cj.Spec.Personas = append(cj.Spec.Personas, cxv1.Persona{Name: p, Goals: []string{"Get it done without calling anyone"}})
-	}
-	n := 0
-	for si, s := range stageNames {
-		per := touchpointsPerJourney / len(stageNames)
-		if si < touchpointsPerJourney%len(stageNames) {
-			per++
-		}
-		stage := cxv1.Stage{Name: s}
-		for ti := 0; ti < per; ti++ {
-			tp := cxv1.Touchpoint{
-				Name:          fmt.Sprintf("%s-%02d", s, ti),
+	opts := []journeytest.Option{
+		journeytest.Owner("Customer Experience team"),
+		journeytest.GitHub(ghOwner, j.Repo, apiURL, secretName),
+		journeytest.Personas("Get it done without calling anyone", personaNames...),
+		journeytest.Stages(stageNames...),
+		journeytest.Touchpoints(touchpointsPerJourney, func(tp *cxv1.Touchpoint, at journeytest.Place) {
+			n, si, ti := at.Index, at.Stage, at.InStage
+			*tp = cxv1.Touchpoint{
+				Name:          fmt.Sprintf("%s-%02d", at.StageName, ti),
 				Channel:       channels[(si+ti)%len(channels)],
 				Owner:         fmt.Sprintf("Department %d", (si+ti)%7),
 				MomentOfTruth: ptr.To(ti == 0),
@@ -132,15 +120,12 @@ func customerJourney(j benchJourney, apiURL string, gaps int) *cxv1.CustomerJour
 					Impact: int32(1 + n%5), Effort: int32(1 + (n/3)%5), Personas: []string{personaNames[n%4]},
 				})
 			}
-			stage.Touchpoints = append(stage.Touchpoints, tp)
-			n++
-		}
-		cj.Spec.Stages = append(cj.Spec.Stages, stage)
+		}),
 	}
 	if j.Shard != "" {
-		cj.Labels = map[string]string{controllers.ShardLabel: j.Shard}
+		opts = append(opts, journeytest.Label(controllers.ShardLabel, j.Shard))
 	}
-	return cj
+	return journeytest.New(j.Namespace, j.Name, opts...)
 }
 
 // improvementPhases are the journey's four phases, in order, as in

@@ -1,8 +1,9 @@
-package controllers
+package plan
 
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/journey"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
 )
@@ -18,8 +20,14 @@ import (
 // TestImproveAndPerfectionSplitThePainPoints: whatever the Improve phase's
 // selector, every sized pain point is the work of exactly one of the two.
 func TestImproveAndPerfectionSplitThePainPoints(t *testing.T) {
-	cj := sampleJourney(t, "ns")
-	m := journeyMap(&cj.Spec)
+	// A pain point of every size, and one not sized.
+	tp := journey.Touchpoint{Name: "gate", PainPoints: []journey.PainPoint{{ID: "unsized"}}}
+	for impact := 1; impact <= 5; impact++ {
+		for effort := 1; effort <= 5; effort++ {
+			tp.PainPoints = append(tp.PainPoints, journey.PainPoint{ID: fmt.Sprintf("i%d-e%d", impact, effort), Impact: ptr.To(impact), Effort: ptr.To(effort)})
+		}
+	}
+	m := journey.Map{Stages: []journey.Stage{{Name: "visit", Touchpoints: []journey.Touchpoint{tp}}}}
 	sized := 0
 	for _, p := range m.PainPoints() {
 		if p.Sized() {
@@ -34,7 +42,7 @@ func TestImproveAndPerfectionSplitThePainPoints(t *testing.T) {
 		phases := []cxv1.ImprovementPhase{improve, perfection}
 		seen := map[string]int{}
 		for _, ph := range phases {
-			for _, w := range plannedWork(&ph, m, workitem.Phase{Type: string(ph.Spec.Type)}, quickWinRuleOf(phases, &ph)) {
+			for _, w := range Work(&ph, m, workitem.Phase{Type: string(ph.Spec.Type)}, QuickWinRule(phases, &ph)) {
 				seen[w.Key]++
 			}
 		}
@@ -56,13 +64,13 @@ func TestMergeItems(t *testing.T) {
 	work := func(keys ...string) []workitem.Item {
 		var out []workitem.Item
 		for _, k := range keys {
-			out = append(out, workitem.Item{Key: k, Title: "title of " + k, Source: workitem.Source{Kind: itemKindPainPoint, PainPoint: k}})
+			out = append(out, workitem.Item{Key: k, Title: "title of " + k, Source: workitem.Source{Kind: workitem.KindPainPoint, PainPoint: k}})
 		}
 		return out
 	}
-	gap := workitem.Item{Key: "gap/x", Title: "gap", Source: workitem.Source{Kind: itemKindGap}}
+	gap := workitem.Item{Key: "gap/x", Title: "gap", Source: workitem.Source{Kind: workitem.KindGap}}
 	item := func(key string, state cxv1.ItemState, issue int) cxv1.PhaseItem {
-		return cxv1.PhaseItem{Key: key, Title: "title of " + key, Source: cxv1.ItemSource{Kind: itemKindPainPoint, PainPoint: key}, State: state, Issue: int64(issue)}
+		return cxv1.PhaseItem{Key: key, Title: "title of " + key, Source: cxv1.ItemSource{Kind: workitem.KindPainPoint, PainPoint: key}, State: state, Issue: int64(issue)}
 	}
 	issue := func(n int, state, reason string) tracker.Issue {
 		return tracker.Issue{Number: n, State: state, StateReason: reason, URL: fmt.Sprintf("https://github.example/i/%d", n), CreatedAt: now.Add(-time.Hour)}
@@ -77,7 +85,7 @@ func TestMergeItems(t *testing.T) {
 		seen        map[string]string
 		wantStates  map[string]cxv1.ItemState
 		wantIssues  map[string]int
-		wantChanges []itemAction
+		wantChanges []Action
 		wantMessage map[string]string
 	}{
 		{name: "new work is planned in priority order", desired: work("a", "b"),
@@ -106,13 +114,13 @@ func TestMergeItems(t *testing.T) {
 			wantStates: map[string]cxv1.ItemState{"a": cxv1.ItemOpen}, wantIssues: map[string]int{"a": 7}},
 		{name: "a removed pain point's open issue is closed as not planned", items: []cxv1.PhaseItem{item("a", cxv1.ItemOpen, 7)},
 			issues:     map[string]tracker.Issue{"ns/j/a": issue(7, "open", "")},
-			wantStates: map[string]cxv1.ItemState{"a": cxv1.ItemOpen}, wantChanges: []itemAction{closeAsNotPlanned}},
+			wantStates: map[string]cxv1.ItemState{"a": cxv1.ItemOpen}, wantChanges: []Action{CloseAsNotPlanned}},
 		{name: "a fixed gap's open issue is closed as completed",
-			items:      []cxv1.PhaseItem{{Key: "gap/x", Source: cxv1.ItemSource{Kind: itemKindGap}, State: cxv1.ItemOpen, Issue: 3}},
+			items:      []cxv1.PhaseItem{{Key: "gap/x", Source: cxv1.ItemSource{Kind: workitem.KindGap}, State: cxv1.ItemOpen, Issue: 3}},
 			issues:     map[string]tracker.Issue{"ns/j/gap/x": issue(3, "open", "")},
-			wantStates: map[string]cxv1.ItemState{"gap/x": cxv1.ItemOpen}, wantChanges: []itemAction{closeAsCompleted}},
+			wantStates: map[string]cxv1.ItemState{"gap/x": cxv1.ItemOpen}, wantChanges: []Action{CloseAsCompleted}},
 		{name: "a gap still in the map keeps its item", desired: []workitem.Item{gap},
-			items:      []cxv1.PhaseItem{{Key: "gap/x", Source: cxv1.ItemSource{Kind: itemKindGap}, State: cxv1.ItemOpen, Issue: 3}},
+			items:      []cxv1.PhaseItem{{Key: "gap/x", Source: cxv1.ItemSource{Kind: workitem.KindGap}, State: cxv1.ItemOpen, Issue: 3}},
 			issues:     map[string]tracker.Issue{"ns/j/gap/x": issue(3, "open", "")},
 			wantStates: map[string]cxv1.ItemState{"gap/x": cxv1.ItemOpen}},
 		{name: "planned work no longer wanted is dropped", items: []cxv1.PhaseItem{item("a", cxv1.ItemPlanned, 0)},
@@ -125,7 +133,7 @@ func TestMergeItems(t *testing.T) {
 			wantStates: map[string]cxv1.ItemState{}},
 		{name: "work the map asks for again is reopened", items: []cxv1.PhaseItem{item("a", cxv1.ItemObsolete, 7)}, desired: work("a"),
 			issues:     map[string]tracker.Issue{"ns/j/a": issue(7, "closed", "not_planned")},
-			wantStates: map[string]cxv1.ItemState{"a": cxv1.ItemClosed}, wantIssues: map[string]int{"a": 7}, wantChanges: []itemAction{reopen}},
+			wantStates: map[string]cxv1.ItemState{"a": cxv1.ItemClosed}, wantIssues: map[string]int{"a": 7}, wantChanges: []Action{Reopen}},
 		{name: "a late webhook says what happened to a vanished issue",
 			items:   []cxv1.PhaseItem{func() cxv1.PhaseItem { i := item("a", cxv1.ItemObsolete, 7); i.Message = "gone"; return i }()},
 			desired: work("a"), seen: map[string]string{"ns/j/a#7": "transferred on GitHub to o/r#1"},
@@ -138,7 +146,7 @@ func TestMergeItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ph := &cxv1.ImprovementPhase{Status: cxv1.ImprovementPhaseStatus{Items: tt.items}}
-			changes := mergeItems(ph, tt.desired, tt.issues, pc, tt.seen, clk, time.Minute)
+			changes := Merge(ph, tt.desired, tt.issues, pc, tt.seen, clk.Now(), time.Minute)
 			states := map[string]cxv1.ItemState{}
 			for _, it := range ph.Status.Items {
 				states[it.Key] = it.State
@@ -152,9 +160,9 @@ func TestMergeItems(t *testing.T) {
 			if !reflect.DeepEqual(states, tt.wantStates) {
 				t.Errorf("states %v, want %v", states, tt.wantStates)
 			}
-			var actions []itemAction
+			var actions []Action
 			for _, c := range changes {
-				actions = append(actions, c.action)
+				actions = append(actions, c.Action)
 			}
 			if !reflect.DeepEqual(actions, tt.wantChanges) {
 				t.Errorf("changes %v, want %v", actions, tt.wantChanges)
@@ -172,7 +180,7 @@ func TestExitCriteria(t *testing.T) {
 		for _, s := range states {
 			items = append(items, cxv1.PhaseItem{State: s})
 		}
-		return progressOf(items)
+		return Progress(items)
 	}
 	phase := func(typ cxv1.PhaseType, ec *cxv1.ExitCriteria) *cxv1.ImprovementPhase {
 		return &cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: typ, ExitCriteria: ec}}
@@ -197,8 +205,40 @@ func TestExitCriteria(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, why := exitCriteriaMet(tt.ph, tt.cj, tt.p, tt.remaining); got != tt.want {
-				t.Errorf("exitCriteriaMet = %v (%s), want %v", got, why, tt.want)
+			if got, why := ExitCriteriaMet(tt.ph, tt.cj, tt.p, tt.remaining); got != tt.want {
+				t.Errorf("ExitCriteriaMet = %v (%s), want %v", got, why, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifiedPercentExitCriterion(t *testing.T) {
+	items := func(verdicts ...cxv1.Verdict) cxv1.PhaseProgress {
+		var out []cxv1.PhaseItem
+		for _, v := range verdicts {
+			out = append(out, cxv1.PhaseItem{State: cxv1.ItemClosed, Outcome: &cxv1.ItemOutcome{Verdict: v}})
+		}
+		return Progress(out)
+	}
+	ph := &cxv1.ImprovementPhase{Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove, ExitCriteria: &cxv1.ExitCriteria{VerifiedPercent: ptr.To[int32](50)}}}
+	cj := &cxv1.CustomerJourney{}
+	for _, tt := range []struct {
+		name string
+		p    cxv1.PhaseProgress
+		want bool
+	}{
+		{"half improved", items(cxv1.VerdictImproved, cxv1.VerdictWorse), true},
+		{"one of three", items(cxv1.VerdictImproved, cxv1.VerdictPending, cxv1.VerdictUnchanged), false},
+		{"none verified yet", items(cxv1.VerdictPending, cxv1.VerdictPending), false},
+		{"no items cannot be verified", items(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := ExitCriteriaMet(ph, cj, tt.p, 0)
+			if got != tt.want {
+				t.Errorf("ExitCriteriaMet = %v (%s), want %v", got, why, tt.want)
+			}
+			if !got && !strings.Contains(why, "verified as improved") {
+				t.Errorf("why: %s", why)
 			}
 		})
 	}

@@ -147,7 +147,7 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 		o.deliverySeen(obj, at)
 		return
 	}
-	if c := apimeta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == controllers.ReasonWriteBudget {
+	if c := apimeta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited); c != nil && c.Status == metav1.ConditionTrue && c.Reason == cxv1.ReasonWriteBudget {
 		o.budget[k] = true
 	}
 	if len(o.closes) == 0 {
@@ -235,7 +235,7 @@ func (o *observer) statusChanges(k string, obj client.Object, modified bool) {
 // budgetWaiting is how a phase's status fields (as statusChanges keeps
 // them) read while it waits for the write budget.
 func budgetWaiting(fields map[string]string) bool {
-	return strings.HasPrefix(fields["conditions/"+cxv1.ConditionRateLimited], string(metav1.ConditionTrue)+controllers.ReasonWriteBudget)
+	return strings.HasPrefix(fields["conditions/"+cxv1.ConditionRateLimited], string(metav1.ConditionTrue)+cxv1.ReasonWriteBudget)
 }
 
 // onlyWaiting: a phase write between two statuses that both wait for the
