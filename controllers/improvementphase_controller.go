@@ -123,7 +123,7 @@ type phaseRun struct {
 	// failure beside it is no reason to back off. State read by githubFailed.
 	progressed bool
 	// superseded: an attempt write met a newer phase (Conflict); the run
-	// writes nothing more, see recordAttempt.
+	// writes nothing more, see exactlyonce.Attempts.Open.
 	superseded bool
 }
 
