@@ -51,7 +51,7 @@ type ImprovementPhaseReconciler struct {
 	Trackers TrackerSource
 	// CreateGrace is how long an attempt to open an issue may still turn
 	// up on GitHub (a request in flight when cxloop stopped, or GitHub's
-	// listing lagging behind a create). Defaults to 1 minute.
+	// listing lagging behind a create). Defaults to exactlyonce.DefaultGrace.
 	CreateGrace time.Duration
 	// Metrics reads the measures that verify the outcome of closed items.
 	Metrics metricsource.Source
@@ -71,7 +71,6 @@ type ImprovementPhaseReconciler struct {
 }
 
 const (
-	defaultCreateGrace = time.Minute
 	// maxOpenPerReconcile bounds the issues opened in one reconcile, so that
 	// one phase does not hold a worker for long while others wait.
 	maxOpenPerReconcile = 10
@@ -124,7 +123,7 @@ type phaseRun struct {
 	// failure beside it is no reason to back off. State read by githubFailed.
 	progressed bool
 	// superseded: an attempt write met a newer phase (Conflict); the run
-	// writes nothing more, see recordAttempt.
+	// writes nothing more, see exactlyonce.Attempts.Open.
 	superseded bool
 }
 
@@ -597,13 +596,6 @@ func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPha
 	it.Message = fmt.Sprintf("GitHub refused to %s issue #%d: %s; cxloop leaves it as it is", what, it.Issue, apiErr.Reason)
 	r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, apiErr.Reason, "Sync", "%s", it.Message)
 	return true
-}
-
-func (r *ImprovementPhaseReconciler) createGrace() time.Duration {
-	if r.CreateGrace > 0 {
-		return r.CreateGrace
-	}
-	return defaultCreateGrace
 }
 
 // reportMissingIssues emits a Warning Event for each issue newly found

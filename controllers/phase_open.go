@@ -6,9 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/exactlyonce"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
@@ -21,7 +21,7 @@ import (
 // written to the status (with everything this reconcile found so far). A
 // create in flight when cxloop stops may still land on GitHub, and the next
 // cxloop waits for it to show up (CreateGrace) rather than open a second
-// one. Only the item whose request is about to be sent is marked, so a
+// one (exactlyonce.Attempts). Only the item whose request is about to be sent is marked, so a
 // failure leaves the items after it free to go at the next try, and an
 // attempt that provably never reached GitHub is taken back at once.
 func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *phaseRun) (res steps.Result, _ error) {
@@ -54,40 +54,32 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.budgetWait = d                      // checkExitCriteria says so in a condition
 			return res.Merge(steps.Requeue(d)), nil // the write budget or a rate limit says later: hold no worker
 		}
-		// The create must leave well within the attempt's grace: after it,
-		// another leader may make it (see recordAttempt).
-		sendBy := r.leader.sendBy(r.createGrace())
-		attemptedBefore := run.ph.Status.Items[i].AttemptedAt != nil
-		if err := r.recordAttempt(ctx, run, i); err != nil {
-			if run.superseded {
-				return res.Merge(steps.Done(supersededRetry)), nil
-			}
-			return res.Merge(steps.Done(0)), err
-		}
-		if err := r.leader.check(ctx); err != nil {
-			if errors.Is(err, errNotLeader) {
-				run.superseded = true // another replica owns the phase now
-				return res.Merge(steps.Done(supersededRetry)), nil
-			}
-			return res.Merge(steps.Done(0)), err // the attempt holds the item for its grace
-		}
-		// The write decoded the answer into the phase: take the item afresh.
-		it := &run.ph.Status.Items[i]
-		w := run.work[it.Key]
-		issue, created, err := run.tr.EnsureIssue(sendBy(ctx), tracker.IssueRequest{
-			Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
-			Attempted: attemptedBefore,
-		})
-		if tracker.SendByPassed(err) {
-			// This process was paused past the attempt's grace: another
-			// leader may own the phase now. Write nothing from this view.
+		attempts := r.attempts()
+		attempted := attempts.Check(attemptTime(run.ph.Status.Items[i].AttemptedAt), false).Attempted
+		w := run.work[run.ph.Status.Items[i].Key]
+		opened, err := attempts.Open(ctx,
+			itemMark{ph: run.ph, gen: run.gen, i: i},
+			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
+			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
+				Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
+				Attempted: attempted,
+			})
+		if exactlyonce.Superseded(err) || errors.Is(err, errNotLeader) || tracker.SendByPassed(err) {
+			// The phase moved on without this run (a new leader took over
+			// while this process was paused, another reconcile wrote
+			// first), or this process was paused past the attempt's
+			// grace: write nothing from this view.
 			run.superseded = true
 			return res.Merge(steps.Done(supersededRetry)), nil
 		}
+		if err != nil && !opened.Sent {
+			return res.Merge(steps.Done(0)), err // a failed status write, or the Lease unreadable: the attempt holds the item for its grace
+		}
+		// The attempt's write decoded the answer into the phase: take the
+		// item afresh.
+		it := &run.ph.Status.Items[i]
 		if err != nil {
-			if tracker.NotCreated(err) {
-				it.AttemptedAt = nil // provably not on GitHub: free to go at the next try
-			} else {
+			if it.AttemptedAt != nil {
 				res = res.Merge(steps.Requeue(r.createGrace())) // it may have landed: it waits for its grace
 			}
 			run.setAside(&githubError{"opening issues", err})
@@ -99,6 +91,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			}
 			continue
 		}
+		issue, created := opened.Issue, opened.Created
 		failed = 0
 		run.progressed = true
 		applyIssue(it, issue, r.Clock)
@@ -137,36 +130,6 @@ func planWritten(run *phaseRun) bool {
 	return false
 }
 
-// recordAttempt writes the item's attempt, with everything else the run has
-// found so far, before its request is sent.
-//
-// The write is guarded by the resourceVersion the run started from: a
-// Conflict means the phase moved on without this run — a new leader took
-// over while this process was paused, or another reconcile wrote first —
-// and the run stops without sending or writing anything more
-// (run.superseded); the next reconcile starts from the phase as it is.
-// With leader election, the create that follows is sent only while the
-// Lease is still this replica's (checked just before) and within three
-// quarters of the grace (tracker.WithSendBy), so that a process paused
-// after the attempt was written does not send it once another may have
-// made it.
-func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *phaseRun, i int) error {
-	attempted := now(r.Clock)
-	it := &run.ph.Status.Items[i]
-	it.AttemptedAt = &attempted
-	run.ph.Status.Progress = progressOf(run.ph.Status.Items)
-	run.ph.Status.ObservedGeneration = run.gen
-	if err := r.Status().Patch(ctx, run.ph, statusMergeFromLocked(run.persisted)); err != nil {
-		it.AttemptedAt = nil
-		if apierrors.IsConflict(err) {
-			run.superseded = true
-		}
-		return &statusWriteError{err}
-	}
-	run.ph.DeepCopyInto(run.persisted)
-	return nil
-}
-
 // itemsToOpen are the planned items to open now, best first, within the
 // phase's limits. An item whose earlier attempt may still land holds its
 // place until its grace ends. It also returns when to look again if a limit
@@ -174,7 +137,7 @@ func (r *ImprovementPhaseReconciler) recordAttempt(ctx context.Context, run *pha
 func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, work map[string]workitem.Item) ([]int, time.Duration) {
 	maxOpen, maxPerHour := limits(ph)
 	nowT := r.Clock.Now()
-	grace := r.createGrace()
+	attempts := r.attempts()
 	open, lastHour := 0, 0
 	var oldestInHour time.Time
 	for _, it := range ph.Status.Items {
@@ -204,9 +167,9 @@ func (r *ImprovementPhaseReconciler) itemsToOpen(ph *cxv1.ImprovementPhase, work
 			wait = max(time.Second, oldestInHour.Add(time.Hour).Sub(nowT))
 			break
 		}
-		if it.AttemptedAt != nil && nowT.Sub(it.AttemptedAt.Time) < grace {
+		if v := attempts.Check(attemptTime(it.AttemptedAt), false); !v.Send() {
 			// An earlier attempt may still land: wait for it, holding its place.
-			w := max(time.Second, it.AttemptedAt.Add(grace).Sub(nowT))
+			w := max(time.Second, v.Wait)
 			if wait == 0 || w < wait {
 				wait = w
 			}

@@ -117,7 +117,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.WatchLabelSelector != nil {
 		shard = &Shard{Selector: o.WatchLabelSelector, Cache: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
 	}
-	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour, CreateGrace: o.CreateGrace}
+	trackers := &Trackers{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), AllowedHosts: o.GitHubAllowedHosts, HTTPClient: o.HTTPClient, Now: o.Clock.Now, WritesPerMinute: o.WritesPerMinute, WritesPerHour: o.WritesPerHour}
 	recorder := redactingRecorder{mgr.GetEventRecorder("cxloop")}
 	var wakeups *Wakeups
 	if o.GitHubWebhookAddr != "" {

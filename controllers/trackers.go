@@ -60,8 +60,6 @@ type Trackers struct {
 	Now func() time.Time
 	// WritesPerMinute and WritesPerHour are each token's write budget (optional).
 	WritesPerMinute, WritesPerHour int
-	// CreateGrace: see ImprovementPhaseReconciler.CreateGrace (optional).
-	CreateGrace time.Duration
 
 	mu      sync.Mutex
 	clients map[client.ObjectKey]trackerEntry
@@ -128,7 +126,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		return nil, err
 	}
 	c, err := tracker.New(tracker.Config{Owner: gh.Owner, Repo: gh.Repo, APIURL: gh.APIURL, Credentials: creds, HTTPClient: t.HTTPClient, Now: t.Now,
-		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour, CreateSettle: t.CreateGrace,
+		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour,
 		KeyPrefix: workitem.JourneyPrefix(cj.Namespace, cj.Name)})
 	if err != nil {
 		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}

@@ -29,7 +29,6 @@ const (
 	ReasonLabelNotApplied      = "LabelNotApplied"
 	ReasonServerError          = "ServerError"
 	ReasonUnexpectedStatus     = "UnexpectedStatus"
-	ReasonCreatePending        = "CreateOutcomeUnknown"
 	ReasonInvalidCredentials   = "InvalidCredentials"
 	ReasonInvalidRequest       = "InvalidRequest"
 	ReasonNetworkError         = "NetworkError"
@@ -90,20 +89,6 @@ func (e *APIError) Error() string {
 // Retryable reports whether the same request may succeed later unchanged.
 func (e *APIError) Retryable() bool { return e.StatusCode >= 500 || e.StatusCode == 0 }
 
-// CreatePendingError means an earlier creation for Key failed without a
-// definite answer (lost response, timeout, 5xx) and the issue has not shown up
-// in the listing yet. EnsureIssue refuses to create again until RetryAt, so that
-// a creation GitHub completed late is adopted rather than duplicated.
-type CreatePendingError struct {
-	Key     string
-	RetryAt time.Time
-}
-
-func (e *CreatePendingError) Error() string {
-	return fmt.Sprintf("earlier creation of issue %q has an unknown outcome; not creating again before %s",
-		e.Key, e.RetryAt.UTC().Format(time.RFC3339))
-}
-
 // Reason returns a CamelCase reason for any error, suitable for a condition
 // reason or an Event reason. It returns "" for nil.
 func Reason(err error) string {
@@ -112,7 +97,6 @@ func Reason(err error) string {
 	}
 	var rl *RateLimitError
 	var ae *APIError
-	var cp *CreatePendingError
 	var ce *CredentialsError
 	var ne net.Error
 	switch {
@@ -120,8 +104,6 @@ func Reason(err error) string {
 		return ReasonRateLimited
 	case errors.As(err, &ae):
 		return ae.Reason
-	case errors.As(err, &cp):
-		return ReasonCreatePending
 	case errors.As(err, &ce):
 		return ReasonInvalidCredentials
 	case errors.Is(err, context.DeadlineExceeded):
@@ -154,10 +136,9 @@ func isDefiniteFailure(err error) bool {
 	}
 	var rl *RateLimitError
 	var ae *APIError
-	var cp *CreatePendingError
 	var ce *CredentialsError
 	switch {
-	case errors.As(err, &rl), errors.As(err, &cp), errors.As(err, &ce):
+	case errors.As(err, &rl), errors.As(err, &ce):
 		return true
 	case errors.As(err, &ae):
 		return ae.StatusCode >= 400 && ae.StatusCode < 500

@@ -105,8 +105,11 @@ func TestLocalDroppedCreateResponseThenRetryLeavesOneIssue(t *testing.T) {
 	if n := len(e.issues()); n != 1 {
 		t.Fatalf("server holds %d issues after the dropped response, want 1 (committed)", n)
 	}
+	// The caller's attempt holds the issue; when it asks again it says so.
 	before := e.requestCount()
-	is, created, err := c.EnsureIssue(ctx, req("checkout/payment"))
+	again := req("checkout/payment")
+	again.Attempted = true
+	is, created, err := c.EnsureIssue(ctx, again)
 	if err != nil || created {
 		t.Fatalf("retry = created %v, err %v; want the committed issue adopted", created, err)
 	}
@@ -173,17 +176,18 @@ func TestLocalServerErrorOnCreateIsRetriedAfterRelisting(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Reason != tracker.ReasonServerError || !ae.Retryable() {
 		t.Fatalf("err = %v, want retryable ServerError", err)
 	}
-	// The outcome of a 5xx is unknown: re-list, and do not create again
-	// before GitHub had a moment to show a late creation.
-	_, _, err = c.EnsureIssue(ctx, req("k"))
-	var pe *tracker.CreatePendingError
-	if !errors.As(err, &pe) || tracker.Reason(err) != tracker.ReasonCreatePending {
-		t.Fatalf("immediate retry err = %v, want CreatePendingError", err)
-	}
-	e.clk.Step(11 * time.Second)
-	_, created, err := c.EnsureIssue(ctx, req("k"))
+	// The outcome of a 5xx is unknown: the caller's attempt waits out its
+	// grace (internal/exactlyonce), then asks again saying so, and GitHub
+	// is asked afresh before the create.
+	n := e.requestCount()
+	again := req("k")
+	again.Attempted = true
+	_, created, err := c.EnsureIssue(ctx, again)
 	if err != nil || !created {
-		t.Fatalf("retry after settling: created %v err %v", created, err)
+		t.Fatalf("retry after the grace: created %v err %v", created, err)
+	}
+	if rs := e.srv.Requests()[n:]; len(rs) < 2 || rs[0].Method != "GET" {
+		t.Errorf("the retry did not re-list first: %+v", rs)
 	}
 	if n := len(e.issues()); n != 1 {
 		t.Fatalf("server holds %d issues, want 1", n)

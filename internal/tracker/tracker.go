@@ -39,10 +39,6 @@ const (
 	defaultPageSize        = 100
 	defaultTimeout         = 30 * time.Second
 
-	// createSettle: after a creation with an unknown outcome, the key is not
-	// created again before this much time (Config.CreateSettle by default)
-	// created again before this much time passed without the issue showing up.
-	createSettle = 10 * time.Second
 	// recentTTL: issues created by this Client are reported even if a listing
 	// does not show them yet, for this long.
 	recentTTL = 10 * time.Minute
@@ -74,11 +70,6 @@ type Config struct {
 	// (and to shortened keys, "h/…"): a journey's issues in a repository
 	// that many journeys share.
 	KeyPrefix string
-	// CreateSettle is how long after a create with an unknown outcome the
-	// key is not created again unless the issue showed up; default 10s.
-	// Callers that persist their attempts (the controllers' CreateGrace)
-	// set it to the same.
-	CreateSettle time.Duration
 }
 
 // IssueRequest describes the issue for one piece of work.
@@ -92,7 +83,9 @@ type IssueRequest struct {
 	// reached GitHub (the caller recorded one): GitHub is asked what
 	// changed before a create, rather than trusting the shared view, which
 	// may be seconds old. Without an earlier attempt, no one can have
-	// opened it but this process, which would have seen it.
+	// opened it but this process, which would have seen it. The caller
+	// keeps its attempts and waits out their grace before asking again
+	// (internal/exactlyonce); the Client keeps none.
 	Attempted bool
 }
 
@@ -167,7 +160,6 @@ type Client struct {
 
 	mu        sync.Mutex
 	recent    map[string]recentIssue
-	pending   map[string]time.Time
 	commented map[string]bool
 	// repository is what GitHub said of the repository at repositoryAt;
 	// redirected is set when an answer came through a redirect.
@@ -298,7 +290,6 @@ func New(cfg Config) (*Client, error) {
 		limits:    limits,
 		cache:     cache,
 		recent:    map[string]recentIssue{},
-		pending:   map[string]time.Time{},
 		commented: map[string]bool{},
 		apps:      apps,
 	}, nil
@@ -450,13 +441,6 @@ func (c *Client) clones(m map[string]cachedIssue) map[string]Issue {
 	return out
 }
 
-func (c *Client) createSettle() time.Duration {
-	if c.cfg.CreateSettle > 0 {
-		return c.cfg.CreateSettle
-	}
-	return createSettle
-}
-
 // WriteDelay implements Tracker.
 func (c *Client) WriteDelay(waiter string) time.Duration {
 	// The budget saved by an earlier process counts before the first
@@ -492,15 +476,11 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	unlock := c.keyLocks.lock(req.Key)
 	defer unlock()
 
-	c.mu.Lock()
-	pendingAt, pending := c.pending[req.Key]
-	c.mu.Unlock()
-
-	existing, err := c.issues(ctx, pending)
+	existing, err := c.issues(ctx, false)
 	if err != nil {
 		return Issue{}, false, &notSentError{err}
 	}
-	if _, ok := existing[req.Key]; !ok && !pending && req.Attempted {
+	if _, ok := existing[req.Key]; !ok && req.Attempted {
 		// Not in the shared view, which may be seconds old: ask GitHub
 		// what changed since before deciding to create (an earlier
 		// process may have created it; a lost answer leaves no trace here).
@@ -509,15 +489,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		}
 	}
 	if is, ok := existing[req.Key]; ok {
-		c.mu.Lock()
-		delete(c.pending, req.Key)
-		c.mu.Unlock()
 		return is.clone(), false, nil
-	}
-	if pending {
-		if retryAt := pendingAt.Add(c.createSettle()); c.now().Before(retryAt) {
-			return Issue{}, false, &CreatePendingError{Key: req.Key, RetryAt: retryAt}
-		}
 	}
 
 	labels := []string{c.label}
@@ -540,19 +512,13 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 	}
 	g, _, err := c.gh.Issues.Create(ctx, c.cfg.Owner, c.cfg.Repo, ir)
 	if err != nil {
-		err = c.mapError(err, opRepo)
-		if !isDefiniteFailure(err) {
-			// The issue may exist on GitHub: list again before any new attempt.
-			c.mu.Lock()
-			c.pending[req.Key] = c.now()
-			c.mu.Unlock()
-		}
-		return Issue{}, false, err
+		// The issue may exist on GitHub unless NotCreated(err): the
+		// caller's attempt holds it (internal/exactlyonce).
+		return Issue{}, false, c.mapError(err, opRepo)
 	}
 	is := toIssue(g)
 	c.index.put(is, c.now())
 	c.mu.Lock()
-	delete(c.pending, req.Key)
 	c.recent[req.Key] = recentIssue{issue: is, at: c.now()}
 	c.mu.Unlock()
 
