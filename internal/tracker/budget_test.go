@@ -147,3 +147,30 @@ func TestLookingKeepsTheTurn(t *testing.T) {
 		t.Errorf("p0, its write taken after it looked, was told %s: want the next write, not the back of the line", d)
 	}
 }
+
+// TestOneWaiterToldNowAtATime: two waiters asking at once are not both
+// told to write now (the loser would record an attempt for nothing); the
+// second may once the first's write is reserved, or its hold lapses.
+func TestOneWaiterToldNowAtATime(t *testing.T) {
+	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
+		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	if d := s.writeDelay(now, "p0"); d != 0 {
+		t.Fatalf("p0 with the budget unspent told %s", d)
+	}
+	if d := s.writeDelay(now, "p1"); d <= 0 {
+		t.Errorf("p1 told to write now while p0 is on its way")
+	}
+	if s.waitsInLine(now, "p0") {
+		t.Errorf("p0, told now, looks and is told to wait")
+	}
+	if err := s.reserveWrite(now); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.writeDelay(now, "p2"); d != 0 {
+		t.Errorf("p2 after p0's write was reserved, with budget left, told %s", d)
+	}
+	if d := s.writeDelay(now.Add(grantHold), "p3"); d != 0 {
+		t.Errorf("p3 after p2's hold lapsed told %s", d)
+	}
+}

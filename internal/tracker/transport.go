@@ -114,6 +114,13 @@ type limitState struct {
 	// slots holds each waiting caller's place in line: when it may come
 	// back to write; see writeDelay.
 	slots map[string]time.Time
+	// granted is the waiter last told it may write now, until grantedUntil
+	// or until a write is reserved: the others are told to wait meanwhile,
+	// so that two phases told "now" at once do not both record an attempt
+	// for the one write (the loser's attempt taken back is two status
+	// writes for nothing).
+	granted      string
+	grantedUntil time.Time
 
 	// pending is when the write on its way was reserved (zero: none).
 	pending time.Time
@@ -239,10 +246,16 @@ func (s *limitState) delayFor(now time.Time, waiter string, look bool) time.Dura
 			every = max(every, w.interval())
 		}
 	}
+	if d <= 0 && s.granted != "" && s.granted != waiter && now.Before(s.grantedUntil) {
+		// Another was told "now" and is on its way to write: after it.
+		d = min(s.grantedUntil.Sub(now), max(s.perMinute.interval(), time.Second/10))
+		every = max(every, s.perMinute.interval())
+	}
 	slot, held := s.slots[waiter]
 	if d <= 0 {
 		if !look {
 			delete(s.slots, waiter)
+			s.granted, s.grantedUntil = waiter, now.Add(grantHold)
 		}
 		return 0
 	}
@@ -291,8 +304,13 @@ func (s *limitState) reserveWrite(now time.Time) *RateLimitError {
 	s.perMinute.take(now)
 	s.perHour.take(now)
 	s.pending = now
+	s.granted = ""
 	return nil
 }
+
+// grantHold is how long a waiter told it may write now holds the write for
+// itself: long enough to record its attempt and send it.
+const grantHold = 2 * time.Second
 
 // settleWrite moves the write just sent to when its answer came (or its
 // request failed), which is no earlier than GitHub received it: a write
