@@ -95,7 +95,10 @@ type Server struct {
 	projectsDenied map[string]bool
 	apps           map[int64]*app
 	faults         []*activeFault
-	requests       []Request
+	// requests is the request log, guarded by logMu (not mu: a request is
+	// logged as its status is written, which handlers do holding mu).
+	logMu    sync.Mutex
+	requests []Request
 	// waitUntil is, by caller, when the caller was told it may send again;
 	// whileLimited counts the requests that came sooner.
 	waitUntil    map[string]time.Time
@@ -334,8 +337,8 @@ func (s *Server) AddApp(appID, installationID int64, key *rsa.PublicKey) {
 
 // Requests returns a copy of the request log, oldest first.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	return append([]Request(nil), s.requests...)
 }
 
@@ -403,10 +406,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Conditional: r.Header.Get("If-None-Match") != "",
 		Time:        s.now(),
 	}
+	// The request is logged when its status is written, before the client
+	// can read the answer: a test that counts requests right after one
+	// returned must find it. One that wrote nothing is logged at the end.
+	rw.logged = func(status int) {
+		entry.Status = status
+		s.logRequest(entry)
+	}
 	defer func() {
-		if !rw.dropped {
-			entry.Status = rw.status
-			s.logRequest(entry)
+		if !rw.dropped && rw.logged != nil {
+			rw.logged(rw.status)
 		}
 	}()
 	w.Header().Set("X-GitHub-Request-Id", newRequestID())
@@ -490,8 +499,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // logRequest appends to the request log, keeping the newest entries.
 func (s *Server) logRequest(entry Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	s.requests = append(s.requests, entry)
 	if len(s.requests) > maxRequestLog {
 		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequestLog:]...)
@@ -503,7 +512,7 @@ func (s *Server) logRequest(entry Request) {
 func (s *Server) serveAndDrop(rw *responseWriter, r *http.Request, entry Request) {
 	discard := &discardWriter{header: http.Header{}}
 	s.mux.ServeHTTP(discard, r)
-	rw.dropped = true
+	rw.dropped, rw.logged = true, nil
 	entry.Status = 0
 	s.logRequest(entry) // before the client can notice the drop
 	conn, _, err := http.NewResponseController(rw.ResponseWriter).Hijack()
@@ -530,6 +539,8 @@ type responseWriter struct {
 	reserved  bool
 	status    int
 	dropped   bool
+	// logged logs the request with its status, once (nil once done).
+	logged func(status int)
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -542,6 +553,10 @@ func (w *responseWriter) WriteHeader(status int) {
 			w.s.refund(w.budgetKey)
 		}
 		w.s.setRateHeaders(w.Header(), w.budgetKey)
+	}
+	if log := w.logged; log != nil {
+		w.logged = nil
+		log(status)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }

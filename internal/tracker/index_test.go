@@ -63,6 +63,9 @@ func TestIndexIsSharedByTheJourneysOfARepository(t *testing.T) {
 	}
 	// One listing of every page, then one look for what changed while it ran.
 	if n := e.requestCount() - before; n != history/100+1 {
+		for _, r := range e.requestsSince(before) {
+			t.Logf("%s %s %d", r.Method, r.Path, r.Status)
+		}
 		t.Errorf("5 journeys sent %d requests to list a repository of %d pages, want %d (one listing)", n, history/100, history/100+1)
 	}
 	st := clients["shop"].IndexStats()
