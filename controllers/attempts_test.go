@@ -97,7 +97,7 @@ func TestEnsureJourneyIssue(t *testing.T) {
 	const key = "ns/shop/review/2026-03-29"
 	nowT := time.Date(2026, 3, 29, 9, 0, 0, 0, time.UTC)
 	lost := errors.New("connection reset by peer")
-	refused := &tracker.APIError{Reason: tracker.ReasonValidationFailed, StatusCode: 422, Message: "invalid assignee"}
+	refused := &tracker.APIError{Reason: cxv1.ReasonValidationFailed, StatusCode: 422, Message: "invalid assignee"}
 	tests := []struct {
 		name         string
 		attemptAgo   time.Duration // 0: no attempt

@@ -296,7 +296,7 @@ func TestOutageAndRecovery(t *testing.T) {
 		c := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionTrackerReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(c.Reason).To(Equal(tracker.ReasonServerError))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonServerError))
 		g.Expect(c.Message).To(ContainSubstring("opening issues"))
 		g.Expect(c.Message).To(ContainSubstring("retrying in"))
 		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cxv1.ConditionReconciling)).To(BeTrue())
@@ -322,7 +322,7 @@ func TestOutageAndRecovery(t *testing.T) {
 		c := meta.FindStatusCondition(getPhase(g, ns, ph.Name).Status.Conditions, cxv1.ConditionTrackerReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(c.Reason).To(Equal(tracker.ReasonTimeout))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonTimeout))
 	}).Should(Succeed())
 
 	gh.ClearFaults()

@@ -583,7 +583,7 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 // limits and failures of GitHub itself are not: they are retried.
 func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPhase, it *cxv1.PhaseItem, what string, err error) bool {
 	var apiErr *tracker.APIError
-	if !errors.As(err, &apiErr) || apiErr.Retryable() || apiErr.Reason == tracker.ReasonBadCredentials || apiErr.Reason == tracker.ReasonRepositoryNotFound {
+	if !errors.As(err, &apiErr) || apiErr.Retryable() || apiErr.Reason == cxv1.ReasonBadCredentials || apiErr.Reason == cxv1.ReasonRepositoryNotFound {
 		return false
 	}
 	if apiErr.StatusCode == http.StatusForbidden {

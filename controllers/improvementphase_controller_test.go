@@ -461,7 +461,7 @@ func TestTrackerProblemsAreConditions(t *testing.T) {
 		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionTrackerReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(c.Reason).To(Equal(tracker.ReasonBadCredentials))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonBadCredentials))
 		g.Expect(c.Message).NotTo(ContainSubstring(badToken))
 	}).Should(Succeed())
 	g.Expect(gh.Issues(ghOwner, ghRepo)).To(BeEmpty())

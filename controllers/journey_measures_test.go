@@ -83,7 +83,7 @@ func TestReadMeasures(t *testing.T) {
 	if m := cj.Status.Measures[1]; m.State != cxv1.MeasureError || m.Value != "90" {
 		t.Errorf("wait-seconds while down: %+v", m)
 	}
-	if c := findCondition(cj.Status.Conditions, cxv1.ConditionMeasuresReady); c.Status != metav1.ConditionFalse || c.Reason != metricsource.ReasonPrometheusUnavailable {
+	if c := findCondition(cj.Status.Conditions, cxv1.ConditionMeasuresReady); c.Status != metav1.ConditionFalse || c.Reason != cxv1.ReasonPrometheusUnavailable {
 		t.Errorf("condition while down: %+v", c)
 	}
 	if wait > 2*time.Minute {
@@ -100,7 +100,7 @@ func TestReadMeasures(t *testing.T) {
 	if wait := readMeasures(context.Background(), nil, cj, at); wait != 0 {
 		t.Errorf("retry in %s without Prometheus", wait)
 	}
-	if c := findCondition(cj.Status.Conditions, cxv1.ConditionMeasuresReady); c == nil || c.Reason != metricsource.ReasonPrometheusNotSet {
+	if c := findCondition(cj.Status.Conditions, cxv1.ConditionMeasuresReady); c == nil || c.Reason != cxv1.ReasonPrometheusNotConfigured {
 		t.Errorf("condition without Prometheus: %+v", c)
 	}
 

@@ -405,7 +405,7 @@ func TestConnectTrackerStep(t *testing.T) {
 		{name: "a host the credentials may not go to: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.APIURL = "https://ghe.example.com/api/v3" },
 			want: steps.Done(time.Minute), wantTracker: metav1.ConditionFalse, wantReason: cxv1.ReasonHostNotAllowed, wantVerdict: "stalled"},
 		{name: "an unknown repository: Stalled", edit: func(cj *cxv1.CustomerJourney) { cj.Spec.Tracker.GitHub.Repo = "no-such-repo" },
-			want: steps.Done(5 * time.Minute), wantTracker: metav1.ConditionFalse, wantReason: tracker.ReasonRepositoryNotFound, wantVerdict: "stalled"},
+			want: steps.Done(5 * time.Minute), wantTracker: metav1.ConditionFalse, wantReason: cxv1.ReasonRepositoryNotFound, wantVerdict: "stalled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rig, cj := trackedRig(t, clock.RealClock{}, gh, tc.edit)
@@ -713,17 +713,17 @@ func TestTrackerFailure(t *testing.T) {
 		{"cxloop's own write budget: waits, not a failure", &tracker.RateLimitError{ResumeAt: at.Add(30 * time.Minute), Budget: true, Message: "write budget spent"},
 			30 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonWriteBudget, "", ""},
 		{"GitHub's rate limit: waits until it ends, Reconciling", &tracker.RateLimitError{ResumeAt: at.Add(10 * time.Minute)},
-			10 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, "reconciling", corev1.EventTypeWarning},
+			10 * time.Minute, false, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonRateLimited, "reconciling", corev1.EventTypeWarning},
 		{"a Secret not applied yet: Reconciling", &TrackerConfigError{Reason: cxv1.ReasonSecretNotFound, Message: "apply it", Waiting: true},
 			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonSecretNotFound, "reconciling", corev1.EventTypeNormal},
 		{"a configuration a person must fix: Stalled", &TrackerConfigError{Reason: cxv1.ReasonHostNotAllowed, Message: "not there"},
 			time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonHostNotAllowed, "stalled", corev1.EventTypeWarning},
-		{"a missing permission: Stalled", &tracker.APIError{StatusCode: http.StatusForbidden, Reason: tracker.ReasonForbidden, Message: "no"},
+		{"a missing permission: Stalled", &tracker.APIError{StatusCode: http.StatusForbidden, Reason: cxv1.ReasonForbidden, Message: "no"},
 			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonGitHubPermissionDenied, "stalled", corev1.EventTypeWarning},
-		{"a refusal that will not change: Stalled", &tracker.APIError{StatusCode: http.StatusNotFound, Reason: tracker.ReasonRepositoryNotFound, Message: "no"},
-			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.ReasonRepositoryNotFound, "stalled", corev1.EventTypeWarning},
-		{"an outage: Reconciling, the error returned", &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: tracker.ReasonServerError, Message: "down"},
-			0, true, cxv1.ConditionTrackerReady, metav1.ConditionFalse, tracker.ReasonServerError, "reconciling", corev1.EventTypeWarning},
+		{"a refusal that will not change: Stalled", &tracker.APIError{StatusCode: http.StatusNotFound, Reason: cxv1.ReasonRepositoryNotFound, Message: "no"},
+			5 * time.Minute, false, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonRepositoryNotFound, "stalled", corev1.EventTypeWarning},
+		{"an outage: Reconciling, the error returned", &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: cxv1.ReasonServerError, Message: "down"},
+			0, true, cxv1.ConditionTrackerReady, metav1.ConditionFalse, cxv1.ReasonServerError, "reconciling", corev1.EventTypeWarning},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := events.NewFakeRecorder(10)
@@ -755,7 +755,7 @@ func TestTrackerFailure(t *testing.T) {
 
 func TestGitHubRetries(t *testing.T) {
 	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
-	outage := &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: tracker.ReasonServerError, Message: "down"}
+	outage := &tracker.APIError{StatusCode: http.StatusBadGateway, Reason: cxv1.ReasonServerError, Message: "down"}
 	for _, tc := range []struct {
 		name     string
 		history  []error // nil: a run GitHub answered

@@ -103,7 +103,7 @@ func TestVerifiedOutcome(t *testing.T) {
 		g.Expect(got.Status.Measures[2].Value).To(Equal("2.5"))
 		c := meta.FindStatusCondition(got.Status.Conditions, cxv1.ConditionMeasuresReady)
 		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(metricsource.ReasonMultipleSeries))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonMultipleSeries))
 		g.Expect(c.Message).To(ContainSubstring("measure contact-rate at touchpoint phone-reservation"))
 		var gaps []cxv1.Gap
 		for _, gap := range got.Status.Gaps {
@@ -150,7 +150,7 @@ func TestVerifiedOutcome(t *testing.T) {
 		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionMeasuresReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(c.Reason).To(Equal(metricsource.ReasonPrometheusUnavailable))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonPrometheusUnavailable))
 		it := phaseItem(g, ns, improve.Name, quickWin)
 		g.Expect(it.Outcome.Verdict).To(Equal(cxv1.VerdictPending))
 		g.Expect(it.Outcome.Message).To(ContainSubstring("cannot be reached"))
@@ -343,7 +343,7 @@ func TestPrometheusCredentials(t *testing.T) {
 	src, err := metricsource.Flags{Address: prom.URL, SecretName: "prometheus", Timeout: 5 * time.Second}.Source(creds)
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = src.Query(ctx, "", "vector(1)", time.Now())
-	g.Expect(metricsource.ReasonOf(err)).To(Equal(metricsource.ReasonPrometheusUnauthorized), "%v", err)
+	g.Expect(metricsource.ReasonOf(err)).To(Equal(cxv1.ReasonPrometheusUnauthorized), "%v", err)
 	s.Data["password"] = []byte(promtest.BasicAuthPassword)
 	g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
 	g.Expect(src.Query(ctx, "", "vector(1)", time.Now())).To(Equal(1.0))

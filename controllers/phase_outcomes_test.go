@@ -128,9 +128,9 @@ func TestVerifyOutcomes(t *testing.T) {
 		{"settle window not over: pending, nothing read", item("phone-queue"), closed.Add(3 * 24 * time.Hour), &fakeSource{},
 			cxv1.VerdictPending, "", "", "", cxv1.ReasonOutcomesRead, true},
 		{"Prometheus down: pending, condition says so", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.Unavailable, Message: "Prometheus at http://x cannot be reached"}},
-			cxv1.VerdictPending, "", "", "", metricsource.ReasonPrometheusUnavailable, false},
+			cxv1.VerdictPending, "", "", "", cxv1.ReasonPrometheusUnavailable, false},
 		{"several series: pending, the query is named", item("phone-queue"), now, &fakeSource{err: &metricsource.Error{Kind: metricsource.MultipleSeries, Message: "the query returns 2 series"}},
-			cxv1.VerdictPending, "", "", "", metricsource.ReasonMultipleSeries, false},
+			cxv1.VerdictPending, "", "", "", cxv1.ReasonMultipleSeries, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -296,7 +296,7 @@ func (f *issueTracker) UpdateIssue(_ context.Context, n int, _, _ string) error 
 }
 
 func TestPhaseSyncIssuesStep(t *testing.T) {
-	down := &tracker.APIError{Reason: tracker.ReasonServerError, StatusCode: 502, Message: "Server Error"}
+	down := &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
 	active := func(ph *cxv1.ImprovementPhase) { ph.Status.State, ph.Spec.Type = cxv1.PhaseActive, cxv1.PhaseDiscovery }
 	prepare := func(tr tracker.Tracker) func(run *phaseRun) {
 		return func(run *phaseRun) {
@@ -331,7 +331,7 @@ func TestPhaseSyncIssuesStep(t *testing.T) {
 
 func TestPhaseTrackIssuesStep(t *testing.T) {
 	limited := &tracker.RateLimitError{ResumeAt: stepNow.Add(time.Minute)}
-	refused := &tracker.APIError{Reason: tracker.ReasonIssueDeleted, StatusCode: 410, Message: "gone"}
+	refused := &tracker.APIError{Reason: cxv1.ReasonIssueDeleted, StatusCode: 410, Message: "gone"}
 	items := func(ph *cxv1.ImprovementPhase) {
 		ph.Status.State = cxv1.PhaseActive
 		ph.Status.Items = []cxv1.PhaseItem{
@@ -380,7 +380,7 @@ func TestPhaseTrackIssuesStep(t *testing.T) {
 				}
 			}},
 		{name: "refused for an issue alone: left as it is, not a failure of the phase", edit: items, prepare: prepare(&issueTracker{err: refused}), want: steps.Result{},
-			wantEvents: []string{tracker.ReasonIssueDeleted, tracker.ReasonIssueDeleted},
+			wantEvents: []string{cxv1.ReasonIssueDeleted, cxv1.ReasonIssueDeleted},
 			check: func(t *testing.T, run *phaseRun) {
 				states(cxv1.ItemOpen, cxv1.ItemObsolete, cxv1.ItemObsolete)(t, run)
 				if !errors.As(run.githubErr, new(*githubError)) {
@@ -429,7 +429,7 @@ func TestPhaseCheckExitCriteriaStep(t *testing.T) {
 // Stalled as the summary makes them, and the requeue the run's outcome
 // calls for.
 func TestPhaseReconcileSummarisesOnce(t *testing.T) {
-	down := &tracker.APIError{Reason: tracker.ReasonServerError, StatusCode: 502, Message: "Server Error"}
+	down := &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
 	for _, tc := range []struct {
 		name      string
 		edit      func(ph *cxv1.ImprovementPhase)
@@ -452,8 +452,8 @@ func TestPhaseReconcileSummarisesOnce(t *testing.T) {
 			edit:      func(ph *cxv1.ImprovementPhase) { ph.Spec.Type = cxv1.PhaseDiscovery },
 			trackers:  oneTracker{&issueTracker{err: down}},
 			wantAfter: func(d time.Duration) bool { return d >= firstRetry && d <= firstRetry*6/5 },
-			wantConds: map[string]string{cxv1.ConditionReady: "False/" + tracker.ReasonServerError, cxv1.ConditionReconciling: "True/" + tracker.ReasonServerError,
-				cxv1.ConditionTrackerReady: "False/" + tracker.ReasonServerError}},
+			wantConds: map[string]string{cxv1.ConditionReady: "False/" + cxv1.ReasonServerError, cxv1.ConditionReconciling: "True/" + cxv1.ReasonServerError,
+				cxv1.ConditionTrackerReady: "False/" + cxv1.ReasonServerError}},
 		{name: "tracking: Ready, polled every sync interval", objects: []client.Object{shopJourney()},
 			edit: func(ph *cxv1.ImprovementPhase) {
 				ph.Spec.Type = cxv1.PhasePersonalization // no work on this map

@@ -137,7 +137,7 @@ func (s *scriptedTracker) EnsureIssue(_ context.Context, req tracker.IssueReques
 // keeps it for the grace, and a rate limit stops the run.
 func TestOpenPlannedWorkAttemptsEachItemAlone(t *testing.T) {
 	lost := errors.New("connection reset by peer")
-	refused := &tracker.APIError{Reason: tracker.ReasonValidationFailed, StatusCode: 422, Message: "invalid assignee"}
+	refused := &tracker.APIError{Reason: cxv1.ReasonValidationFailed, StatusCode: 422, Message: "invalid assignee"}
 	limited := &tracker.RateLimitError{ResumeAt: time.Now().Add(time.Second), Secondary: true}
 	tests := []struct {
 		name          string
@@ -281,7 +281,7 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 	r := &ImprovementPhaseReconciler{Clock: clk, Recorder: events.NewFakeRecorder(1000)}
 	ph := phaseNamed("improve", "shop", "")
 	ph.Spec.SyncInterval = &metav1.Duration{Duration: 20 * time.Second}
-	down := &githubError{"listing issues", &tracker.APIError{Reason: tracker.ReasonServerError, StatusCode: 502, Message: "Server Error"}}
+	down := &githubError{"listing issues", &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}}
 	var waits []time.Duration
 	for range 8 {
 		run := &phaseRun{ph: ph, gen: 1}

@@ -19,7 +19,6 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/localgithub"
-	"github.com/cxloop/cxloop/internal/tracker"
 )
 
 // TestRateLimitsAreWaitedOut: a primary limit until reset, then a
@@ -60,7 +59,7 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 		ph := getPhase(g, ns, improve.Name)
 		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionRateLimited)
 		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(tracker.ReasonRateLimited))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonRateLimited))
 		g.Expect(c.Message).To(ContainSubstring("resuming at"))
 		g.Expect(meta.IsStatusConditionTrue(ph.Status.Conditions, cxv1.ConditionReconciling)).To(BeTrue())
 	}).Should(Succeed())
@@ -71,7 +70,7 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 		g.Expect(k8sClient.List(ctx, &evs, client.InNamespace(ns))).To(Succeed())
 		var notes []string
 		for _, e := range evs.Items {
-			if e.Reason == tracker.ReasonRateLimited && e.Type == "Warning" {
+			if e.Reason == cxv1.ReasonRateLimited && e.Type == "Warning" {
 				notes = append(notes, e.Note)
 			}
 		}

@@ -234,7 +234,7 @@ func TestJourneyAppliedBeforeItsSecret(t *testing.T) {
 		StringData: map[string]string{"token": "ghp_notYetValid0000000000000000000000000"}})).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		c := journeyCondition(g, key, cxv1.ConditionTrackerReady)
-		g.Expect(c.Reason).To(Equal(tracker.ReasonBadCredentials))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonBadCredentials))
 	}).Should(Succeed())
 	connected := time.Since(created)
 	t.Logf("the Secret's creation was seen after %s", connected.Round(time.Millisecond))

@@ -62,7 +62,7 @@ func TestUnparsableQueryNamesItsField(t *testing.T) {
 	tp.Measures, tp.PainPoints[0].Measures = nil, nil
 	readMeasures(context.Background(), src, cj, time.Now())
 	c := findCondition(cj.Status.Conditions, cxv1.ConditionMeasuresReady)
-	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != metricsource.ReasonBadQuery {
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != cxv1.ReasonBadQuery {
 		t.Fatalf("condition %+v, want MeasuresReady=False BadQuery", c)
 	}
 	if want := "spec.stages[0].touchpoints[0].painPoints[1].measures[0].query"; !strings.Contains(c.Message, want) || !strings.Contains(c.Message, "does not parse") {

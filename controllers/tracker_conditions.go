@@ -53,10 +53,10 @@ func trackerFailure(rec events.EventRecorder, clk clock.PassiveClock, obj runtim
 	case errors.As(err, &rl):
 		msg := fmt.Sprintf("GitHub rate limit: resuming at %s", rl.ResumeAt.UTC().Format(time.RFC3339))
 		if !conditions.IsTrue(*conds, cxv1.ConditionRateLimited) {
-			rec.Eventf(obj, nil, corev1.EventTypeWarning, tracker.ReasonRateLimited, "Wait", msg)
+			rec.Eventf(obj, nil, corev1.EventTypeWarning, cxv1.ReasonRateLimited, "Wait", msg)
 		}
-		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, tracker.ReasonRateLimited, msg)
-		rd.Progress(tracker.ReasonRateLimited, msg)
+		conditions.Set(conds, gen, cxv1.ConditionRateLimited, metav1.ConditionTrue, cxv1.ReasonRateLimited, msg)
+		rd.Progress(cxv1.ReasonRateLimited, msg)
 		return ctrl.Result{RequeueAfter: max(time.Second, rl.ResumeAt.Sub(clk.Now()))}, nil
 	case errors.As(err, &cfgErr) && cfgErr.Waiting:
 		// Heals on its own (the Secret's creation wakes the journey): not
@@ -70,7 +70,7 @@ func trackerFailure(rec events.EventRecorder, clk clock.PassiveClock, obj runtim
 	case errors.As(err, &cfgErr):
 		trackerDown(rec, obj, conds, gen, cfgErr.Reason, cfgErr.Message, rd)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Reason == tracker.ReasonForbidden:
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Reason == cxv1.ReasonForbidden:
 		// A person must grant the permission; cxloop tries again now and
 		// then, and never gives the work up as obsolete meanwhile.
 		msg := fmt.Sprintf("%s: GitHub answered 403: the credentials need the Issues permission, read & write (fine-grained token or GitHub App), or the repo scope (classic token); cxloop tries again every 5 minutes", operationOf(err))

@@ -104,7 +104,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 	}
 	secretAllowed, err := tracker.SecretAllowedHosts(&secret)
 	if err != nil {
-		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
+		return nil, &TrackerConfigError{Reason: cxv1.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
 	}
 	if err := tracker.CheckAPIURL(gh.APIURL, allowed, secretAllowed); err != nil {
 		return nil, &TrackerConfigError{Reason: cxv1.ReasonHostNotAllowed, Message: "spec.tracker.github.apiURL " + err.Error()}
@@ -121,7 +121,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 	if err != nil {
 		var ce *tracker.CredentialsError
 		if errors.As(err, &ce) {
-			return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
+			return nil, &TrackerConfigError{Reason: cxv1.ReasonInvalidCredentials, Message: "spec.tracker.github.secretRef: " + err.Error()}
 		}
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (t *Trackers) For(ctx context.Context, cj *cxv1.CustomerJourney) (tracker.T
 		WritesPerMinute: t.WritesPerMinute, WritesPerHour: t.WritesPerHour,
 		KeyPrefix: workitem.JourneyPrefix(cj.Namespace, cj.Name)})
 	if err != nil {
-		return nil, &TrackerConfigError{Reason: tracker.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
+		return nil, &TrackerConfigError{Reason: cxv1.ReasonInvalidCredentials, Message: "spec.tracker.github: " + err.Error()}
 	}
 	if t.clients == nil {
 		t.clients = map[client.ObjectKey]trackerEntry{}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
@@ -56,17 +58,6 @@ const (
 	NotConfigured
 )
 
-// Reasons of the MeasuresReady condition, one per Kind.
-const (
-	ReasonNoData                 = "NoData"
-	ReasonMultipleSeries         = "MultipleSeries"
-	ReasonPrometheusUnavailable  = "PrometheusUnavailable"
-	ReasonQueryTimeout           = "QueryTimeout"
-	ReasonPrometheusUnauthorized = "PrometheusUnauthorized"
-	ReasonBadQuery               = "BadQuery"
-	ReasonPrometheusNotSet       = "PrometheusNotConfigured"
-)
-
 // Error is a failure to read a measure.
 type Error struct {
 	Kind Kind
@@ -82,19 +73,19 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Reason() string {
 	switch e.Kind {
 	case NoData:
-		return ReasonNoData
+		return cxv1.ReasonNoData
 	case MultipleSeries:
-		return ReasonMultipleSeries
+		return cxv1.ReasonMultipleSeries
 	case Timeout:
-		return ReasonQueryTimeout
+		return cxv1.ReasonQueryTimeout
 	case Unauthorized:
-		return ReasonPrometheusUnauthorized
+		return cxv1.ReasonPrometheusUnauthorized
 	case BadQuery:
-		return ReasonBadQuery
+		return cxv1.ReasonBadQuery
 	case NotConfigured:
-		return ReasonPrometheusNotSet
+		return cxv1.ReasonPrometheusNotConfigured
 	}
-	return ReasonPrometheusUnavailable
+	return cxv1.ReasonPrometheusUnavailable
 }
 
 // KindOf is err's Kind, Unavailable for an error of another type.
@@ -112,7 +103,7 @@ func ReasonOf(err error) string {
 	if errors.As(err, &e) {
 		return e.Reason()
 	}
-	return ReasonPrometheusUnavailable
+	return cxv1.ReasonPrometheusUnavailable
 }
 
 // Credentials are sent with every request; read again for each, so that a

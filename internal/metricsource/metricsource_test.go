@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/cxloop/cxloop/internal/metricsource"
 	"github.com/cxloop/cxloop/internal/metricsource/promtest"
 	"github.com/cxloop/cxloop/internal/outcome"
@@ -132,7 +134,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		wantKind(t, err, metricsource.MultipleSeries, "aggregate it")
 		_, err = src.Mean(ctx, "", `cx_touchpoint_csat`, opened.Add(-settle), opened)
 		wantKind(t, err, metricsource.MultipleSeries, "the query returns 3 series")
-		if got := metricsource.ReasonOf(err); got != metricsource.ReasonMultipleSeries {
+		if got := metricsource.ReasonOf(err); got != cxv1.ReasonMultipleSeries {
 			t.Errorf("reason %s", got)
 		}
 	})
@@ -159,7 +161,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		if took := time.Since(start); took > 2*time.Second {
 			t.Errorf("the timeout did not hold: %s", took)
 		}
-		if got := metricsource.ReasonOf(err); got != metricsource.ReasonQueryTimeout {
+		if got := metricsource.ReasonOf(err); got != cxv1.ReasonQueryTimeout {
 			t.Errorf("reason %s", got)
 		}
 	})
@@ -167,7 +169,7 @@ func TestAgainstRealPrometheus(t *testing.T) {
 		prom.Stop()
 		_, err := src.Query(ctx, "", `cx_touchpoint_csat{touchpoint="improved"}`, now)
 		wantKind(t, err, metricsource.Unavailable, "cannot be reached")
-		if got := metricsource.ReasonOf(err); got != metricsource.ReasonPrometheusUnavailable {
+		if got := metricsource.ReasonOf(err); got != cxv1.ReasonPrometheusUnavailable {
 			t.Errorf("reason %s", got)
 		}
 		if err := prom.Restart(); err != nil {
@@ -212,7 +214,7 @@ func TestAuthRequired(t *testing.T) {
 			if strings.Contains(err.Error(), promtest.BasicAuthPassword) || strings.Contains(err.Error(), "wrong") {
 				t.Errorf("the error shows a credential: %v", err)
 			}
-			if got := metricsource.ReasonOf(err); got != metricsource.ReasonPrometheusUnauthorized {
+			if got := metricsource.ReasonOf(err); got != cxv1.ReasonPrometheusUnauthorized {
 				t.Errorf("reason %s", got)
 			}
 		})

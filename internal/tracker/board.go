@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/google/go-github/v60/github"
 )
 
@@ -66,16 +68,6 @@ func isBoardField(name string) bool {
 	return slices.ContainsFunc(BoardFields, func(f BoardFieldSpec) bool { return strings.EqualFold(f.Name, name) })
 }
 
-// Reasons of the board's errors.
-const (
-	// ReasonPermissionMissing: GitHub answered 403: the credentials lack a
-	// permission; PermissionError names it.
-	ReasonPermissionMissing = "PermissionMissing"
-	// ReasonProjectNotFound: no organisation or user project has the
-	// owner and number, or the credentials cannot see it.
-	ReasonProjectNotFound = "ProjectNotFound"
-)
-
 // PermissionError is a 403 answer to a board request that is not a rate
 // limit: the credentials lack Permission for Resource. Its Reason is
 // PermissionMissing.
@@ -90,12 +82,12 @@ type PermissionError struct {
 }
 
 func (e *PermissionError) Error() string {
-	return fmt.Sprintf("GitHub 403 %s: the credentials may not use %s (%s): %s", ReasonPermissionMissing, e.Resource, e.Field, e.Permission)
+	return fmt.Sprintf("GitHub 403 %s: the credentials may not use %s (%s): %s", cxv1.ReasonPermissionMissing, e.Resource, e.Field, e.Permission)
 }
 
 // Unwrap lets Reason, NotCreated and errors.As see an *APIError.
 func (e *PermissionError) Unwrap() error {
-	return &APIError{Reason: ReasonPermissionMissing, StatusCode: http.StatusForbidden, Message: e.Error()}
+	return &APIError{Reason: cxv1.ReasonPermissionMissing, StatusCode: http.StatusForbidden, Message: e.Error()}
 }
 
 // Permissions the board's calls need.
@@ -110,7 +102,7 @@ const (
 func (c *Client) do(ctx context.Context, method, path string, body, out any) (*github.Response, error) {
 	req, err := c.gh.NewRequest(method, path, body)
 	if err != nil {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: err.Error()}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: err.Error()}
 	}
 	return c.gh.Do(ctx, req, out)
 }
@@ -368,7 +360,7 @@ type Board struct {
 // user's. It does not change the project.
 func (c *Client) Board(ctx context.Context, ref ProjectRef) (*Board, error) {
 	if ref.Owner == "" || ref.Number <= 0 {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: "spec.tracker.github.project needs an owner and a number above 0"}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: "spec.tracker.github.project needs an owner and a number above 0"}
 	}
 	for _, kind := range []string{"orgs", "users"} {
 		path := fmt.Sprintf("%s/%s/projectsV2/%d", kind, url.PathEscape(ref.Owner), ref.Number)
@@ -383,7 +375,7 @@ func (c *Client) Board(ctx context.Context, ref ProjectRef) (*Board, error) {
 			return nil, err
 		}
 	}
-	return nil, &APIError{Reason: ReasonProjectNotFound, StatusCode: http.StatusNotFound,
+	return nil, &APIError{Reason: cxv1.ReasonProjectNotFound, StatusCode: http.StatusNotFound,
 		Message: fmt.Sprintf("no organisation or user has %s, or the credentials cannot see it: check spec.tracker.github.project (%s)", ref, PermissionProjects)}
 }
 
@@ -397,7 +389,7 @@ func isStatus(err error, code int) bool {
 func (c *Client) boardError(err error, ref ProjectRef) error {
 	mapped := c.mapError(err, opRepo)
 	var ae *APIError
-	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusForbidden && ae.Reason == ReasonForbidden {
+	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusForbidden && ae.Reason == cxv1.ReasonForbidden {
 		return &PermissionError{Field: "spec.tracker.github.project", Resource: ref.String(), Permission: PermissionProjects}
 	}
 	return mapped
@@ -656,7 +648,7 @@ type updateItemRequest struct {
 func (b *Board) SetValues(ctx context.Context, item BoardItem, values map[string]string) (skipped []string, err error) {
 	for name := range values {
 		if !isBoardField(name) {
-			return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("%q is not one of cxloop's board fields: cxloop changes only its own", name)}
+			return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("%q is not one of cxloop's board fields: cxloop changes only its own", name)}
 		}
 	}
 	fields, err := b.cachedFields(ctx)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/openapicheck"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -273,7 +275,7 @@ func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
 	if got["Outcome"] != "Improved" || got["Impact"] != "4" || got["Quick win"] != "Yes" {
 		t.Errorf("board values = %v", got)
 	}
-	if _, err := b.SetValues(ctx, items[0], map[string]string{"Status": "Done"}); tracker.Reason(err) != tracker.ReasonInvalidRequest || !strings.Contains(err.Error(), "Status") {
+	if _, err := b.SetValues(ctx, items[0], map[string]string{"Status": "Done"}); tracker.Reason(err) != cxv1.ReasonInvalidRequest || !strings.Contains(err.Error(), "Status") {
 		t.Errorf("setting the team's Status = %v; want InvalidRequest naming the field", err)
 	}
 	if got := e.items()[0].Values["Status"]; got != "In Progress" {
@@ -371,7 +373,7 @@ func TestSubIssueWithAnotherParentIsLeftThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.EnsureSubIssue(ctx, b, child)
-	if tracker.Reason(err) != tracker.ReasonValidationFailed {
+	if tracker.Reason(err) != cxv1.ReasonValidationFailed {
 		t.Errorf("EnsureSubIssue under a second parent = %v; want ValidationFailed", err)
 	}
 	if rel, _ := e.srv.Relations(owner, repo, child); rel.Parent != a {
@@ -414,7 +416,7 @@ func TestIssueTypesAreSetWhenTheOrganisationDefinesThem(t *testing.T) {
 	if p := e.sent(before, http.MethodPatch, ""); p != 0 {
 		t.Errorf("setting the same type again sent %d PATCHes", p)
 	}
-	if err := c.SetIssueType(ctx, n, "Epic"); tracker.Reason(err) != tracker.ReasonValidationFailed {
+	if err := c.SetIssueType(ctx, n, "Epic"); tracker.Reason(err) != cxv1.ReasonValidationFailed {
 		t.Errorf("an undefined type = %v; want ValidationFailed", err)
 	}
 }
@@ -429,7 +431,7 @@ func TestBoardWithoutProjectPermission(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("Board = %v; want a PermissionError", err)
 	}
-	if tracker.Reason(err) != tracker.ReasonPermissionMissing {
+	if tracker.Reason(err) != cxv1.ReasonPermissionMissing {
 		t.Errorf("Reason = %q", tracker.Reason(err))
 	}
 	for _, want := range []string{"spec.tracker.github.project", "project scope", "Projects: read and write", "acme/1"} {
@@ -471,7 +473,7 @@ func TestBoardOfAUserAndAMissingProject(t *testing.T) {
 		t.Errorf("user board items = %+v", items)
 	}
 	_, err = c.Board(ctx, tracker.ProjectRef{Owner: owner, Number: 99})
-	if tracker.Reason(err) != tracker.ReasonProjectNotFound || !strings.Contains(err.Error(), "spec.tracker.github.project") {
+	if tracker.Reason(err) != cxv1.ReasonProjectNotFound || !strings.Contains(err.Error(), "spec.tracker.github.project") {
 		t.Errorf("missing project = %v; want ProjectNotFound naming the field", err)
 	}
 }

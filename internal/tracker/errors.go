@@ -11,30 +11,10 @@ import (
 	"strings"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v60/github"
-)
-
-// Reasons returned by Reason. APIError.Reason is one of the API reasons.
-const (
-	ReasonRateLimited          = "RateLimited"
-	ReasonBadCredentials       = "BadCredentials"
-	ReasonForbidden            = "Forbidden"
-	ReasonRepositoryNotFound   = "RepositoryNotFound"
-	ReasonIssueNotFound        = "IssueNotFound"
-	ReasonInstallationNotFound = "InstallationNotFound"
-	ReasonIssuesDisabled       = "IssuesDisabled"
-	ReasonIssueDeleted         = "IssueDeleted"
-	ReasonValidationFailed     = "ValidationFailed"
-	ReasonLabelNotApplied      = "LabelNotApplied"
-	ReasonServerError          = "ServerError"
-	ReasonUnexpectedStatus     = "UnexpectedStatus"
-	ReasonInvalidCredentials   = "InvalidCredentials"
-	ReasonInvalidRequest       = "InvalidRequest"
-	ReasonNetworkError         = "NetworkError"
-	ReasonTimeout              = "Timeout"
-	ReasonCanceled             = "Canceled"
-	ReasonInternalError        = "InternalError"
 )
 
 // RateLimitError means GitHub's primary or secondary rate limit, or cxloop's
@@ -101,25 +81,25 @@ func Reason(err error) string {
 	var ne net.Error
 	switch {
 	case errors.As(err, &rl):
-		return ReasonRateLimited
+		return cxv1.ReasonRateLimited
 	case errors.As(err, &ae):
 		return ae.Reason
 	case errors.As(err, &ce):
-		return ReasonInvalidCredentials
+		return cxv1.ReasonInvalidCredentials
 	case errors.Is(err, context.DeadlineExceeded):
-		return ReasonTimeout
+		return cxv1.ReasonTimeout
 	case errors.Is(err, context.Canceled):
-		return ReasonCanceled
+		return cxv1.ReasonCanceled
 	case errors.As(err, &ne) && ne.Timeout():
-		return ReasonTimeout
+		return cxv1.ReasonTimeout
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return ReasonNetworkError
+		return cxv1.ReasonNetworkError
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ReasonNetworkError
+		return cxv1.ReasonNetworkError
 	}
-	return ReasonInternalError
+	return cxv1.ReasonInternalError
 }
 
 // NotCreated reports whether a failed EnsureIssue provably created nothing
@@ -196,14 +176,14 @@ func (c *Client) mapError(err error, op opKind) error {
 			hi.Response.Body.Close()
 		}
 		code := hi.Response.StatusCode
-		reason := ReasonBadCredentials
+		reason := cxv1.ReasonBadCredentials
 		switch {
 		case code == http.StatusNotFound:
-			reason = ReasonInstallationNotFound
+			reason = cxv1.ReasonInstallationNotFound
 		case code >= 500:
-			reason = ReasonServerError
+			reason = cxv1.ReasonServerError
 		case code == http.StatusForbidden:
-			reason = ReasonForbidden
+			reason = cxv1.ReasonForbidden
 		}
 		return &APIError{Reason: reason, StatusCode: code, Message: fmt.Sprintf("the GitHub App installation token request was refused (%s)", http.StatusText(code))}
 	}
@@ -242,25 +222,25 @@ func (c *Client) apiError(code int, message string, details []github.Error, op o
 	var reason, words string
 	switch {
 	case code == http.StatusUnauthorized:
-		reason, words = ReasonBadCredentials, "the credentials were refused: check the token or GitHub App in the Secret named by spec.tracker.github.secretRef"
+		reason, words = cxv1.ReasonBadCredentials, "the credentials were refused: check the token or GitHub App in the Secret named by spec.tracker.github.secretRef"
 	case code == http.StatusNotFound && op == opIssue:
-		reason, words = ReasonIssueNotFound, "the issue does not exist, or the credentials cannot see it"
+		reason, words = cxv1.ReasonIssueNotFound, "the issue does not exist, or the credentials cannot see it"
 	case code == http.StatusNotFound:
-		reason, words = ReasonRepositoryNotFound, "the repository does not exist, or the credentials cannot see it: check spec.tracker.github.owner and repo, and the credentials' access"
+		reason, words = cxv1.ReasonRepositoryNotFound, "the repository does not exist, or the credentials cannot see it: check spec.tracker.github.owner and repo, and the credentials' access"
 	case code == http.StatusGone && strings.Contains(lower, "deleted"):
-		reason, words = ReasonIssueDeleted, "the issue was deleted"
+		reason, words = cxv1.ReasonIssueDeleted, "the issue was deleted"
 	case code == http.StatusGone:
-		reason, words = ReasonIssuesDisabled, "issues are disabled in the repository"
+		reason, words = cxv1.ReasonIssuesDisabled, "issues are disabled in the repository"
 	case code == http.StatusUnprocessableEntity:
-		reason, words = ReasonValidationFailed, "Validation Failed"
+		reason, words = cxv1.ReasonValidationFailed, "Validation Failed"
 	case code == http.StatusForbidden && strings.Contains(lower, "locked"):
-		reason, words = ReasonForbidden, "the issue is locked"
+		reason, words = cxv1.ReasonForbidden, "the issue is locked"
 	case code == http.StatusForbidden:
-		reason, words = ReasonForbidden, "the credentials may not do this: they need the Issues permission, read & write"
+		reason, words = cxv1.ReasonForbidden, "the credentials may not do this: they need the Issues permission, read & write"
 	case code >= 500:
-		reason, words = ReasonServerError, "GitHub failed to answer"
+		reason, words = cxv1.ReasonServerError, "GitHub failed to answer"
 	default:
-		reason, words = ReasonUnexpectedStatus, http.StatusText(code)
+		reason, words = cxv1.ReasonUnexpectedStatus, http.StatusText(code)
 	}
 	var parts []string
 	for _, d := range details {

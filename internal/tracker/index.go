@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/google/go-github/v60/github"
 )
 
@@ -427,7 +429,7 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) (i
 		entries[e.Number] = e
 		bytes += e.size()
 		if bytes > maxIndexBytes {
-			return &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
+			return &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
 		}
 		if is.UpdatedAt.After(newest) {
 			newest = is.UpdatedAt
@@ -500,7 +502,7 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 	x.mu.Unlock()
 	indexGauge(x)
 	if over {
-		return nil, &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
+		return nil, &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
 	}
 	return seen, nil
 }
@@ -568,7 +570,7 @@ func sinceOf(newest time.Time) time.Time {
 // not visible).
 func isGone(err error) bool {
 	r := Reason(err)
-	return r == ReasonIssueDeleted || r == ReasonIssueNotFound
+	return r == cxv1.ReasonIssueDeleted || r == cxv1.ReasonIssueNotFound
 }
 
 // inRepository reports whether an issue GitHub answered is in the client's
@@ -619,7 +621,7 @@ func (c *Client) listPages(ctx context.Context, next, etag string, each func(cac
 	ctx = context.WithValue(ctx, skipETagCache{}, true)
 	for page := 0; next != ""; page++ {
 		if page >= maxIndexPages {
-			return &APIError{Reason: ReasonInternalError, Message: fmt.Sprintf("more than %d pages of issues labelled %q", maxIndexPages, c.label)}
+			return &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("more than %d pages of issues labelled %q", maxIndexPages, c.label)}
 		}
 		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
 		if err != nil {
@@ -653,7 +655,7 @@ func (c *Client) listPages(ctx context.Context, next, etag string, each func(cac
 		if next != "" {
 			u, err := url.Parse(next)
 			if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
-				return &APIError{Reason: ReasonInternalError, Message: "pagination link points outside the API host"}
+				return &APIError{Reason: cxv1.ReasonInternalError, Message: "pagination link points outside the API host"}
 			}
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,7 +101,7 @@ func TestLocalDroppedCreateResponseThenRetryLeavesOneIssue(t *testing.T) {
 	if err == nil {
 		t.Fatal("EnsureIssue succeeded although the response was dropped")
 	}
-	if r := tracker.Reason(err); r != tracker.ReasonNetworkError {
+	if r := tracker.Reason(err); r != cxv1.ReasonNetworkError {
 		t.Errorf("Reason = %q, want NetworkError (%v)", r, err)
 	}
 	if n := len(e.issues()); n != 1 {
@@ -173,7 +175,7 @@ func TestLocalServerErrorOnCreateIsRetriedAfterRelisting(t *testing.T) {
 	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/repos/acme/journeys/issues", Kind: localgithub.ServerError, Status: 502})
 	_, _, err := c.EnsureIssue(ctx, req("k"))
 	var ae *tracker.APIError
-	if !errors.As(err, &ae) || ae.Reason != tracker.ReasonServerError || !ae.Retryable() {
+	if !errors.As(err, &ae) || ae.Reason != cxv1.ReasonServerError || !ae.Retryable() {
 		t.Fatalf("err = %v, want retryable ServerError", err)
 	}
 	// The outcome of a 5xx is unknown: the caller's attempt waits out its
@@ -297,7 +299,7 @@ func TestLocalUpdateCloseComment(t *testing.T) {
 	if n := e.requestCount() - before; n != 0 {
 		t.Errorf("closing a closed issue again sent %d requests", n)
 	}
-	if err := c.CloseIssue(ctx, is.Number, "wontfix", ""); tracker.Reason(err) != tracker.ReasonInvalidRequest {
+	if err := c.CloseIssue(ctx, is.Number, "wontfix", ""); tracker.Reason(err) != cxv1.ReasonInvalidRequest {
 		t.Errorf("bad reason: %v", err)
 	}
 	if err := c.Comment(ctx, is.Number, "ping"); err != nil {
@@ -332,7 +334,7 @@ func TestLocalSecondaryLimits(t *testing.T) {
 			limitedAt := e.clk.Now()
 			_, _, err := c.EnsureIssue(ctx, req("k"))
 			var rl *tracker.RateLimitError
-			if !errors.As(err, &rl) || !rl.Secondary || tracker.Reason(err) != tracker.ReasonRateLimited {
+			if !errors.As(err, &rl) || !rl.Secondary || tracker.Reason(err) != cxv1.ReasonRateLimited {
 				t.Fatalf("err = %v, want secondary RateLimitError", err)
 			}
 			if want := limitedAt.Add(30 * time.Second); !rl.ResumeAt.Equal(want) {
@@ -499,7 +501,7 @@ func TestLocalGitHubApp(t *testing.T) {
 	bad := creds
 	bad.InstallationID = 9999
 	_, err = e.client(func(cfg *tracker.Config) { cfg.Credentials = bad; cfg.Now = nil }).Issues(ctx)
-	if r := tracker.Reason(err); r != tracker.ReasonInstallationNotFound && r != tracker.ReasonBadCredentials {
+	if r := tracker.Reason(err); r != cxv1.ReasonInstallationNotFound && r != cxv1.ReasonBadCredentials {
 		t.Errorf("wrong installation: Reason %q (%v)", r, err)
 	}
 }
@@ -511,7 +513,7 @@ func TestLocalBadTokenAndRepositoryErrors(t *testing.T) {
 	bad := e.client(func(cfg *tracker.Config) { cfg.Credentials = tracker.Credentials{Token: secret} })
 	_, _, err := bad.EnsureIssue(ctx, req("k"))
 	var ae *tracker.APIError
-	if !errors.As(err, &ae) || ae.Reason != tracker.ReasonBadCredentials || ae.StatusCode != 401 {
+	if !errors.As(err, &ae) || ae.Reason != cxv1.ReasonBadCredentials || ae.StatusCode != 401 {
 		t.Fatalf("err = %v, want BadCredentials 401", err)
 	}
 	if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%+v %#v", err, ae), secret) {
@@ -519,11 +521,11 @@ func TestLocalBadTokenAndRepositoryErrors(t *testing.T) {
 	}
 
 	missing := e.client(func(cfg *tracker.Config) { cfg.Repo = "nope" })
-	if _, _, err := missing.EnsureIssue(ctx, req("k")); tracker.Reason(err) != tracker.ReasonRepositoryNotFound {
+	if _, _, err := missing.EnsureIssue(ctx, req("k")); tracker.Reason(err) != cxv1.ReasonRepositoryNotFound {
 		t.Errorf("missing repo: %v", err)
 	}
 	e.srv.SetIssuesDisabled(owner, repo, true)
-	if _, _, err := e.client().EnsureIssue(ctx, req("k")); tracker.Reason(err) != tracker.ReasonIssuesDisabled {
+	if _, _, err := e.client().EnsureIssue(ctx, req("k")); tracker.Reason(err) != cxv1.ReasonIssuesDisabled {
 		t.Errorf("issues disabled: %v", err)
 	}
 }
@@ -637,7 +639,7 @@ func TestLocalCommentOnce(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "CSAT went up.\n\n") || !strings.Contains(got[0], tracker.CommentMarker("outcome/painpoint/p1/1764489600")) {
 		t.Fatalf("comments = %q, want one per key, each with its marker", got)
 	}
-	if err := e.client().CommentOnce(ctx, is.Number, "not a key!", "x"); tracker.Reason(err) != tracker.ReasonInvalidRequest {
+	if err := e.client().CommentOnce(ctx, is.Number, "not a key!", "x"); tracker.Reason(err) != cxv1.ReasonInvalidRequest {
 		t.Errorf("an invalid key: %v", err)
 	}
 }

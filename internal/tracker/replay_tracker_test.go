@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/google/go-github/v60/github"
 )
 
@@ -103,7 +105,7 @@ func TestReplayRecordedValidationError(t *testing.T) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("error = %v (%T), want *APIError", err, err)
 	}
-	if ae.Reason != ReasonValidationFailed || ae.StatusCode != http.StatusUnprocessableEntity || Reason(err) != "ValidationFailed" {
+	if ae.Reason != cxv1.ReasonValidationFailed || ae.StatusCode != http.StatusUnprocessableEntity || Reason(err) != "ValidationFailed" {
 		t.Errorf("got %+v, want ValidationFailed 422", ae)
 	}
 	if !strings.Contains(ae.Message, "Validation Failed") || !strings.Contains(ae.Message, "Label.color: invalid") {

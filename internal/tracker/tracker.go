@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v60/github"
 
@@ -200,13 +202,13 @@ type recentIssue struct {
 // New returns a Client for cfg.Owner/cfg.Repo.
 func New(cfg Config) (*Client, error) {
 	if cfg.Owner == "" || cfg.Repo == "" {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: "owner and repo are required"}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: "owner and repo are required"}
 	}
 	if cfg.Label == "" {
 		cfg.Label = defaultLabel
 	}
 	if err := validateLabel(cfg.Label); err != nil {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: err.Error()}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: err.Error()}
 	}
 	if cfg.WritesPerMinute <= 0 {
 		cfg.WritesPerMinute = defaultWritesPerMinute
@@ -228,13 +230,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(cfg.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", redact.URL(cfg.APIURL))}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %q is not an http(s) URL", redact.URL(cfg.APIURL))}
 	}
 	if base.User != nil {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s carries user info; credentials belong in Config.Credentials", redact.URL(cfg.APIURL))}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s carries user info; credentials belong in Config.Credentials", redact.URL(cfg.APIURL))}
 	}
 	if base.Scheme == "http" && !IsLoopback(base.Hostname()) {
-		return nil, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s uses http: credentials are sent over https only, except to a loopback host", cfg.APIURL)}
+		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("APIURL %s uses http: credentials are sent over https only, except to a loopback host", cfg.APIURL)}
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
@@ -468,10 +470,10 @@ func (c *Client) WaitsForBudget(waiter string) bool {
 // EnsureIssue implements Tracker.
 func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool, error) {
 	if !ValidKey(req.Key) {
-		return Issue{}, false, &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("key %q must be 1 to 200 characters of A-Z a-z 0-9 . _ : / -", req.Key)}
+		return Issue{}, false, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("key %q must be 1 to 200 characters of A-Z a-z 0-9 . _ : / -", req.Key)}
 	}
 	if strings.TrimSpace(req.Title) == "" {
-		return Issue{}, false, &APIError{Reason: ReasonInvalidRequest, Message: "title is empty"}
+		return Issue{}, false, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: "title is empty"}
 	}
 	unlock := c.keyLocks.lock(req.Key)
 	defer unlock()
@@ -527,7 +529,7 @@ func (c *Client) EnsureIssue(ctx context.Context, req IssueRequest) (Issue, bool
 		// the label the issue would not be found again.
 		got, _, lerr := c.gh.Issues.AddLabelsToIssue(ctx, c.cfg.Owner, c.cfg.Repo, is.Number, []string{c.label})
 		if lerr != nil || !hasLabelGH(got, c.label) {
-			return is.Issue, true, &APIError{Reason: ReasonLabelNotApplied, StatusCode: 0,
+			return is.Issue, true, &APIError{Reason: cxv1.ReasonLabelNotApplied, StatusCode: 0,
 				Message: fmt.Sprintf("issue #%d was created but the label %q could not be applied; the credentials need write (triage) access to issues", is.Number, c.label)}
 		}
 		is.Labels = nil
@@ -674,7 +676,7 @@ func (c *Client) remember(is cachedIssue) {
 // CloseIssue implements Tracker.
 func (c *Client) CloseIssue(ctx context.Context, number int, reason, comment string) error {
 	if reason != "completed" && reason != "not_planned" {
-		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("close reason %q must be \"completed\" or \"not_planned\"", reason)}
+		return &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("close reason %q must be \"completed\" or \"not_planned\"", reason)}
 	}
 	cur, err := c.current(ctx, number, false)
 	if err != nil {
@@ -741,7 +743,7 @@ func (c *Client) ReopenIssue(ctx context.Context, number int, comment string) er
 
 func (c *Client) Comment(ctx context.Context, number int, text string) error {
 	if strings.TrimSpace(text) == "" {
-		return &APIError{Reason: ReasonInvalidRequest, Message: "comment is empty"}
+		return &APIError{Reason: cxv1.ReasonInvalidRequest, Message: "comment is empty"}
 	}
 	_, _, err := c.gh.Issues.CreateComment(ctx, c.cfg.Owner, c.cfg.Repo, number, &github.IssueComment{Body: github.String(text)})
 	return c.mapError(err, opIssue)
@@ -758,7 +760,7 @@ func CommentMarker(key string) string { return "<!-- cxloop:comment=" + key + " 
 // comment from being made.
 func (c *Client) CommentOnce(ctx context.Context, number int, key, text string) error {
 	if !ValidKey(key) {
-		return &APIError{Reason: ReasonInvalidRequest, Message: fmt.Sprintf("comment key %q is not valid", key)}
+		return &APIError{Reason: cxv1.ReasonInvalidRequest, Message: fmt.Sprintf("comment key %q is not valid", key)}
 	}
 	self, err := c.identity(ctx)
 	if err != nil {
@@ -813,7 +815,7 @@ func (c *Client) identity(ctx context.Context) (string, error) {
 			return "", c.mapError(err, opRepo)
 		}
 		if app.GetSlug() == "" {
-			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say the App's slug"}
+			return "", &APIError{Reason: cxv1.ReasonUnexpectedStatus, Message: "GitHub did not say the App's slug"}
 		}
 		self = app.GetSlug() + "[bot]"
 	} else {
@@ -834,7 +836,7 @@ func (c *Client) identity(ctx context.Context) (string, error) {
 			return self, nil
 		}
 		if u.GetLogin() == "" {
-			return "", &APIError{Reason: ReasonUnexpectedStatus, Message: "GitHub did not say which user the token acts as"}
+			return "", &APIError{Reason: cxv1.ReasonUnexpectedStatus, Message: "GitHub did not say which user the token acts as"}
 		}
 		self = u.GetLogin()
 	}

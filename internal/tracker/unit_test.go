@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -107,7 +109,7 @@ func TestCredentialsFromSecret(t *testing.T) {
 	} {
 		_, err := CredentialsFromSecret(sec(tc.data))
 		var ce *CredentialsError
-		if !errors.As(err, &ce) || ce.Key != tc.wantKey || Reason(err) != ReasonInvalidCredentials {
+		if !errors.As(err, &ce) || ce.Key != tc.wantKey || Reason(err) != cxv1.ReasonInvalidCredentials {
 			t.Errorf("%v: err %v, want key %q", tc.data, err, tc.wantKey)
 			continue
 		}
@@ -152,7 +154,7 @@ func TestServerErrorOnCreateIsRetriedAfterRelisting(t *testing.T) {
 	ctx := context.Background()
 	f.fail5xx = 1
 	_, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"})
-	if Reason(err) != ReasonServerError || NotCreated(err) {
+	if Reason(err) != cxv1.ReasonServerError || NotCreated(err) {
 		t.Fatalf("err = %v, want a ServerError that may have created the issue", err)
 	}
 	n := len(f.logged())
@@ -228,15 +230,15 @@ func TestErrorsAPersonCanActOn(t *testing.T) {
 		reason string
 	}{
 		{401, `{"message":"Bad credentials for ` + token + `","documentation_url":"https://docs.github.com/rest"}`,
-			func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonBadCredentials},
-		{404, `{"message":"Not Found"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonRepositoryNotFound},
-		{404, `{"message":"Not Found"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, ReasonIssueNotFound},
-		{410, `{"message":"Issues are disabled for this repo"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonIssuesDisabled},
-		{410, `{"message":"This issue was deleted"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, ReasonIssueDeleted},
-		{403, `{"message":"Resource not accessible by integration"}`, func(c *Client) error { return c.Comment(ctx, 7, "x") }, ReasonForbidden},
+			func(c *Client) error { _, err := c.Issues(ctx); return err }, cxv1.ReasonBadCredentials},
+		{404, `{"message":"Not Found"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, cxv1.ReasonRepositoryNotFound},
+		{404, `{"message":"Not Found"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, cxv1.ReasonIssueNotFound},
+		{410, `{"message":"Issues are disabled for this repo"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, cxv1.ReasonIssuesDisabled},
+		{410, `{"message":"This issue was deleted"}`, func(c *Client) error { return c.UpdateIssue(ctx, 7, "t", "b") }, cxv1.ReasonIssueDeleted},
+		{403, `{"message":"Resource not accessible by integration"}`, func(c *Client) error { return c.Comment(ctx, 7, "x") }, cxv1.ReasonForbidden},
 		{422, `{"message":"Validation Failed","errors":[{"resource":"Issue","field":"title","code":"missing_field"}]}`,
-			func(c *Client) error { _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); return err }, ReasonValidationFailed},
-		{503, `{"message":"Service Unavailable"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, ReasonServerError},
+			func(c *Client) error { _, _, err := c.EnsureIssue(ctx, IssueRequest{Key: "k", Title: "T"}); return err }, cxv1.ReasonValidationFailed},
+		{503, `{"message":"Service Unavailable"}`, func(c *Client) error { _, err := c.Issues(ctx); return err }, cxv1.ReasonServerError},
 	} {
 		status, body := tc.status, tc.body
 		c, _ := statusClient(t, token, nil, func(w http.ResponseWriter, r *http.Request) {
@@ -297,7 +299,7 @@ func TestRateLimitAnswers(t *testing.T) {
 			})
 			_, err := c.Issues(ctx)
 			var rl *RateLimitError
-			if !errors.As(err, &rl) || Reason(err) != ReasonRateLimited {
+			if !errors.As(err, &rl) || Reason(err) != cxv1.ReasonRateLimited {
 				t.Fatalf("err = %v", err)
 			}
 			if !rl.ResumeAt.Equal(base.Add(tc.wantResume)) || rl.Secondary != tc.secondary {

@@ -1,0 +1,46 @@
+package v1alpha1
+
+// Reasons of GitHub failures (internal/tracker: tracker.Reason of an error),
+// on TrackerReady and in Events.
+const (
+	ReasonRateLimited          = "RateLimited"
+	ReasonBadCredentials       = "BadCredentials"
+	ReasonForbidden            = "Forbidden"
+	ReasonRepositoryNotFound   = "RepositoryNotFound"
+	ReasonIssueNotFound        = "IssueNotFound"
+	ReasonInstallationNotFound = "InstallationNotFound"
+	ReasonIssuesDisabled       = "IssuesDisabled"
+	ReasonIssueDeleted         = "IssueDeleted"
+	ReasonValidationFailed     = "ValidationFailed"
+	ReasonLabelNotApplied      = "LabelNotApplied"
+	ReasonServerError          = "ServerError"
+	ReasonUnexpectedStatus     = "UnexpectedStatus"
+	ReasonInvalidCredentials   = "InvalidCredentials"
+	ReasonInvalidRequest       = "InvalidRequest"
+	ReasonNetworkError         = "NetworkError"
+	ReasonTimeout              = "Timeout"
+	ReasonCanceled             = "Canceled"
+	ReasonInternalError        = "InternalError"
+)
+
+// Reasons of the product owner's board (internal/tracker's board client).
+const (
+	// ReasonPermissionMissing: GitHub answered 403: the credentials lack a
+	// permission; PermissionError names it.
+	ReasonPermissionMissing = "PermissionMissing"
+	// ReasonProjectNotFound: no organisation or user project has the
+	// owner and number, or the credentials cannot see it.
+	ReasonProjectNotFound = "ProjectNotFound"
+)
+
+// Reasons of the MeasuresReady condition (internal/metricsource), one per
+// kind of failure to read a measure.
+const (
+	ReasonNoData                  = "NoData"
+	ReasonMultipleSeries          = "MultipleSeries"
+	ReasonPrometheusUnavailable   = "PrometheusUnavailable"
+	ReasonQueryTimeout            = "QueryTimeout"
+	ReasonPrometheusUnauthorized  = "PrometheusUnauthorized"
+	ReasonBadQuery                = "BadQuery"
+	ReasonPrometheusNotConfigured = "PrometheusNotConfigured"
+)
