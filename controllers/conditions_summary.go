@@ -1,10 +1,14 @@
 package controllers
 
 import (
+	"fmt"
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/journey"
 )
 
 // verdict is a reason and a message for the Ready condition.
@@ -92,4 +96,34 @@ func firstTrue(conds []metav1.Condition, types []string) verdict {
 		}
 	}
 	return verdict{}
+}
+
+// problemsMessage lists the first few problems, each naming its field.
+func problemsMessage(problems []journey.Problem) string {
+	const shown = 3
+	var parts []string
+	for i, p := range problems {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(problems)-shown))
+			break
+		}
+		parts = append(parts, p.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func conditionIs(conds []metav1.Condition, typ string, status metav1.ConditionStatus, reason string) bool {
+	for _, c := range conds {
+		if c.Type == typ {
+			return c.Status == status && c.Reason == reason
+		}
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

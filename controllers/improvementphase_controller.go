@@ -70,90 +70,10 @@ type ImprovementPhaseReconciler struct {
 	reconciled func(client.ObjectKey)
 }
 
-const (
-	// maxOpenPerReconcile bounds the issues opened in one reconcile, so that
-	// one phase does not hold a worker for long while others wait.
-	maxOpenPerReconcile = 10
-	// firstRetry and lastRetry bound the backoff after GitHub failures; a
-	// phase's sync interval caps it further.
-	firstRetry = time.Second
-	lastRetry  = 5 * time.Minute
-)
-
 // A phase is never written but for its status, with merge patches.
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=improvementphases/status,verbs=patch
 // +kubebuilder:rbac:groups=cx.cxloop.dev,resources=customerjourneys,verbs=get;list;watch
-
-// phaseRun is the state of one reconcile, handed from step to step. When
-// to look again is not kept here: each step returns it in its
-// steps.Result, and steps.Run keeps the earliest.
-type phaseRun struct {
-	ph *cxv1.ImprovementPhase
-	// persisted is the phase as last written; openPlannedWork writes attempts
-	// as it goes and moves it forward.
-	persisted *cxv1.ImprovementPhase
-	// gen is the generation this reconcile acts on: a status write in
-	// between returns a newer object, but only this spec has been acted on.
-	gen int64
-
-	cj      *cxv1.CustomerJourney
-	m       journey.Map
-	tr      tracker.Tracker
-	pc      workitem.Phase
-	desired []workitem.Item
-	work    map[string]workitem.Item // desired, by key
-	issues  map[string]tracker.Issue
-	changes []plan.Change
-
-	// ready is what the steps found about the phase as a whole; the
-	// deferred patch turns it into Ready, Reconciling and Stalled once.
-	ready readiness
-
-	// githubErr is a GitHub failure a step set aside so that the steps after
-	// it could still go on (tracking goes on while creates fail). State, not
-	// a requeue: it decides the run's outcome (githubFailed) and holds back
-	// completion and the creates after a rate limit.
-	githubErr error
-	// budgetWait is how long the write budget holds planned work back.
-	// State: checkExitCriteria says it in RateLimited; the requeue it calls
-	// for is openPlannedWork's Result.
-	budgetWait time.Duration
-	// progressed: GitHub took at least one of this run's requests, so a
-	// failure beside it is no reason to back off. State read by githubFailed.
-	progressed bool
-	// superseded: an attempt write met a newer phase (Conflict); the run
-	// writes nothing more, see exactlyonce.Attempts.Open.
-	superseded bool
-}
-
-func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
-
-// setAside keeps the first GitHub failure of a step that did not stop the run.
-func (run *phaseRun) setAside(err error) {
-	if run.githubErr == nil {
-		run.githubErr = err
-	}
-}
-
-// phaseStep is one ordered step of Reconcile.
-type phaseStep = steps.Step[*phaseRun]
-
-// githubError marks a failure of GitHub (or of the way to it), which is
-// retried with a backoff of the phase's own rather than the workqueue's.
-type githubError struct {
-	op  string
-	err error
-}
-
-func (e *githubError) Error() string { return e.op + ": " + e.err.Error() }
-func (e *githubError) Unwrap() error { return e.err }
-
-// statusWriteError is a failure to write the status, not GitHub's.
-type statusWriteError struct{ err error }
-
-func (e *statusWriteError) Error() string { return "writing status: " + e.err.Error() }
-func (e *statusWriteError) Unwrap() error { return e.err }
 
 // phaseSteps are Reconcile's steps, in order.
 func (r *ImprovementPhaseReconciler) phaseSteps() []phaseStep {
@@ -462,9 +382,6 @@ func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
 	return run.tr.WriteDelay(budgetWaiter(run.ph)) > 0
 }
 
-// budgetWaiter is the phase's place in line for the write budget.
-func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Namespace + "/" + ph.Name }
-
 // trackIssues closes the issues of work that no longer follows from the
 // map, reopens those of work the map asks for again, and brings the title
 // and body of open issues up to date. A failure on one issue is set aside
@@ -517,15 +434,6 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 		}
 	}
 	return steps.Result{}, nil
-}
-
-// setAsideTrackingError keeps a failure to change one issue for the end of
-// the run. It reports whether changing more issues is pointless now: a rate
-// limit holds every request back.
-func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err error) bool {
-	run.setAside(&githubError{"updating issues", err})
-	var rl *tracker.RateLimitError
-	return errors.As(err, &rl)
 }
 
 // checkExitCriteria completes the phase when its exit criteria hold, and
@@ -627,29 +535,6 @@ func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {
 		return ph.Spec.SyncInterval.Duration
 	}
 	return defaultSyncInterval
-}
-
-func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {
-	if l := ph.Spec.Limits; l != nil {
-		maxOpen, maxPerHour = int(l.MaxOpenIssues), int(l.MaxIssuesPerHour)
-	}
-	return maxOpen, maxPerHour
-}
-
-func conditionIs(conds []metav1.Condition, typ string, status metav1.ConditionStatus, reason string) bool {
-	for _, c := range conds {
-		if c.Type == typ {
-			return c.Status == status && c.Reason == reason
-		}
-	}
-	return false
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // SetupWithManager registers the reconciler. Besides its own kind it

@@ -1,11 +1,19 @@
 package controllers
 
 import (
+	"context"
 	"encoding/json"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 )
 
 // statusMergeFrom is client.MergeFrom for the status subresource: a JSON
@@ -58,3 +66,27 @@ func (p statusPatch) Data(obj client.Object) ([]byte, error) {
 type statusDocument struct {
 	Status any `json:"status"`
 }
+
+// patchStatus writes obj's status when it differs from before's.
+func patchStatus[T client.Object](ctx context.Context, c client.Client, before, obj T) error {
+	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, statusMergeFrom(before)); err != nil {
+		logf.FromContext(ctx).Error(err, "writing status")
+		return client.IgnoreNotFound(err)
+	}
+	return nil
+}
+
+func statusOf(o client.Object) any {
+	switch v := o.(type) {
+	case *cxv1.CustomerJourney:
+		return v.Status
+	case *cxv1.ImprovementPhase:
+		return v.Status
+	}
+	return nil
+}
+
+func now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now().Truncate(time.Second)) }
