@@ -23,15 +23,6 @@ import (
 	"github.com/cxloop/cxloop/internal/tracker"
 )
 
-// trackerFailed is trackerFailure for a caller that writes Ready itself:
-// it summarises at once what the failure says about the object.
-func trackerFailed(rec events.EventRecorder, clk clock.PassiveClock, obj runtime.Object, conds *[]metav1.Condition, gen int64, err error) (ctrl.Result, error) {
-	var rd readiness
-	res, err := trackerFailure(rec, clk, obj, conds, gen, err, &rd)
-	summarizeReady(conds, gen, rd)
-	return res, err
-}
-
 // trackerFailure turns a tracker error into the conditions the tracker
 // owns (TrackerReady, RateLimited), a Warning Event, a verdict in rd and a
 // requeue: a rate limit waits until GitHub allows again (no request is
