@@ -58,6 +58,9 @@ type ImprovementPhaseReconciler struct {
 	// Wakeups are GitHub deliveries this replica received (optional).
 	Wakeups *Wakeups
 
+	// boards keeps each journey's project between reconciles.
+	boards boards
+
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
 	retries githubRetries
@@ -88,6 +91,7 @@ func (r *ImprovementPhaseReconciler) phaseSteps() []phaseStep {
 		{Name: "trackIssues", Run: r.trackIssues},
 		{Name: "verifyOutcomes", Run: r.verifyOutcomes},
 		{Name: "openPlannedWork", Run: r.openPlannedWork},
+		{Name: "syncBoard", Run: r.syncBoard},
 		{Name: "checkExitCriteria", Run: r.checkExitCriteria},
 	}
 }
@@ -251,6 +255,7 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.boards.forget(client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name})
 			// Not Stalled: applying a directory often creates phases before
 			// their journey, and the journey's creation wakes the phase.
 			run.ready.Progress(cxv1.ReasonJourneyNotFound,

@@ -19,6 +19,11 @@ const (
 	ConditionStale = "Stale"
 	// ConditionMeasuresReady says whether the measures of the map could be read from Prometheus.
 	ConditionMeasuresReady = "MeasuresReady"
+	// ConditionBoardReady says whether the phase's issues are on the journey's
+	// project (spec.tracker.github.project) with cxloop's fields; absent
+	// without a project. It does not hold back Ready: issues open and are
+	// tracked without the board.
+	ConditionBoardReady = "BoardReady"
 	// ConditionRepositoryRenamed is present while spec.tracker.github names
 	// a repository that GitHub now knows under another name (renamed or
 	// transferred); cxloop follows it by its ID meanwhile.

@@ -314,6 +314,33 @@ type GitHubTracker struct {
 	// leadership the personas' feelings, the phases and the oldest quick wins.
 	// +optional
 	Dashboard *bool `json:"dashboard,omitempty"`
+
+	// project is the product owner's board: an existing GitHub Project (v2)
+	// that cxloop adds every issue it opens to, keeping its own fields there
+	// (Phase, Stage, Persona, Channel, Department, Impact, Effort, Quick win,
+	// Outcome), created when missing and never renamed. The team's own
+	// fields, status and ordering stay theirs; an item a person removes
+	// stays removed. The credentials need access to projects: a classic
+	// token the "project" scope, a fine-grained token or an App the
+	// organisation's Projects read and write permission.
+	// +optional
+	Project GitHubProject `json:"project,omitzero"`
+}
+
+// GitHubProject names a GitHub Project (v2) of an organisation or a user.
+type GitHubProject struct {
+	// owner is the organisation or user the project belongs to.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`
+	Owner string `json:"owner,omitempty"`
+
+	// number is the project's number, as in its URL
+	// (https://github.com/orgs/<owner>/projects/<number>).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Number int32 `json:"number,omitempty"`
 }
 
 // CustomerJourneySpec is the journey map.

@@ -279,6 +279,39 @@ type PhaseItem struct {
 	// closed, judged by the measure of its pain point or touchpoint.
 	// +optional
 	Outcome *ItemOutcome `json:"outcome,omitempty"`
+	// board records the issue's item on the journey's project
+	// (spec.tracker.github.project of the journey).
+	// +optional
+	Board ItemBoard `json:"board,omitzero"`
+}
+
+// BoardItemState says whether an issue is on the project.
+// +kubebuilder:validation:Enum=OnBoard;Removed
+type BoardItemState string
+
+const (
+	// BoardItemOnBoard: cxloop added the issue to the project and keeps its fields.
+	BoardItemOnBoard BoardItemState = "OnBoard"
+	// BoardItemRemoved: a person removed the issue from the project; cxloop
+	// does not add it again.
+	BoardItemRemoved BoardItemState = "Removed"
+)
+
+// ItemBoard is an issue's item on the journey's project.
+type ItemBoard struct {
+	// state is OnBoard or Removed.
+	// +required
+	State BoardItemState `json:"state,omitempty"`
+	// itemID is the project item's ID.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ItemID int64 `json:"itemID,omitempty"`
+	// values is a digest of the values cxloop last set in its fields, so
+	// that an unchanged item costs no request.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Values string `json:"values,omitempty"`
 }
 
 // PhaseProgress counts the phase's items.

@@ -31,6 +31,12 @@ const (
 	// ReasonProjectNotFound: no organisation or user project has the
 	// owner and number, or the credentials cannot see it.
 	ReasonProjectNotFound = "ProjectNotFound"
+	// ReasonBoardSynced: BoardReady=True; every issue of the phase is on the
+	// project with cxloop's field values (or was removed by a person).
+	ReasonBoardSynced = "BoardSynced"
+	// ReasonBoardItemRemoved: Event; a person removed an issue's item from the
+	// project, and cxloop leaves it removed.
+	ReasonBoardItemRemoved = "BoardItemRemoved"
 )
 
 // Reasons of the MeasuresReady condition (internal/metricsource), one per

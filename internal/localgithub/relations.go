@@ -332,8 +332,13 @@ func (s *Server) reprioritizeSubIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := func(field string) {
-		writeError(w, validationFailed("https://docs.github.com/rest/issues/sub-issues#reprioritize-sub-issue",
-			validationError{Resource: "Issue", Code: "invalid", Field: field}))
+		// GitHub answers this operation with a "Validation Error Simple":
+		// its errors are strings, not objects.
+		body, _ := json.Marshal(map[string]any{"message": "Validation Failed", "errors": []string{field + " is invalid"},
+			"documentation_url": "https://docs.github.com/rest/issues/sub-issues#reprioritize-sub-issue"})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = w.Write(body)
 	}
 	if req.SubIssueID == nil || !slices.Contains(parent.SubIssueIDs, *req.SubIssueID) {
 		invalid("sub_issue_id")

@@ -1,0 +1,231 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
+	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// maxBoardItemsPerReconcile bounds the board requests one reconcile
+// causes (about three per item: the issue, the add, the values), so that a
+// phase of many issues shares the worker and the write budget.
+const maxBoardItemsPerReconcile = 10
+
+// boardOpener is a tracker that can reach a project: *tracker.Client.
+type boardOpener interface {
+	Board(ctx context.Context, ref tracker.ProjectRef) (*tracker.Board, error)
+}
+
+// boards keeps each journey's board between reconciles, so that its
+// fields are listed once, not per reconcile; a new tracker (rotated
+// credentials) or another project finds it again.
+type boards struct {
+	mu sync.Mutex
+	m  map[client.ObjectKey]boardEntry
+}
+
+type boardEntry struct {
+	tr    tracker.Tracker
+	board *tracker.Board
+}
+
+func (b *boards) get(ctx context.Context, journey client.ObjectKey, tr tracker.Tracker, ref tracker.ProjectRef) (*tracker.Board, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[journey]; ok && e.tr == tr && e.board.Ref() == ref {
+		return e.board, nil
+	}
+	bo, ok := tr.(boardOpener)
+	if !ok {
+		return nil, &tracker.APIError{Reason: cxv1.ReasonInternalError, Message: "this tracker cannot reach GitHub Projects"}
+	}
+	board, err := bo.Board(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := board.EnsureFields(ctx); err != nil {
+		return nil, err
+	}
+	if b.m == nil {
+		b.m = map[client.ObjectKey]boardEntry{}
+	}
+	b.m[journey] = boardEntry{tr: tr, board: board}
+	return board, nil
+}
+
+func (b *boards) forget(journey client.ObjectKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, journey)
+}
+
+// projectOf is the journey's project, if it names one.
+func projectOf(cj *cxv1.CustomerJourney) (tracker.ProjectRef, bool) {
+	if cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil || cj.Spec.Tracker.GitHub.Project.Number == 0 {
+		return tracker.ProjectRef{}, false
+	}
+	p := cj.Spec.Tracker.GitHub.Project
+	return tracker.ProjectRef{Owner: p.Owner, Number: int(p.Number)}, true
+}
+
+// syncBoard puts the phase's issues on the journey's project with cxloop's
+// field values: the product owner's board. It comes after the issues: a
+// board failure (a missing permission, an unknown project) is said in
+// BoardReady and holds nothing else back.
+//
+// Exactly once without an attempt record: EnsureItemAmong looks for the
+// issue on the board before it adds it, so an add whose answer was lost is
+// found, not repeated. What is recorded (board.state OnBoard) is that
+// cxloop added it once: missing later, a person removed it, and it stays
+// removed.
+func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRun) (steps.Result, error) {
+	ref, ok := projectOf(run.cj)
+	if !ok {
+		conditions.Remove(run.conds(), cxv1.ConditionBoardReady)
+		return steps.Result{}, nil
+	}
+	todo := boardWork(run)
+	if len(todo) == 0 {
+		r.boardSynced(run, ref)
+		return steps.Result{}, nil
+	}
+	var rl *tracker.RateLimitError
+	if run.tr == nil || errors.As(run.githubErr, &rl) || run.tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
+		return steps.Result{}, nil // the issues go first; the board follows when the budget allows
+	}
+	board, err := r.boards.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, ref)
+	if err != nil {
+		return r.boardFailed(run, err)
+	}
+	items, err := board.Items(ctx)
+	if err != nil {
+		return r.boardFailed(run, err)
+	}
+	res, more := steps.Result{}, len(todo) > maxBoardItemsPerReconcile
+	if more {
+		todo, res = todo[:maxBoardItemsPerReconcile], steps.Requeue(time.Millisecond) // the rest in the next reconcile
+	}
+	for _, i := range todo {
+		it := &run.ph.Status.Items[i]
+		values := boardValues(run, it)
+		item, state, err := board.EnsureItemAmong(ctx, items, int(it.Issue), it.Board.State == cxv1.BoardItemOnBoard)
+		if err != nil {
+			return r.boardFailed(run, err)
+		}
+		if state == tracker.ItemRemoved {
+			it.Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			r.Recorder.Eventf(run.ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonBoardItemRemoved, "Board",
+				"issue #%d was removed from %s by a person; cxloop leaves it removed", it.Issue, ref)
+			continue
+		}
+		run.progressed = true
+		if _, err := board.SetValues(ctx, item, values); err != nil {
+			it.Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID} // on the board; values next time
+			return r.boardFailed(run, err)
+		}
+		it.Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID, Values: valuesDigest(values)}
+	}
+	if !more {
+		r.boardSynced(run, ref)
+	}
+	return res, nil
+}
+
+// boardWork are the items whose issue is not on the board yet, or whose
+// values there are not the ones cxloop last set.
+func boardWork(run *phaseRun) []int {
+	var todo []int
+	for i := range run.ph.Status.Items {
+		it := &run.ph.Status.Items[i]
+		if it.Issue == 0 || it.Board.State == cxv1.BoardItemRemoved {
+			continue
+		}
+		if it.State != cxv1.ItemOpen && it.State != cxv1.ItemClosed {
+			continue
+		}
+		if it.Board.State == cxv1.BoardItemOnBoard && it.Board.Values == valuesDigest(boardValues(run, it)) {
+			continue
+		}
+		todo = append(todo, i)
+	}
+	return todo
+}
+
+// boardValues are the values of cxloop's fields for an item's issue: the
+// map's context of its work item, and its verified outcome.
+func boardValues(run *phaseRun, it *cxv1.PhaseItem) map[string]string {
+	values := map[string]string{}
+	if w, ok := run.work[it.Key]; ok {
+		values = w.Board.Values()
+	}
+	if it.Outcome != nil {
+		switch v := it.Outcome.Verdict; v {
+		case cxv1.VerdictImproved, cxv1.VerdictUnchanged, cxv1.VerdictWorse:
+			values[tracker.FieldOutcome] = string(v)
+		}
+	}
+	return values
+}
+
+// valuesDigest names a set of values in a few bytes of status.
+func valuesDigest(values map[string]string) string {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		fmt.Fprintf(h, "%s=%s\n", k, values[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func (r *ImprovementPhaseReconciler) boardSynced(run *phaseRun, ref tracker.ProjectRef) {
+	on, removed := 0, 0
+	for _, it := range run.ph.Status.Items {
+		switch it.Board.State {
+		case cxv1.BoardItemOnBoard:
+			on++
+		case cxv1.BoardItemRemoved:
+			removed++
+		}
+	}
+	msg := fmt.Sprintf("%d issues on %s with cxloop's fields", on, ref)
+	if removed > 0 {
+		msg += fmt.Sprintf("; %d removed by a person stay removed", removed)
+	}
+	conditions.Set(run.conds(), run.gen, cxv1.ConditionBoardReady, metav1.ConditionTrue, cxv1.ReasonBoardSynced, msg)
+}
+
+// boardFailed says in BoardReady why the board could not be kept, and lets
+// the run go on: issues still open and are tracked. A failure that may
+// pass (a rate limit, GitHub down) is set aside for the phase's backoff;
+// one a person must fix (a permission, the project's number) waits for the
+// phase's periodic sync.
+func (r *ImprovementPhaseReconciler) boardFailed(run *phaseRun, err error) (steps.Result, error) {
+	reason, msg := tracker.Reason(err), err.Error()
+	var pe *tracker.PermissionError
+	if errors.As(err, &pe) {
+		reason = cxv1.ReasonPermissionMissing
+	}
+	if strings.TrimSpace(msg) == "" {
+		msg = reason
+	}
+	conditions.Set(run.conds(), run.gen, cxv1.ConditionBoardReady, metav1.ConditionFalse, reason, msg)
+	if reason != cxv1.ReasonPermissionMissing && reason != cxv1.ReasonProjectNotFound && reason != cxv1.ReasonInvalidRequest {
+		run.setAside(&githubError{op: "keeping the board", err: err})
+	}
+	return steps.Result{}, nil
+}

@@ -1,0 +1,222 @@
+package controllers
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/openapicheck"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// The product owner's board: a journey naming a GitHub Project gets every
+// issue of its phases on it, with cxloop's fields, through a local GitHub
+// whose every board request and answer is checked against GitHub's
+// OpenAPI description.
+
+const boardSpecPath = "../testdata/github/openapi/api.github.com.subset.json"
+
+// validatedGitHub is githubServer behind an OpenAPI validator of the
+// board's endpoints; a request or answer that breaks the schema fails the
+// test.
+func validatedGitHub(t *testing.T) (*localgithub.Server, *openapicheck.Validator) {
+	t.Helper()
+	v, err := openapicheck.New(boardSpecPath, openapicheck.BoardPaths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu sync.Mutex
+		h  http.Handler = http.NotFoundHandler()
+	)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		next := h
+		mu.Unlock()
+		next.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	gh, err := localgithub.New(localgithub.Options{BaseURL: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	gh.AddRepo(ghOwner, ghRepo)
+	gh.AddToken(ghToken)
+	mu.Lock()
+	h = v.Wrap(gh.Handler())
+	mu.Unlock()
+	allowLocalGitHub(gh)
+	t.Cleanup(func() {
+		for _, p := range v.Problems() {
+			t.Errorf("OpenAPI: %s", p)
+		}
+	})
+	return gh, v
+}
+
+// boardJourney is the sample journey on gh with project number of the
+// repository's owner as its board, and one Improve phase of its own (no
+// Discovery before it), which opens the four quick wins.
+func boardJourney(t *testing.T, gh *localgithub.Server, project int) (ns string, cj *cxv1.CustomerJourney) {
+	t.Helper()
+	ns = namespace(t)
+	cj = trackedJourney(t, ns, gh)
+	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
+		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
+	})
+	for _, ph := range samplePhases(t, ns) {
+		if ph.Spec.Type != cxv1.PhaseImprove {
+			continue
+		}
+		ph.Spec.After = ""
+		ph.Spec.SyncInterval = &metav1.Duration{Duration: time.Hour} // map changes drive it
+		if err := k8sClient.Create(context.Background(), ph); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ns, cj
+}
+
+// boardByIssue is the project's items by issue number.
+func boardByIssue(g Gomega, gh *localgithub.Server, project int) map[int]localgithub.ProjectItem {
+	items, err := gh.ProjectItems(ghOwner, true, project)
+	g.Expect(err).NotTo(HaveOccurred())
+	out := map[int]localgithub.ProjectItem{}
+	for _, it := range items {
+		out[it.Number] = it
+	}
+	return out
+}
+
+func TestBoardHoldsEveryIssueWithItsContext(t *testing.T) {
+	g := eventually(t)
+	gh, v := validatedGitHub(t)
+	project := gh.AddProject(ghOwner, true, "Nature park board")
+	startCxloop(t)
+	ns, cj := boardJourney(t, gh, project)
+
+	quickWins := map[string]map[string]string{
+		"painpoint/family-info-hidden": {"Phase": "Improve", "Stage": "inspiration", "Persona": "family", "Channel": "web", "Impact": "5", "Effort": "1", "Quick win": "Yes"},
+		"painpoint/app-offline-maps":   {"Phase": "Improve", "Stage": "planning", "Persona": "day-hiker", "Channel": "mobile-app", "Impact": "5", "Effort": "2", "Quick win": "Yes"},
+		"painpoint/no-route-planner":   {"Phase": "Improve", "Stage": "inspiration", "Persona": "day-hiker", "Channel": "web", "Impact": "4", "Effort": "2", "Quick win": "Yes"},
+		"painpoint/faded-markers":      {"Phase": "Improve", "Stage": "visit", "Channel": "signage", "Quick win": "Yes"},
+	}
+	var ph *cxv1.ImprovementPhase
+	g.Eventually(func(g Gomega) {
+		ph = getPhase(g, ns, "nature-park-improve")
+		g.Expect(ph.Status.Items).To(HaveLen(len(quickWins)))
+		board := boardByIssue(g, gh, project)
+		g.Expect(board).To(HaveLen(len(quickWins)))
+		for _, it := range ph.Status.Items {
+			g.Expect(it.Board.State).To(Equal(cxv1.BoardItemOnBoard), it.Key)
+			item, ok := board[int(it.Issue)]
+			g.Expect(ok).To(BeTrue(), "issue #%d of %s is on the board", it.Issue, it.Key)
+			g.Expect(it.Board.ItemID).To(Equal(item.ID))
+			for field, want := range quickWins[it.Key] {
+				g.Expect(item.Values).To(HaveKeyWithValue(field, want), "%s of %s", field, it.Key)
+			}
+		}
+		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionBoardReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonBoardSynced))
+	}).Should(Succeed())
+
+	fields, err := gh.ProjectFields(ghOwner, true, project)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range tracker.BoardFields {
+		g.Expect(fields).To(ContainElement(f.Name), "cxloop's field %s was created", f.Name)
+	}
+	g.Expect(fields).To(ContainElements("Title", "Status"), "the board's own fields stay")
+
+	// The team moves one issue on its board and takes another off it; then
+	// the map changes the impact and effort of both.
+	family, planner := itemIssue(ph, "painpoint/family-info-hidden"), itemIssue(ph, "painpoint/no-route-planner")
+	repo := ghOwner + "/" + ghRepo
+	g.Expect(gh.SetProjectItemValue(ghOwner, true, project, repo, family, "Status", "In Progress")).To(Succeed())
+	g.Expect(gh.RemoveProjectItem(ghOwner, true, project, repo, planner)).To(Succeed())
+	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
+		for s := range cj.Spec.Stages {
+			for t := range cj.Spec.Stages[s].Touchpoints {
+				pps := cj.Spec.Stages[s].Touchpoints[t].PainPoints
+				for i := range pps {
+					switch pps[i].ID {
+					case "family-info-hidden":
+						pps[i].Impact = 4
+					case "no-route-planner":
+						pps[i].Effort = 1
+					}
+				}
+			}
+		}
+	})
+	g.Eventually(func(g Gomega) {
+		board := boardByIssue(g, gh, project)
+		g.Expect(board[family].Values).To(HaveKeyWithValue("Impact", "4"), "cxloop keeps its own field current")
+		g.Expect(board[family].Values).To(HaveKeyWithValue("Status", "In Progress"), "the team's field is theirs")
+		ph := getPhase(g, ns, "nature-park-improve")
+		for _, it := range ph.Status.Items {
+			if it.Key == "painpoint/no-route-planner" {
+				g.Expect(it.Board.State).To(Equal(cxv1.BoardItemRemoved))
+			}
+		}
+	}).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(boardByIssue(g, gh, project)).NotTo(HaveKey(planner), "a removed item stays removed")
+		g.Expect(boardByIssue(g, gh, project)).To(HaveLen(len(quickWins) - 1))
+	}, 3*time.Second, 300*time.Millisecond).Should(Succeed())
+
+	for _, op := range []string{"projects/add-item-for-org", "projects/update-item-for-org"} {
+		requests, answers := v.Validated(op)
+		g.Expect(requests).To(BeNumerically(">", 0), "%s was validated", op)
+		g.Expect(answers).To(BeNumerically(">", 0), "%s was validated", op)
+	}
+}
+
+func TestBoardWithoutPermissionStillOpensIssues(t *testing.T) {
+	g := eventually(t)
+	gh, _ := validatedGitHub(t)
+	project := gh.AddProject(ghOwner, true, "Nature park board")
+	gh.DenyProjects(ghToken, true)
+	startCxloop(t)
+	ns, _ := boardJourney(t, gh, project)
+
+	g.Eventually(func(g Gomega) {
+		ph := getPhase(g, ns, "nature-park-improve")
+		g.Expect(openCount(issuesOf(gh, "phase:improve"))).To(Equal(4), "issues open without the board")
+		c := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionBoardReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonPermissionMissing))
+		g.Expect(c.Message).To(And(ContainSubstring("spec.tracker.github.project"), ContainSubstring("project scope")))
+		ready := meta.FindStatusCondition(ph.Status.Conditions, cxv1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "the board holds nothing back")
+	}).Should(Succeed())
+	items, err := gh.ProjectItems(ghOwner, true, project)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(items).To(BeEmpty())
+
+	// The permission granted, the next sync puts the issues on the board.
+	gh.DenyProjects(ghToken, false)
+	updatePhase(t, ns, "nature-park-improve", func(ph *cxv1.ImprovementPhase) {
+		ph.Spec.SyncInterval = &metav1.Duration{Duration: 2 * time.Second}
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(boardByIssue(g, gh, project)).To(HaveLen(4))
+		c := meta.FindStatusCondition(getPhase(g, ns, "nature-park-improve").Status.Conditions, cxv1.ConditionBoardReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonBoardSynced))
+	}).Should(Succeed())
+}
