@@ -11,7 +11,18 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	clocktesting "k8s.io/utils/clock/testing"
 )
+
+// newShop starts a server on a clock that stands still, with the
+// repository acme/shop and a go-github client.
+func newShop(t *testing.T) (*Server, *clocktesting.FakeClock, *github.Client, context.Context) {
+	t.Helper()
+	clock := newFakeClock()
+	s := startServer(t, Options{Now: clock.Now})
+	s.AddRepo("acme", "shop")
+	return s, clock, newClient(t, s, testToken), context.Background()
+}
 
 // ghStatus is the status and message of a go-github error.
 func ghStatus(t *testing.T, err error) (int, *github.ErrorResponse) {
@@ -95,11 +106,7 @@ func TestOversizedRequestBodyIsRefused(t *testing.T) {
 }
 
 func TestEditIssueStateAndReasons(t *testing.T) {
-	clock := newFakeClock()
-	s := startServer(t, Options{Now: clock.Now})
-	s.AddRepo("acme", "shop")
-	client := newClient(t, s, testToken)
-	ctx := context.Background()
+	s, clock, client, ctx := newShop(t)
 	if _, _, err := client.Issues.Create(ctx, "acme", "shop", &github.IssueRequest{Title: github.String("t"), Body: github.String("")}); err != nil {
 		t.Fatal(err)
 	}
@@ -218,11 +225,7 @@ func TestAssignees(t *testing.T) {
 }
 
 func TestListIssueFilters(t *testing.T) {
-	clock := newFakeClock()
-	s := startServer(t, Options{Now: clock.Now})
-	s.AddRepo("acme", "shop")
-	client := newClient(t, s, testToken)
-	ctx := context.Background()
+	s, clock, client, ctx := newShop(t)
 	for i, assignees := range [][]string{{"hubot"}, nil, {"Monalisa", "hubot"}, nil} {
 		clock.Step(time.Minute)
 		if _, _, err := client.Issues.Create(ctx, "acme", "shop", &github.IssueRequest{Title: github.String(fmt.Sprint("issue ", i+1)), Assignees: &assignees}); err != nil {

@@ -121,6 +121,26 @@ func (b *testBoard) values(t *testing.T) []map[string]string {
 	return out
 }
 
+// itemField is a field value of a project item.
+type itemField struct {
+	Name     string `json:"name"`
+	DataType string `json:"data_type"`
+	Value    any    `json:"value"`
+}
+
+// itemFields decodes an item's field values and lists their names.
+func itemFields(t *testing.T, r response) ([]itemField, []string) {
+	t.Helper()
+	fields := decode[struct {
+		Fields []itemField `json:"fields"`
+	}](t, r).Fields
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	return fields, names
+}
+
 func TestAddProjectFieldRefusesInvalidFields(t *testing.T) {
 	s := startServer(t, Options{})
 	b := newTestBoard(t, s)
@@ -340,17 +360,7 @@ func TestUpdateProjectItemIsAllOrNothing(t *testing.T) {
 	// Several values at once, and the answer carries them after the title.
 	r := call(t, s, "PATCH", path, map[string]any{"fields": []map[string]any{{"id": impact, "value": 3}, {"id": stage, "value": "after"}}})
 	expectStatus(t, r, 200, "set two values")
-	fields := decode[struct {
-		Fields []struct {
-			Name     string `json:"name"`
-			DataType string `json:"data_type"`
-			Value    any    `json:"value"`
-		} `json:"fields"`
-	}](t, r).Fields
-	var names []string
-	for _, f := range fields {
-		names = append(names, f.Name)
-	}
+	fields, names := itemFields(t, r)
 	if !slices.Equal(names, []string{"Title", "Impact", "Stage"}) || fields[1].Value != 3.0 || fields[2].Value != "after" {
 		t.Errorf("answer fields %+v, want Title, Impact 3, Stage after", fields)
 	}
@@ -462,15 +472,8 @@ func TestProjectItemFieldsParameter(t *testing.T) {
 	} {
 		r := call(t, s, "GET", fmt.Sprintf("%s/items/%d?%s", b.base, item, tc.query), nil)
 		expectStatus(t, r, 200, tc.query)
-		fields := decode[struct {
-			Fields []struct {
-				Name  string `json:"name"`
-				Value any    `json:"value"`
-			} `json:"fields"`
-		}](t, r).Fields
-		var names []string
+		fields, names := itemFields(t, r)
 		for _, f := range fields {
-			names = append(names, f.Name)
 			if f.Name == "Stage" && f.Value != "ready" {
 				t.Errorf("%s: Stage = %v", tc.query, f.Value)
 			}

@@ -306,11 +306,18 @@ func TestSubIssueFromAnotherRepository(t *testing.T) {
 	}
 }
 
-func TestBlockedByRefuses(t *testing.T) {
-	s := startServer(t, Options{})
+// newBlockedPair makes issues a, b and c, with a blocked by b.
+func newBlockedPair(t *testing.T) (s *Server, a, b, c idOnly) {
+	t.Helper()
+	s = startServer(t, Options{})
 	is := newIssues(t, s, 3)
-	a, b, c := is[0], is[1], is[2]
+	a, b, c = is[0], is[1], is[2]
 	expectStatus(t, call(t, s, "POST", issuePath(a.Number, "/dependencies/blocked_by"), map[string]any{"issue_id": b.ID}), 201, "a blocked by b")
+	return s, a, b, c
+}
+
+func TestBlockedByRefuses(t *testing.T) {
+	s, a, b, c := newBlockedPair(t)
 	for _, tc := range []struct {
 		name        string
 		number      int
@@ -389,10 +396,7 @@ func TestDependencySummariesCountOpenIssues(t *testing.T) {
 }
 
 func TestRemoveBlockedBy(t *testing.T) {
-	s := startServer(t, Options{})
-	is := newIssues(t, s, 3)
-	a, b, c := is[0], is[1], is[2]
-	expectStatus(t, call(t, s, "POST", issuePath(a.Number, "/dependencies/blocked_by"), map[string]any{"issue_id": b.ID}), 201, "a blocked by b")
+	s, a, b, c := newBlockedPair(t)
 	for _, path := range []string{
 		issuePath(a.Number, fmt.Sprintf("/dependencies/blocked_by/%d", c.ID)),     // not a blocker
 		issuePath(a.Number, "/dependencies/blocked_by/b"),                         // not a number
