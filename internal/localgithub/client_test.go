@@ -19,11 +19,7 @@ import (
 // These tests drive the server through go-github, as cxloop does.
 
 func TestGoGitHubIssueLifecycle(t *testing.T) {
-	clock := newFakeClock()
-	s := startServer(t, Options{Now: clock.Now})
-	s.AddRepo("acme", "shop")
-	client := newClient(t, s, testToken)
-	ctx := context.Background()
+	s, clock, client, ctx := newShop(t)
 
 	repo, _, err := client.Repositories.Get(ctx, "acme", "shop")
 	if err != nil || repo.GetFullName() != "acme/shop" || !repo.GetHasIssues() {
@@ -112,11 +108,7 @@ func TestGoGitHubIssueLifecycle(t *testing.T) {
 }
 
 func TestGoGitHubListFiltersAndPagination(t *testing.T) {
-	clock := newFakeClock()
-	s := startServer(t, Options{Now: clock.Now})
-	s.AddRepo("acme", "shop")
-	client := newClient(t, s, testToken)
-	ctx := context.Background()
+	s, clock, client, ctx := newShop(t)
 
 	for i := 1; i <= 7; i++ {
 		clock.Step(time.Minute)
