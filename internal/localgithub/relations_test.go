@@ -225,7 +225,16 @@ func TestReprioritizeSubIssue(t *testing.T) {
 		{"before a stranger", map[string]any{"sub_issue_id": a.ID, "before_id": stranger.ID}, "before_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			expectError(t, call(t, s, "PATCH", path, tc.body), 422, tc.field, "invalid", "")
+			// GitHub's "Validation Error Simple": errors are strings.
+			r := call(t, s, "PATCH", path, tc.body)
+			expectStatus(t, r, 422, tc.name)
+			got := decode[struct {
+				Message string   `json:"message"`
+				Errors  []string `json:"errors"`
+			}](t, r)
+			if got.Message != "Validation Failed" || !slices.Equal(got.Errors, []string{tc.field + " is invalid"}) {
+				t.Errorf("answer %+v, want the simple validation error naming %s", got, tc.field)
+			}
 		})
 	}
 	order := func() []int { return relationsOf(t, s, parent.Number).SubIssues }
