@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,13 +76,14 @@ const (
 
 // demo is one run's state.
 type demo struct {
-	o     options
-	out   io.Writer
-	c     client.Client
-	gh    *localgithub.Server
-	token string
-	logs  *logTail
-	sim   *devenv.ShiftedClock
+	project int // the board's number
+	o       options
+	out     io.Writer
+	c       client.Client
+	gh      *localgithub.Server
+	token   string
+	logs    *logTail
+	sim     *devenv.ShiftedClock
 	// measured: a local Prometheus holds the website's CSAT history.
 	measured bool
 }
@@ -283,6 +285,9 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	}
 	cj.Namespace = namespace
 	cj.Spec.Tracker.GitHub.APIURL = dm.gh.URL()
+	// The product owner's board: a Project of the organisation's.
+	dm.project = dm.gh.AddProject(ghOwner, true, "Nature park: visitor experience")
+	cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(dm.project)}
 	if dm.measured {
 		measure(cj)
 	}
@@ -575,10 +580,54 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 		}
 	}
 	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)
+	if err := dm.printBoard(); err != nil {
+		return err
+	}
 	if len(others) > 0 {
 		dm.step("Also on GitHub, for leadership: %s (the journey's dashboard, edited in place).", strings.Join(others, ", "))
 	}
 	return nil
+}
+
+// printBoard shows the product owner's board as they would group and sort
+// it on GitHub: by Phase, then by Impact, highest first.
+func (dm *demo) printBoard() error {
+	items, err := dm.gh.ProjectItems(ghOwner, true, dm.project)
+	if err != nil {
+		return err
+	}
+	impact := func(it localgithub.ProjectItem) float64 {
+		n, _ := strconv.ParseFloat(it.Values["Impact"], 64)
+		return n
+	}
+	slices.SortStableFunc(items, func(a, b localgithub.ProjectItem) int {
+		if c := cxv1.PhaseType(a.Values["Phase"]).Order() - cxv1.PhaseType(b.Values["Phase"]).Order(); c != 0 {
+			return c
+		}
+		return cmp.Compare(impact(b), impact(a))
+	})
+	dm.title(fmt.Sprintf("The product owner's board (GitHub Project %s/%d, grouped by Phase, sorted by Impact)", ghOwner, dm.project))
+	tw := tabwriter.NewWriter(dm.out, 0, 4, 2, ' ', 0)
+	phase := ""
+	for _, it := range items {
+		if p := it.Values["Phase"]; p != phase {
+			phase = p
+			fmt.Fprintf(tw, "  %s\t\t\t\t\t\t\n", orDash(phase))
+		}
+		fmt.Fprintf(tw, "    #%d\t%s\t%s\timpact %s\teffort %s\t%s\t%s\n", it.Number, truncate(it.Title, 48), it.State,
+			orDash(it.Values["Impact"]), orDash(it.Values["Effort"]), orDash(it.Values["Stage"]), orDash(it.Values["Outcome"]))
+	}
+	_ = tw.Flush()
+	dm.step("%d issues on the board; cxloop keeps its fields (Phase, Stage, Persona, Channel, Impact, Effort, Quick win, Outcome),", len(items))
+	dm.step("the team keeps Status and the order.")
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 const day = 24 * time.Hour

@@ -72,6 +72,10 @@ func TestDemo(t *testing.T) {
 		"Improve completed: 4/4 (100%). At most 2 quick-win issues were open at any moment (maxOpenIssues 2).",
 		"Perfection is active and opened 5 issues",
 		"0 duplicates",
+		// The product owner's board, grouped by phase.
+		"The product owner's board (GitHub Project nature-park/1, grouped by Phase, sorted by Impact)",
+		"\n  Discovery", "\n  Improve", "\n  Perfection",
+		"cxloop keeps its fields (Phase, Stage, Persona, Channel, Impact, Effort, Quick win, Outcome)",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the output lacks %q", want)
