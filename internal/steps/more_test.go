@@ -20,6 +20,7 @@ func TestResultHelpers(t *testing.T) {
 		{"Merge of a requeue and none", Result{}.Merge(Requeue(time.Second)), Result{RequeueAfter: time.Second}},
 		{"Merge of two stops", Done(0).Merge(Done(0)), Result{Stop: true}},
 		{"a negative requeue is none", Requeue(-time.Second).Merge(Result{}), Result{}},
+		{"however it is merged", Result{}.Merge(Requeue(-time.Second)), Result{}},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.want)
