@@ -27,18 +27,25 @@ func TestTextBreaksMentionsAndHTMLKeepsLines(t *testing.T) {
 
 func TestLineIsOneHarmlessLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"Checkout | pay":          `Checkout \| pay`,
-		"[link](javascript:x)":    `\[link\](javascript:x)`,
-		"# heading":               `\# heading`,
-		"  \x01# heading":         `\# heading`,
-		"#12 ticket":              `\#` + zwj + `12 ticket`,
-		"a\nb\tc\u2028d":          "a b cd",
-		"code `x` and back\\":     "code \\`x\\` and back\\\\",
-		"mail @bob":               "mail @" + zwj + "bob",
-		"  spaced  ":              "spaced",
-		"1 < 2 & 3 > 2":           "1 &lt; 2 &amp; 3 &gt; 2",
-		"not # a heading":         "not # a heading",
-		strings.Repeat(" ", 3000): "",
+		"Checkout | pay":                `Checkout \| pay`,
+		"[link](javascript:x)":          `\[link\](javascript:x)`,
+		"# heading":                     `\# heading`,
+		"  \x01# heading":               `\# heading`,
+		"#12 ticket":                    `\#` + zwj + `12 ticket`,
+		"a\nb\tc\u2028d":                "a b cd",
+		"code `x` and back\\":           "code \\`x\\` and back\\\\",
+		"mail @bob":                     "mail @" + zwj + "bob",
+		"  spaced  ":                    "spaced",
+		"1 < 2 & 3 > 2":                 "1 &lt; 2 &amp; 3 &gt; 2",
+		"not # a heading":               "not # a heading",
+		strings.Repeat(" ", 3000):       "",
+		"\n\t# x":                       `\# x`,
+		"##":                            `\##`,
+		"#tag":                          `\#` + zwj + "tag",
+		"a #b":                          "a #" + zwj + "b",
+		"@@user":                        "@@" + zwj + "user",
+		"x\r\ny":                        "x y",
+		"<details><summary>x</summary>": "&lt;details&gt;&lt;summary&gt;x&lt;/summary&gt;",
 	} {
 		if got := Line(in); got != want {
 			t.Errorf("Line(%q) = %q, want %q", in, got, want)
@@ -48,16 +55,31 @@ func TestLineIsOneHarmlessLine(t *testing.T) {
 
 func TestURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://github.com/a/b/issues/1":   "https://github.com/a/b/issues/1",
-		"https://x.example/a)b(c":           "https://x.example/a%29b%28c",
-		"javascript:alert(1)":               "",
-		"//evil.example/x":                  "",
-		"https://user:pw@github.com/a/b":    "",
-		"ftp://github.com/a":                "",
-		"https://github.com/a/b/issues/1 x": "https://github.com/a/b/issues/1%20x",
+		"https://github.com/a/b/issues/1":      "https://github.com/a/b/issues/1",
+		"https://x.example/a)b(c":              "https://x.example/a%29b%28c",
+		"javascript:alert(1)":                  "",
+		"//evil.example/x":                     "",
+		"https://user:pw@github.com/a/b":       "",
+		"ftp://github.com/a":                   "",
+		"https://github.com/a/b/issues/1 x":    "https://github.com/a/b/issues/1%20x",
+		"  https://github.com/a  ":             "https://github.com/a",
+		"HTTPS://github.com/a":                 "https://github.com/a",
+		"http://":                              "",
+		"https:///path":                        "",
+		"https://user@github.com/":             "",
+		"data:text/html,<script>":              "",
+		"vbscript:x":                           "",
+		"mailto:a@b.c":                         "",
+		"/relative/path":                       "",
+		"https://x.example/%zz":                "",
+		"https://x.example/a'b\"c<d>e`f[g]h|i": "https://x.example/a%27b%22c%3Cd%3Ee%60f%5Bg%5Dh%7Ci",
 	} {
-		if got := URL(in); got != want {
+		got := URL(in)
+		if got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
+		}
+		if strings.ContainsAny(got, "()<>\"' `[]|") {
+			t.Errorf("URL(%q) = %q: a character that could end the link", in, got)
 		}
 	}
 }

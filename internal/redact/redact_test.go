@@ -9,6 +9,12 @@ func TestURL(t *testing.T) {
 		{"http://prometheus:9090", "http://prometheus:9090"},
 		{"", ""},
 		{"http://user:p%zz@host", "http://***@host"}, // does not parse: redacted as text
+		{"HTTPS://U:P@prom:9090", "https://***@prom:9090"},
+		{"git+ssh://git:pw@github.com/a", "git+ssh://***@github.com/a"},
+		{"https://u:p@host/path?q=1#frag", "https://***@host/path?q=1#frag"},
+		{"https://u:p%40ss@host/", "https://***@host/"},
+		{"https://host/p?mail=a@b.c", "https://host/p?mail=a@b.c"},
+		{"not a url at all", "not a url at all"},
 	} {
 		if got := URL(tc.in); got != tc.want {
 			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
@@ -22,6 +28,13 @@ func TestText(t *testing.T) {
 			`Prometheus at https://***@prom:9090 cannot be reached: Get "https://***@prom:9090/api/v1/query": dial tcp`},
 		{"mail someone@example.com", "mail someone@example.com"},
 		{"no urls here", "no urls here"},
+		// Go's HTTP client quotes the URL, often twice: every one loses its user info.
+		{`Post "https://u:s3cret@a/x": dial; retry https://v:t0ken@b/ and 'http://w:pw@c'`,
+			`Post "https://***@a/x": dial; retry https://***@b/ and 'http://***@c'`},
+		{"<https://tok@host>", "<https://***@host>"},
+		{"https://host/p?mail=a@b.c and user@example.com", "https://host/p?mail=a@b.c and user@example.com"},
+		{"HTTP://U:P@H", "HTTP://***@H"},
+		{"", ""},
 	} {
 		if got := Text(tc.in); got != tc.want {
 			t.Errorf("Text(%q) = %q, want %q", tc.in, got, tc.want)
