@@ -202,7 +202,8 @@ func TestUnchangedSyncIsOneConditionalRequest(t *testing.T) {
 }
 
 // statusServer answers every request with one status, body and headers.
-func statusClient(t *testing.T, token string, now func() time.Time, handle func(w http.ResponseWriter, r *http.Request)) (*Client, *int) {
+// mod changes the Config before New.
+func statusClient(t *testing.T, token string, now func() time.Time, handle func(w http.ResponseWriter, r *http.Request), mod ...func(*Config)) (*Client, *int) {
 	f := newFakeGitHub(t)
 	var mu sync.Mutex
 	calls := 0
@@ -213,7 +214,11 @@ func statusClient(t *testing.T, token string, now func() time.Time, handle func(
 		handle(w, r)
 		return true
 	}
-	c, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: Credentials{Token: token}, Now: now})
+	cfg := Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: Credentials{Token: token}, Now: now}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
