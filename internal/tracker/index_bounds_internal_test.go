@@ -149,4 +149,3 @@ func TestListingReadsEveryPageAndLeavesPullRequestsOut(t *testing.T) {
 		}
 	}
 }
-
