@@ -261,8 +261,8 @@ func TestQuickWinFollowsTheReason(t *testing.T) {
 	for why, want := range map[string]string{
 		QuickWinReason(p.PainPoint, journey.Selector{MinImpact: 3, MaxEffort: 3}): "Yes",
 		LongTermReason(p.PainPoint, journey.DefaultQuickWins):                     "No",
-		"Quick win (capitalised)": "No",
-		"":                        "No",
+		"Quick win (capitalised)":                                                 "No",
+		"":                                                                        "No",
 	} {
 		if got := ForPainPoint(phase, p, why).Board.QuickWin; got != want {
 			t.Errorf("reason %q: Quick win %q, want %q", why, got, want)
