@@ -63,46 +63,6 @@ func TestParseNumberEdges(t *testing.T) {
 	}
 }
 
-func TestJudgeEdges(t *testing.T) {
-	for _, tc := range []struct {
-		name            string
-		baseline, after float64
-		dir             Direction
-		tol             float64
-		want            Verdict
-	}{
-		{"lower is better, up from zero", 0, 0.5, LowerIsBetter, 5, Worse},
-		{"lower is better, down to zero", 0.5, 0, LowerIsBetter, 5, Improved},
-		// With a baseline of 0 the tolerance is of |after|: 5% of 0.001 never holds a move of 0.001.
-		{"tiny move away from zero", 0, 0.001, HigherIsBetter, 5, Improved},
-		{"exactly at tolerance, lower is better", 600, 630, LowerIsBetter, 5, Unchanged},
-		{"just past tolerance, lower is better", 600, 631, LowerIsBetter, 5, Worse},
-		{"large values at tolerance", 1e12, 1.05e12, HigherIsBetter, 5, Unchanged},
-		{"large values past tolerance", 1e12, 1.0500001e12, HigherIsBetter, 5, Improved},
-		{"an unknown direction is higher is better", 3, 4, "Sideways", 5, Improved},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Judge(tc.baseline, tc.after, tc.dir, tc.tol); got != tc.want {
-				t.Errorf("Judge(%v, %v, %s, %v) = %s, want %s", tc.baseline, tc.after, tc.dir, tc.tol, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestShortfallLowerIsBetterWithNegativeTarget(t *testing.T) {
-	// A balance that should stay at or below -10.
-	for _, tc := range []struct {
-		value, want float64
-	}{{-20, 0}, {-10, 0}, {-8, 0.2}, {0, 1}, {50, 1}} {
-		if got := Shortfall(tc.value, -10, LowerIsBetter); math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("Shortfall(%v, -10, LowerIsBetter) = %v, want %v", tc.value, got, tc.want)
-		}
-		if meets := MeetsTarget(tc.value, -10, LowerIsBetter); meets != (tc.want == 0) {
-			t.Errorf("MeetsTarget(%v, -10, LowerIsBetter) = %v", tc.value, meets)
-		}
-	}
-}
-
 func TestWindowsForNegativeSettleTakesTheDefault(t *testing.T) {
 	opened := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	w := WindowsFor(opened, opened.Add(time.Hour), -time.Minute)
