@@ -33,6 +33,16 @@ func (e *boardEnv) addPersonField(body string) {
 	}
 }
 
+// newBoardWithIssue is a board env, a client, an issue key opened through
+// it and the board found.
+func newBoardWithIssue(t *testing.T, key string) (*boardEnv, *tracker.Client, *tracker.Board, int) {
+	t.Helper()
+	e := newBoardEnv(t)
+	c := e.client()
+	n := e.openIssue(c, key)
+	return e, c, e.board(c), n
+}
+
 func TestBoardRefusesAnIncompleteProject(t *testing.T) {
 	e := newBoardEnv(t)
 	c := e.client()
@@ -119,10 +129,7 @@ func TestBoardOperationsTypeTheirFailures(t *testing.T) {
 			func(b *tracker.Board, _ int) error { _, err := b.EnsureFields(ctx); return err }, cxv1.ReasonRateLimited, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newBoardEnv(t)
-			c := e.client()
-			n := e.openIssue(c, "park/board-failure")
-			b := e.board(c)
+			e, _, b, n := newBoardWithIssue(t, "park/board-failure")
 			if tc.deny {
 				e.srv.DenyProjects(e.token, true)
 			}
@@ -181,10 +188,7 @@ func TestBoardSetValuesSendsOnlyWhatTheFieldsCanHold(t *testing.T) {
 			map[string]string{"Stage": "parking", "Outcome": "Improved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newBoardEnv(t)
-			c := e.client()
-			n := e.openIssue(c, "park/values")
-			b := e.board(c)
+			e, _, b, n := newBoardWithIssue(t, "park/values")
 			if _, err := b.EnsureFields(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -234,14 +238,11 @@ func TestBoardSetValuesSendsOnlyWhatTheFieldsCanHold(t *testing.T) {
 // lacks, or that a person made with a type cxloop does not write, are
 // skipped; the rest are set in the same request.
 func TestBoardSkipsFieldsItCannotFill(t *testing.T) {
-	e := newBoardEnv(t)
+	e, _, b, n := newBoardWithIssue(t, "park/person-fields")
 	ctx := context.Background()
-	c := e.client()
-	n := e.openIssue(c, "park/person-fields")
 	e.addPersonField(`{"name":"stage","data_type":"date"}`)
 	e.addPersonField(`{"name":"Effort","data_type":"single_select","single_select_options":[{"name":"S","color":"GREEN"},{"name":"L","color":"RED"}]}`)
 	e.addPersonField(`{"name":"Persona","data_type":"number"}`)
-	b := e.board(c)
 	item, _, err := b.EnsureItem(ctx, n, false)
 	if err != nil {
 		t.Fatal(err)
@@ -279,10 +280,8 @@ func TestBoardSkipsFieldsItCannotFill(t *testing.T) {
 }
 
 func TestRelationsOfMissingIssuesSendNoWrite(t *testing.T) {
-	e := newBoardEnv(t)
+	e, c, _, n := newBoardWithIssue(t, "parent/real")
 	ctx := context.Background()
-	c := e.client()
-	n := e.openIssue(c, "parent/real")
 	for _, tc := range []struct {
 		name string
 		op   func() error
