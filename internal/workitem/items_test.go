@@ -323,3 +323,38 @@ func TestPhaseParentOfEachType(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryBodyNeutralisesThePhase: the phase's own words (names, owners,
+// deadline) come from custom resources too, and no kind of issue lets them
+// ping anyone or carry HTML.
+func TestEveryBodyNeutralisesThePhase(t *testing.T) {
+	hostile := Phase{
+		Namespace: "ns<i>", Journey: "@acme/everyone", JourneyOwner: "<img src=x>", Name: "p&q",
+		Type: "Improve", Owner: "@octocat", Deadline: "<script>2027</script>", Labels: []string{"cx"},
+	}
+	pp := journey.PainPoint{ID: "q", Summary: "Queue", Impact: ip(4), Effort: ip(2)}
+	for _, tc := range []struct {
+		kind      string
+		item      Item
+		checklist bool
+	}{
+		{KindGap, ForGap(hostile, journey.Gap{Kind: journey.NoTopTask, Key: "gap/no-top-task", Message: "@here mark <b>them</b>"}), true},
+		{KindPainPoint, ForPainPoint(hostile, journey.Located{PainPoint: pp, Stage: "s", Touchpoint: "t", Channel: "web"}, "why"), true},
+		{KindPersonalization, ForPersonalization(hostile, journey.Personalization{Stage: "s", Touchpoint: "t", Persona: "family", PainPoint: &pp}), true},
+		{KindPhaseParent, ForPhaseParent(hostile), false},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			if tc.item.Source.Kind != tc.kind {
+				t.Errorf("source kind %q, want %q", tc.item.Source.Kind, tc.kind)
+			}
+			want := []string{"&lt;script&gt;2027&lt;/script&gt;", "&lt;img src=x&gt;", "p&amp;q", "_Opened by cxloop."}
+			if tc.checklist {
+				want = append(want, "### Done when\n\n- [ ] ")
+			}
+			bodyHas(t, tc.item.Body, want, []string{"<i>", "<img", "<script>", "<b>", "@acme", "@octocat", "@here"})
+			if !slices.Contains(tc.item.Labels, "cx") || tc.item.Labels[0] != "phase:improve" {
+				t.Errorf("labels %v", tc.item.Labels)
+			}
+		})
+	}
+}
