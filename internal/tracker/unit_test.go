@@ -288,6 +288,8 @@ func TestRateLimitAnswers(t *testing.T) {
 		{"secondary 403 Retry-After", 403, map[string]string{"Retry-After": "90", "X-RateLimit-Remaining": "4000"},
 			`{"message":"You have exceeded a secondary rate limit"}`, 90 * time.Second, true},
 		{"secondary 429 Retry-After", 429, map[string]string{"Retry-After": "7"}, `{}`, 7 * time.Second, true},
+		{"secondary 429 Retry-After as a date", 429, map[string]string{"Retry-After": base.Add(3 * time.Minute).UTC().Format(http.TimeFormat)}, `{}`, 3 * time.Minute, true},
+		{"secondary 403 abuse message", 403, nil, `{"message":"You have triggered an abuse detection mechanism."}`, time.Minute, true},
 		{"secondary 403 without hint", 403, nil,
 			`{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
 			time.Minute, true},
