@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -305,5 +306,36 @@ func TestRelationsOfMissingIssuesSendNoWrite(t *testing.T) {
 	}
 	if p, err := c.SubIssueProgress(ctx, n); err != nil || p != (tracker.SubIssuesSummary{}) {
 		t.Errorf("progress of an issue without sub-issues = %+v, %v; want zero", p, err)
+	}
+}
+
+// TestBoardFullOfFields: GitHub refuses a field beyond a project's limit
+// (50); the fields made before stay, the refusal is ValidationFailed, and
+// a later sync makes nothing twice.
+func TestBoardFullOfFields(t *testing.T) {
+	e := newBoardEnv(t)
+	ctx := context.Background()
+	b := e.board(e.client())
+	// Title and Status, and 45 of the team's: room for three more.
+	for i := range 45 {
+		e.addPersonField(fmt.Sprintf(`{"name":"Team field %d","data_type":"text"}`, i))
+	}
+	created, err := b.EnsureFields(ctx)
+	if tracker.Reason(err) != cxv1.ReasonValidationFailed {
+		t.Fatalf("EnsureFields on a full board = %v, %v; want ValidationFailed", created, err)
+	}
+	if want := []string{tracker.FieldPhase, tracker.FieldStage, tracker.FieldPersona}; !slices.Equal(created, want) {
+		t.Errorf("created %v, want %v", created, want)
+	}
+	before := e.requestCount()
+	created, err = b.EnsureFields(ctx)
+	if tracker.Reason(err) != cxv1.ReasonValidationFailed || len(created) != 0 {
+		t.Errorf("second EnsureFields = %v, %v", created, err)
+	}
+	if posts := e.sent(before, http.MethodPost, "/fields"); posts != 1 {
+		t.Errorf("second EnsureFields sent %d field creations, want only the one that does not fit", posts)
+	}
+	if names, _ := e.srv.ProjectFields(owner, true, e.project.Number); len(names) != 50 {
+		t.Errorf("%d fields, want the limit of 50", len(names))
 	}
 }
