@@ -29,6 +29,15 @@ func TestJudge(t *testing.T) {
 		{"negative nps worsens", -5, -20, HigherIsBetter, 5, Worse},
 		{"negative within tolerance", -20, -19.5, HigherIsBetter, 5, Unchanged},
 		{"tolerance 100 holds a doubling", 2, 4, HigherIsBetter, 100, Unchanged},
+		{"lower is better, up from zero", 0, 0.5, LowerIsBetter, 5, Worse},
+		{"lower is better, down to zero", 0.5, 0, LowerIsBetter, 5, Improved},
+		// With a baseline of 0 the tolerance is of |after|: 5% of 0.001 never holds a move of 0.001.
+		{"tiny move away from zero", 0, 0.001, HigherIsBetter, 5, Improved},
+		{"exactly at tolerance, lower is better", 600, 630, LowerIsBetter, 5, Unchanged},
+		{"just past tolerance, lower is better", 600, 631, LowerIsBetter, 5, Worse},
+		{"large values at tolerance", 1e12, 1.05e12, HigherIsBetter, 5, Unchanged},
+		{"large values past tolerance", 1e12, 1.0500001e12, HigherIsBetter, 5, Improved},
+		{"an unknown direction is higher is better", 3, 4, "Sideways", 5, Improved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +66,12 @@ func TestMeetsTargetAndShortfall(t *testing.T) {
 		{"target zero met", 0, 0, LowerIsBetter, true, 0},
 		{"negative target", -30, -10, HigherIsBetter, false, 1},
 		{"negative target slightly short", -12, -10, HigherIsBetter, false, 0.2},
+		// A balance that should stay at or below -10.
+		{"below a negative target", -20, -10, LowerIsBetter, true, 0},
+		{"on a negative target", -10, -10, LowerIsBetter, true, 0},
+		{"a fifth over a negative target", -8, -10, LowerIsBetter, false, 0.2},
+		{"at zero over a negative target", 0, -10, LowerIsBetter, false, 1},
+		{"far over a negative target is capped", 50, -10, LowerIsBetter, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

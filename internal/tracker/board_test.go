@@ -149,15 +149,7 @@ func TestBoardUsesAFieldAPersonMadeWithCxloopsName(t *testing.T) {
 	c := e.client()
 	n := e.openIssue(c, "park/parking-signs")
 	// Through the API as a person would: a text Impact field.
-	body := `{"name":"Impact","data_type":"text"}`
-	reqHTTP, _ := http.NewRequest(http.MethodPost, e.apiURL+"orgs/acme/projectsV2/1/fields", strings.NewReader(body))
-	reqHTTP.Header.Set("Authorization", "Bearer "+e.token)
-	reqHTTP.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(reqHTTP)
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("creating the person's field: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	e.addPersonField(`{"name":"Impact","data_type":"text"}`)
 
 	b := e.board(c)
 	created, err := b.EnsureFields(ctx)

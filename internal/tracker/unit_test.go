@@ -202,7 +202,8 @@ func TestUnchangedSyncIsOneConditionalRequest(t *testing.T) {
 }
 
 // statusServer answers every request with one status, body and headers.
-func statusClient(t *testing.T, token string, now func() time.Time, handle func(w http.ResponseWriter, r *http.Request)) (*Client, *int) {
+// mod changes the Config before New.
+func statusClient(t *testing.T, token string, now func() time.Time, handle func(w http.ResponseWriter, r *http.Request), mod ...func(*Config)) (*Client, *int) {
 	f := newFakeGitHub(t)
 	var mu sync.Mutex
 	calls := 0
@@ -213,7 +214,11 @@ func statusClient(t *testing.T, token string, now func() time.Time, handle func(
 		handle(w, r)
 		return true
 	}
-	c, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: Credentials{Token: token}, Now: now})
+	cfg := Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: Credentials{Token: token}, Now: now}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +288,8 @@ func TestRateLimitAnswers(t *testing.T) {
 		{"secondary 403 Retry-After", 403, map[string]string{"Retry-After": "90", "X-RateLimit-Remaining": "4000"},
 			`{"message":"You have exceeded a secondary rate limit"}`, 90 * time.Second, true},
 		{"secondary 429 Retry-After", 429, map[string]string{"Retry-After": "7"}, `{}`, 7 * time.Second, true},
+		{"secondary 429 Retry-After as a date", 429, map[string]string{"Retry-After": base.Add(3 * time.Minute).UTC().Format(http.TimeFormat)}, `{}`, 3 * time.Minute, true},
+		{"secondary 403 abuse message", 403, nil, `{"message":"You have triggered an abuse detection mechanism."}`, time.Minute, true},
 		{"secondary 403 without hint", 403, nil,
 			`{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
 			time.Minute, true},
