@@ -205,6 +205,13 @@ func TestCrashAnywhere(t *testing.T) {
 	ns := namespace(t)
 	kubeconfig := managerKubeconfig(t)
 	cj := quickWinJourney(t, ns, "shop", items, gh)
+	// The journey has a board, and every third add to it loses its answer.
+	owner := cj.Spec.Tracker.GitHub.Owner
+	project := gh.AddProject(owner, true, "Shop board")
+	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
+		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: owner, Number: int32(project)}
+	})
+	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/orgs/*/projectsV2/*/items", Kind: localgithub.DropResponseAfterCommit, Every: 3, Times: -1})
 	ph := improvePhase(t, ns, cj.Name, syncEvery)
 	args := []string{"--github-webhook-bind-address=", "--create-grace=3s", "--github-request-timeout=5s",
 		"--github-writes-per-minute=600", "--github-writes-per-hour=36000"}
@@ -259,6 +266,20 @@ func TestCrashAnywhere(t *testing.T) {
 	g.Expect(lost).To(BeZero(), "items without an issue")
 	g.Expect(byKey).To(HaveLen(items))
 	g.Expect(allOpen).To(BeNumerically("<=", 2*syncEvery), "all open within two sync intervals of the last restart")
+
+	// The board: every issue on it once, through the crashes and the lost answers.
+	g.Eventually(func(g Gomega) {
+		board, err := gh.ProjectItems(owner, true, project)
+		g.Expect(err).NotTo(HaveOccurred())
+		perIssue := map[int]int{}
+		for _, it := range board {
+			perIssue[it.Number]++
+		}
+		for n, count := range perIssue {
+			g.Expect(count).To(Equal(1), "issue #%d is on the board %d times", n, count)
+		}
+		g.Expect(perIssue).To(HaveLen(items))
+	}, 2*syncEvery+30*time.Second, 500*time.Millisecond).Should(Succeed())
 }
 
 func tail(s string, lines int) string {

@@ -4,19 +4,22 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/openapicheck"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // The product owner's board: a journey naming a GitHub Project gets every
@@ -219,4 +222,137 @@ func TestBoardWithoutPermissionStillOpensIssues(t *testing.T) {
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(cxv1.ReasonBoardSynced))
 	}).Should(Succeed())
+}
+
+func TestPhaseSyncBoardStep(t *testing.T) {
+	gh := githubServer(t)
+	project := gh.AddProject(ghOwner, true, "Board")
+	ctx := context.Background()
+	newTracker := func(t *testing.T) tracker.Tracker {
+		tr, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	var numbers []int
+	tr := newTracker(t)
+	for _, key := range []string{"a", "b", "c"} {
+		is, _, err := tr.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + key, Title: "Pain point " + key, Body: "Work."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, is.Number)
+	}
+	withProject := func(number int) *cxv1.CustomerJourney {
+		cj := shopJourney()
+		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(number)}
+		return cj
+	}
+	openItems := func(ph *cxv1.ImprovementPhase) {
+		ph.Status.State = cxv1.PhaseActive
+		ph.Status.Items = []cxv1.PhaseItem{
+			{Key: "painpoint/a", State: cxv1.ItemOpen, Issue: int64(numbers[0])},
+			{Key: "painpoint/b", State: cxv1.ItemClosed, Issue: int64(numbers[1]), Outcome: &cxv1.ItemOutcome{Verdict: cxv1.VerdictImproved}},
+			{Key: "painpoint/c", State: cxv1.ItemPlanned},
+		}
+	}
+	prepare := func(cj *cxv1.CustomerJourney) func(run *phaseRun) {
+		return func(run *phaseRun) {
+			run.cj, run.tr = cj, newTracker(t)
+			run.work = workByKey([]workitem.Item{
+				{Key: "painpoint/a", Board: workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}},
+				{Key: "painpoint/b", Board: workitem.Board{Phase: "Improve", Stage: "pay", Impact: 4}},
+			})
+		}
+	}
+	boardOf := func(t *testing.T) map[int]localgithub.ProjectItem {
+		items, err := gh.ProjectItems(ghOwner, true, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int]localgithub.ProjectItem{}
+		for _, it := range items {
+			out[it.Number] = it
+		}
+		return out
+	}
+	runPhaseStepCases(t, "syncBoard", []phaseStepCase{
+		{name: "no project: no condition, nothing sent", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			conditions.Set(&ph.Status.Conditions, 1, cxv1.ConditionBoardReady, metav1.ConditionTrue, cxv1.ReasonBoardSynced, "from an earlier project")
+		}, prepare: prepare(shopJourney()), wantConds: map[string]string{cxv1.ConditionBoardReady: ""},
+			check: func(t *testing.T, run *phaseRun) {
+				if len(boardOf(t)) != 0 {
+					t.Errorf("items on a board no journey names")
+				}
+			}},
+		{name: "an unknown project: ProjectNotFound, issues untouched", edit: openItems, prepare: prepare(withProject(99)),
+			wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonProjectNotFound, cxv1.ConditionReady: ""},
+			check: func(t *testing.T, run *phaseRun) {
+				if run.githubErr != nil {
+					t.Errorf("a project to fix is no GitHub failure to back off from: %v", run.githubErr)
+				}
+			}},
+		{name: "adds the issues with their values and outcome", edit: openItems, prepare: prepare(withProject(project)),
+			wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+			check: func(t *testing.T, run *phaseRun) {
+				board := boardOf(t)
+				if len(board) != 2 {
+					t.Fatalf("board %v, want the two issues (the planned item has none)", board)
+				}
+				a, b := board[numbers[0]], board[numbers[1]]
+				if a.Values["Stage"] != "browse" || a.Values["Impact"] != "5" || a.Values["Quick win"] != "Yes" || b.Values["Outcome"] != "Improved" {
+					t.Errorf("values %v and %v", a.Values, b.Values)
+				}
+				for _, it := range run.ph.Status.Items[:2] {
+					if it.Board.State != cxv1.BoardItemOnBoard || it.Board.ItemID == 0 || it.Board.Values == "" {
+						t.Errorf("%s board status %+v", it.Key, it.Board)
+					}
+				}
+				if run.ph.Status.Items[2].Board.State != "" {
+					t.Errorf("a planned item is on the board: %+v", run.ph.Status.Items[2].Board)
+				}
+			}},
+		{name: "unchanged: nothing sent", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			board := boardOf(t)
+			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: board[numbers[0]].ID,
+				Values: valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+		}, prepare: func(run *phaseRun) {
+			prepare(withProject(project))(run)
+			run.tr = nil // any request would fail
+		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
+		{name: "a removed item stays removed", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			if err := gh.RemoveProjectItem(ghOwner, true, project, ghOwner+"/"+ghRepo, numbers[1]); err != nil {
+				t.Fatal(err)
+			}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 1, Values: "changed"}
+		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+			wantEvents: []string{cxv1.ReasonBoardItemRemoved},
+			check: func(t *testing.T, run *phaseRun) {
+				if _, ok := boardOf(t)[numbers[1]]; ok {
+					t.Errorf("the removed item was added again")
+				}
+				if run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
+					t.Errorf("board status %+v, want Removed", run.ph.Status.Items[1].Board)
+				}
+			}},
+		{name: "no permission: PermissionMissing, no backoff", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			gh.DenyProjects(ghToken, true)
+		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonPermissionMissing},
+			check: func(t *testing.T, run *phaseRun) {
+				gh.DenyProjects(ghToken, false)
+				c := conditionOf(run.ph.Status.Conditions, cxv1.ConditionBoardReady)
+				if !strings.Contains(c.Message, "spec.tracker.github.project") || !strings.Contains(c.Message, "project scope") {
+					t.Errorf("message %q names neither the field nor the permission", c.Message)
+				}
+				if run.githubErr != nil {
+					t.Errorf("a permission to grant is no GitHub failure to back off from: %v", run.githubErr)
+				}
+			}},
+	})
 }

@@ -203,6 +203,10 @@ func TestServerAnswers(t *testing.T) {
 		{"execution on 422", 422, apiErr("execution", "many-to-many matching not allowed"), metricsource.BadQuery, "many-to-many matching not allowed"},
 		{"timeout on 422", 422, apiErr("timeout", "query timed out"), metricsource.Timeout, "stopped the query at its timeout of 30s: query timed out"},
 		{"canceled on 400", 400, apiErr("canceled", "query was canceled"), metricsource.Timeout, "query was canceled"},
+		// As real Prometheus answers them: a query timeout under 503, a cancel under 499.
+		{"timeout on 503", 503, apiErr("timeout", "query timed out in expression evaluation"), metricsource.Timeout, "stopped the query at its timeout of 30s: query timed out in expression evaluation"},
+		{"canceled on 499", 499, apiErr("canceled", "query was canceled in expression evaluation"), metricsource.Timeout, "query was canceled"},
+		{"unavailable on 503", 503, apiErr("unavailable", "TSDB not ready"), metricsource.Unavailable, "answered server error: 503"},
 		{"internal on 500", 500, apiErr("internal", "out of memory"), metricsource.Unavailable, "answered server error: 500"},
 		{"a proxy's 502 page", 502, `<html>Bad Gateway</html>`, metricsource.Unavailable, "answered server error: 502"},
 		{"not found", 404, `404 page not found`, metricsource.Unavailable, "answered client error: 404"},

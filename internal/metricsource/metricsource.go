@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -289,6 +290,9 @@ func (p *Prometheus) classify(ctx context.Context, err error) error {
 	}
 	var apiErr *promv1.Error
 	if errors.As(err, &apiErr) {
+		if stopped, why := stoppedByPrometheus(apiErr); stopped {
+			return &Error{Kind: Timeout, Message: fmt.Sprintf("Prometheus stopped the query at its timeout of %s: %s", p.timeout, clip(why)), Err: err}
+		}
 		switch apiErr.Type {
 		case promv1.ErrTimeout, promv1.ErrCanceled:
 			return &Error{Kind: Timeout, Message: fmt.Sprintf("Prometheus stopped the query at its timeout of %s: %s", p.timeout, apiErr.Msg), Err: err}
@@ -302,6 +306,27 @@ func (p *Prometheus) classify(ctx context.Context, err error) error {
 		return &Error{Kind: Timeout, Message: fmt.Sprintf("the query ran past its timeout of %s", p.timeout), Err: err}
 	}
 	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, redact.Text(rootCause(err))), Err: err}
+}
+
+// stoppedByPrometheus reports whether Prometheus stopped the query itself:
+// it says so in the body's errorType, timeout or canceled, under 503 and
+// 499 (which the client parses only under 400 and 422, leaving the body in
+// Detail).
+func stoppedByPrometheus(e *promv1.Error) (bool, string) {
+	if e.Type == promv1.ErrTimeout || e.Type == promv1.ErrCanceled {
+		return true, e.Msg
+	}
+	if e.Type != promv1.ErrServer && e.Type != promv1.ErrClient {
+		return false, ""
+	}
+	var body struct {
+		ErrorType promv1.ErrorType `json:"errorType"`
+		Error     string           `json:"error"`
+	}
+	if json.Unmarshal([]byte(e.Detail), &body) != nil {
+		return false, ""
+	}
+	return body.ErrorType == promv1.ErrTimeout || body.ErrorType == promv1.ErrCanceled, body.Error
 }
 
 func rootCause(err error) string {

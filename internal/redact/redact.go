@@ -27,8 +27,9 @@ func URL(s string) string {
 	return out
 }
 
-// userInfo matches the user info of a URL in free text: scheme://user[:pass]@.
-var userInfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@"'<>]+@`)
+// userInfo matches the user info of a URL in free text: scheme://user[:pass]@,
+// up to the authority's last @ (a password may hold one: us@er:p@ss@host).
+var userInfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'<>]+@`)
 
 // Text redacts the user info of every URL in s, such as the one Go's
 // HTTP client leaves in its errors (user:***@host).

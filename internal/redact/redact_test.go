@@ -34,6 +34,9 @@ func TestText(t *testing.T) {
 		{"<https://tok@host>", "<https://***@host>"},
 		{"https://host/p?mail=a@b.c and user@example.com", "https://host/p?mail=a@b.c and user@example.com"},
 		{"HTTP://U:P@H", "HTTP://***@H"},
+		// A password may hold an @: all of the user info goes, up to the last.
+		{"http://us@er:p@ss@host/", "http://***@host/"},
+		{`dial "https://a:b@c@prom:9090/q" failed`, `dial "https://***@prom:9090/q" failed`},
 		{"", ""},
 	} {
 		if got := Text(tc.in); got != tc.want {

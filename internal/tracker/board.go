@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -141,16 +142,33 @@ func (c *Client) getRelated(ctx context.Context, number int) (*relatedIssue, err
 func (c *Client) listRelated(ctx context.Context, path string) ([]relatedIssue, error) {
 	var all []relatedIssue
 	next := path + "?per_page=" + strconv.Itoa(c.perPage)
-	for next != "" {
+	for pages := 1; next != ""; pages++ {
 		var page []relatedIssue
 		resp, err := c.do(ctx, http.MethodGet, next, nil, &page)
 		if err != nil {
 			return nil, c.mapError(err, opIssue)
 		}
 		all = append(all, page...)
-		next = nextLink(resp.Header.Get("Link"))
+		if next, err = nextBoardPage(resp, pages, "related issues"); err != nil {
+			return nil, err
+		}
 	}
 	return all, nil
+}
+
+// maxBoardPages bounds one listing of a project's fields or items, or of
+// an issue's sub-issues or dependencies (100 per page): a Link header that
+// leads back to itself must not cost requests without end.
+const maxBoardPages = 500
+
+// nextBoardPage is the next page of a listing of which pages were read,
+// "" after the last.
+func nextBoardPage(resp *github.Response, pages int, what string) (string, error) {
+	next := nextLink(resp.Header.Get("Link"))
+	if next != "" && pages >= maxBoardPages {
+		return "", &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("more than %d pages of %s", maxBoardPages, what)}
+	}
+	return next, nil
 }
 
 func containsIssue(list []relatedIssue, id int64) bool {
@@ -402,14 +420,16 @@ func (b *Board) Ref() ProjectRef { return b.ref }
 func (b *Board) Fields(ctx context.Context) (map[string]BoardField, error) {
 	var all []projectField
 	next := b.path + "/fields?per_page=" + strconv.Itoa(b.c.perPage)
-	for next != "" {
+	for pages := 1; next != ""; pages++ {
 		var page []projectField
 		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
 		if err != nil {
 			return nil, b.c.boardError(err, b.ref)
 		}
 		all = append(all, page...)
-		next = nextLink(resp.Header.Get("Link"))
+		if next, err = nextBoardPage(resp, pages, "project fields"); err != nil {
+			return nil, err
+		}
 	}
 	out := make(map[string]BoardField, len(all))
 	for _, f := range all {
@@ -529,7 +549,7 @@ func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 	}
 	var out []BoardItem
 	next := b.path + "/items?" + q.Encode()
-	for next != "" {
+	for pages := 1; next != ""; pages++ {
 		var page []projectItem
 		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
 		if err != nil {
@@ -551,7 +571,9 @@ func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 			}
 			out = append(out, item)
 		}
-		next = nextLink(resp.Header.Get("Link"))
+		if next, err = nextBoardPage(resp, pages, "project items"); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -676,7 +698,7 @@ func (b *Board) SetValues(ctx context.Context, item BoardItem, values map[string
 			updates = append(updates, fieldValueUpdate{ID: f.ID, Value: want})
 		case "number":
 			n, err := strconv.ParseFloat(want, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 				skipped = append(skipped, name)
 				continue
 			}

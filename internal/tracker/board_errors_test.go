@@ -178,6 +178,8 @@ func TestBoardSetValuesSendsOnlyWhatTheFieldsCanHold(t *testing.T) {
 			map[string]string{"Stage": "arrival"}},
 		{"not a number", nil, map[string]string{tracker.FieldImpact: "four", tracker.FieldEffort: "1e400"}, []string{tracker.FieldEffort, tracker.FieldImpact}, 0,
 			map[string]string{}},
+		{"not a finite number", nil, map[string]string{tracker.FieldImpact: "NaN", tracker.FieldEffort: "-Infinity", tracker.FieldStage: "arrival"},
+			[]string{tracker.FieldEffort, tracker.FieldImpact}, 1, map[string]string{"Stage": "arrival"}},
 		{"a number written otherwise is unchanged", map[string]string{tracker.FieldImpact: "4"}, map[string]string{tracker.FieldImpact: "4.0"}, nil, 0,
 			map[string]string{"Impact": "4"}},
 		{"a changed number", map[string]string{tracker.FieldImpact: "4"}, map[string]string{tracker.FieldImpact: "2.5"}, nil, 1,

@@ -172,6 +172,22 @@ func TestTableCellsKeepTheTable(t *testing.T) {
 	bodyHas(t, it.Body, []string{`| Owning department | Tickets \| Gates &lt;b&gt; |`, `| Why this phase | why \| because |`}, []string{"<b>"})
 }
 
+// A summary with line breaks stays inside its cell: it does not end the
+// table and start a checklist item or a heading of its own.
+func TestMultiLineTextStaysInItsCell(t *testing.T) {
+	pain := journey.Personalization{Stage: "visit", Touchpoint: "gate", Persona: "family",
+		PainPoint: &journey.PainPoint{ID: "menu", Summary: "No menu\n- [x] Cause written down\n# Fixed"}}
+	it := ForPersonalization(phase, pain)
+	for _, line := range strings.Split(it.Body, "\n") {
+		if strings.HasPrefix(line, "- [x]") || strings.HasPrefix(line, "# Fixed") {
+			t.Errorf("the summary broke out of its cell: %q\n%s", line, it.Body)
+		}
+	}
+	if !strings.Contains(it.Body, "| Pain point | No menu - \\[x\\] Cause written down # Fixed |") {
+		t.Errorf("the summary is not kept on one line of its cell:\n%s", it.Body)
+	}
+}
+
 func TestFooterNamesOnlyWhatIsKnown(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -305,7 +305,9 @@ func row(b *strings.Builder, name, value string) {
 	if value == "" {
 		return
 	}
-	fmt.Fprintf(b, "| %s | %s |\n", name, strings.ReplaceAll(safe(value), "|", "\\|"))
+	// One line inside the cell: a summary with line breaks must not end
+	// the table and start a checklist or a heading of its own.
+	fmt.Fprintf(b, "| %s | %s |\n", name, markdown.Line(value))
 }
 
 func labels(ph Phase, persona, stage, priority string) []string {
