@@ -121,7 +121,10 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 	if more {
 		todo, res = todo[:maxBoardItemsPerReconcile], steps.Requeue(time.Millisecond) // the rest in the next reconcile
 	}
-	for _, i := range todo {
+	for n, i := range todo {
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 && n > 0 {
+			return steps.Requeue(d), nil // the rest when the budget allows
+		}
 		it := &run.ph.Status.Items[i]
 		values := boardValues(run, it)
 		item, state, err := board.EnsureItemAmong(ctx, items, int(it.Issue), it.Board.State == cxv1.BoardItemOnBoard)
@@ -215,6 +218,12 @@ func (r *ImprovementPhaseReconciler) boardSynced(run *phaseRun, ref tracker.Proj
 // one a person must fix (a permission, the project's number) waits for the
 // phase's periodic sync.
 func (r *ImprovementPhaseReconciler) boardFailed(run *phaseRun, err error) (steps.Result, error) {
+	var rl *tracker.RateLimitError
+	if errors.As(err, &rl) && rl.Budget {
+		// cxloop's own write budget, spent by this sync: not a failure,
+		// the rest follows when it allows.
+		return steps.Requeue(max(rl.ResumeAt.Sub(r.Clock.Now()), time.Second)), nil
+	}
 	reason, msg := tracker.Reason(err), err.Error()
 	var pe *tracker.PermissionError
 	if errors.As(err, &pe) {

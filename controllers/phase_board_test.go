@@ -229,7 +229,8 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 	project := gh.AddProject(ghOwner, true, "Board")
 	ctx := context.Background()
 	newTracker := func(t *testing.T) tracker.Tracker {
-		tr, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken}})
+		tr, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
+			WritesPerMinute: 600, WritesPerHour: 10000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,6 +247,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 	}
 	withProject := func(number int) *cxv1.CustomerJourney {
 		cj := shopJourney()
+		cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL()}}
 		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(number)}
 		return cj
 	}
