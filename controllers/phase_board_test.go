@@ -2,10 +2,7 @@ package controllers
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,17 +35,7 @@ func validatedGitHub(t *testing.T) (*localgithub.Server, *openapicheck.Validator
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu sync.Mutex
-		h  http.Handler = http.NotFoundHandler()
-	)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		next := h
-		mu.Unlock()
-		next.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
+	hs, serve := v.Serve(t)
 	gh, err := localgithub.New(localgithub.Options{BaseURL: hs.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +43,8 @@ func validatedGitHub(t *testing.T) (*localgithub.Server, *openapicheck.Validator
 	t.Cleanup(func() { _ = gh.Close() })
 	gh.AddRepo(ghOwner, ghRepo)
 	gh.AddToken(ghToken)
-	mu.Lock()
-	h = v.Wrap(gh.Handler())
-	mu.Unlock()
+	serve(gh.Handler())
 	allowLocalGitHub(gh)
-	t.Cleanup(func() {
-		for _, p := range v.Problems() {
-			t.Errorf("OpenAPI: %s", p)
-		}
-	})
 	return gh, v
 }
 

@@ -3,12 +3,9 @@ package localgithub
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cxloop/cxloop/internal/openapicheck"
@@ -27,31 +24,14 @@ func startValidatedServer(t *testing.T) (*Server, *openapicheck.Validator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu sync.Mutex
-		h  http.Handler = http.NotFoundHandler()
-	)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		next := h
-		mu.Unlock()
-		next.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
+	hs, serve := v.Serve(t)
 	s, err := New(Options{BaseURL: hs.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	s.AddToken(testToken)
-	mu.Lock()
-	h = v.Wrap(s.Handler())
-	mu.Unlock()
-	t.Cleanup(func() {
-		for _, p := range v.Problems() {
-			t.Errorf("OpenAPI: %s", p)
-		}
-	})
+	serve(s.Handler())
 	return s, v
 }
 

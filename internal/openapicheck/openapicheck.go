@@ -13,10 +13,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
 	"sync"
+	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -183,6 +185,34 @@ func (v *Validator) Wrap(next http.Handler) http.Handler {
 		v.answers[op]++
 		v.mu.Unlock()
 	})
+}
+
+// Serve starts a test server that answers through the validator, and
+// returns it with the function that sets the handler it validates: a
+// server under test often needs the base URL before it can be built.
+// The server closes when the test ends, which then fails on any problem.
+func (v *Validator) Serve(t testing.TB) (*httptest.Server, func(http.Handler)) {
+	var (
+		mu sync.Mutex
+		h  http.Handler = http.NotFoundHandler()
+	)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		next := h
+		mu.Unlock()
+		next.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		hs.Close()
+		for _, p := range v.Problems() {
+			t.Errorf("OpenAPI: %s", p)
+		}
+	})
+	return hs, func(next http.Handler) {
+		mu.Lock()
+		h = v.Wrap(next)
+		mu.Unlock()
+	}
 }
 
 func truncate(s string, n int) string {
