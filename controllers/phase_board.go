@@ -34,21 +34,34 @@ type boardOpener interface {
 
 // boards keeps each journey's board between reconciles, so that its
 // fields are listed once, not per reconcile; a new tracker (rotated
-// credentials) or another project finds it again.
+// credentials) or another project finds it again. A journey's lookup
+// holds only that journey's lock: a slow project delays no other.
 type boards struct {
 	mu sync.Mutex
-	m  map[client.ObjectKey]boardEntry
+	m  map[client.ObjectKey]*boardEntry
 }
 
 type boardEntry struct {
+	mu    sync.Mutex
 	tr    tracker.Tracker
 	board *tracker.Board
 }
 
 func (b *boards) get(ctx context.Context, journey client.ObjectKey, tr tracker.Tracker, ref tracker.ProjectRef) (*tracker.Board, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if e, ok := b.m[journey]; ok && e.tr == tr && e.board.Ref() == ref {
+	if b.m == nil {
+		b.m = map[client.ObjectKey]*boardEntry{}
+	}
+	e, ok := b.m[journey]
+	if !ok {
+		e = &boardEntry{}
+		b.m[journey] = e
+	}
+	b.mu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.board != nil && e.tr == tr && e.board.Ref() == ref {
 		return e.board, nil
 	}
 	bo, ok := tr.(boardOpener)
@@ -59,13 +72,12 @@ func (b *boards) get(ctx context.Context, journey client.ObjectKey, tr tracker.T
 	if err != nil {
 		return nil, err
 	}
+	// Fields are made once per board and process, under the journey's lock,
+	// so that two phases of the journey do not both make a missing one.
 	if _, err := board.EnsureFields(ctx); err != nil {
 		return nil, err
 	}
-	if b.m == nil {
-		b.m = map[client.ObjectKey]boardEntry{}
-	}
-	b.m[journey] = boardEntry{tr: tr, board: board}
+	e.tr, e.board = tr, board
 	return board, nil
 }
 
