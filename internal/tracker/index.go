@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -461,6 +462,22 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) (i
 // listChanged asks for the issues updated since the newest the index holds
 // and stores them; it reports the numbers it saw.
 func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) (map[int]bool, error) {
+	seen, moved, err := x.listChangedOnce(ctx, c, now)
+	if err != nil || !moved {
+		return seen, err
+	}
+	// since moved up: ask once more from there, so that the new first
+	// page's ETag is known and the idle refreshes that follow are 304s
+	// (the request is made now, in a busy stretch, not in the first idle
+	// refresh).
+	again, _, err := x.listChangedOnce(ctx, c, now)
+	maps.Copy(seen, again)
+	return seen, err
+}
+
+// listChangedOnce is one incremental listing; moved reports that since
+// moved up after it.
+func (x *issueIndex) listChangedOnce(ctx context.Context, c *Client, now time.Time) (_ map[int]bool, moved bool, _ error) {
 	x.mu.RLock()
 	since, prevURL, prevETag := x.since, x.sinceURL, x.sinceETag
 	x.mu.RUnlock()
@@ -485,7 +502,7 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 		}
 	})
 	if err != nil && !errors.Is(err, errNotModified) {
-		return nil, err
+		return nil, false, err
 	}
 	x.mu.Lock()
 	if err == nil {
@@ -493,8 +510,8 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 		if newest.After(x.maxUpdated) {
 			x.maxUpdated = newest
 		}
-		if len(seen) > c.perPage/2 {
-			x.since = sinceOf(x.maxUpdated)
+		if len(seen) > c.perPage/2 && sinceOf(x.maxUpdated).After(x.since) {
+			x.since, moved = sinceOf(x.maxUpdated), true
 		}
 	}
 	x.refreshedAt = time.Now()
@@ -502,9 +519,9 @@ func (x *issueIndex) listChanged(ctx context.Context, c *Client, now time.Time) 
 	x.mu.Unlock()
 	indexGauge(x)
 	if over {
-		return nil, &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
+		return nil, false, &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
 	}
-	return seen, nil
+	return seen, moved, nil
 }
 
 // recheckOpen lists the open issues whole, then what changed since. An

@@ -188,6 +188,54 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 	}
 }
 
+// TestIdleAfterABusyStretchIsAnswered304: a refresh that sees more than
+// half a page of changes moves its lower bound up; the first idle refresh
+// after it is a 304 too, not the first request of a new listing.
+func TestIdleAfterABusyStretchIsAnswered304(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	if _, err := e.srv.AddHistory(owner, repo, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A busy stretch: 60 issues reopened on GitHub, seen by one refresh.
+	e.clk.Step(time.Minute)
+	for n := 1; n <= 60; n++ {
+		if err := e.srv.ReopenIssue(owner, repo, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tracker.InvalidateRepository(owner, repo, 0)
+	m, err := c.Issues(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, is := range m {
+		if is.State == "open" {
+			open++
+		}
+	}
+	if open != 60 {
+		t.Fatalf("after the refresh the index holds %d open issues, want 60", open)
+	}
+	before := e.requestCount()
+	for i := 0; i < 3; i++ {
+		tracker.InvalidateRepository(owner, repo, 0)
+		if _, err := c.Issues(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range e.requestsSince(before) {
+		if r.Status != http.StatusNotModified || !r.Conditional {
+			t.Errorf("idle refresh after a busy stretch: %s %s answered %d (conditional %v), want a conditional request answered 304", r.Method, r.Path, r.Status, r.Conditional)
+		}
+	}
+}
+
 // TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh: a delivery that an
 // issue was opened (cxloop's own) marks nothing changed, but shows the
 // repository's webhooks work; one that an issue was closed makes the next
