@@ -75,7 +75,7 @@ fuzz: ## Fuzz the journey analytics, the webhook parser, the issue-body key mark
 	@for t in $(FUZZ_TARGETS); do \
 		pkg="$${t%%:*}"; target="$${t##*:}"; \
 		echo "fuzz: $$target in $$pkg for $(FUZZTIME)"; \
-		go test "$$pkg" -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+		hack/fuzz.sh "$$pkg" "$$target" $(FUZZTIME) || exit 1; \
 	done
 
 .PHONY: chart-test
