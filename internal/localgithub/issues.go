@@ -329,6 +329,50 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, read func() (
 	writeJSON(w, r, http.StatusOK, out)
 }
 
+// serveWrite answers a write: the JSON body decoded into req (when req is
+// not nil), then write under the server's lock. A write that succeeds is
+// saved and answered with its status; one that fails changes nothing.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req any, write func() (int, any, *apiError)) {
+	if req != nil {
+		if e := decodeBody(r, req); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	status, out, e := write()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.saveLocked()
+	if status == http.StatusNoContent {
+		writeNoContent(w)
+		return
+	}
+	writeJSON(w, r, status, out)
+}
+
+// serveIssueWrite is serveWrite on the issue the path names.
+func (s *Server) serveIssueWrite(w http.ResponseWriter, r *http.Request, req any, write func(repo *repository, is *issue) (int, any, *apiError)) {
+	s.serveWrite(w, r, req, func() (int, any, *apiError) {
+		repo, is, e := s.issueLocked(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		return write(repo, is)
+	})
+}
+
+// find returns the first of xs that match accepts, or nil.
+func find[T any](xs []*T, match func(*T) bool) *T {
+	if i := slices.IndexFunc(xs, match); i >= 0 {
+		return xs[i]
+	}
+	return nil
+}
+
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
 	var req issueRequest
 	if e := decodeBody(r, &req); e != nil {

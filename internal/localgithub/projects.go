@@ -78,39 +78,19 @@ type fieldValue struct {
 }
 
 func (p *project) field(id int64) *projectField {
-	for _, f := range p.Fields {
-		if f.ID == id {
-			return f
-		}
-	}
-	return nil
+	return find(p.Fields, func(f *projectField) bool { return f.ID == id })
 }
 
 func (p *project) fieldNamed(name string) *projectField {
-	for _, f := range p.Fields {
-		if strings.EqualFold(f.Name, name) {
-			return f
-		}
-	}
-	return nil
+	return find(p.Fields, func(f *projectField) bool { return strings.EqualFold(f.Name, name) })
 }
 
 func (p *project) item(id int64) *projectItem {
-	for _, it := range p.Items {
-		if it.ID == id {
-			return it
-		}
-	}
-	return nil
+	return find(p.Items, func(it *projectItem) bool { return it.ID == id })
 }
 
 func (f *projectField) option(id string) *fieldOption {
-	for _, o := range f.Options {
-		if o.ID == id {
-			return o
-		}
-	}
-	return nil
+	return find(f.Options, func(o *fieldOption) bool { return o.ID == id })
 }
 
 // projectRoutes registers the Projects (v2) endpoints of organisations and
@@ -159,6 +139,31 @@ func (s *Server) projectLocked(r *http.Request) (*project, *apiError) {
 	return nil, errNotFound
 }
 
+// itemLocked resolves the request's project and the item its path names.
+func (s *Server) itemLocked(r *http.Request) (*project, *projectItem, *apiError) {
+	p, e := s.projectLocked(r)
+	if e != nil {
+		return nil, nil, e
+	}
+	id, _ := strconv.ParseInt(r.PathValue("item_id"), 10, 64)
+	it := p.item(id)
+	if it == nil {
+		return nil, nil, errNotFound
+	}
+	return p, it, nil
+}
+
+// serveProjectWrite is serveWrite on the project the path names.
+func (s *Server) serveProjectWrite(w http.ResponseWriter, r *http.Request, req any, write func(p *project) (int, any, *apiError)) {
+	s.serveWrite(w, r, req, func() (int, any, *apiError) {
+		p, e := s.projectLocked(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		return write(p)
+	})
+}
+
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 	s.serveRead(w, r, func() (any, *apiError) {
 		if s.projectsDenied[callerOf(r).key] {
@@ -175,23 +180,23 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+// serveProjectRead is serveRead on the project the path names.
+func (s *Server) serveProjectRead(w http.ResponseWriter, r *http.Request, read func(p *project, l links) (any, *apiError)) {
 	s.serveRead(w, r, func() (any, *apiError) {
 		p, e := s.projectLocked(r)
 		if e != nil {
 			return nil, e
 		}
-		return s.linksLocked(r).project(p), nil
+		return read(p, s.linksLocked(r))
 	})
 }
 
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+	s.serveProjectRead(w, r, func(p *project, l links) (any, *apiError) { return l.project(p), nil })
+}
+
 func (s *Server) listProjectFields(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		p, e := s.projectLocked(r)
-		if e != nil {
-			return nil, e
-		}
-		l := s.linksLocked(r)
+	s.serveProjectRead(w, r, func(p *project, l links) (any, *apiError) {
 		out := []*projectFieldJSON{}
 		for _, f := range p.Fields {
 			out = append(out, l.projectField(p, f))
@@ -201,17 +206,13 @@ func (s *Server) listProjectFields(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getProjectField(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		p, e := s.projectLocked(r)
-		if e != nil {
-			return nil, e
-		}
+	s.serveProjectRead(w, r, func(p *project, l links) (any, *apiError) {
 		id, _ := strconv.ParseInt(r.PathValue("field_id"), 10, 64)
 		f := p.field(id)
 		if f == nil {
 			return nil, errNotFound
 		}
-		return s.linksLocked(r).projectField(p, f), nil
+		return l.projectField(p, f), nil
 	})
 }
 
@@ -228,60 +229,44 @@ func (s *Server) addProjectField(w http.ResponseWriter, r *http.Request) {
 			Description string `json:"description"`
 		} `json:"single_select_options"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, e := s.projectLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	invalid := func(field, msg string) {
-		writeError(w, validationFailed(docsProjectFields, validationError{Resource: "ProjectV2Field", Code: "invalid", Field: field, Message: msg}))
-	}
-	switch {
-	case req.Name == nil || strings.TrimSpace(*req.Name) == "":
-		writeError(w, validationFailed(docsProjectFields, validationError{Resource: "ProjectV2Field", Code: "missing_field", Field: "name"}))
-		return
-	case p.fieldNamed(*req.Name) != nil:
-		invalid("name", "Name has already been taken")
-		return
-	case len(p.Fields) >= maxProjectFields:
-		invalid("name", fmt.Sprintf("Projects may have at most %d fields", maxProjectFields))
-		return
-	}
-	switch req.DataType {
-	case "text", "number", "date":
-		if len(req.Options) > 0 {
-			invalid("single_select_options", "Options are for single_select fields only")
-			return
+	s.serveProjectWrite(w, r, &req, func(p *project) (int, any, *apiError) {
+		invalid := func(field, msg string) (int, any, *apiError) {
+			return 0, nil, validationFailed(docsProjectFields, validationError{Resource: "ProjectV2Field", Code: "invalid", Field: field, Message: msg})
 		}
-	case "single_select":
-		if len(req.Options) == 0 {
-			invalid("single_select_options", "A single_select field needs options")
-			return
+		switch {
+		case req.Name == nil || strings.TrimSpace(*req.Name) == "":
+			return 0, nil, validationFailed(docsProjectFields, validationError{Resource: "ProjectV2Field", Code: "missing_field", Field: "name"})
+		case p.fieldNamed(*req.Name) != nil:
+			return invalid("name", "Name has already been taken")
+		case len(p.Fields) >= maxProjectFields:
+			return invalid("name", fmt.Sprintf("Projects may have at most %d fields", maxProjectFields))
 		}
-	default:
-		invalid("data_type", "")
-		return
-	}
-	now := s.now()
-	f := &projectField{ID: s.world.NextFieldID, Name: *req.Name, DataType: req.DataType, CreatedAt: now, UpdatedAt: now}
-	s.world.NextFieldID++
-	for i, o := range req.Options {
-		color := o.Color
-		if color == "" {
-			color = "GRAY"
+		switch req.DataType {
+		case "text", "number", "date":
+			if len(req.Options) > 0 {
+				return invalid("single_select_options", "Options are for single_select fields only")
+			}
+		case "single_select":
+			if len(req.Options) == 0 {
+				return invalid("single_select_options", "A single_select field needs options")
+			}
+		default:
+			return invalid("data_type", "")
 		}
-		f.Options = append(f.Options, &fieldOption{ID: fmt.Sprintf("%08x", uint32(f.ID)*31+uint32(i)), Name: o.Name, Color: color, Description: o.Description})
-	}
-	p.Fields = append(p.Fields, f)
-	p.UpdatedAt = now
-	s.saveLocked()
-	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).projectField(p, f))
+		now := s.now()
+		f := &projectField{ID: s.world.NextFieldID, Name: *req.Name, DataType: req.DataType, CreatedAt: now, UpdatedAt: now}
+		s.world.NextFieldID++
+		for i, o := range req.Options {
+			color := o.Color
+			if color == "" {
+				color = "GRAY"
+			}
+			f.Options = append(f.Options, &fieldOption{ID: fmt.Sprintf("%08x", uint32(f.ID)*31+uint32(i)), Name: o.Name, Color: color, Description: o.Description})
+		}
+		p.Fields = append(p.Fields, f)
+		p.UpdatedAt = now
+		return http.StatusCreated, s.linksLocked(r).projectField(p, f), nil
+	})
 }
 
 // listProjectItems serves GET .../items: the items, oldest first, each
@@ -340,14 +325,9 @@ func requestedFields(values []string) []int64 {
 
 func (s *Server) getProjectItem(w http.ResponseWriter, r *http.Request) {
 	s.serveRead(w, r, func() (any, *apiError) {
-		p, e := s.projectLocked(r)
+		p, it, e := s.itemLocked(r)
 		if e != nil {
 			return nil, e
-		}
-		id, _ := strconv.ParseInt(r.PathValue("item_id"), 10, 64)
-		it := p.item(id)
-		if it == nil {
-			return nil, errNotFound
 		}
 		return s.linksLocked(r).projectItem(p, it, requestedFields(r.URL.Query()["fields"]), false), nil
 	})
@@ -364,51 +344,35 @@ func (s *Server) addProjectItem(w http.ResponseWriter, r *http.Request) {
 		Repo   *string `json:"repo"`
 		Number *int    `json:"number"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, e := s.projectLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Type != "Issue" {
-		writeError(w, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: "type"}))
-		return
-	}
-	var is *issue
-	switch {
-	case req.ID != nil:
-		_, is = s.world.issueByID(*req.ID)
-	case req.Owner != nil && req.Repo != nil && req.Number != nil:
-		if repo := s.world.repo(*req.Owner, *req.Repo); repo != nil {
-			is = repo.issue(*req.Number)
+	s.serveProjectWrite(w, r, &req, func(p *project) (int, any, *apiError) {
+		if req.Type != "Issue" {
+			return 0, nil, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: "type"})
 		}
-	default:
-		writeError(w, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "missing_field", Field: "id"}))
-		return
-	}
-	if is == nil {
-		writeError(w, errNotFound)
-		return
-	}
-	l := s.linksLocked(r)
-	for _, it := range p.Items {
-		if it.IssueID == is.ID {
-			writeJSON(w, r, http.StatusCreated, l.projectItem(p, it, nil, true))
-			return
+		var is *issue
+		switch {
+		case req.ID != nil:
+			_, is = s.world.issueByID(*req.ID)
+		case req.Owner != nil && req.Repo != nil && req.Number != nil:
+			if repo := s.world.repo(*req.Owner, *req.Repo); repo != nil {
+				is = repo.issue(*req.Number)
+			}
+		default:
+			return 0, nil, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "missing_field", Field: "id"})
 		}
-	}
-	now := s.now()
-	it := &projectItem{ID: s.world.NextItemID, IssueID: is.ID, Creator: callerOf(r).user, CreatedAt: now, UpdatedAt: now}
-	s.world.NextItemID++
-	p.Items = append(p.Items, it)
-	p.UpdatedAt = now
-	s.saveLocked()
-	writeJSON(w, r, http.StatusCreated, l.projectItem(p, it, nil, true))
+		if is == nil {
+			return 0, nil, errNotFound
+		}
+		l := s.linksLocked(r)
+		if it := find(p.Items, func(it *projectItem) bool { return it.IssueID == is.ID }); it != nil {
+			return http.StatusCreated, l.projectItem(p, it, nil, true), nil
+		}
+		now := s.now()
+		it := &projectItem{ID: s.world.NextItemID, IssueID: is.ID, Creator: callerOf(r).user, CreatedAt: now, UpdatedAt: now}
+		s.world.NextItemID++
+		p.Items = append(p.Items, it)
+		p.UpdatedAt = now
+		return http.StatusCreated, l.projectItem(p, it, nil, true), nil
+	})
 }
 
 // updateProjectItem serves PATCH .../items/{item_id}: sets the values of
@@ -420,61 +384,46 @@ func (s *Server) updateProjectItem(w http.ResponseWriter, r *http.Request) {
 			Value json.RawMessage `json:"value"`
 		} `json:"fields"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, e := s.projectLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	id, _ := strconv.ParseInt(r.PathValue("item_id"), 10, 64)
-	it := p.item(id)
-	if it == nil {
-		writeError(w, errNotFound)
-		return
-	}
-	if req.Fields == nil {
-		writeError(w, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "missing_field", Field: "fields"}))
-		return
-	}
-	// Validate every value before changing any.
-	values := map[int64]*fieldValue{}
-	var fieldIDs []int64
-	for i, fv := range *req.Fields {
-		var f *projectField
-		if fv.ID != nil {
-			f = p.field(*fv.ID)
+	s.serveWrite(w, r, &req, func() (int, any, *apiError) {
+		p, it, e := s.itemLocked(r)
+		if e != nil {
+			return 0, nil, e
 		}
-		if f == nil {
-			writeError(w, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: fmt.Sprintf("fields[%d].id", i)}))
-			return
+		if req.Fields == nil {
+			return 0, nil, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "missing_field", Field: "fields"})
 		}
-		v, ok := parseFieldValue(f, fv.Value)
-		if !ok {
-			writeError(w, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: fmt.Sprintf("fields[%d].value", i),
-				Message: fmt.Sprintf("Invalid value for %s field %q", f.DataType, f.Name)}))
-			return
+		// Validate every value before changing any.
+		values := map[int64]*fieldValue{}
+		var fieldIDs []int64
+		for i, fv := range *req.Fields {
+			var f *projectField
+			if fv.ID != nil {
+				f = p.field(*fv.ID)
+			}
+			if f == nil {
+				return 0, nil, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: fmt.Sprintf("fields[%d].id", i)})
+			}
+			v, ok := parseFieldValue(f, fv.Value)
+			if !ok {
+				return 0, nil, validationFailed(docsUpdateItem, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: fmt.Sprintf("fields[%d].value", i),
+					Message: fmt.Sprintf("Invalid value for %s field %q", f.DataType, f.Name)})
+			}
+			values[f.ID] = v
+			fieldIDs = append(fieldIDs, f.ID)
 		}
-		values[f.ID] = v
-		fieldIDs = append(fieldIDs, f.ID)
-	}
-	for fid, v := range values {
 		if it.Values == nil {
 			it.Values = map[int64]*fieldValue{}
 		}
-		if v == nil {
-			delete(it.Values, fid)
-		} else {
-			it.Values[fid] = v
+		for fid, v := range values {
+			if v == nil {
+				delete(it.Values, fid)
+			} else {
+				it.Values[fid] = v
+			}
 		}
-	}
-	it.UpdatedAt = s.now()
-	s.saveLocked()
-	writeJSON(w, r, http.StatusOK, s.linksLocked(r).projectItem(p, it, fieldIDs, false))
+		it.UpdatedAt = s.now()
+		return http.StatusOK, s.linksLocked(r).projectItem(p, it, fieldIDs, false), nil
+	})
 }
 
 // parseFieldValue reads a value for field f: a string for text and date
@@ -514,22 +463,15 @@ func parseFieldValue(f *projectField, raw json.RawMessage) (*fieldValue, bool) {
 
 // deleteProjectItem serves DELETE .../items/{item_id}.
 func (s *Server) deleteProjectItem(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, e := s.projectLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	id, _ := strconv.ParseInt(r.PathValue("item_id"), 10, 64)
-	if p.item(id) == nil {
-		writeError(w, errNotFound)
-		return
-	}
-	p.Items = slices.DeleteFunc(p.Items, func(it *projectItem) bool { return it.ID == id })
-	p.UpdatedAt = s.now()
-	s.saveLocked()
-	writeNoContent(w)
+	s.serveWrite(w, r, nil, func() (int, any, *apiError) {
+		p, it, e := s.itemLocked(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		p.Items = slices.DeleteFunc(p.Items, func(x *projectItem) bool { return x == it })
+		p.UpdatedAt = s.now()
+		return http.StatusNoContent, nil, nil
+	})
 }
 
 // ---------------------------------------------------------------------------

@@ -77,10 +77,8 @@ type issueDependenciesSummaryJSON struct {
 // issueByID finds an issue in any repository by its ID.
 func (w *world) issueByID(id int64) (*repository, *issue) {
 	for _, r := range w.Repos {
-		for _, is := range r.Issues {
-			if is.ID == id {
-				return r, is
-			}
+		if is := find(r.Issues, func(is *issue) bool { return is.ID == id }); is != nil {
+			return r, is
 		}
 	}
 	return nil, nil
@@ -226,6 +224,19 @@ func (s *Server) listBlocking(w http.ResponseWriter, r *http.Request) {
 	s.listIssuesByID(w, r, "dependencies/blocking", func(is *issue) []int64 { return is.Blocking })
 }
 
+// otherIssue finds the issue a request body names by ID: missing is a 422
+// naming field, unknown a 404.
+func (s *Server) otherIssue(id *int64, doc, resource, field string) (*repository, *issue, *apiError) {
+	if id == nil {
+		return nil, nil, validationFailed(doc, validationError{Resource: resource, Code: "missing_field", Field: field})
+	}
+	repo, is := s.world.issueByID(*id)
+	if is == nil {
+		return nil, nil, errNotFound
+	}
+	return repo, is, nil
+}
+
 // addSubIssue serves POST .../issues/{number}/sub_issues: the issue with
 // sub_issue_id becomes the last sub-issue. As on GitHub, an issue already
 // a sub-issue of this parent, or of another without replace_parent, is
@@ -235,49 +246,38 @@ func (s *Server) addSubIssue(w http.ResponseWriter, r *http.Request) {
 		SubIssueID    *int64 `json:"sub_issue_id"`
 		ReplaceParent bool   `json:"replace_parent"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo, parent, e := s.issueLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.SubIssueID == nil {
-		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "missing_field", Field: "sub_issue_id"}))
-		return
-	}
-	_, sub := s.world.issueByID(*req.SubIssueID)
-	switch {
-	case sub == nil:
-		writeError(w, errNotFound)
-		return
-	case sub == parent:
-		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "An issue cannot be a sub-issue of itself"}))
-		return
-	case sub.ParentID == parent.ID:
-		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "Issue may not contain duplicate sub-issues"}))
-		return
-	case sub.ParentID != 0 && !req.ReplaceParent:
-		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: "Sub-issue may only have one parent"}))
-		return
-	case len(parent.SubIssueIDs) >= maxSubIssues:
-		writeError(w, validationFailed(docsSubIssues, validationError{Resource: "Issue", Code: "custom", Field: "sub_issue_id", Message: fmt.Sprintf("Parent may have at most %d sub-issues", maxSubIssues)}))
-		return
-	}
-	if sub.ParentID != 0 {
-		if _, old := s.world.issueByID(sub.ParentID); old != nil {
-			old.SubIssueIDs = slices.DeleteFunc(old.SubIssueIDs, func(id int64) bool { return id == sub.ID })
+	s.serveIssueWrite(w, r, &req, func(repo *repository, parent *issue) (int, any, *apiError) {
+		_, sub, e := s.otherIssue(req.SubIssueID, docsSubIssues, "Issue", "sub_issue_id")
+		no := func(msg string) (int, any, *apiError) {
+			return 0, nil, refused(docsSubIssues, "Issue", "sub_issue_id", msg)
 		}
-	}
-	sub.ParentID = parent.ID
-	parent.SubIssueIDs = append(parent.SubIssueIDs, sub.ID)
-	parent.UpdatedAt = s.now()
-	s.saveLocked()
-	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).issue(repo, parent))
+		switch {
+		case e != nil:
+			return 0, nil, e
+		case sub == parent:
+			return no("An issue cannot be a sub-issue of itself")
+		case sub.ParentID == parent.ID:
+			return no("Issue may not contain duplicate sub-issues")
+		case sub.ParentID != 0 && !req.ReplaceParent:
+			return no("Sub-issue may only have one parent")
+		case len(parent.SubIssueIDs) >= maxSubIssues:
+			return no(fmt.Sprintf("Parent may have at most %d sub-issues", maxSubIssues))
+		}
+		if sub.ParentID != 0 {
+			if _, old := s.world.issueByID(sub.ParentID); old != nil {
+				old.SubIssueIDs = without(old.SubIssueIDs, sub.ID)
+			}
+		}
+		sub.ParentID = parent.ID
+		parent.SubIssueIDs = append(parent.SubIssueIDs, sub.ID)
+		parent.UpdatedAt = s.now()
+		return http.StatusCreated, s.linksLocked(r).issue(repo, parent), nil
+	})
+}
+
+// without returns ids without id.
+func without(ids []int64, id int64) []int64 {
+	return slices.DeleteFunc(ids, func(x int64) bool { return x == id })
 }
 
 // removeSubIssue serves DELETE .../issues/{number}/sub_issue.
@@ -285,31 +285,19 @@ func (s *Server) removeSubIssue(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		SubIssueID *int64 `json:"sub_issue_id"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, parent, e := s.issueLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.SubIssueID == nil {
-		writeError(w, &apiError{status: http.StatusBadRequest, Message: "sub_issue_id is required", DocumentationURL: docsSubIssues})
-		return
-	}
-	subRepo, sub := s.world.issueByID(*req.SubIssueID)
-	if sub == nil || sub.ParentID != parent.ID {
-		writeError(w, errNotFound)
-		return
-	}
-	sub.ParentID = 0
-	parent.SubIssueIDs = slices.DeleteFunc(parent.SubIssueIDs, func(id int64) bool { return id == sub.ID })
-	parent.UpdatedAt = s.now()
-	s.saveLocked()
-	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(subRepo, sub))
+	s.serveIssueWrite(w, r, &req, func(_ *repository, parent *issue) (int, any, *apiError) {
+		if req.SubIssueID == nil {
+			return 0, nil, &apiError{status: http.StatusBadRequest, Message: "sub_issue_id is required", DocumentationURL: docsSubIssues}
+		}
+		subRepo, sub := s.world.issueByID(*req.SubIssueID)
+		if sub == nil || sub.ParentID != parent.ID {
+			return 0, nil, errNotFound
+		}
+		sub.ParentID = 0
+		parent.SubIssueIDs = without(parent.SubIssueIDs, sub.ID)
+		parent.UpdatedAt = s.now()
+		return http.StatusOK, s.linksLocked(r).issue(subRepo, sub), nil
+	})
 }
 
 // reprioritizeSubIssue serves PATCH .../issues/{number}/sub_issues/priority:
@@ -320,51 +308,35 @@ func (s *Server) reprioritizeSubIssue(w http.ResponseWriter, r *http.Request) {
 		AfterID    *int64 `json:"after_id"`
 		BeforeID   *int64 `json:"before_id"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo, parent, e := s.issueLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	invalid := func(field string) {
+	s.serveIssueWrite(w, r, &req, func(repo *repository, parent *issue) (int, any, *apiError) {
 		// GitHub answers this operation with a "Validation Error Simple":
 		// its errors are strings, not objects.
-		body, _ := json.Marshal(map[string]any{"message": "Validation Failed", "errors": []string{field + " is invalid"},
-			"documentation_url": "https://docs.github.com/rest/issues/sub-issues#reprioritize-sub-issue"})
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_, _ = w.Write(body)
-	}
-	if req.SubIssueID == nil || !slices.Contains(parent.SubIssueIDs, *req.SubIssueID) {
-		invalid("sub_issue_id")
-		return
-	}
-	if (req.AfterID == nil) == (req.BeforeID == nil) {
-		invalid("after_id")
-		return
-	}
-	anchor, field := req.AfterID, "after_id"
-	if req.BeforeID != nil {
-		anchor, field = req.BeforeID, "before_id"
-	}
-	if *anchor == *req.SubIssueID || !slices.Contains(parent.SubIssueIDs, *anchor) {
-		invalid(field)
-		return
-	}
-	ids := slices.DeleteFunc(slices.Clone(parent.SubIssueIDs), func(id int64) bool { return id == *req.SubIssueID })
-	at := slices.Index(ids, *anchor)
-	if req.AfterID != nil {
-		at++
-	}
-	parent.SubIssueIDs = slices.Insert(ids, at, *req.SubIssueID)
-	parent.UpdatedAt = s.now()
-	s.saveLocked()
-	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(repo, parent))
+		invalid := func(field string) (int, any, *apiError) {
+			return 0, nil, &apiError{status: http.StatusUnprocessableEntity, Message: "Validation Failed", Errors: []string{field + " is invalid"},
+				DocumentationURL: "https://docs.github.com/rest/issues/sub-issues#reprioritize-sub-issue"}
+		}
+		if req.SubIssueID == nil || !slices.Contains(parent.SubIssueIDs, *req.SubIssueID) {
+			return invalid("sub_issue_id")
+		}
+		if (req.AfterID == nil) == (req.BeforeID == nil) {
+			return invalid("after_id")
+		}
+		anchor, field := req.AfterID, "after_id"
+		if req.BeforeID != nil {
+			anchor, field = req.BeforeID, "before_id"
+		}
+		if *anchor == *req.SubIssueID || !slices.Contains(parent.SubIssueIDs, *anchor) {
+			return invalid(field)
+		}
+		ids := without(slices.Clone(parent.SubIssueIDs), *req.SubIssueID)
+		at := slices.Index(ids, *anchor)
+		if req.AfterID != nil {
+			at++
+		}
+		parent.SubIssueIDs = slices.Insert(ids, at, *req.SubIssueID)
+		parent.UpdatedAt = s.now()
+		return http.StatusOK, s.linksLocked(r).issue(repo, parent), nil
+	})
 }
 
 // addBlockedBy serves POST .../issues/{number}/dependencies/blocked_by.
@@ -372,69 +344,41 @@ func (s *Server) addBlockedBy(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		IssueID *int64 `json:"issue_id"`
 	}
-	if e := decodeBody(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo, is, e := s.issueLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.IssueID == nil {
-		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "missing_field", Field: "issue_id"}))
-		return
-	}
-	_, blocker := s.world.issueByID(*req.IssueID)
-	switch {
-	case blocker == nil:
-		writeError(w, errNotFound)
-		return
-	case blocker == is:
-		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "An issue cannot be blocked by itself"}))
-		return
-	case slices.Contains(is.BlockedBy, blocker.ID):
-		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "Issue is already blocked by this issue"}))
-		return
-	case slices.Contains(blocker.BlockedBy, is.ID):
-		writeError(w, validationFailed(docsDependencies, validationError{Resource: "IssueDependency", Code: "custom", Field: "issue_id", Message: "Dependencies may not form a cycle"}))
-		return
-	}
-	is.BlockedBy = append(is.BlockedBy, blocker.ID)
-	blocker.Blocking = append(blocker.Blocking, is.ID)
-	is.UpdatedAt = s.now()
-	s.saveLocked()
-	writeJSON(w, r, http.StatusCreated, s.linksLocked(r).issue(repo, is))
+	s.serveIssueWrite(w, r, &req, func(repo *repository, is *issue) (int, any, *apiError) {
+		_, blocker, e := s.otherIssue(req.IssueID, docsDependencies, "IssueDependency", "issue_id")
+		no := func(msg string) (int, any, *apiError) {
+			return 0, nil, refused(docsDependencies, "IssueDependency", "issue_id", msg)
+		}
+		switch {
+		case e != nil:
+			return 0, nil, e
+		case blocker == is:
+			return no("An issue cannot be blocked by itself")
+		case slices.Contains(is.BlockedBy, blocker.ID):
+			return no("Issue is already blocked by this issue")
+		case slices.Contains(blocker.BlockedBy, is.ID):
+			return no("Dependencies may not form a cycle")
+		}
+		is.BlockedBy = append(is.BlockedBy, blocker.ID)
+		blocker.Blocking = append(blocker.Blocking, is.ID)
+		is.UpdatedAt = s.now()
+		return http.StatusCreated, s.linksLocked(r).issue(repo, is), nil
+	})
 }
 
 // removeBlockedBy serves DELETE .../dependencies/blocked_by/{issue_id}.
 func (s *Server) removeBlockedBy(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, is, e := s.issueLocked(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("issue_id"), 10, 64)
-	if err != nil || !slices.Contains(is.BlockedBy, id) {
-		writeError(w, errNotFound)
-		return
-	}
-	is.BlockedBy = slices.DeleteFunc(is.BlockedBy, func(b int64) bool { return b == id })
-	is.UpdatedAt = s.now()
-	br, blocker := s.world.issueByID(id)
-	if blocker != nil {
-		blocker.Blocking = slices.DeleteFunc(blocker.Blocking, func(b int64) bool { return b == is.ID })
-	}
-	s.saveLocked()
-	if blocker == nil {
-		writeError(w, errNotFound)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, s.linksLocked(r).issue(br, blocker))
+	s.serveIssueWrite(w, r, nil, func(_ *repository, is *issue) (int, any, *apiError) {
+		id, err := strconv.ParseInt(r.PathValue("issue_id"), 10, 64)
+		br, blocker := s.world.issueByID(id)
+		if err != nil || !slices.Contains(is.BlockedBy, id) || blocker == nil {
+			return 0, nil, errNotFound
+		}
+		is.BlockedBy = without(is.BlockedBy, id)
+		is.UpdatedAt = s.now()
+		blocker.Blocking = without(blocker.Blocking, is.ID)
+		return http.StatusOK, s.linksLocked(r).issue(br, blocker), nil
+	})
 }
 
 // listOrgIssueTypes serves GET /orgs/{org}/issue-types.

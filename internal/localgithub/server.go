@@ -599,9 +599,9 @@ func newRequestID() string {
 // apiError is an error answer in GitHub's shape.
 type apiError struct {
 	status           int
-	Message          string            `json:"message"`
-	Errors           []validationError `json:"errors,omitempty"`
-	DocumentationURL string            `json:"documentation_url,omitempty"`
+	Message          string `json:"message"`
+	Errors           any    `json:"errors,omitempty"` // []validationError, or []string for a "Validation Error Simple"
+	DocumentationURL string `json:"documentation_url,omitempty"`
 	location         string
 }
 
@@ -628,6 +628,12 @@ var (
 
 func validationFailed(doc string, errs ...validationError) *apiError {
 	return &apiError{status: http.StatusUnprocessableEntity, Message: "Validation Failed", Errors: errs, DocumentationURL: doc}
+}
+
+// refused is a 422 with one error of code custom: what GitHub answers
+// when a request is well formed but breaks one of its rules.
+func refused(doc, resource, field, message string) *apiError {
+	return validationFailed(doc, validationError{Resource: resource, Code: "custom", Field: field, Message: message})
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

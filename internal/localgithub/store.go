@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -179,12 +180,7 @@ func (w *world) formerRepo(owner, name string) *repository {
 
 // repoByID finds a repository by its id.
 func (w *world) repoByID(id int64) *repository {
-	for _, r := range w.Repos {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
+	return find(w.Repos, func(r *repository) bool { return r.ID == id })
 }
 
 // addRepo creates a repository with GitHub's default labels.
@@ -219,52 +215,27 @@ func (w *world) newCommentID() int64 {
 
 // issue finds an issue by number.
 func (r *repository) issue(number int) *issue {
-	for _, is := range r.Issues {
-		if is.Number == number {
-			return is
-		}
-	}
-	return nil
+	return find(r.Issues, func(is *issue) bool { return is.Number == number })
 }
 
 // removeIssue takes an issue out of the repository.
 func (r *repository) removeIssue(number int) {
-	for i, is := range r.Issues {
-		if is.Number == number {
-			r.Issues = append(r.Issues[:i], r.Issues[i+1:]...)
-			return
-		}
-	}
+	r.Issues = slices.DeleteFunc(r.Issues, func(is *issue) bool { return is.Number == number })
 }
 
 // wasDeleted reports whether the issue number belonged to a deleted issue.
 func (r *repository) wasDeleted(number int) bool {
-	for _, n := range r.Deleted {
-		if n == number {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.Deleted, number)
 }
 
 // label finds a label by name, ignoring case as GitHub does.
 func (r *repository) label(name string) *label {
-	for _, l := range r.Labels {
-		if strings.EqualFold(l.Name, name) {
-			return l
-		}
-	}
-	return nil
+	return find(r.Labels, func(l *label) bool { return strings.EqualFold(l.Name, name) })
 }
 
 // labelByID finds a label by id.
 func (r *repository) labelByID(id int64) *label {
-	for _, l := range r.Labels {
-		if l.ID == id {
-			return l
-		}
-	}
-	return nil
+	return find(r.Labels, func(l *label) bool { return l.ID == id })
 }
 
 // ensureLabel returns the label with the name, creating it with GitHub's
@@ -280,12 +251,7 @@ func (w *world) ensureLabel(r *repository, name string) *label {
 
 // hasLabel reports whether the issue carries the label.
 func (is *issue) hasLabel(id int64) bool {
-	for _, l := range is.LabelIDs {
-		if l == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(is.LabelIDs, id)
 }
 
 // loadWorld reads a data file; a missing file yields an empty world.

@@ -183,30 +183,29 @@ func releaseIndex(x *issueIndex) {
 // repository's webhooks work, so its view may serve polling callers for
 // longer (see webhookTrust), without a refresh now.
 func NoteDelivery(owner, repo string, id int64) {
-	name := strings.ToLower(owner + "/" + repo)
-	indexesMu.Lock()
-	defer indexesMu.Unlock()
-	for _, x := range indexes {
-		x.mu.Lock()
-		if x.owner == name || (id > 0 && x.repoID == id) {
-			x.deliveredAt = time.Now()
-		}
-		x.mu.Unlock()
-	}
+	eachIndexOf(owner, repo, id, func(x *issueIndex) { x.deliveredAt = time.Now() })
 }
 
 // InvalidateRepository tells every index of the repository (by owner/name,
 // or by GitHub's ID when known) that GitHub reported a change, so that the
 // next caller refreshes it at once instead of within indexFreshFor.
 func InvalidateRepository(owner, repo string, id int64) {
+	eachIndexOf(owner, repo, id, func(x *issueIndex) {
+		x.dirty = true
+		x.deliveredAt = time.Now()
+	})
+}
+
+// eachIndexOf calls note, under the index's lock, for every index of the
+// repository named by owner/name or (when known) by GitHub's ID.
+func eachIndexOf(owner, repo string, id int64, note func(*issueIndex)) {
 	name := strings.ToLower(owner + "/" + repo)
 	indexesMu.Lock()
 	defer indexesMu.Unlock()
 	for _, x := range indexes {
 		x.mu.Lock()
 		if x.owner == name || (id > 0 && x.repoID == id) {
-			x.dirty = true
-			x.deliveredAt = time.Now()
+			note(x)
 		}
 		x.mu.Unlock()
 	}
