@@ -60,6 +60,8 @@ type ImprovementPhaseReconciler struct {
 
 	// boards keeps each journey's project between reconciles.
 	boards boards
+	// issueTypes keeps each journey's organisation's issue types a while.
+	issueTypes issueTypeCache
 
 	// retries backs off per phase after GitHub failures, capped by the
 	// phase's sync interval; see githubFailed.
@@ -91,6 +93,7 @@ func (r *ImprovementPhaseReconciler) phaseSteps() []phaseStep {
 		{Name: "trackIssues", Run: r.trackIssues},
 		{Name: "verifyOutcomes", Run: r.verifyOutcomes},
 		{Name: "openPlannedWork", Run: r.openPlannedWork},
+		{Name: "syncParent", Run: r.syncParent},
 		{Name: "syncBoard", Run: r.syncBoard},
 		{Name: "checkExitCriteria", Run: r.checkExitCriteria},
 	}
@@ -230,11 +233,11 @@ func (r *ImprovementPhaseReconciler) verifyLateOutcomes(ctx context.Context, run
 // holdCompletedOrSuspended: completion is final (neither suspend nor a change
 // of the phase before it undoes it, so the phases after it keep going), and
 // a suspended phase neither opens nor tracks issues.
-func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(_ context.Context, run *phaseRun) (steps.Result, error) {
+func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	if ph.Status.State == cxv1.PhaseCompleted {
 		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
-		return steps.Done(0), nil
+		return steps.Done(0).Merge(r.closeParentOfCompleted(ctx, run)), nil
 	}
 	if ptr.Deref(ph.Spec.Suspend, false) {
 		ph.Status.State = cxv1.PhaseSuspended
@@ -256,6 +259,7 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.boards.forget(client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name})
+			r.issueTypes.forget(client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name})
 			// Not Stalled: applying a directory often creates phases before
 			// their journey, and the journey's creation wakes the phase.
 			run.ready.Progress(cxv1.ReasonJourneyNotFound,
@@ -298,10 +302,10 @@ func (r *ImprovementPhaseReconciler) gateOnPreviousPhase(ctx context.Context, ru
 		// A phase still waiting when its deadline passes is Late: look again then.
 		if d := burnup.ParseDeadline(run.ph.Spec.Deadline); !d.IsZero() {
 			if until := d.AddDate(0, 0, 1).Sub(r.Clock.Now()); until > 0 {
-				return steps.Done(until + time.Second), nil
+				return steps.Done(until + time.Second).Merge(r.parentWhileWaiting(ctx, run)), nil
 			}
 		}
-		return steps.Done(0), nil
+		return steps.Done(0).Merge(r.parentWhileWaiting(ctx, run)), nil
 	}
 	return steps.Result{}, nil
 }
@@ -443,7 +447,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 
 // checkExitCriteria completes the phase when its exit criteria hold, and
 // otherwise says how far it is and polls it every sync interval.
-func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *phaseRun) (steps.Result, error) {
+func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	if run.githubErr == nil {
 		if run.budgetWait > 0 {
@@ -470,7 +474,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(_ context.Context, run *p
 		ph.Status.CompletedAt = &completed
 		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progress.Summary)
 		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
-		return steps.Done(0), nil
+		return steps.Done(0).Merge(r.closeParent(ctx, run)), nil
 	}
 	run.ready.Ready(cxv1.ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
 	if run.githubErr != nil {
@@ -585,9 +589,18 @@ var phaseStateChanged = predicate.Or[client.Object](predicate.GenerationChangedP
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*cxv1.ImprovementPhase)
 		n, ok2 := e.ObjectNew.(*cxv1.ImprovementPhase)
-		return !ok1 || !ok2 || o.Status.State != n.Status.State
+		return !ok1 || !ok2 || o.Status.State != n.Status.State || parentNumber(o) != parentNumber(n)
 	},
 })
+
+// parentNumber is the phase's parent issue (0: none yet): a phase waiting
+// on this one marks its own parent blocked by it.
+func parentNumber(ph *cxv1.ImprovementPhase) int64 {
+	if ph.Status.Parent == nil {
+		return 0
+	}
+	return ph.Status.Parent.Issue
+}
 
 func (r *ImprovementPhaseReconciler) phasesOfJourney(ctx context.Context, o client.Object) []reconcile.Request {
 	phases, err := phasesOf(ctx, r.Client, o.GetNamespace(), o.GetName())

@@ -325,6 +325,54 @@ type GitHubTracker struct {
 	// organisation's Projects read and write permission.
 	// +optional
 	Project GitHubProject `json:"project,omitzero"`
+
+	// parentIssues opts in to one parent issue per phase, for example
+	// "Improve: quick wins of nature-park-visit", whose sub-issues are the
+	// phase's issues, so that GitHub shows the phase's progress on it. A
+	// phase waiting for another (spec.after) has its parent issue blocked
+	// by the earlier phase's; a phase's parent is closed when it
+	// completes. The dashboard issue links the parents.
+	// +optional
+	ParentIssues *bool `json:"parentIssues,omitempty"`
+
+	// issueTypes gives cxloop's issues the issue types the repository's
+	// organisation defines (Settings → Planning → Issue types), by phase.
+	// A type the organisation does not define is left out, and labels are
+	// kept either way: repositories without types still sort by labels.
+	// The credentials need to read the organisation's issue types.
+	// +optional
+	IssueTypes IssueTypeMapping `json:"issueTypes,omitzero"`
+}
+
+// IssueTypeMapping names the issue type of each kind of issue cxloop opens,
+// for example discovery: Task, improve: Feature.
+// +kubebuilder:validation:MinProperties=1
+type IssueTypeMapping struct {
+	// discovery is the type of the Discovery phase's gaps.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Discovery string `json:"discovery,omitempty"`
+	// improve is the type of the quick wins.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Improve string `json:"improve,omitempty"`
+	// perfection is the type of the long-term improvements.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Perfection string `json:"perfection,omitempty"`
+	// personalization is the type of the per-persona work.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Personalization string `json:"personalization,omitempty"`
+	// parent is the type of the phases' parent issues (spec.tracker.github.parentIssues).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Parent string `json:"parent,omitempty"`
 }
 
 // GitHubProject names a GitHub Project (v2) of an organisation or a user.

@@ -283,6 +283,17 @@ type PhaseItem struct {
 	// (spec.tracker.github.project of the journey).
 	// +optional
 	Board ItemBoard `json:"board,omitzero"`
+	// subIssueOf is the phase's parent issue this issue was made a
+	// sub-issue of (spec.tracker.github.parentIssues).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	SubIssueOf int64 `json:"subIssueOf,omitempty"`
+	// issueType is the issue type cxloop gave the issue
+	// (spec.tracker.github.issueTypes).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	IssueType string `json:"issueType,omitempty"`
 }
 
 // BoardItemState says whether an issue is on the project.
@@ -431,6 +442,41 @@ type ImprovementPhaseStatus struct {
 	// closedAt.
 	// +optional
 	Forecast *PhaseForecast `json:"forecast,omitempty"`
+	// parent is the phase's parent issue, whose sub-issues are the phase's
+	// issues (spec.tracker.github.parentIssues of the journey).
+	// +optional
+	Parent *PhaseParent `json:"parent,omitempty"`
+}
+
+// PhaseParent is a phase's parent issue on GitHub.
+type PhaseParent struct {
+	// issue is the parent issue's number (0 while its first attempt may
+	// still land).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Issue int64 `json:"issue,omitempty"`
+	// url is the parent issue's web address.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url,omitempty"`
+	// attemptedAt is when cxloop last tried to open the parent issue: an
+	// attempt whose answer was lost may still land, and is waited for
+	// rather than repeated.
+	// +optional
+	AttemptedAt *metav1.Time `json:"attemptedAt,omitempty"`
+	// blockedBy is the earlier phase's parent issue this one was marked
+	// blocked by.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	BlockedBy int64 `json:"blockedBy,omitempty"`
+	// issueType is the issue type cxloop gave the parent issue.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	IssueType string `json:"issueType,omitempty"`
+	// closed says cxloop closed the parent issue when the phase completed.
+	// +optional
+	Closed bool `json:"closed,omitempty"`
 }
 
 // ImprovementPhase is one phase of the continuous-improvement method for

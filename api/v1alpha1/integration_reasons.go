@@ -37,6 +37,9 @@ const (
 	// ReasonBoardItemRemoved: Event; a person removed an issue's item from the
 	// project, and cxloop leaves it removed.
 	ReasonBoardItemRemoved = "BoardItemRemoved"
+	// ReasonSubIssueLeft: Event; a person gave one of the phase's issues
+	// another parent issue, and cxloop leaves it there.
+	ReasonSubIssueLeft = "SubIssueLeft"
 )
 
 // Reasons of the MeasuresReady condition (internal/metricsource), one per

@@ -335,8 +335,13 @@ func phaseRow(p *cxv1.ImprovementPhase, now time.Time) string {
 	if p.Status.State == cxv1.PhasePending || p.Status.State == "" {
 		bar = "not started" // never a bar: 0/0 would read as done
 	}
+	name := markdown.Line(p.Name)
+	if pa := p.Status.Parent; pa != nil && pa.Issue > 0 {
+		// GitHub links #N and shows its sub-issues' progress beside it.
+		name += fmt.Sprintf(" (#%d)", pa.Issue)
+	}
 	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %d/%d |",
-		orDash(markdown.Line(string(p.Spec.Type))), markdown.Line(p.Name), markdown.Line(state),
+		orDash(markdown.Line(string(p.Spec.Type))), name, markdown.Line(state),
 		orDash(markdown.Line(p.Spec.Owner)), orDash(markdown.Line(p.Spec.Budget)), deadline,
 		bar, prog.Closed, prog.Total)
 }

@@ -1,0 +1,438 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/exactlyonce"
+	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
+)
+
+// maxLinksPerReconcile bounds the sub-issue links and issue types one
+// reconcile sends (two or three requests each), as maxBoardItemsPerReconcile
+// bounds the board's.
+const maxLinksPerReconcile = 10
+
+// issueRelations is a tracker that can link issues and give them types:
+// *tracker.Client.
+type issueRelations interface {
+	EnsureSubIssue(ctx context.Context, parent, child int) error
+	EnsureBlockedBy(ctx context.Context, number, blocker int) error
+	IssueTypes(ctx context.Context) ([]tracker.IssueType, error)
+	SetIssueType(ctx context.Context, number int, typeName string) error
+}
+
+// parentIssues reports whether the journey asks for phase parent issues.
+func parentIssues(cj *cxv1.CustomerJourney) bool {
+	return cj.Spec.Tracker != nil && cj.Spec.Tracker.GitHub != nil && ptr.Deref(cj.Spec.Tracker.GitHub.ParentIssues, false)
+}
+
+// issueTypeOf is the issue type the journey names for a phase's issues
+// (parent: for its parent issue); "" for none.
+func issueTypeOf(cj *cxv1.CustomerJourney, phaseType cxv1.PhaseType, parent bool) string {
+	if cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
+		return ""
+	}
+	m := cj.Spec.Tracker.GitHub.IssueTypes
+	if parent {
+		return m.Parent
+	}
+	switch phaseType {
+	case cxv1.PhaseDiscovery:
+		return m.Discovery
+	case cxv1.PhaseImprove:
+		return m.Improve
+	case cxv1.PhasePerfection:
+		return m.Perfection
+	case cxv1.PhasePersonalization:
+		return m.Personalization
+	}
+	return ""
+}
+
+// syncParent keeps the phase's parent issue (spec.tracker.github.parentIssues):
+// opened once the phase has opened work, blocked by the earlier phase's
+// parent, with the phase's issues as its sub-issues; and gives the issues
+// the journey's issue types. Like the board it comes after the issues, and
+// a failure holds nothing else back.
+//
+// Exactly once: the parent is opened through exactlyonce.Attempts with its
+// attempt in status.parent, as an item's; a sub-issue link or a dependency
+// looks before it adds (tracker.EnsureSubIssue), and is recorded when done.
+func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseRun) (steps.Result, error) {
+	var rl *tracker.RateLimitError
+	if run.tr == nil || errors.As(run.githubErr, &rl) || run.tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
+		return steps.Result{}, nil // the issues go first
+	}
+	rel, ok := run.tr.(issueRelations)
+	if !ok {
+		return steps.Result{}, nil
+	}
+	if parentIssues(run.cj) && opensWork(run.ph) {
+		if res, done, err := r.ensureParent(ctx, run); !done || err != nil {
+			return res, err
+		}
+		if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
+			return r.relationFailed(run, "marking the parent issue blocked", err)
+		}
+	}
+	return r.linkAndTypeItems(ctx, run, rel)
+}
+
+// opensWork: the phase has opened at least one issue.
+func opensWork(ph *cxv1.ImprovementPhase) bool {
+	for _, it := range ph.Status.Items {
+		if it.Issue != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// parentMark keeps the parent issue's attempt in status.parent.
+type parentMark struct {
+	ph  *cxv1.ImprovementPhase
+	gen int64
+}
+
+func (m parentMark) Set(at time.Time) {
+	t := metav1.NewTime(at)
+	if m.ph.Status.Parent == nil {
+		m.ph.Status.Parent = &cxv1.PhaseParent{}
+	}
+	m.ph.Status.Parent.AttemptedAt = &t
+	m.ph.Status.Progress = progressOf(m.ph.Status.Items)
+	m.ph.Status.ObservedGeneration = m.gen
+}
+
+func (m parentMark) Clear() {
+	if m.ph.Status.Parent != nil {
+		m.ph.Status.Parent.AttemptedAt = nil
+	}
+}
+
+// ensureParent opens the phase's parent issue unless status.parent holds
+// it. done is false while it is not there (an attempt waits out its grace,
+// or the request failed).
+func (r *ImprovementPhaseReconciler) ensureParent(ctx context.Context, run *phaseRun) (_ steps.Result, done bool, _ error) {
+	if p := run.ph.Status.Parent; p != nil && p.Issue != 0 {
+		return steps.Result{}, true, nil
+	}
+	attempts := r.attempts()
+	var at *metav1.Time
+	if p := run.ph.Status.Parent; p != nil {
+		at = p.AttemptedAt
+	}
+	v := attempts.Check(attemptTime(at), false)
+	item := workitem.ForPhaseParent(run.pc)
+	key := workitem.TrackerKey(run.ph.Namespace, run.cj.Name, item.Key)
+	if is, ok := run.issues[key]; ok {
+		// Listed already: an attempt whose answer was lost landed.
+		r.recordParent(run, is, false)
+		return steps.Result{}, true, nil
+	}
+	if !v.Send() {
+		return steps.Requeue(max(time.Second, v.Wait)), false, nil // an earlier attempt may still land
+	}
+	opened, err := attempts.Open(ctx, parentMark{ph: run.ph, gen: run.gen},
+		lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
+		leaderGate{r.leader}, run.tr, tracker.IssueRequest{
+			Key: key, Title: item.Title, Body: item.Body, Labels: item.Labels, Assignees: run.pc.Assignees,
+			Attempted: v.Attempted,
+		})
+	if exactlyonce.Superseded(err) || errors.Is(err, errNotLeader) || tracker.SendByPassed(err) {
+		run.superseded = true
+		return steps.Done(supersededRetry), false, nil
+	}
+	if err != nil && !opened.Sent {
+		return steps.Done(0), false, err
+	}
+	if err != nil {
+		res, err := r.relationFailed(run, "opening the phase's parent issue", err)
+		if run.ph.Status.Parent != nil && run.ph.Status.Parent.AttemptedAt != nil {
+			res = res.Merge(steps.Requeue(r.createGrace()))
+		}
+		return res, false, err
+	}
+	r.recordParent(run, opened.Issue, opened.Created)
+	return steps.Result{}, true, nil
+}
+
+func (r *ImprovementPhaseReconciler) recordParent(run *phaseRun, is tracker.Issue, created bool) {
+	p := run.ph.Status.Parent
+	if p == nil {
+		p = &cxv1.PhaseParent{}
+		run.ph.Status.Parent = p
+	}
+	p.Issue, p.URL, p.AttemptedAt = int64(is.Number), is.URL, nil
+	run.progressed = true
+	if created {
+		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "opened parent issue #%d: %s", is.Number, is.Title)
+	}
+}
+
+// ensureBlockedBy marks the parent blocked by the parent of the phase named
+// in spec.after, once that one exists.
+func (r *ImprovementPhaseReconciler) ensureBlockedBy(ctx context.Context, run *phaseRun, rel issueRelations) error {
+	p := run.ph.Status.Parent
+	if run.ph.Spec.After == "" || p == nil || p.Issue == 0 || p.BlockedBy != 0 {
+		return nil
+	}
+	var prev cxv1.ImprovementPhase
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.After}, &prev); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if prev.Status.Parent == nil || prev.Status.Parent.Issue == 0 {
+		return nil // the earlier phase's parent is not there yet: its status change wakes this phase
+	}
+	if err := rel.EnsureBlockedBy(ctx, int(p.Issue), int(prev.Status.Parent.Issue)); err != nil {
+		return err
+	}
+	p.BlockedBy = prev.Status.Parent.Issue
+	run.progressed = true
+	return nil
+}
+
+// linkAndTypeItems makes the phase's issues sub-issues of its parent and
+// gives them (and the parent) the journey's issue type, a few per reconcile.
+func (r *ImprovementPhaseReconciler) linkAndTypeItems(ctx context.Context, run *phaseRun, rel issueRelations) (steps.Result, error) {
+	parent := int64(0)
+	if p := run.ph.Status.Parent; parentIssues(run.cj) && p != nil {
+		parent = p.Issue
+	}
+	itemType, parentType := issueTypeOf(run.cj, run.ph.Spec.Type, false), issueTypeOf(run.cj, run.ph.Spec.Type, true)
+	types, err := r.definedTypes(ctx, run, rel, itemType, parentType)
+	if err != nil {
+		return r.relationFailed(run, "reading the organisation's issue types", err)
+	}
+	sent := 0
+	if p := run.ph.Status.Parent; parent != 0 && parentType != "" && types[strings.ToLower(parentType)] && p.IssueType != parentType {
+		if err := rel.SetIssueType(ctx, int(parent), parentType); err != nil {
+			return r.relationFailed(run, "giving the parent issue its type", err)
+		}
+		p.IssueType = parentType
+		sent++
+	}
+	for i := range run.ph.Status.Items {
+		it := &run.ph.Status.Items[i]
+		if it.Issue == 0 || it.State == cxv1.ItemObsolete {
+			continue
+		}
+		link := parent != 0 && it.SubIssueOf != parent
+		typed := itemType != "" && types[strings.ToLower(itemType)] && it.IssueType != itemType
+		if !link && !typed {
+			continue
+		}
+		if sent >= maxLinksPerReconcile {
+			return steps.Requeue(time.Millisecond), nil // the rest in the next reconcile
+		}
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 && sent > 0 {
+			return steps.Requeue(d), nil
+		}
+		sent++
+		if link {
+			if err := rel.EnsureSubIssue(ctx, int(parent), int(it.Issue)); err != nil && !r.leftWithAnotherParent(run, it, err) {
+				return r.relationFailed(run, fmt.Sprintf("making issue #%d a sub-issue of #%d", it.Issue, parent), err)
+			}
+			it.SubIssueOf = parent
+		}
+		if typed {
+			if err := rel.SetIssueType(ctx, int(it.Issue), itemType); err != nil {
+				return r.relationFailed(run, fmt.Sprintf("giving issue #%d its type", it.Issue), err)
+			}
+			it.IssueType = itemType
+		}
+		run.progressed = true
+	}
+	return steps.Result{}, nil
+}
+
+// leftWithAnotherParent: GitHub refused the link because a person gave
+// the issue another parent. cxloop leaves it there and says so once.
+func (r *ImprovementPhaseReconciler) leftWithAnotherParent(run *phaseRun, it *cxv1.PhaseItem, err error) bool {
+	var ae *tracker.APIError
+	if !errors.As(err, &ae) || ae.Reason != cxv1.ReasonValidationFailed {
+		return false
+	}
+	r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonSubIssueLeft, "Link",
+		"issue #%d has another parent issue, set by a person; cxloop leaves it there", it.Issue)
+	return true
+}
+
+// definedTypes are the issue types the organisation defines (lower-case
+// names), asked only when the journey maps a type this run needs.
+func (r *ImprovementPhaseReconciler) definedTypes(ctx context.Context, run *phaseRun, rel issueRelations, names ...string) (map[string]bool, error) {
+	need := false
+	for _, n := range names {
+		need = need || n != ""
+	}
+	if !need || !typesMissing(run, names[0], names[1]) {
+		return nil, nil
+	}
+	types, err := r.issueTypes.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, rel, r.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, t := range types {
+		out[strings.ToLower(t.Name)] = true
+	}
+	return out, nil
+}
+
+// typesMissing: some issue of the phase lacks the type the journey maps.
+func typesMissing(run *phaseRun, itemType, parentType string) bool {
+	if p := run.ph.Status.Parent; parentType != "" && p != nil && p.Issue != 0 && p.IssueType != parentType {
+		return true
+	}
+	for _, it := range run.ph.Status.Items {
+		if itemType != "" && it.Issue != 0 && it.State != cxv1.ItemObsolete && it.IssueType != itemType {
+			return true
+		}
+	}
+	return false
+}
+
+// relationFailed is boardFailed for parents, links and types: a condition
+// would say no more than the Event and the set-aside failure do, so the run
+// goes on and the phase's backoff retries what may pass.
+func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, err error) (steps.Result, error) {
+	var rl *tracker.RateLimitError
+	if errors.As(err, &rl) && rl.Budget {
+		return steps.Requeue(max(rl.ResumeAt.Sub(r.Clock.Now()), time.Second)), nil
+	}
+	var pe *tracker.PermissionError
+	if errors.As(err, &pe) {
+		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonPermissionMissing, "Link", "%s: %v", what, err)
+		return steps.Result{}, nil
+	}
+	run.setAside(&githubError{op: what, err: err})
+	return steps.Result{}, nil
+}
+
+// closeParent closes the parent issue of a phase that completed, so that
+// the phase it blocks shows unblocked. A close that fails is tried again
+// at the phase's next reconcile (closeParentOfCompleted).
+func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phaseRun) steps.Result {
+	p := run.ph.Status.Parent
+	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.Closed || run.cj == nil {
+		return steps.Result{}
+	}
+	tr := run.tr
+	if tr == nil {
+		var err error
+		if tr, err = r.Trackers.For(ctx, run.cj); err != nil {
+			return steps.Requeue(time.Minute) // the tracker's condition is the journey's
+		}
+	}
+	if d := tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
+		return steps.Requeue(d)
+	}
+	// No comment: a close whose answer was lost is repeated, and a closed
+	// issue is not closed again; a comment would be.
+	if err := tr.CloseIssue(ctx, int(p.Issue), "completed", ""); err != nil {
+		res, _ := r.relationFailed(run, "closing the parent issue", err)
+		return res.Merge(steps.Requeue(time.Minute))
+	}
+	p.Closed = true
+	return steps.Result{}
+}
+
+// issueTypeCache keeps each journey's organisation's issue types for a
+// while, so that typing a phase's issues lists them once, not per reconcile.
+type issueTypeCache struct {
+	mu sync.Mutex
+	m  map[client.ObjectKey]issueTypesEntry
+}
+
+type issueTypesEntry struct {
+	tr    tracker.Tracker
+	at    time.Time
+	types []tracker.IssueType
+}
+
+// issueTypesFreshFor is how long a listing of issue types is used: a type
+// the organisation adds is taken up within it.
+const issueTypesFreshFor = 10 * time.Minute
+
+func (c *issueTypeCache) get(ctx context.Context, journey client.ObjectKey, tr tracker.Tracker, rel issueRelations, now time.Time) ([]tracker.IssueType, error) {
+	c.mu.Lock()
+	e, ok := c.m[journey]
+	c.mu.Unlock()
+	if ok && e.tr == tr && now.Sub(e.at) < issueTypesFreshFor {
+		return e.types, nil
+	}
+	types, err := rel.IssueTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[client.ObjectKey]issueTypesEntry{}
+	}
+	c.m[journey] = issueTypesEntry{tr: tr, at: now, types: types}
+	return types, nil
+}
+
+func (c *issueTypeCache) forget(journey client.ObjectKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, journey)
+}
+
+// parentWhileWaiting opens the parent issue of a phase that waits for the
+// phase named in spec.after, and marks it blocked by that phase's parent:
+// the board shows what is next and what holds it up. Once both are
+// recorded it costs nothing.
+func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run *phaseRun) steps.Result {
+	if !parentIssues(run.cj) {
+		return steps.Result{}
+	}
+	if p := run.ph.Status.Parent; p != nil && p.Issue != 0 && p.BlockedBy != 0 {
+		return steps.Result{}
+	}
+	tr, err := r.Trackers.For(ctx, run.cj)
+	if err != nil {
+		return steps.Result{}
+	}
+	run.tr = tr
+	rel, ok := tr.(issueRelations)
+	if !ok || tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
+		return steps.Result{}
+	}
+	res, done, err := r.ensureParent(ctx, run)
+	if err != nil || !done {
+		return res
+	}
+	if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
+		res, _ = r.relationFailed(run, "marking the parent issue blocked", err)
+	}
+	return res
+}
+
+// closeParentOfCompleted closes the parent issue of a phase that completed
+// in an earlier reconcile whose close did not go through.
+func (r *ImprovementPhaseReconciler) closeParentOfCompleted(ctx context.Context, run *phaseRun) steps.Result {
+	if p := run.ph.Status.Parent; p == nil || p.Issue == 0 || p.Closed {
+		return steps.Result{}
+	}
+	var cj cxv1.CustomerJourney
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
+		return steps.Result{}
+	}
+	run.cj = &cj
+	return r.closeParent(ctx, run)
+}
