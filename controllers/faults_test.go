@@ -205,13 +205,16 @@ func TestCrashAnywhere(t *testing.T) {
 	ns := namespace(t)
 	kubeconfig := managerKubeconfig(t)
 	cj := quickWinJourney(t, ns, "shop", items, gh)
-	// The journey has a board, and every third add to it loses its answer.
+	// The journey has a board and a parent issue per phase; every third
+	// add to the board, and every third sub-issue link, loses its answer.
 	owner := cj.Spec.Tracker.GitHub.Owner
 	project := gh.AddProject(owner, true, "Shop board")
 	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
 		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: owner, Number: int32(project)}
+		cj.Spec.Tracker.GitHub.ParentIssues = ptrTo(true)
 	})
 	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/orgs/*/projectsV2/*/items", Kind: localgithub.DropResponseAfterCommit, Every: 3, Times: -1})
+	gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/repos/*/*/issues/*/sub_issues", Kind: localgithub.DropResponseAfterCommit, Every: 3, Times: -1})
 	ph := improvePhase(t, ns, cj.Name, syncEvery)
 	args := []string{"--github-webhook-bind-address=", "--create-grace=3s", "--github-request-timeout=5s",
 		"--github-writes-per-minute=600", "--github-writes-per-hour=36000"}
@@ -264,8 +267,21 @@ func TestCrashAnywhere(t *testing.T) {
 		restarts, items, openAtLastCrash, len(byKey), duplicates, lost, dropped, allOpen.Seconds(), syncEvery)
 	g.Expect(duplicates).To(BeZero(), "duplicate issues")
 	g.Expect(lost).To(BeZero(), "items without an issue")
-	g.Expect(byKey).To(HaveLen(items))
+	g.Expect(byKey).To(HaveLen(items+1), "the items' issues and the phase's parent")
 	g.Expect(allOpen).To(BeNumerically("<=", 2*syncEvery), "all open within two sync intervals of the last restart")
+
+	// The parent: one issue, every item's issue its sub-issue once.
+	parents := byKey[ns+"/"+cj.Name+"/phase/"+ph.Name]
+	g.Expect(parents).To(HaveLen(1), "one parent issue for the phase")
+	g.Eventually(func(g Gomega) {
+		rel, err := gh.Relations(ghOwner, ghRepo, parents[0].Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		var want []int
+		for _, it := range getPhase(g, ns, ph.Name).Status.Items {
+			want = append(want, int(it.Issue))
+		}
+		g.Expect(rel.SubIssues).To(ConsistOf(want), "each issue a sub-issue of the parent once")
+	}, 2*syncEvery+30*time.Second, 500*time.Millisecond).Should(Succeed())
 
 	// The board: every issue on it once, through the crashes and the lost answers.
 	g.Eventually(func(g Gomega) {

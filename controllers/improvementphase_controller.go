@@ -35,7 +35,6 @@ import (
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
-	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 const defaultSyncInterval = 5 * time.Minute
@@ -93,8 +92,8 @@ func (r *ImprovementPhaseReconciler) phaseSteps() []phaseStep {
 		{Name: "trackIssues", Run: r.trackIssues},
 		{Name: "verifyOutcomes", Run: r.verifyOutcomes},
 		{Name: "openPlannedWork", Run: r.openPlannedWork},
-		{Name: "syncParent", Run: r.syncParent},
 		{Name: "syncBoard", Run: r.syncBoard},
+		{Name: "syncParent", Run: r.syncParent},
 		{Name: "checkExitCriteria", Run: r.checkExitCriteria},
 	}
 }
@@ -237,7 +236,7 @@ func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Contex
 	ph := run.ph
 	if ph.Status.State == cxv1.PhaseCompleted {
 		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progressOf(ph.Status.Items).Summary)
-		return steps.Done(0).Merge(r.closeParentOfCompleted(ctx, run)), nil
+		return steps.Done(0).Merge(r.finishCompleted(ctx, run)), nil
 	}
 	if ptr.Deref(ph.Spec.Suspend, false) {
 		ph.Status.State = cxv1.PhaseSuspended
@@ -483,17 +482,6 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 	return steps.Requeue(wait.Jitter(syncInterval(ph), 0.1)), nil // an Active phase is polled
 }
 
-func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {
-	p := workitem.Phase{
-		Namespace: ph.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Name: ph.Name, Type: string(ph.Spec.Type),
-		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
-	}
-	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil { // no tracker: connectTracker says so
-		p.Labels, p.Assignees = t.GitHub.Labels, t.GitHub.Assignees
-	}
-	return p
-}
-
 // refusedForThisIssue reports, and sets aside, an item whose issue GitHub
 // refuses to change for a reason of that issue alone (deleted, locked,
 // forbidden), so that one issue does not hold the whole phase up. Rate
@@ -529,14 +517,6 @@ func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.Improv
 			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonIssueMissing, "Sync", "%s", it.Message)
 		}
 	}
-}
-
-func workByKey(desired []workitem.Item) map[string]workitem.Item {
-	work := make(map[string]workitem.Item, len(desired))
-	for _, w := range desired {
-		work[w.Key] = w
-	}
-	return work
 }
 
 func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {

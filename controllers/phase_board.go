@@ -20,6 +20,7 @@ import (
 	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // maxBoardItemsPerReconcile bounds the board requests one reconcile
@@ -117,9 +118,8 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		r.boardSynced(run, ref)
 		return steps.Result{}, nil
 	}
-	var rl *tracker.RateLimitError
-	if run.tr == nil || errors.As(run.githubErr, &rl) || run.tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
-		return steps.Result{}, nil // the issues go first; the board follows when the budget allows
+	if held, res := heldBack(run); held {
+		return res, nil // the issues go first; the board follows when the budget allows
 	}
 	board, err := r.boards.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, ref)
 	if err != nil {
@@ -185,9 +185,14 @@ func boardWork(run *phaseRun) []int {
 // boardValues are the values of cxloop's fields for an item's issue: the
 // map's context of its work item, and its verified outcome.
 func boardValues(run *phaseRun, it *cxv1.PhaseItem) map[string]string {
-	values := map[string]string{}
+	var values map[string]string
 	if w, ok := run.work[it.Key]; ok {
 		values = w.Board.Values()
+	} else {
+		// Work the map no longer asks for (a gap fixed, a pain point
+		// solved) keeps what its item records: its phase and where in the
+		// map it came from. SetValues clears nothing it is not given.
+		values = workitem.Board{Phase: string(run.ph.Spec.Type), Stage: it.Source.Stage, Persona: it.Source.Persona}.Values()
 	}
 	if it.Outcome != nil {
 		switch v := it.Outcome.Verdict; v {

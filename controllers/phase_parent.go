@@ -15,6 +15,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/exactlyonce"
+	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
 	"github.com/cxloop/cxloop/internal/workitem"
@@ -36,13 +37,13 @@ type issueRelations interface {
 
 // parentIssues reports whether the journey asks for phase parent issues.
 func parentIssues(cj *cxv1.CustomerJourney) bool {
-	return cj.Spec.Tracker != nil && cj.Spec.Tracker.GitHub != nil && ptr.Deref(cj.Spec.Tracker.GitHub.ParentIssues, false)
+	return cj != nil && cj.Spec.Tracker != nil && cj.Spec.Tracker.GitHub != nil && ptr.Deref(cj.Spec.Tracker.GitHub.ParentIssues, false)
 }
 
 // issueTypeOf is the issue type the journey names for a phase's issues
 // (parent: for its parent issue); "" for none.
 func issueTypeOf(cj *cxv1.CustomerJourney, phaseType cxv1.PhaseType, parent bool) string {
-	if cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
+	if cj == nil || cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
 		return ""
 	}
 	m := cj.Spec.Tracker.GitHub.IssueTypes
@@ -72,9 +73,8 @@ func issueTypeOf(cj *cxv1.CustomerJourney, phaseType cxv1.PhaseType, parent bool
 // attempt in status.parent, as an item's; a sub-issue link or a dependency
 // looks before it adds (tracker.EnsureSubIssue), and is recorded when done.
 func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseRun) (steps.Result, error) {
-	var rl *tracker.RateLimitError
-	if run.tr == nil || errors.As(run.githubErr, &rl) || run.tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
-		return steps.Result{}, nil // the issues go first
+	if held, res := heldBack(run); held {
+		return res, nil // the issues go first
 	}
 	rel, ok := run.tr.(issueRelations)
 	if !ok {
@@ -89,6 +89,24 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 		}
 	}
 	return r.linkAndTypeItems(ctx, run, rel)
+}
+
+// heldBack reports whether the board and the relations must wait: no
+// tracker, a rate limit met by this run, or the write budget spent. A
+// phase that completed has no periodic sync to come back with, so the wait
+// is a requeue.
+func heldBack(run *phaseRun) (bool, steps.Result) {
+	var rl *tracker.RateLimitError
+	switch {
+	case run.tr == nil:
+		return true, steps.Result{}
+	case errors.As(run.githubErr, &rl):
+		return true, steps.Requeue(max(time.Until(rl.ResumeAt), time.Second))
+	}
+	if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
+		return true, steps.Requeue(d)
+	}
+	return false, steps.Result{}
 }
 
 // opensWork: the phase has opened at least one issue.
@@ -423,16 +441,36 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	return res
 }
 
-// closeParentOfCompleted closes the parent issue of a phase that completed
-// in an earlier reconcile whose close did not go through.
-func (r *ImprovementPhaseReconciler) closeParentOfCompleted(ctx context.Context, run *phaseRun) steps.Result {
-	if p := run.ph.Status.Parent; p == nil || p.Issue == 0 || p.Closed {
-		return steps.Result{}
-	}
+// finishCompleted keeps up what follows a completed phase's issues on
+// GitHub: their board values (an outcome verified late, values the write
+// budget held back when the phase completed), their sub-issue links and
+// types, and the close of the phase's parent issue. It opens and tracks
+// nothing; a journey without a board, parents or types costs nothing.
+func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *phaseRun) steps.Result {
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
 		return steps.Result{}
 	}
-	run.cj = &cj
-	return r.closeParent(ctx, run)
+	_, board := projectOf(&cj)
+	if !board && !parentIssues(&cj) && issueTypeOf(&cj, run.ph.Spec.Type, false) == "" {
+		return steps.Result{}
+	}
+	tr, err := r.Trackers.For(ctx, &cj)
+	if err != nil {
+		return steps.Result{}
+	}
+	run.cj, run.m, run.pc, run.tr = &cj, measuredMap(&cj), r.phaseContext(run.ph, &cj), tr
+	if phases, err := phasesOf(ctx, r.Client, run.ph.Namespace, cj.Name); err == nil {
+		run.desired = plan.Work(run.ph, run.m, run.pc, plan.QuickWinRule(phases, run.ph))
+		run.work = workByKey(run.desired)
+	}
+	res := r.closeParent(ctx, run)
+	for _, step := range []func(context.Context, *phaseRun) (steps.Result, error){r.syncBoard, r.syncParent} {
+		sr, err := step(ctx, run)
+		if err != nil {
+			return res.Merge(steps.Requeue(time.Minute))
+		}
+		res = res.Merge(sr)
+	}
+	return res
 }

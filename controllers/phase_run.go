@@ -114,3 +114,24 @@ func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {
 	}
 	return maxOpen, maxPerHour
 }
+
+// workByKey indexes the planned work by item key.
+func workByKey(desired []workitem.Item) map[string]workitem.Item {
+	work := make(map[string]workitem.Item, len(desired))
+	for _, w := range desired {
+		work[w.Key] = w
+	}
+	return work
+}
+
+// phaseContext is what every issue of the phase says of its phase and journey.
+func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj *cxv1.CustomerJourney) workitem.Phase {
+	p := workitem.Phase{
+		Namespace: ph.Namespace, Journey: cj.Name, JourneyOwner: cj.Spec.Owner, Name: ph.Name, Type: string(ph.Spec.Type),
+		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
+	}
+	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil { // no tracker: connectTracker says so
+		p.Labels, p.Assignees = t.GitHub.Labels, t.GitHub.Assignees
+	}
+	return p
+}

@@ -40,6 +40,7 @@ import (
 	"github.com/cxloop/cxloop/internal/devenv"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // options configure one run of the demo.
@@ -288,6 +289,8 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	// The product owner's board: a Project of the organisation's.
 	dm.project = dm.gh.AddProject(ghOwner, true, "Nature park: visitor experience")
 	cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(dm.project)}
+	// Each phase as a parent issue whose sub-issues are its work.
+	cj.Spec.Tracker.GitHub.ParentIssues = ptr.To(true)
 	if dm.measured {
 		measure(cj)
 	}
@@ -479,6 +482,11 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 			}
 		}
 		dm.step("%s", line)
+		if n == 1 {
+			if err := dm.parentProgress(ctx, "nature-park-improve", 2); err != nil {
+				return err
+			}
+		}
 	}
 	var perfection *cxv1.ImprovementPhase
 	if err := dm.waitFor(ctx, "Improve completes and Perfection starts", func() (bool, string, error) {
@@ -557,7 +565,13 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	var phaseIssues int
 	var others []string
 	counts := map[string]int{}
+	parents := 0
 	for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+		if isParent(is) {
+			parents++
+			counts[tracker.KeyFromBody(is.Body)]++
+			continue
+		}
 		if slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) {
 			phaseIssues++
 			counts[tracker.KeyFromBody(is.Body)]++
@@ -579,8 +593,8 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 			delivered++
 		}
 	}
-	dm.step("GitHub: %d phase issues opened, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, dups, delivered, total)
-	if err := dm.printBoard(); err != nil {
+	dm.step("GitHub: %d phase issues opened under %d parent issues, %d duplicates; %d of %d signed webhooks accepted by cxloop.", phaseIssues, parents, dups, delivered, total)
+	if err := dm.printBoard(ctx); err != nil {
 		return err
 	}
 	if len(others) > 0 {
@@ -591,9 +605,27 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 
 // printBoard shows the product owner's board as they would group and sort
 // it on GitHub: by Phase, then by Impact, highest first.
-func (dm *demo) printBoard() error {
-	items, err := dm.gh.ProjectItems(ghOwner, true, dm.project)
-	if err != nil {
+func (dm *demo) printBoard(ctx context.Context) error {
+	// The board follows the issues within the write budget: wait until it
+	// holds every phase issue with its Phase.
+	var items []localgithub.ProjectItem
+	if err := dm.waitFor(ctx, "every phase issue on the board with its fields", func() (bool, string, error) {
+		var err error
+		if items, err = dm.gh.ProjectItems(ghOwner, true, dm.project); err != nil {
+			return false, "", err
+		}
+		phased := map[int]bool{}
+		for _, it := range items {
+			phased[it.Number] = it.Values["Phase"] != ""
+		}
+		var missing []string
+		for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
+			if !isParent(is) && slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) && !phased[is.Number] {
+				missing = append(missing, fmt.Sprintf("#%d", is.Number))
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("not on the board with their fields yet: %s", strings.Join(missing, ", ")), nil
+	}); err != nil {
 		return err
 	}
 	impact := func(it localgithub.ProjectItem) float64 {
@@ -620,6 +652,44 @@ func (dm *demo) printBoard() error {
 	_ = tw.Flush()
 	dm.step("%d issues on the board; cxloop keeps its fields (Phase, Stage, Persona, Channel, Impact, Effort, Quick win, Outcome),", len(items))
 	dm.step("the team keeps Status and the order.")
+	return nil
+}
+
+// isParent: the issue is a phase's parent issue (its key is the phase's).
+func isParent(is localgithub.Issue) bool {
+	return strings.Contains(tracker.KeyFromBody(is.Body), "/"+workitem.PhaseParentKey(""))
+}
+
+// parentProgress waits until the phase's parent issue holds all its
+// issues as sub-issues with done of them closed, and says so as GitHub
+// shows it on the parent.
+func (dm *demo) parentProgress(ctx context.Context, phase string, done int) error {
+	var parent localgithub.Issue
+	var closed, total int
+	if err := dm.waitFor(ctx, fmt.Sprintf("the parent issue of %s shows its sub-issues", phase), func() (bool, string, error) {
+		ph, err := dm.phase(ctx, phase)
+		if err != nil {
+			return false, "", err
+		}
+		if ph.Status.Parent == nil || ph.Status.Parent.Issue == 0 {
+			return false, "no parent issue yet", nil
+		}
+		rel, err := dm.gh.Relations(ghOwner, ghRepo, int(ph.Status.Parent.Issue))
+		if err != nil {
+			return false, "", err
+		}
+		parent, _ = dm.ghIssue(int(ph.Status.Parent.Issue))
+		closed, total = 0, len(rel.SubIssues)
+		for _, n := range rel.SubIssues {
+			if is, ok := dm.ghIssue(n); ok && is.State == "closed" {
+				closed++
+			}
+		}
+		return total == len(ph.Status.Items) && closed == done, fmt.Sprintf("%d of %d sub-issues closed", closed, total), nil
+	}); err != nil {
+		return err
+	}
+	dm.step("GitHub shows the parent issue #%d %q at %d of %d done (its sub-issues are the phase's issues).", parent.Number, parent.Title, closed, total)
 	return nil
 }
 
@@ -814,7 +884,7 @@ func (dm *demo) watchOpen(ctx context.Context, label string) func() int {
 		for ctx.Err() == nil {
 			n := int64(0)
 			for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
-				if is.State == "open" && slices.Contains(is.Labels, label) {
+				if is.State == "open" && slices.Contains(is.Labels, label) && !isParent(is) {
 					n++
 				}
 			}

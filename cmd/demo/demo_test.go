@@ -89,6 +89,9 @@ func TestDemo(t *testing.T) {
 		`nature-park-perfection\s+Perfection\s+Active\s+2/6 \(33%\)\s+AtRisk\s+\d{4}-\d\d-\d\d`,
 		`nature-park-personalization\s+Personalization\s+Pending\s+not started\s+NotStarted`,
 		`nature-park-improve\s+Improve\s+Completed\s+4/4 \(100%\)\s+Completed`,
+		// The Improve phase's parent issue shows its progress on GitHub.
+		`GitHub shows the parent issue #\d+ "Improve: quick wins of nature-park-visit" at 2 of 4 done`,
+		`GitHub: \d+ phase issues opened under 4 parent issues, 0 duplicates`,
 		// Weeks pass on the simulated clock, and Perfection's forecast misses its deadline.
 		`… 9 days later, on \d{4}-\d\d-\d\d:`,
 		`cxloop's forecast \(status.forecast\): AtRisk — 2 closed in the last 1\d days \(0\.\d a week\): 4 remaining, projected \d{4}-\d\d-\d\d, after the deadline`,
