@@ -114,7 +114,8 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		return steps.Result{}, nil
 	}
 	todo := boardWork(run)
-	if len(todo) == 0 {
+	parent := parentBoardWork(run)
+	if len(todo) == 0 && !parent {
 		r.boardSynced(run, ref)
 		return steps.Result{}, nil
 	}
@@ -138,28 +139,63 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 			return steps.Requeue(d), nil // the rest when the budget allows
 		}
 		it := &run.ph.Status.Items[i]
-		values := boardValues(run, it)
-		item, state, err := board.EnsureItemAmong(ctx, items, int(it.Issue), it.Board.State == cxv1.BoardItemOnBoard)
-		if err != nil {
+		if err := r.putOnBoard(ctx, run, board, items, it.Issue, &it.Board, boardValues(run, it)); err != nil {
 			return r.boardFailed(run, err)
 		}
-		if state == tracker.ItemRemoved {
-			it.Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
-			r.Recorder.Eventf(run.ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonBoardItemRemoved, "Board",
-				"issue #%d was removed from %s by a person; cxloop leaves it removed", it.Issue, ref)
-			continue
+	}
+	if more {
+		return res, nil
+	}
+	if parent {
+		// The phase's parent issue goes on the board too, with its Phase:
+		// GitHub shows its sub-issues' progress there.
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 && len(todo) > 0 {
+			return steps.Requeue(d), nil
 		}
-		run.progressed = true
-		if _, err := board.SetValues(ctx, item, values); err != nil {
-			it.Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID} // on the board; values next time
+		p := run.ph.Status.Parent
+		if err := r.putOnBoard(ctx, run, board, items, p.Issue, &p.Board, parentBoardValues(run)); err != nil {
 			return r.boardFailed(run, err)
 		}
-		it.Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID, Values: valuesDigest(values)}
 	}
-	if !more {
-		r.boardSynced(run, ref)
-	}
+	r.boardSynced(run, ref)
 	return res, nil
+}
+
+// putOnBoard adds issue to the board unless it is there (or a person
+// removed it), and sets cxloop's values; rec is where its item is recorded.
+func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseRun, board *tracker.Board, items []tracker.BoardItem, issue int64, rec *cxv1.ItemBoard, values map[string]string) error {
+	item, state, err := board.EnsureItemAmong(ctx, items, int(issue), rec.State == cxv1.BoardItemOnBoard)
+	if err != nil {
+		return err
+	}
+	if state == tracker.ItemRemoved {
+		*rec = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+		r.Recorder.Eventf(run.ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonBoardItemRemoved, "Board",
+			"issue #%d was removed from %s by a person; cxloop leaves it removed", issue, board.Ref())
+		return nil
+	}
+	run.progressed = true
+	if _, err := board.SetValues(ctx, item, values); err != nil {
+		*rec = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID} // on the board; values next time
+		return err
+	}
+	*rec = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID, Values: valuesDigest(values)}
+	return nil
+}
+
+// parentBoardWork: the phase's parent issue is not on the board with its
+// values yet.
+func parentBoardWork(run *phaseRun) bool {
+	p := run.ph.Status.Parent
+	if p == nil || p.Issue == 0 || p.Board.State == cxv1.BoardItemRemoved {
+		return false
+	}
+	return p.Board.State != cxv1.BoardItemOnBoard || p.Board.Values != valuesDigest(parentBoardValues(run))
+}
+
+// parentBoardValues are the board values of the phase's parent issue.
+func parentBoardValues(run *phaseRun) map[string]string {
+	return workitem.Board{Phase: string(run.ph.Spec.Type)}.Values()
 }
 
 // boardWork are the items whose issue is not on the board yet, or whose

@@ -80,15 +80,19 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 	if !ok {
 		return steps.Result{}, nil
 	}
+	var res steps.Result
 	if parentIssues(run.cj) && opensWork(run.ph) {
-		if res, done, err := r.ensureParent(ctx, run); !done || err != nil {
-			return res, err
+		opened, done, err := r.ensureParent(ctx, run)
+		if !done || err != nil {
+			return opened, err
 		}
+		res = opened
 		if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
 			return r.relationFailed(run, "marking the parent issue blocked", err)
 		}
 	}
-	return r.linkAndTypeItems(ctx, run, rel)
+	linked, err := r.linkAndTypeItems(ctx, run, rel)
+	return res.Merge(linked), err
 }
 
 // heldBack reports whether the board and the relations must wait: no
@@ -185,6 +189,11 @@ func (r *ImprovementPhaseReconciler) ensureParent(ctx context.Context, run *phas
 		return res, false, err
 	}
 	r.recordParent(run, opened.Issue, opened.Created)
+	if _, board := projectOf(run.cj); board {
+		// The board step came before this one: it takes the new parent at
+		// the next reconcile, soon rather than at the next sync.
+		return steps.Requeue(time.Second), true, nil
+	}
 	return steps.Result{}, true, nil
 }
 
@@ -419,7 +428,8 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	if !parentIssues(run.cj) {
 		return steps.Result{}
 	}
-	if p := run.ph.Status.Parent; p != nil && p.Issue != 0 && p.BlockedBy != 0 {
+	_, board := projectOf(run.cj)
+	if p := run.ph.Status.Parent; p != nil && p.Issue != 0 && p.BlockedBy != 0 && (!board || !parentBoardWork(run)) {
 		return steps.Result{}
 	}
 	tr, err := r.Trackers.For(ctx, run.cj)
@@ -428,15 +438,24 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	}
 	run.tr = tr
 	rel, ok := tr.(issueRelations)
-	if !ok || tr.WriteDelay(budgetWaiter(run.ph)) > 0 {
+	if !ok {
 		return steps.Result{}
+	}
+	if d := tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
+		return steps.Requeue(d) // the phases at work go first
 	}
 	res, done, err := r.ensureParent(ctx, run)
 	if err != nil || !done {
 		return res
 	}
 	if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
-		res, _ = r.relationFailed(run, "marking the parent issue blocked", err)
+		failed, _ := r.relationFailed(run, "marking the parent issue blocked", err)
+		return res.Merge(failed)
+	}
+	if board {
+		// On the board too: the team sees what comes next.
+		onBoard, _ := r.syncBoard(ctx, run)
+		res = res.Merge(onBoard)
 	}
 	return res
 }

@@ -24,13 +24,14 @@ import (
 // parentsJourney is the sample journey on gh with parent issues and the
 // issue types given, and the sample phases (Discovery, then Improve after
 // it, ...), driven by map changes and webhooks rather than polling.
-func parentsJourney(t *testing.T, gh *localgithub.Server, types cxv1.IssueTypeMapping) (ns string, cj *cxv1.CustomerJourney) {
+func parentsJourney(t *testing.T, gh *localgithub.Server, types cxv1.IssueTypeMapping, project int) (ns string, cj *cxv1.CustomerJourney) {
 	t.Helper()
 	ns = namespace(t)
 	cj = trackedJourney(t, ns, gh)
 	updateJourney(t, client.ObjectKeyFromObject(cj), func(cj *cxv1.CustomerJourney) {
 		cj.Spec.Tracker.GitHub.ParentIssues = ptrTo(true)
 		cj.Spec.Tracker.GitHub.IssueTypes = types
+		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
 	})
 	for _, ph := range samplePhases(t, ns) {
 		ph.Spec.SyncInterval = &metav1.Duration{Duration: time.Hour}
@@ -75,8 +76,9 @@ func TestPhaseParentsHoldTheirWorkAndWaitOnEachOther(t *testing.T) {
 	gh.SetIssueTypes(ghOwner, "Task", "Feature", "Bug")
 	cx := startCxloop(t)
 	gh.SetWebhook(cx.webhookURL+"/github/webhook", webhookSecret)
+	project := gh.AddProject(ghOwner, true, "Nature park board")
 	// Epic is not a type of the organisation: parents keep to labels.
-	ns, cj := parentsJourney(t, gh, cxv1.IssueTypeMapping{Discovery: "Task", Improve: "Feature", Parent: "Epic"})
+	ns, cj := parentsJourney(t, gh, cxv1.IssueTypeMapping{Discovery: "Task", Improve: "Feature", Parent: "Epic"}, project)
 
 	// Discovery opens its gaps under its parent; Improve, waiting for it,
 	// has a parent already, blocked by Discovery's.
@@ -105,6 +107,14 @@ func TestPhaseParentsHoldTheirWorkAndWaitOnEachOther(t *testing.T) {
 		g.Expect(improve.Status.Parent.Issue).NotTo(BeZero())
 		g.Expect(improve.Status.Parent.BlockedBy).To(Equal(discovery.Status.Parent.Issue))
 		g.Expect(relationsOf(g, gh, improve.Status.Parent.Issue).BlockedBy).To(ConsistOf(int(discovery.Status.Parent.Issue)))
+	}).Should(Succeed())
+	// The board holds the gaps and their parent, each once, with its Phase.
+	g.Eventually(func(g Gomega) {
+		board := boardByIssue(g, gh, project)
+		for _, n := range append(itemNumbers(getPhase(g, ns, "nature-park-discovery")), int(discovery.Status.Parent.Issue)) {
+			g.Expect(board).To(HaveKey(n))
+			g.Expect(board[n].Values).To(HaveKeyWithValue("Phase", "Discovery"), "issue #%d", n)
+		}
 	}).Should(Succeed())
 	parent := issuesTitled(gh, "Discovery: map gaps of nature-park-visit")
 	g.Expect(parent).To(HaveLen(1))
@@ -143,6 +153,15 @@ func TestPhaseParentsHoldTheirWorkAndWaitOnEachOther(t *testing.T) {
 	// Exactly once: one parent per phase, each issue under one parent once.
 	for _, prefix := range []string{"Discovery: map gaps of", "Improve: quick wins of", "Perfection: long-term pain points of"} {
 		g.Expect(issuesTitled(gh, prefix)).To(HaveLen(1), prefix)
+	}
+	items, err := gh.ProjectItems(ghOwner, true, project)
+	g.Expect(err).NotTo(HaveOccurred())
+	onBoard := map[int]int{}
+	for _, it := range items {
+		onBoard[it.Number]++
+	}
+	for n, count := range onBoard {
+		g.Expect(count).To(Equal(1), "issue #%d on the board %d times", n, count)
 	}
 	g.Expect(v.Problems()).To(BeEmpty())
 	for _, op := range []string{"issues/add-sub-issue", "issues/add-blocked-by-dependency", "orgs/list-issue-types", "issues/update"} {

@@ -477,6 +477,9 @@ type PhaseParent struct {
 	// closed says cxloop closed the parent issue when the phase completed.
 	// +optional
 	Closed bool `json:"closed,omitempty"`
+	// board is the parent issue's item on the journey's project.
+	// +optional
+	Board ItemBoard `json:"board,omitzero"`
 }
 
 // ImprovementPhase is one phase of the continuous-improvement method for

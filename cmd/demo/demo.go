@@ -620,8 +620,27 @@ func (dm *demo) printBoard(ctx context.Context) error {
 		}
 		var missing []string
 		for _, is := range dm.gh.Issues(ghOwner, ghRepo) {
-			if !isParent(is) && slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) && !phased[is.Number] {
+			if slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "phase:") }) && !phased[is.Number] {
 				missing = append(missing, fmt.Sprintf("#%d", is.Number))
+			}
+		}
+		// and every parent holds its phase's issues.
+		for _, name := range []string{"nature-park-discovery", "nature-park-improve", "nature-park-perfection", "nature-park-personalization"} {
+			ph, err := dm.phase(ctx, name)
+			if err != nil {
+				return false, "", err
+			}
+			if ph.Status.Parent == nil || ph.Status.Parent.Issue == 0 {
+				continue
+			}
+			opened := 0
+			for _, it := range ph.Status.Items {
+				if it.Issue != 0 && it.State != cxv1.ItemObsolete {
+					opened++
+				}
+			}
+			if _, total := dm.subIssuesDone(int(ph.Status.Parent.Issue)); total != opened {
+				missing = append(missing, fmt.Sprintf("%d of %d sub-issues of #%d", opened-total, opened, ph.Status.Parent.Issue))
 			}
 		}
 		return len(missing) == 0, fmt.Sprintf("not on the board with their fields yet: %s", strings.Join(missing, ", ")), nil
@@ -645,6 +664,12 @@ func (dm *demo) printBoard(ctx context.Context) error {
 		if p := it.Values["Phase"]; p != phase {
 			phase = p
 			fmt.Fprintf(tw, "  %s\t\t\t\t\t\t\n", orDash(phase))
+		}
+		if is, ok := dm.ghIssue(it.Number); ok && isParent(is) {
+			// A phase's parent issue: GitHub shows its sub-issues' progress.
+			done, total := dm.subIssuesDone(it.Number)
+			fmt.Fprintf(tw, "    #%d\t%s\t%s\t%d of %d sub-issues done\t\t\t\n", it.Number, truncate(it.Title, 48), it.State, done, total)
+			continue
 		}
 		fmt.Fprintf(tw, "    #%d\t%s\t%s\timpact %s\teffort %s\t%s\t%s\n", it.Number, truncate(it.Title, 48), it.State,
 			orDash(it.Values["Impact"]), orDash(it.Values["Effort"]), orDash(it.Values["Stage"]), orDash(it.Values["Outcome"]))
@@ -674,23 +699,29 @@ func (dm *demo) parentProgress(ctx context.Context, phase string, done int) erro
 		if ph.Status.Parent == nil || ph.Status.Parent.Issue == 0 {
 			return false, "no parent issue yet", nil
 		}
-		rel, err := dm.gh.Relations(ghOwner, ghRepo, int(ph.Status.Parent.Issue))
-		if err != nil {
-			return false, "", err
-		}
 		parent, _ = dm.ghIssue(int(ph.Status.Parent.Issue))
-		closed, total = 0, len(rel.SubIssues)
-		for _, n := range rel.SubIssues {
-			if is, ok := dm.ghIssue(n); ok && is.State == "closed" {
-				closed++
-			}
-		}
+		closed, total = dm.subIssuesDone(parent.Number)
 		return total == len(ph.Status.Items) && closed == done, fmt.Sprintf("%d of %d sub-issues closed", closed, total), nil
 	}); err != nil {
 		return err
 	}
 	dm.step("GitHub shows the parent issue #%d %q at %d of %d done (its sub-issues are the phase's issues).", parent.Number, parent.Title, closed, total)
 	return nil
+}
+
+// subIssuesDone counts the closed sub-issues of issue number, as GitHub
+// shows them on it.
+func (dm *demo) subIssuesDone(number int) (done, total int) {
+	rel, err := dm.gh.Relations(ghOwner, ghRepo, number)
+	if err != nil {
+		return 0, 0
+	}
+	for _, n := range rel.SubIssues {
+		if is, ok := dm.ghIssue(n); ok && is.State == "closed" {
+			done++
+		}
+	}
+	return done, len(rel.SubIssues)
 }
 
 func truncate(s string, n int) string {

@@ -470,3 +470,22 @@ func TestLargeMapFits(t *testing.T) {
 		t.Error("small map drawn with means")
 	}
 }
+
+// TestPhaseRowLinksTheParentIssue: with parent issues, a phase's name in
+// the table carries its parent issue, which GitHub links and shows with its
+// sub-issues' progress; without one the name stands alone.
+func TestPhaseRowLinksTheParentIssue(t *testing.T) {
+	ph := &cxv1.ImprovementPhase{ObjectMeta: metav1.ObjectMeta{Name: "quick-wins"}, Spec: cxv1.ImprovementPhaseSpec{Type: cxv1.PhaseImprove},
+		Status: cxv1.ImprovementPhaseStatus{State: cxv1.PhaseActive}}
+	if row := phaseRow(ph, now); !strings.Contains(row, "| quick-wins |") {
+		t.Errorf("row without a parent: %s", row)
+	}
+	ph.Status.Parent = &cxv1.PhaseParent{Issue: 42}
+	if row := phaseRow(ph, now); !strings.Contains(row, "| quick-wins (#42) |") {
+		t.Errorf("row does not link the parent #42: %s", row)
+	}
+	ph.Status.Parent = &cxv1.PhaseParent{} // attempted, not seen yet
+	if row := phaseRow(ph, now); strings.Contains(row, "#") {
+		t.Errorf("row links a parent that is not there yet: %s", row)
+	}
+}
