@@ -285,16 +285,7 @@ func TestCrashAnywhere(t *testing.T) {
 
 	// The board: every issue on it once, through the crashes and the lost answers.
 	g.Eventually(func(g Gomega) {
-		board, err := gh.ProjectItems(owner, true, project)
-		g.Expect(err).NotTo(HaveOccurred())
-		perIssue := map[int]int{}
-		for _, it := range board {
-			perIssue[it.Number]++
-		}
-		for n, count := range perIssue {
-			g.Expect(count).To(Equal(1), "issue #%d is on the board %d times", n, count)
-		}
-		g.Expect(perIssue).To(HaveLen(items+1), "the items' issues and the phase's parent")
+		g.Expect(boardOnce(g, gh, owner, project)).To(Equal(items+1), "the items' issues and the phase's parent")
 	}, 2*syncEvery+30*time.Second, 500*time.Millisecond).Should(Succeed())
 }
 

@@ -224,17 +224,36 @@ func (s *Server) listBlocking(w http.ResponseWriter, r *http.Request) {
 	s.listIssuesByID(w, r, "dependencies/blocking", func(is *issue) []int64 { return is.Blocking })
 }
 
-// otherIssue finds the issue a request body names by ID: missing is a 422
-// naming field, unknown a 404.
-func (s *Server) otherIssue(id *int64, doc, resource, field string) (*repository, *issue, *apiError) {
+// relation names what a request body's issue ID is for, as GitHub's 422
+// answers name it.
+type relation struct{ doc, resource, field string }
+
+// rule is one of GitHub's rules for a relation: broken, it is refused with msg.
+type rule struct {
+	broken bool
+	msg    string
+}
+
+// other finds the issue a request body names by id: missing is a 422
+// naming the field, unknown a 404.
+func (s *Server) other(rel relation, id *int64) (*issue, *apiError) {
 	if id == nil {
-		return nil, nil, validationFailed(doc, validationError{Resource: resource, Code: "missing_field", Field: field})
+		return nil, validationFailed(rel.doc, validationError{Resource: rel.resource, Code: "missing_field", Field: rel.field})
 	}
-	repo, is := s.world.issueByID(*id)
-	if is == nil {
-		return nil, nil, errNotFound
+	if _, is := s.world.issueByID(*id); is != nil {
+		return is, nil
 	}
-	return repo, is, nil
+	return nil, errNotFound
+}
+
+// check refuses the first rule broken.
+func (rel relation) check(rules ...rule) *apiError {
+	for _, r := range rules {
+		if r.broken {
+			return refused(rel.doc, rel.resource, rel.field, r.msg)
+		}
+	}
+	return nil
 }
 
 // addSubIssue serves POST .../issues/{number}/sub_issues: the issue with
@@ -247,21 +266,16 @@ func (s *Server) addSubIssue(w http.ResponseWriter, r *http.Request) {
 		ReplaceParent bool   `json:"replace_parent"`
 	}
 	s.serveIssueWrite(w, r, &req, func(repo *repository, parent *issue) (int, any, *apiError) {
-		_, sub, e := s.otherIssue(req.SubIssueID, docsSubIssues, "Issue", "sub_issue_id")
-		no := func(msg string) (int, any, *apiError) {
-			return 0, nil, refused(docsSubIssues, "Issue", "sub_issue_id", msg)
+		rel := relation{docsSubIssues, "Issue", "sub_issue_id"}
+		sub, e := s.other(rel, req.SubIssueID)
+		if e == nil {
+			e = rel.check(rule{sub == parent, "An issue cannot be a sub-issue of itself"},
+				rule{sub.ParentID == parent.ID, "Issue may not contain duplicate sub-issues"},
+				rule{sub.ParentID != 0 && !req.ReplaceParent, "Sub-issue may only have one parent"},
+				rule{len(parent.SubIssueIDs) >= maxSubIssues, fmt.Sprintf("Parent may have at most %d sub-issues", maxSubIssues)})
 		}
-		switch {
-		case e != nil:
+		if e != nil {
 			return 0, nil, e
-		case sub == parent:
-			return no("An issue cannot be a sub-issue of itself")
-		case sub.ParentID == parent.ID:
-			return no("Issue may not contain duplicate sub-issues")
-		case sub.ParentID != 0 && !req.ReplaceParent:
-			return no("Sub-issue may only have one parent")
-		case len(parent.SubIssueIDs) >= maxSubIssues:
-			return no(fmt.Sprintf("Parent may have at most %d sub-issues", maxSubIssues))
 		}
 		if sub.ParentID != 0 {
 			if _, old := s.world.issueByID(sub.ParentID); old != nil {
@@ -345,19 +359,15 @@ func (s *Server) addBlockedBy(w http.ResponseWriter, r *http.Request) {
 		IssueID *int64 `json:"issue_id"`
 	}
 	s.serveIssueWrite(w, r, &req, func(repo *repository, is *issue) (int, any, *apiError) {
-		_, blocker, e := s.otherIssue(req.IssueID, docsDependencies, "IssueDependency", "issue_id")
-		no := func(msg string) (int, any, *apiError) {
-			return 0, nil, refused(docsDependencies, "IssueDependency", "issue_id", msg)
+		rel := relation{docsDependencies, "IssueDependency", "issue_id"}
+		blocker, e := s.other(rel, req.IssueID)
+		if e == nil {
+			e = rel.check(rule{blocker == is, "An issue cannot be blocked by itself"},
+				rule{slices.Contains(is.BlockedBy, blocker.ID), "Issue is already blocked by this issue"},
+				rule{slices.Contains(blocker.BlockedBy, is.ID), "Dependencies may not form a cycle"})
 		}
-		switch {
-		case e != nil:
+		if e != nil {
 			return 0, nil, e
-		case blocker == is:
-			return no("An issue cannot be blocked by itself")
-		case slices.Contains(is.BlockedBy, blocker.ID):
-			return no("Issue is already blocked by this issue")
-		case slices.Contains(blocker.BlockedBy, is.ID):
-			return no("Dependencies may not form a cycle")
 		}
 		is.BlockedBy = append(is.BlockedBy, blocker.ID)
 		blocker.Blocking = append(blocker.Blocking, is.ID)
