@@ -839,8 +839,9 @@ func (dm *demo) keep(ctx context.Context, env *envtest.Environment, statusAddr, 
 		dm.step("               http://%s/journeys/%s/%s (health over time, burn-ups, forecasts)", statusAddr, namespace, journeyName)
 		dm.step("               http://%s/api/v1/journeys (the same as JSON)", statusAddr)
 	}
-	dm.step("Local GitHub:  %srepos/%s/%s/issues?state=all", dm.gh.URL(), ghOwner, ghRepo)
-	dm.step("               (local-only token for curl: -H 'Authorization: Bearer %s')", token)
+	dm.step("Local GitHub:  %s%s/%s/issues (the issues, each parent with its sub-issues' progress)", dm.gh.URL(), ghOwner, ghRepo)
+	dm.step("               %sorgs/%s/projects/%d (the product owner's board)", dm.gh.URL(), ghOwner, dm.project)
+	dm.step("               %srepos/%s/%s/issues?state=all (the API; local-only token for curl: -H 'Authorization: Bearer %s')", dm.gh.URL(), ghOwner, ghRepo, token)
 	dm.step("kubectl:       KUBECONFIG=%s %s get cx -n %s", kubeconfig, filepath.Join(dm.o.Assets, "kubectl"), namespace)
 	select {
 	case <-ctx.Done():

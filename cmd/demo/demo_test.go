@@ -149,8 +149,16 @@ func TestDemo(t *testing.T) {
 	}
 	issuesURL := find(t, text, `Local GitHub:\s+(http://\S+)`)
 	token := find(t, text, `Authorization: Bearer (\S+)'`)
-	if body := get(t, issuesURL, token); !strings.Contains(body, "Map gap: find an owner for touchpoint nearby-restaurant") {
-		t.Errorf("the local GitHub does not list the issues:\n%.500s", body)
+	if body := get(t, issuesURL, ""); !strings.Contains(body, "Map gap: find an owner for touchpoint nearby-restaurant") {
+		t.Errorf("the local GitHub's web view does not list the issues:\n%.500s", body)
+	}
+	boardURL := find(t, text, `(http://\S+/projects/\d+) \(the product owner's board\)`)
+	if body := get(t, boardURL, ""); !strings.Contains(body, "Improve: quick wins of nature-park-visit") || !strings.Contains(body, "4 of 4 done") {
+		t.Errorf("the local GitHub's board page lacks the Improve parent at 4 of 4 done:\n%.1500s", body)
+	}
+	apiURL := find(t, text, `(http://\S+issues\?state=all) \(the API`)
+	if body := get(t, apiURL, token); !strings.Contains(body, "Map gap: find an owner for touchpoint nearby-restaurant") {
+		t.Errorf("the local GitHub's API does not list the issues:\n%.500s", body)
 	}
 	m := regexp.MustCompile(`kubectl:\s+KUBECONFIG=(\S+) (\S+) get cx -n (\S+)`).FindStringSubmatch(text)
 	if m == nil {

@@ -419,6 +419,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("X-GitHub-Request-Id", newRequestID())
+	if s.servePage(rw, r) {
+		return // the web view (html.go): read-only pages, not the API
+	}
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 
 	c, err := s.authenticate(r)
