@@ -1,0 +1,330 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
+	"github.com/cxloop/cxloop/internal/steps"
+	"github.com/cxloop/cxloop/internal/tracker"
+)
+
+// The parent issue of a phase that waits, and of one that completed: the
+// paths of gateOnPreviousPhase and holdCompletedOrSuspended that reach
+// GitHub, and the helpers they share with syncParent.
+
+// requestsTo counts the local GitHub's requests whose path holds part.
+func requestsTo(gh *localgithub.Server, part string) int {
+	n := 0
+	for _, r := range gh.Requests() {
+		if strings.Contains(r.Path, part) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestParentWhileWaiting(t *testing.T) {
+	var w *parentWorld
+	var requestsBefore int
+	journey := func(parents bool) *cxv1.CustomerJourney {
+		cj := shopJourney()
+		cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, ParentIssues: &parents}}
+		return cj
+	}
+	// The phase before: Active, with (or without) its parent issue.
+	discovery := func(parent int64) *cxv1.ImprovementPhase {
+		d := phaseNamed("discovery", "shop", "")
+		d.Spec.Type = cxv1.PhaseDiscovery
+		d.Status.State = cxv1.PhaseActive
+		if parent != 0 {
+			d.Status.Parent = &cxv1.PhaseParent{Issue: parent}
+		}
+		return d
+	}
+	waiting := func(edit func(ph *cxv1.ImprovementPhase)) func(ph *cxv1.ImprovementPhase) {
+		return func(ph *cxv1.ImprovementPhase) {
+			ph.Spec.After = "discovery"
+			if edit != nil {
+				edit(ph)
+			}
+		}
+	}
+	prepare := func(cj *cxv1.CustomerJourney) func(run *phaseRun) {
+		return func(run *phaseRun) {
+			run.cj = cj
+			run.pc = (&ImprovementPhaseReconciler{}).phaseContext(run.ph, cj)
+			requestsBefore = len(w.gh.Requests())
+		}
+	}
+	// w is made before the cases: discovery's parent must be a real issue.
+	w = newParentWorld(t)
+	discoveryParent := int64(w.numbers[2])
+	trackers := oneTracker{w.tr}
+
+	runPhaseStepCases(t, "gateOnPreviousPhase", []phaseStepCase{
+		{name: "parents off: waits, sends nothing", edit: waiting(nil), objects: []client.Object{discovery(discoveryParent)},
+			trackers: trackers, prepare: prepare(journey(false)), want: steps.Done(0), wantState: cxv1.PhasePending,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 || run.ph.Status.Parent != nil {
+					t.Errorf("%d requests, parent %+v: nothing was asked for", n, run.ph.Status.Parent)
+				}
+			}},
+		{name: "the earlier phase has no parent yet: opens its own, not blocked yet", edit: waiting(nil), objects: []client.Object{discovery(0)},
+			trackers: trackers, prepare: prepare(journey(true)), want: steps.Done(0), wantState: cxv1.PhasePending,
+			wantEvents: []string{cxv1.ReasonIssueOpened},
+			check: func(t *testing.T, run *phaseRun) {
+				p := run.ph.Status.Parent
+				if p == nil || p.Issue == 0 || p.BlockedBy != 0 {
+					t.Fatalf("status.parent %+v, want an issue, not blocked yet", p)
+				}
+				if n := requestsTo(w.gh, "/dependencies/"); n != 0 {
+					t.Errorf("%d dependency requests with no blocker to name", n)
+				}
+			}},
+		{name: "the earlier phase's parent exists: blocked by it", edit: waiting(func(ph *cxv1.ImprovementPhase) {
+			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[1])} // opened while the earlier had none
+		}), objects: []client.Object{discovery(discoveryParent)},
+			trackers: trackers, prepare: prepare(journey(true)), want: steps.Done(0), wantState: cxv1.PhasePending,
+			check: func(t *testing.T, run *phaseRun) {
+				if got := run.ph.Status.Parent.BlockedBy; got != discoveryParent {
+					t.Errorf("blockedBy %d, want #%d", got, discoveryParent)
+				}
+				if rel := w.relations(t, w.numbers[1]); len(rel.BlockedBy) != 1 || rel.BlockedBy[0] != int(discoveryParent) {
+					t.Errorf("on GitHub #%d is blocked by %v", w.numbers[1], rel.BlockedBy)
+				}
+			}},
+		{name: "all recorded: waiting costs no request", edit: waiting(func(ph *cxv1.ImprovementPhase) {
+			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[1]), BlockedBy: discoveryParent}
+		}), objects: []client.Object{discovery(discoveryParent)},
+			trackers: trackers, prepare: prepare(journey(true)), want: steps.Done(0), wantState: cxv1.PhasePending,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 {
+					t.Errorf("%d GitHub requests while only waiting", n)
+				}
+			}},
+		{name: "the tracker cannot be built: waits all the same", edit: waiting(nil), objects: []client.Object{discovery(discoveryParent)},
+			trackers: errTrackers{errors.New("no credentials")}, prepare: prepare(journey(true)), want: steps.Done(0), wantState: cxv1.PhasePending,
+			check: func(t *testing.T, run *phaseRun) {
+				if run.ph.Status.Parent != nil {
+					t.Errorf("a parent without a tracker: %+v", run.ph.Status.Parent)
+				}
+			}},
+	})
+}
+
+func TestCompletedPhaseClosesItsParent(t *testing.T) {
+	var w *parentWorld
+	var requestsBefore int
+	journey := func(parents bool) *cxv1.CustomerJourney {
+		cj := shopJourney()
+		cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, ParentIssues: &parents}}
+		return cj
+	}
+	completed := func(closed bool) func(ph *cxv1.ImprovementPhase) {
+		return func(ph *cxv1.ImprovementPhase) {
+			w = newParentWorld(t)
+			ph.Status.State = cxv1.PhaseCompleted
+			ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/a", State: cxv1.ItemClosed, Issue: int64(w.numbers[0])}}
+			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[2]), Closed: closed}
+		}
+	}
+	trackers := trackerOf(func() tracker.Tracker { return w.tr })
+	prepare := func(run *phaseRun) { requestsBefore = len(w.gh.Requests()) }
+	stateOf := func(t *testing.T, number int) string {
+		for _, is := range w.gh.Issues(ghOwner, ghRepo) {
+			if is.Number == number {
+				return is.State
+			}
+		}
+		t.Fatalf("no issue #%d", number)
+		return ""
+	}
+	runPhaseStepCases(t, "holdCompletedOrSuspended", []phaseStepCase{
+		{name: "closes the parent and links what was left", edit: completed(false), objects: []client.Object{journey(true)},
+			trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				if !run.ph.Status.Parent.Closed || stateOf(t, w.numbers[2]) != "closed" {
+					t.Errorf("the parent #%d is not closed (recorded %v)", w.numbers[2], run.ph.Status.Parent.Closed)
+				}
+				if it := run.ph.Status.Items[0]; it.SubIssueOf != int64(w.numbers[2]) {
+					t.Errorf("the item left unlinked when the phase completed is not linked now: %+v", it)
+				}
+			}},
+		{name: "closed and linked already: no request", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(true)(ph)
+			ph.Status.Items[0].SubIssueOf = int64(w.numbers[2])
+		}, objects: []client.Object{journey(true)},
+			trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 {
+					t.Errorf("%d requests for a completed phase with nothing left to do", n)
+				}
+			}},
+		{name: "GitHub fails the close: tried again later", edit: completed(false), objects: []client.Object{journey(true)},
+			trackers: trackers, want: steps.Done(time.Minute), wantState: cxv1.PhaseCompleted,
+			prepare: func(run *phaseRun) {
+				w.gh.Inject(localgithub.Fault{Method: http.MethodPatch, Path: "/repos/*/*/issues/*", Kind: localgithub.ServerError, Status: http.StatusBadGateway, Times: -1})
+			},
+			check: func(t *testing.T, run *phaseRun) {
+				if run.ph.Status.Parent.Closed {
+					t.Errorf("recorded closed though GitHub failed")
+				}
+			}},
+		{name: "the journey is gone: nothing to do", edit: completed(false), trackers: trackers, prepare: prepare,
+			want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 {
+					t.Errorf("%d requests without a journey", n)
+				}
+			}},
+	})
+}
+
+// trackerOf is a TrackerSource whose tracker is made when asked (the cases
+// make their world in edit, after the source is built).
+type trackerOf func() tracker.Tracker
+
+func (f trackerOf) For(context.Context, *cxv1.CustomerJourney) (tracker.Tracker, error) { return f(), nil }
+
+// typesCounter is an issueRelations that counts IssueTypes calls.
+type typesCounter struct {
+	issueRelations
+	calls int
+	types []tracker.IssueType
+	err   error
+}
+
+func (c *typesCounter) IssueTypes(context.Context) ([]tracker.IssueType, error) {
+	c.calls++
+	return c.types, c.err
+}
+
+func TestIssueTypeCacheAsksOncePerJourneyAWhile(t *testing.T) {
+	ctx := context.Background()
+	var cache issueTypeCache
+	shop, museum := client.ObjectKey{Namespace: "ns", Name: "shop"}, client.ObjectKey{Namespace: "ns", Name: "museum"}
+	rel := &typesCounter{types: []tracker.IssueType{{ID: 1, Name: "Feature"}}}
+	tr1, tr2 := &tracker.Client{}, &tracker.Client{}
+	now := stepNow
+
+	for range 3 {
+		if got, err := cache.get(ctx, shop, tr1, rel, now); err != nil || len(got) != 1 {
+			t.Fatalf("get: %v, %v", got, err)
+		}
+	}
+	if rel.calls != 1 {
+		t.Errorf("%d listings for three reconciles of one journey, want 1", rel.calls)
+	}
+	_, _ = cache.get(ctx, museum, tr1, rel, now)
+	_, _ = cache.get(ctx, shop, tr2, rel, now) // rotated credentials: a new tracker
+	_, _ = cache.get(ctx, shop, tr2, rel, now.Add(issueTypesFreshFor))
+	if rel.calls != 4 {
+		t.Errorf("%d listings, want 4: another journey, a new tracker and an old listing each ask again", rel.calls)
+	}
+	cache.forget(shop)
+	_, _ = cache.get(ctx, shop, tr2, rel, now.Add(issueTypesFreshFor))
+	if rel.calls != 5 {
+		t.Errorf("a forgotten journey was served from the cache")
+	}
+	rel.err = errors.New("GitHub is down")
+	cache.forget(museum)
+	if _, err := cache.get(ctx, museum, tr1, rel, now); err == nil {
+		t.Errorf("a failed listing was not reported")
+	}
+	rel.err = nil
+	_, _ = cache.get(ctx, museum, tr1, rel, now)
+	if rel.calls != 7 {
+		t.Errorf("a failed listing was cached: %d calls", rel.calls)
+	}
+}
+
+func TestIssueTypeOfFollowsThePhase(t *testing.T) {
+	cj := shopJourney()
+	if got := issueTypeOf(cj, cxv1.PhaseImprove, false); got != "" {
+		t.Errorf("a journey without a tracker maps %q", got)
+	}
+	if got := issueTypeOf(nil, cxv1.PhaseImprove, true); got != "" {
+		t.Errorf("no journey maps %q", got)
+	}
+	cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{IssueTypes: cxv1.IssueTypeMapping{
+		Discovery: "Task", Improve: "Feature", Perfection: "Epic", Personalization: "Story", Parent: "Initiative"}}}
+	for phase, want := range map[cxv1.PhaseType]string{cxv1.PhaseDiscovery: "Task", cxv1.PhaseImprove: "Feature", cxv1.PhasePerfection: "Epic", cxv1.PhasePersonalization: "Story", "Unknown": ""} {
+		if got := issueTypeOf(cj, phase, false); got != want {
+			t.Errorf("%s: %q, want %q", phase, got, want)
+		}
+		if got := issueTypeOf(cj, phase, true); got != "Initiative" {
+			t.Errorf("%s parent: %q, want Initiative", phase, got)
+		}
+	}
+}
+
+func TestHeldBack(t *testing.T) {
+	w := newParentWorld(t)
+	limited := &tracker.RateLimitError{ResumeAt: time.Now().Add(time.Hour)}
+	for _, tc := range []struct {
+		name     string
+		run      *phaseRun
+		held     bool
+		atLeast  time.Duration
+		noResult bool
+	}{
+		{name: "no tracker: held, nothing to look again for", run: &phaseRun{ph: phaseNamed("improve", "shop", "")}, held: true, noResult: true},
+		{name: "a rate limit met by this run: held until it ends", run: &phaseRun{ph: phaseNamed("improve", "shop", ""), tr: w.tr, githubErr: limited}, held: true, atLeast: 59 * time.Minute},
+		{name: "free to write", run: &phaseRun{ph: phaseNamed("improve", "shop", ""), tr: w.tr}, held: false, noResult: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			held, res := heldBack(tc.run)
+			if held != tc.held {
+				t.Errorf("held %v, want %v", held, tc.held)
+			}
+			if tc.noResult && res != (steps.Result{}) {
+				t.Errorf("result %v, want none", res)
+			}
+			if tc.atLeast > 0 && res.RequeueAfter < tc.atLeast {
+				t.Errorf("requeue %v, want at least %v", res.RequeueAfter, tc.atLeast)
+			}
+		})
+	}
+}
+
+// TestRelationFailedSaysWhatToFix: a missing permission is an Event for a
+// person, not a failure to back off from; a GitHub failure is set aside;
+// cxloop's own write budget is a requeue.
+func TestRelationFailedSaysWhatToFix(t *testing.T) {
+	ph := phaseNamed("improve", "shop", "")
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).Build()
+	rec := events.NewFakeRecorder(10)
+	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(stepNow), Recorder: rec}
+
+	run := &phaseRun{ph: ph}
+	res, err := r.relationFailed(run, "reading the organisation's issue types", &tracker.PermissionError{Field: "spec.tracker.github.owner", Resource: "the issue types of shop", Permission: tracker.PermissionIssueTypes})
+	if err != nil || res != (steps.Result{}) || run.githubErr != nil {
+		t.Errorf("permission: %v %v, set aside %v", res, err, run.githubErr)
+	}
+	if ev := <-rec.Events; !strings.Contains(ev, cxv1.ReasonPermissionMissing) || !strings.Contains(ev, "read:org") {
+		t.Errorf("event %q does not name the permission", ev)
+	}
+
+	run = &phaseRun{ph: ph}
+	_, _ = r.relationFailed(run, "making issue #3 a sub-issue of #1", &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: http.StatusBadGateway})
+	if run.githubErr == nil || !strings.Contains(run.githubErr.Error(), "sub-issue") {
+		t.Errorf("a GitHub failure was not set aside naming what failed: %v", run.githubErr)
+	}
+
+	run = &phaseRun{ph: ph}
+	res, _ = r.relationFailed(run, "linking", &tracker.RateLimitError{Budget: true, ResumeAt: stepNow.Add(30 * time.Second)})
+	if res != steps.Requeue(30*time.Second) || run.githubErr != nil {
+		t.Errorf("the write budget: %v, set aside %v; want a requeue when it allows", res, run.githubErr)
+	}
+}
