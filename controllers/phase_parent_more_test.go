@@ -195,7 +195,9 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 // make their world in edit, after the source is built).
 type trackerOf func() tracker.Tracker
 
-func (f trackerOf) For(context.Context, *cxv1.CustomerJourney) (tracker.Tracker, error) { return f(), nil }
+func (f trackerOf) For(context.Context, *cxv1.CustomerJourney) (tracker.Tracker, error) {
+	return f(), nil
+}
 
 // typesCounter is an issueRelations that counts IssueTypes calls.
 type typesCounter struct {
