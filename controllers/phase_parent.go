@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ const maxLinksPerReconcile = 10
 // *tracker.Client.
 type issueRelations interface {
 	EnsureSubIssue(ctx context.Context, parent, child int) error
+	SubIssueProgress(ctx context.Context, parent int) (tracker.SubIssuesSummary, error)
 	EnsureBlockedBy(ctx context.Context, number, blocker int) error
 	IssueTypes(ctx context.Context) ([]tracker.IssueType, error)
 	SetIssueType(ctx context.Context, number int, typeName string) error
@@ -73,26 +75,90 @@ func issueTypeOf(cj *cxv1.CustomerJourney, phaseType cxv1.PhaseType, parent bool
 // attempt in status.parent, as an item's; a sub-issue link or a dependency
 // looks before it adds (tracker.EnsureSubIssue), and is recorded when done.
 func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseRun) (steps.Result, error) {
-	if held, res := heldBack(run); held {
-		return res, nil // the issues go first
-	}
 	rel, ok := run.tr.(issueRelations)
 	if !ok {
 		return steps.Result{}, nil
 	}
+	// Nothing to write asks nothing of the write budget: WriteDelay takes
+	// a turn, which an idle phase must leave to the phases at work.
+	types, typesErr := r.definedTypes(ctx, run, rel)
+	if typesErr == nil && !r.parentWork(ctx, run, types) {
+		return steps.Result{}, nil
+	}
+	if held, res := heldBack(run); held {
+		return res, nil // the issues go first
+	}
 	var res steps.Result
-	if parentIssues(run.cj) && opensWork(run.ph) {
+	if parentIssues(run.cj) && opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted {
 		opened, done, err := r.ensureParent(ctx, run)
-		if !done || err != nil {
+		if err != nil || !done {
 			return opened, err
 		}
 		res = opened
-		if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
-			return r.relationFailed(run, "marking the parent issue blocked", err)
+	}
+	// Each part goes on when another fails: a dependency GitHub refuses
+	// keeps no issue from its parent.
+	if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
+		res = res.Merge(r.relationFailed(run, "marking the parent issue blocked", err))
+	}
+	if typesErr != nil {
+		res = res.Merge(r.relationFailed(run, "reading the organisation's issue types", typesErr))
+	}
+	return res.Merge(r.linkAndTypeItems(ctx, run, rel, types)), nil
+}
+
+// parentWork reports whether syncParent has anything to send: the parent
+// to open, its dependency to mark, an issue to link, or a type (one the
+// organisation defines) to give.
+func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseRun, types map[string]bool) bool {
+	p := run.ph.Status.Parent
+	if parentIssues(run.cj) {
+		if p == nil || p.Issue == 0 {
+			return opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted
+		}
+		if !p.Lost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0 {
+			return true
 		}
 	}
-	linked, err := r.linkAndTypeItems(ctx, run, rel)
-	return res.Merge(linked), err
+	parent, itemType, parentType := r.relationTargets(run, types)
+	if parent != 0 && parentType != "" && p.IssueType != parentType {
+		return true
+	}
+	for _, it := range run.ph.Status.Items {
+		if it.Issue != 0 && it.State != cxv1.ItemObsolete && ((parent != 0 && it.SubIssueOf != parent) || (itemType != "" && it.IssueType != itemType)) {
+			return true
+		}
+	}
+	return false
+}
+
+// relationTargets are the parent the phase's issues belong under (0:
+// none, or lost), and the types to give its issues and its parent (""
+// for none, or one the organisation does not define).
+func (r *ImprovementPhaseReconciler) relationTargets(run *phaseRun, types map[string]bool) (parent int64, itemType, parentType string) {
+	if p := run.ph.Status.Parent; parentIssues(run.cj) && p != nil && !p.Lost {
+		parent = p.Issue
+	}
+	if t := issueTypeOf(run.cj, run.ph.Spec.Type, false); types[strings.ToLower(t)] {
+		itemType = t
+	}
+	if t := issueTypeOf(run.cj, run.ph.Spec.Type, true); parent != 0 && types[strings.ToLower(t)] {
+		parentType = t
+	}
+	return parent, itemType, parentType
+}
+
+// previousParent is the parent issue of the phase named in spec.after (0:
+// none, or none yet).
+func (r *ImprovementPhaseReconciler) previousParent(ctx context.Context, run *phaseRun) int64 {
+	if run.ph.Spec.After == "" {
+		return 0
+	}
+	var prev cxv1.ImprovementPhase
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.After}, &prev); err != nil || prev.Status.Parent == nil || prev.Status.Parent.Lost {
+		return 0
+	}
+	return prev.Status.Parent.Issue
 }
 
 // heldBack reports whether the board and the relations must wait: no
@@ -182,11 +248,11 @@ func (r *ImprovementPhaseReconciler) ensureParent(ctx context.Context, run *phas
 		return steps.Done(0), false, err
 	}
 	if err != nil {
-		res, err := r.relationFailed(run, "opening the phase's parent issue", err)
+		res := r.relationFailed(run, "opening the phase's parent issue", err)
 		if run.ph.Status.Parent != nil && run.ph.Status.Parent.AttemptedAt != nil {
 			res = res.Merge(steps.Requeue(r.createGrace()))
 		}
-		return res, false, err
+		return res, false, nil
 	}
 	r.recordParent(run, opened.Issue, opened.Created)
 	if _, board := projectOf(run.cj); board {
@@ -214,40 +280,35 @@ func (r *ImprovementPhaseReconciler) recordParent(run *phaseRun, is tracker.Issu
 // in spec.after, once that one exists.
 func (r *ImprovementPhaseReconciler) ensureBlockedBy(ctx context.Context, run *phaseRun, rel issueRelations) error {
 	p := run.ph.Status.Parent
-	if run.ph.Spec.After == "" || p == nil || p.Issue == 0 || p.BlockedBy != 0 {
+	if !parentIssues(run.cj) || p == nil || p.Issue == 0 || p.Lost || p.BlockedBy != 0 {
 		return nil
 	}
-	var prev cxv1.ImprovementPhase
-	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.After}, &prev); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if prev.Status.Parent == nil || prev.Status.Parent.Issue == 0 {
+	blocker := r.previousParent(ctx, run)
+	if blocker == 0 {
 		return nil // the earlier phase's parent is not there yet: its status change wakes this phase
 	}
-	if err := rel.EnsureBlockedBy(ctx, int(p.Issue), int(prev.Status.Parent.Issue)); err != nil {
-		return err
+	if err := rel.EnsureBlockedBy(ctx, int(p.Issue), int(blocker)); err != nil {
+		if _, refused := issueRefused(err); !refused {
+			return err
+		}
+		// One of the two issues is gone or GitHub refuses the link (a
+		// cycle a person made): say so once, and leave it.
+		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonSubIssueLeft, "Link",
+			"GitHub refused to mark parent issue #%d blocked by #%d: %v; cxloop leaves it", p.Issue, blocker, err)
 	}
-	p.BlockedBy = prev.Status.Parent.Issue
+	p.BlockedBy = blocker
 	run.progressed = true
 	return nil
 }
 
 // linkAndTypeItems makes the phase's issues sub-issues of its parent and
 // gives them (and the parent) the journey's issue type, a few per reconcile.
-func (r *ImprovementPhaseReconciler) linkAndTypeItems(ctx context.Context, run *phaseRun, rel issueRelations) (steps.Result, error) {
-	parent := int64(0)
-	if p := run.ph.Status.Parent; parentIssues(run.cj) && p != nil {
-		parent = p.Issue
-	}
-	itemType, parentType := issueTypeOf(run.cj, run.ph.Spec.Type, false), issueTypeOf(run.cj, run.ph.Spec.Type, true)
-	types, err := r.definedTypes(ctx, run, rel, itemType, parentType)
-	if err != nil {
-		return r.relationFailed(run, "reading the organisation's issue types", err)
-	}
+func (r *ImprovementPhaseReconciler) linkAndTypeItems(ctx context.Context, run *phaseRun, rel issueRelations, types map[string]bool) steps.Result {
+	parent, itemType, parentType := r.relationTargets(run, types)
 	sent := 0
-	if p := run.ph.Status.Parent; parent != 0 && parentType != "" && types[strings.ToLower(parentType)] && p.IssueType != parentType {
+	if p := run.ph.Status.Parent; parentType != "" && p.IssueType != parentType {
 		if err := rel.SetIssueType(ctx, int(parent), parentType); err != nil {
-			return r.relationFailed(run, "giving the parent issue its type", err)
+			return r.parentFailed(ctx, run, rel, "giving the parent issue its type", err)
 		}
 		p.IssueType = parentType
 		sent++
@@ -258,54 +319,95 @@ func (r *ImprovementPhaseReconciler) linkAndTypeItems(ctx context.Context, run *
 			continue
 		}
 		link := parent != 0 && it.SubIssueOf != parent
-		typed := itemType != "" && types[strings.ToLower(itemType)] && it.IssueType != itemType
+		typed := itemType != "" && it.IssueType != itemType
 		if !link && !typed {
 			continue
 		}
 		if sent >= maxLinksPerReconcile {
-			return steps.Requeue(time.Millisecond), nil // the rest in the next reconcile
+			return steps.Requeue(time.Millisecond) // the rest in the next reconcile
 		}
 		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 && sent > 0 {
-			return steps.Requeue(d), nil
+			return steps.Requeue(d)
 		}
 		sent++
 		if link {
-			if err := rel.EnsureSubIssue(ctx, int(parent), int(it.Issue)); err != nil && !r.leftWithAnotherParent(run, it, err) {
-				return r.relationFailed(run, fmt.Sprintf("making issue #%d a sub-issue of #%d", it.Issue, parent), err)
+			if err := rel.EnsureSubIssue(ctx, int(parent), int(it.Issue)); err != nil {
+				if _, refused := issueRefused(err); !refused {
+					return r.relationFailed(run, fmt.Sprintf("making issue #%d a sub-issue of #%d", it.Issue, parent), err)
+				}
+				if r.parentGone(ctx, run, rel) {
+					return steps.Result{}
+				}
+				// The issue's own matter: another parent a person gave it,
+				// or GitHub refuses changes to it. Left as it is.
+				r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonSubIssueLeft, "Link",
+					"GitHub refused to make issue #%d a sub-issue of #%d (%v): it may have another parent, set by a person; cxloop leaves it", it.Issue, parent, err)
 			}
 			it.SubIssueOf = parent
 		}
 		if typed {
 			if err := rel.SetIssueType(ctx, int(it.Issue), itemType); err != nil {
-				return r.relationFailed(run, fmt.Sprintf("giving issue #%d its type", it.Issue), err)
+				if _, refused := issueRefused(err); !refused {
+					return r.relationFailed(run, fmt.Sprintf("giving issue #%d its type", it.Issue), err)
+				}
 			}
 			it.IssueType = itemType
 		}
 		run.progressed = true
 	}
-	return steps.Result{}, nil
+	return steps.Result{}
 }
 
-// leftWithAnotherParent: GitHub refused the link because a person gave
-// the issue another parent. cxloop leaves it there and says so once.
-func (r *ImprovementPhaseReconciler) leftWithAnotherParent(run *phaseRun, it *cxv1.PhaseItem, err error) bool {
+// issueRefused reports whether GitHub refused a request for a reason of
+// one issue (deleted, transferred, locked, a rule of GitHub's): asking
+// again would get the same answer. Rate limits, failures of GitHub itself,
+// credentials and permissions are not.
+func issueRefused(err error) (*tracker.APIError, bool) {
 	var ae *tracker.APIError
-	if !errors.As(err, &ae) || ae.Reason != cxv1.ReasonValidationFailed {
+	var pe *tracker.PermissionError
+	if errors.As(err, &pe) || !errors.As(err, &ae) || ae.Retryable() || ae.StatusCode == http.StatusForbidden ||
+		ae.Reason == cxv1.ReasonBadCredentials || ae.Reason == cxv1.ReasonRepositoryNotFound {
+		return nil, false
+	}
+	return ae, true
+}
+
+// parentGone asks GitHub about the parent issue after a refusal: one a
+// person deleted or transferred is recorded lost (status.parent.lost), and
+// cxloop opens no other and links nothing more to it.
+func (r *ImprovementPhaseReconciler) parentGone(ctx context.Context, run *phaseRun, rel issueRelations) bool {
+	p := run.ph.Status.Parent
+	_, err := rel.SubIssueProgress(ctx, int(p.Issue))
+	if _, refused := issueRefused(err); !refused {
 		return false
 	}
-	r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonSubIssueLeft, "Link",
-		"issue #%d has another parent issue, set by a person; cxloop leaves it there", it.Issue)
+	r.parentLost(run, err)
 	return true
+}
+
+func (r *ImprovementPhaseReconciler) parentLost(run *phaseRun, err error) {
+	p := run.ph.Status.Parent
+	p.Lost = true
+	r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonParentIssueLost, "Link",
+		"the phase's parent issue #%d is gone or refused (%v): cxloop opens no other, and leaves the phase's issues as they are", p.Issue, err)
+}
+
+// parentFailed is relationFailed for a request about the parent itself.
+func (r *ImprovementPhaseReconciler) parentFailed(ctx context.Context, run *phaseRun, rel issueRelations, what string, err error) steps.Result {
+	if _, refused := issueRefused(err); refused {
+		if !r.parentGone(ctx, run, rel) {
+			run.ph.Status.Parent.IssueType = issueTypeOf(run.cj, run.ph.Spec.Type, true) // refused for good: not asked again
+		}
+		return steps.Result{}
+	}
+	return r.relationFailed(run, what, err)
 }
 
 // definedTypes are the issue types the organisation defines (lower-case
 // names), asked only when the journey maps a type this run needs.
-func (r *ImprovementPhaseReconciler) definedTypes(ctx context.Context, run *phaseRun, rel issueRelations, names ...string) (map[string]bool, error) {
-	need := false
-	for _, n := range names {
-		need = need || n != ""
-	}
-	if !need || !typesMissing(run, names[0], names[1]) {
+func (r *ImprovementPhaseReconciler) definedTypes(ctx context.Context, run *phaseRun, rel issueRelations) (map[string]bool, error) {
+	itemType, parentType := issueTypeOf(run.cj, run.ph.Spec.Type, false), issueTypeOf(run.cj, run.ph.Spec.Type, true)
+	if (itemType == "" && parentType == "") || !typesMissing(run, itemType, parentType) {
 		return nil, nil
 	}
 	types, err := r.issueTypes.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, rel, r.Clock.Now())
@@ -335,18 +437,18 @@ func typesMissing(run *phaseRun, itemType, parentType string) bool {
 // relationFailed is boardFailed for parents, links and types: a condition
 // would say no more than the Event and the set-aside failure do, so the run
 // goes on and the phase's backoff retries what may pass.
-func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, err error) (steps.Result, error) {
+func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, err error) steps.Result {
 	var rl *tracker.RateLimitError
 	if errors.As(err, &rl) && rl.Budget {
-		return steps.Requeue(max(rl.ResumeAt.Sub(r.Clock.Now()), time.Second)), nil
+		return steps.Requeue(max(rl.ResumeAt.Sub(r.Clock.Now()), time.Second))
 	}
 	var pe *tracker.PermissionError
 	if errors.As(err, &pe) {
 		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonPermissionMissing, "Link", "%s: %v", what, err)
-		return steps.Result{}, nil
+		return steps.Result{}
 	}
 	run.setAside(&githubError{op: what, err: err})
-	return steps.Result{}, nil
+	return steps.Result{}
 }
 
 // closeParent closes the parent issue of a phase that completed, so that
@@ -354,7 +456,7 @@ func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, 
 // at the phase's next reconcile (closeParentOfCompleted).
 func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phaseRun) steps.Result {
 	p := run.ph.Status.Parent
-	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.Closed || run.cj == nil {
+	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.Closed || p.Lost || run.cj == nil {
 		return steps.Result{}
 	}
 	tr := run.tr
@@ -370,8 +472,11 @@ func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phase
 	// No comment: a close whose answer was lost is repeated, and a closed
 	// issue is not closed again; a comment would be.
 	if err := tr.CloseIssue(ctx, int(p.Issue), "completed", ""); err != nil {
-		res, _ := r.relationFailed(run, "closing the parent issue", err)
-		return res.Merge(steps.Requeue(time.Minute))
+		if _, refused := issueRefused(err); refused {
+			r.parentLost(run, err) // deleted, transferred or locked: nothing to close
+			return steps.Result{}
+		}
+		return r.relationFailed(run, "closing the parent issue", err).Merge(steps.Requeue(time.Minute))
 	}
 	p.Closed = true
 	return steps.Result{}
@@ -388,6 +493,7 @@ type issueTypesEntry struct {
 	tr    tracker.Tracker
 	at    time.Time
 	types []tracker.IssueType
+	err   error // a listing GitHub refused (a permission): not asked again for a while either
 }
 
 // issueTypesFreshFor is how long a listing of issue types is used: a type
@@ -399,19 +505,23 @@ func (c *issueTypeCache) get(ctx context.Context, journey client.ObjectKey, tr t
 	e, ok := c.m[journey]
 	c.mu.Unlock()
 	if ok && e.tr == tr && now.Sub(e.at) < issueTypesFreshFor {
+		if e.err != nil {
+			return nil, nil // said when it was refused; no types meanwhile
+		}
 		return e.types, nil
 	}
 	types, err := rel.IssueTypes(ctx)
-	if err != nil {
-		return nil, err
+	var pe *tracker.PermissionError
+	if err != nil && !errors.As(err, &pe) {
+		return nil, err // GitHub failed: asked again next time
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[client.ObjectKey]issueTypesEntry{}
 	}
-	c.m[journey] = issueTypesEntry{tr: tr, at: now, types: types}
-	return types, nil
+	c.m[journey] = issueTypesEntry{tr: tr, at: now, types: types, err: err}
+	return types, err
 }
 
 func (c *issueTypeCache) forget(journey client.ObjectKey) {
@@ -428,13 +538,18 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	if !parentIssues(run.cj) {
 		return steps.Result{}
 	}
+	// Only what there is to write reaches for the tracker and the budget.
 	_, board := projectOf(run.cj)
-	if p := run.ph.Status.Parent; p != nil && p.Issue != 0 && p.BlockedBy != 0 && (!board || !parentBoardWork(run)) {
+	p := run.ph.Status.Parent
+	needParent := p == nil || p.Issue == 0
+	needBlocker := !needParent && !p.Lost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0
+	needBoard := board && !needParent && parentBoardWork(run)
+	if !needParent && !needBlocker && !needBoard {
 		return steps.Result{}
 	}
 	tr, err := r.Trackers.For(ctx, run.cj)
 	if err != nil {
-		return steps.Result{}
+		return steps.Result{} // the journey's TrackerReady says why; its fix wakes the phase
 	}
 	run.tr = tr
 	rel, ok := tr.(issueRelations)
@@ -445,12 +560,14 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 		return steps.Requeue(d) // the phases at work go first
 	}
 	res, done, err := r.ensureParent(ctx, run)
-	if err != nil || !done {
+	if err != nil {
+		return steps.Requeue(5 * time.Second) // the attempt's status write failed: look again soon
+	}
+	if !done {
 		return res
 	}
 	if err := r.ensureBlockedBy(ctx, run, rel); err != nil {
-		failed, _ := r.relationFailed(run, "marking the parent issue blocked", err)
-		return res.Merge(failed)
+		res = res.Merge(r.relationFailed(run, "marking the parent issue blocked", err))
 	}
 	if board {
 		// On the board too: the team sees what comes next.
@@ -483,7 +600,7 @@ func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *p
 		run.desired = plan.Work(run.ph, run.m, run.pc, plan.QuickWinRule(phases, run.ph))
 		run.work = workByKey(run.desired)
 	}
-	res := r.closeParent(ctx, run)
+	var res steps.Result
 	for _, step := range []func(context.Context, *phaseRun) (steps.Result, error){r.syncBoard, r.syncParent} {
 		sr, err := step(ctx, run)
 		if err != nil {
@@ -491,5 +608,6 @@ func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *p
 		}
 		res = res.Merge(sr)
 	}
-	return res
+	// Closed last: the links it was left are made first.
+	return res.Merge(r.closeParent(ctx, run))
 }

@@ -181,6 +181,21 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 					t.Errorf("recorded closed though GitHub failed")
 				}
 			}},
+		{name: "the parent was deleted: lost, not tried again", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(false)(ph)
+			ph.Status.Items[0].SubIssueOf = int64(w.numbers[2])
+		}, objects: []client.Object{journey(true)}, trackers: trackers,
+			prepare: func(run *phaseRun) {
+				if err := w.gh.DeleteIssue(ghOwner, ghRepo, w.numbers[2]); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonParentIssueLost},
+			check: func(t *testing.T, run *phaseRun) {
+				if p := run.ph.Status.Parent; !p.Lost || p.Closed || run.githubErr != nil {
+					t.Errorf("parent %+v, set aside %v: want lost, not closed, no failure", p, run.githubErr)
+				}
+			}},
 		{name: "the journey is gone: nothing to do", edit: completed(false), trackers: trackers, prepare: prepare,
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted,
 			check: func(t *testing.T, run *phaseRun) {
@@ -249,6 +264,20 @@ func TestIssueTypeCacheAsksOncePerJourneyAWhile(t *testing.T) {
 	if rel.calls != 7 {
 		t.Errorf("a failed listing was cached: %d calls", rel.calls)
 	}
+	// A permission refused is said once, then not asked again for a while.
+	rel.err = &tracker.PermissionError{Permission: tracker.PermissionIssueTypes}
+	cache.forget(museum)
+	if _, err := cache.get(ctx, museum, tr1, rel, now); err == nil {
+		t.Errorf("the refusal was not reported the first time")
+	}
+	for range 3 {
+		if types, err := cache.get(ctx, museum, tr1, rel, now.Add(time.Minute)); err != nil || types != nil {
+			t.Errorf("a refusal kept: %v, %v; want no types and nothing to say", types, err)
+		}
+	}
+	if rel.calls != 8 {
+		t.Errorf("%d listings: a refused listing was asked again within the cache's time", rel.calls)
+	}
 }
 
 func TestIssueTypeOfFollowsThePhase(t *testing.T) {
@@ -310,22 +339,22 @@ func TestRelationFailedSaysWhatToFix(t *testing.T) {
 	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(stepNow), Recorder: rec}
 
 	run := &phaseRun{ph: ph}
-	res, err := r.relationFailed(run, "reading the organisation's issue types", &tracker.PermissionError{Field: "spec.tracker.github.owner", Resource: "the issue types of shop", Permission: tracker.PermissionIssueTypes})
-	if err != nil || res != (steps.Result{}) || run.githubErr != nil {
-		t.Errorf("permission: %v %v, set aside %v", res, err, run.githubErr)
+	res := r.relationFailed(run, "reading the organisation's issue types", &tracker.PermissionError{Field: "spec.tracker.github.owner", Resource: "the issue types of shop", Permission: tracker.PermissionIssueTypes})
+	if res != (steps.Result{}) || run.githubErr != nil {
+		t.Errorf("permission: %v, set aside %v", res, run.githubErr)
 	}
 	if ev := <-rec.Events; !strings.Contains(ev, cxv1.ReasonPermissionMissing) || !strings.Contains(ev, "read:org") {
 		t.Errorf("event %q does not name the permission", ev)
 	}
 
 	run = &phaseRun{ph: ph}
-	_, _ = r.relationFailed(run, "making issue #3 a sub-issue of #1", &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: http.StatusBadGateway})
+	_ = r.relationFailed(run, "making issue #3 a sub-issue of #1", &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: http.StatusBadGateway})
 	if run.githubErr == nil || !strings.Contains(run.githubErr.Error(), "sub-issue") {
 		t.Errorf("a GitHub failure was not set aside naming what failed: %v", run.githubErr)
 	}
 
 	run = &phaseRun{ph: ph}
-	res, _ = r.relationFailed(run, "linking", &tracker.RateLimitError{Budget: true, ResumeAt: stepNow.Add(30 * time.Second)})
+	res = r.relationFailed(run, "linking", &tracker.RateLimitError{Budget: true, ResumeAt: stepNow.Add(30 * time.Second)})
 	if res != steps.Requeue(30*time.Second) || run.githubErr != nil {
 		t.Errorf("the write budget: %v, set aside %v; want a requeue when it allows", res, run.githubErr)
 	}

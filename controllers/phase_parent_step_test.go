@@ -207,6 +207,31 @@ func TestPhaseSyncParentStep(t *testing.T) {
 					t.Errorf("cxloop took the issue from the person's parent")
 				}
 			}},
+		{name: "the parent was deleted: recorded lost, nothing held back, nothing asked again", edit: fresh(func(ph *cxv1.ImprovementPhase) {
+			opened(ph)
+			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[2])}
+		}), prepare: prepare(journey(true, cxv1.IssueTypeMapping{}), func(run *phaseRun) {
+			if err := w.gh.DeleteIssue(ghOwner, ghRepo, w.numbers[2]); err != nil {
+				t.Fatal(err)
+			}
+		}),
+			wantEvents: []string{cxv1.ReasonParentIssueLost},
+			check: func(t *testing.T, run *phaseRun) {
+				if !run.ph.Status.Parent.Lost || run.githubErr != nil {
+					t.Fatalf("parent %+v, set aside %v: want lost, and no failure to hold completion", run.ph.Status.Parent, run.githubErr)
+				}
+				before := len(w.gh.Requests())
+				r := &ImprovementPhaseReconciler{Client: nil}
+				if r.parentWork(context.Background(), run, nil) {
+					t.Errorf("a lost parent still has work")
+				}
+				if n := len(w.gh.Requests()) - before; n != 0 {
+					t.Errorf("%d requests", n)
+				}
+				if len(w.parents()) != 0 {
+					t.Errorf("a new parent was opened for the lost one")
+				}
+			}},
 		{name: "GitHub fails the link: set aside, the rest of the run goes on", edit: fresh(opened),
 			prepare: prepare(journey(true, cxv1.IssueTypeMapping{}), func(run *phaseRun) {
 				w.gh.Inject(localgithub.Fault{Method: http.MethodPost, Path: "/repos/*/*/issues/*/sub_issues", Kind: localgithub.ServerError, Status: http.StatusBadGateway, Times: -1})

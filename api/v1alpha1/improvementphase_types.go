@@ -477,6 +477,10 @@ type PhaseParent struct {
 	// closed says cxloop closed the parent issue when the phase completed.
 	// +optional
 	Closed bool `json:"closed,omitempty"`
+	// lost says the parent issue was deleted or transferred, or GitHub
+	// refuses changes to it: cxloop opens no other and links nothing more.
+	// +optional
+	Lost bool `json:"lost,omitempty"`
 	// board is the parent issue's item on the journey's project.
 	// +optional
 	Board ItemBoard `json:"board,omitzero"`

@@ -40,6 +40,9 @@ const (
 	// ReasonSubIssueLeft: Event; a person gave one of the phase's issues
 	// another parent issue, and cxloop leaves it there.
 	ReasonSubIssueLeft = "SubIssueLeft"
+	// ReasonParentIssueLost: Event; the phase's parent issue was deleted or
+	// transferred, or GitHub refuses changes to it.
+	ReasonParentIssueLost = "ParentIssueLost"
 )
 
 // Reasons of the MeasuresReady condition (internal/metricsource), one per

@@ -633,12 +633,7 @@ func (dm *demo) printBoard(ctx context.Context) error {
 			if ph.Status.Parent == nil || ph.Status.Parent.Issue == 0 {
 				continue
 			}
-			opened := 0
-			for _, it := range ph.Status.Items {
-				if it.Issue != 0 && it.State != cxv1.ItemObsolete {
-					opened++
-				}
-			}
+			opened := openedItems(ph)
 			if _, total := dm.subIssuesDone(int(ph.Status.Parent.Issue)); total != opened {
 				missing = append(missing, fmt.Sprintf("%d of %d sub-issues of #%d", opened-total, opened, ph.Status.Parent.Issue))
 			}
@@ -680,6 +675,17 @@ func (dm *demo) printBoard(ctx context.Context) error {
 	return nil
 }
 
+// openedItems counts the phase's items that have an issue to be a sub-issue.
+func openedItems(ph *cxv1.ImprovementPhase) int {
+	n := 0
+	for _, it := range ph.Status.Items {
+		if it.Issue != 0 && it.State != cxv1.ItemObsolete {
+			n++
+		}
+	}
+	return n
+}
+
 // isParent: the issue is a phase's parent issue (its key is the phase's).
 func isParent(is localgithub.Issue) bool {
 	return strings.Contains(tracker.KeyFromBody(is.Body), "/"+workitem.PhaseParentKey(""))
@@ -701,7 +707,7 @@ func (dm *demo) parentProgress(ctx context.Context, phase string, done int) erro
 		}
 		parent, _ = dm.ghIssue(int(ph.Status.Parent.Issue))
 		closed, total = dm.subIssuesDone(parent.Number)
-		return total == len(ph.Status.Items) && closed == done, fmt.Sprintf("%d of %d sub-issues closed", closed, total), nil
+		return total == openedItems(ph) && closed == done, fmt.Sprintf("%d of %d sub-issues closed", closed, total), nil
 	}); err != nil {
 		return err
 	}

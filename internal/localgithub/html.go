@@ -2,7 +2,9 @@ package localgithub
 
 import (
 	"html/template"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +32,9 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
+	if !s.ownHost(r.Host) {
+		return false // another name for this address (DNS rebinding): the API's answer, which wants a token
+	}
 	p := r.URL.Path
 	if m := boardPagePath.FindStringSubmatch(p); m != nil {
 		n, _ := strconv.Atoi(m[3])
@@ -52,6 +57,20 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// ownHost: the request names the local GitHub by its own host, or as
+// localhost on its port.
+func (s *Server) ownHost(host string) bool {
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, u.Host) {
+		return true
+	}
+	h, port, err := net.SplitHostPort(host)
+	return err == nil && port == u.Port() && (strings.EqualFold(h, "localhost") || net.ParseIP(h).IsLoopback())
 }
 
 func (s *Server) holds(owner, repo string) bool {
@@ -86,10 +105,20 @@ type issuePageData struct {
 }
 
 func (s *Server) refsOf(owner, repo string, numbers []int) ([]pageIssue, progress) {
-	byNumber := map[int]Issue{}
-	for _, is := range s.Issues(owner, repo) {
+	return refsIn(issuesByNumber(s.Issues(owner, repo)), numbers)
+}
+
+func issuesByNumber(issues []Issue) map[int]Issue {
+	byNumber := make(map[int]Issue, len(issues))
+	for _, is := range issues {
 		byNumber[is.Number] = is
 	}
+	return byNumber
+}
+
+// refsIn are the issues numbered, as a snapshot holds them, and how many of
+// them are closed.
+func refsIn(byNumber map[int]Issue, numbers []int) ([]pageIssue, progress) {
 	var out []pageIssue
 	var pr progress
 	for _, n := range numbers {
@@ -154,6 +183,7 @@ func (s *Server) boardPage(w http.ResponseWriter, owner string, org bool, number
 	title := s.projectOfLocked(owner, org, number).Title
 	s.mu.Unlock()
 	var rows []boardRow
+	snapshots := map[string]map[int]Issue{} // one per repository on the board
 	for _, it := range items {
 		row := boardRow{Item: it}
 		for _, f := range fields {
@@ -161,7 +191,10 @@ func (s *Server) boardPage(w http.ResponseWriter, owner string, org bool, number
 		}
 		if o, r, ok := strings.Cut(it.Repo, "/"); ok {
 			if rel, err := s.Relations(o, r, it.Number); err == nil && len(rel.SubIssues) > 0 {
-				_, pr := s.refsOf(o, r, rel.SubIssues)
+				if snapshots[it.Repo] == nil {
+					snapshots[it.Repo] = issuesByNumber(s.Issues(o, r))
+				}
+				_, pr := refsIn(snapshots[it.Repo], rel.SubIssues)
 				row.Sub = &pr
 			}
 		}

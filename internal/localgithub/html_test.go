@@ -82,6 +82,21 @@ func TestWebViewShowsProgressAndBoard(t *testing.T) {
 		}
 	}
 
+	// Not in the request log: a person's browsing is no API traffic.
+	for _, r := range s.Requests() {
+		if !strings.HasPrefix(r.Path, "/repos/") && !strings.HasPrefix(r.Path, "/orgs/acme/projectsV2") {
+			t.Errorf("a page request was logged: %s %s", r.Method, r.Path)
+		}
+	}
+	// Another host name for the address (DNS rebinding) gets the API's answer.
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(s.URL(), "/")+"/acme/journeys/issues/1", nil)
+	req.Host = "attacker.example:80"
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a page under a foreign Host: %d, want 401 (the API's)", resp.StatusCode)
+	}
+
 	// Only reads, only these pages: the API still wants its token.
 	for _, tc := range []struct {
 		method, path string

@@ -380,12 +380,17 @@ func (s *Server) addBlockedBy(w http.ResponseWriter, r *http.Request) {
 func (s *Server) removeBlockedBy(w http.ResponseWriter, r *http.Request) {
 	s.serveIssueWrite(w, r, nil, func(_ *repository, is *issue) (int, any, *apiError) {
 		id, err := strconv.ParseInt(r.PathValue("issue_id"), 10, 64)
-		br, blocker := s.world.issueByID(id)
-		if err != nil || !slices.Contains(is.BlockedBy, id) || blocker == nil {
+		if err != nil || !slices.Contains(is.BlockedBy, id) {
 			return 0, nil, errNotFound
 		}
 		is.BlockedBy = without(is.BlockedBy, id)
 		is.UpdatedAt = s.now()
+		br, blocker := s.world.issueByID(id)
+		if blocker == nil {
+			// The blocker was deleted: its dangling ID is gone now (saved),
+			// and there is no issue to answer with.
+			return http.StatusNotFound, errNotFound, nil
+		}
 		blocker.Blocking = without(blocker.Blocking, is.ID)
 		return http.StatusOK, s.linksLocked(r).issue(br, blocker), nil
 	})

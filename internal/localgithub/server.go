@@ -419,9 +419,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("X-GitHub-Request-Id", newRequestID())
+	// The web view (html.go): a person's browsing is not API traffic, and
+	// is not logged.
+	logged := rw.logged
+	rw.logged = nil
 	if s.servePage(rw, r) {
-		return // the web view (html.go): read-only pages, not the API
+		return
 	}
+	rw.logged = logged
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 
 	c, err := s.authenticate(r)
