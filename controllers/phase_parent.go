@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,29 +39,6 @@ type issueRelations interface {
 // parentIssues reports whether the journey asks for phase parent issues.
 func parentIssues(cj *cxv1.CustomerJourney) bool {
 	return cj != nil && cj.Spec.Tracker != nil && cj.Spec.Tracker.GitHub != nil && ptr.Deref(cj.Spec.Tracker.GitHub.ParentIssues, false)
-}
-
-// issueTypeOf is the issue type the journey names for a phase's issues
-// (parent: for its parent issue); "" for none.
-func issueTypeOf(cj *cxv1.CustomerJourney, phaseType cxv1.PhaseType, parent bool) string {
-	if cj == nil || cj.Spec.Tracker == nil || cj.Spec.Tracker.GitHub == nil {
-		return ""
-	}
-	m := cj.Spec.Tracker.GitHub.IssueTypes
-	if parent {
-		return m.Parent
-	}
-	switch phaseType {
-	case cxv1.PhaseDiscovery:
-		return m.Discovery
-	case cxv1.PhaseImprove:
-		return m.Improve
-	case cxv1.PhasePerfection:
-		return m.Perfection
-	case cxv1.PhasePersonalization:
-		return m.Personalization
-	}
-	return ""
 }
 
 // syncParent keeps the phase's parent issue (spec.tracker.github.parentIssues):
@@ -403,37 +379,6 @@ func (r *ImprovementPhaseReconciler) parentFailed(ctx context.Context, run *phas
 	return r.relationFailed(run, what, err)
 }
 
-// definedTypes are the issue types the organisation defines (lower-case
-// names), asked only when the journey maps a type this run needs.
-func (r *ImprovementPhaseReconciler) definedTypes(ctx context.Context, run *phaseRun, rel issueRelations) (map[string]bool, error) {
-	itemType, parentType := issueTypeOf(run.cj, run.ph.Spec.Type, false), issueTypeOf(run.cj, run.ph.Spec.Type, true)
-	if (itemType == "" && parentType == "") || !typesMissing(run, itemType, parentType) {
-		return nil, nil
-	}
-	types, err := r.issueTypes.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, rel, r.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, t := range types {
-		out[strings.ToLower(t.Name)] = true
-	}
-	return out, nil
-}
-
-// typesMissing: some issue of the phase lacks the type the journey maps.
-func typesMissing(run *phaseRun, itemType, parentType string) bool {
-	if p := run.ph.Status.Parent; parentType != "" && p != nil && p.Issue != 0 && p.IssueType != parentType {
-		return true
-	}
-	for _, it := range run.ph.Status.Items {
-		if itemType != "" && it.Issue != 0 && it.State != cxv1.ItemObsolete && it.IssueType != itemType {
-			return true
-		}
-	}
-	return false
-}
-
 // relationFailed is boardFailed for parents, links and types: a condition
 // would say no more than the Event and the set-aside failure do, so the run
 // goes on and the phase's backoff retries what may pass.
@@ -480,54 +425,6 @@ func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phase
 	}
 	p.Closed = true
 	return steps.Result{}
-}
-
-// issueTypeCache keeps each journey's organisation's issue types for a
-// while, so that typing a phase's issues lists them once, not per reconcile.
-type issueTypeCache struct {
-	mu sync.Mutex
-	m  map[client.ObjectKey]issueTypesEntry
-}
-
-type issueTypesEntry struct {
-	tr    tracker.Tracker
-	at    time.Time
-	types []tracker.IssueType
-	err   error // a listing GitHub refused (a permission): not asked again for a while either
-}
-
-// issueTypesFreshFor is how long a listing of issue types is used: a type
-// the organisation adds is taken up within it.
-const issueTypesFreshFor = 10 * time.Minute
-
-func (c *issueTypeCache) get(ctx context.Context, journey client.ObjectKey, tr tracker.Tracker, rel issueRelations, now time.Time) ([]tracker.IssueType, error) {
-	c.mu.Lock()
-	e, ok := c.m[journey]
-	c.mu.Unlock()
-	if ok && e.tr == tr && now.Sub(e.at) < issueTypesFreshFor {
-		if e.err != nil {
-			return nil, nil // said when it was refused; no types meanwhile
-		}
-		return e.types, nil
-	}
-	types, err := rel.IssueTypes(ctx)
-	var pe *tracker.PermissionError
-	if err != nil && !errors.As(err, &pe) {
-		return nil, err // GitHub failed: asked again next time
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[client.ObjectKey]issueTypesEntry{}
-	}
-	c.m[journey] = issueTypesEntry{tr: tr, at: now, types: types, err: err}
-	return types, err
-}
-
-func (c *issueTypeCache) forget(journey client.ObjectKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, journey)
 }
 
 // parentWhileWaiting opens the parent issue of a phase that waits for the

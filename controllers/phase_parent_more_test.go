@@ -37,11 +37,7 @@ func requestsTo(gh *localgithub.Server, part string) int {
 func TestParentWhileWaiting(t *testing.T) {
 	var w *parentWorld
 	var requestsBefore int
-	journey := func(parents bool) *cxv1.CustomerJourney {
-		cj := shopJourney()
-		cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, ParentIssues: &parents}}
-		return cj
-	}
+	journey := shopWithParents
 	// The phase before: Active, with (or without) its parent issue.
 	discovery := func(parent int64) *cxv1.ImprovementPhase {
 		d := phaseNamed("discovery", "shop", "")
@@ -126,11 +122,7 @@ func TestParentWhileWaiting(t *testing.T) {
 func TestCompletedPhaseClosesItsParent(t *testing.T) {
 	var w *parentWorld
 	var requestsBefore int
-	journey := func(parents bool) *cxv1.CustomerJourney {
-		cj := shopJourney()
-		cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, ParentIssues: &parents}}
-		return cj
-	}
+	journey := shopWithParents
 	completed := func(closed bool) func(ph *cxv1.ImprovementPhase) {
 		return func(ph *cxv1.ImprovementPhase) {
 			w = newParentWorld(t)
@@ -204,6 +196,14 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 				}
 			}},
 	})
+}
+
+// shopWithParents is the shop journey on the local GitHub, with or without
+// parent issues.
+func shopWithParents(parents bool) *cxv1.CustomerJourney {
+	cj := shopJourney()
+	cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo, ParentIssues: &parents}}
+	return cj
 }
 
 // trackerOf is a TrackerSource whose tracker is made when asked (the cases
@@ -358,4 +358,50 @@ func TestRelationFailedSaysWhatToFix(t *testing.T) {
 	if res != steps.Requeue(30*time.Second) || run.githubErr != nil {
 		t.Errorf("the write budget: %v, set aside %v; want a requeue when it allows", res, run.githubErr)
 	}
+}
+
+// TestCompletedPhaseFinishesItsBoard: a phase that completed while the
+// write budget held its board back, or whose outcome was verified after,
+// still gets its issues on the board with their values; work the map no
+// longer asks for keeps its Phase and Stage there.
+func TestCompletedPhaseFinishesItsBoard(t *testing.T) {
+	var w *parentWorld
+	var project int
+	journey := func() *cxv1.CustomerJourney {
+		cj := shopWithParents(false)
+		cj.Spec.Tracker.GitHub.Project = cxv1.GitHubProject{Owner: ghOwner, Number: 1}
+		return cj
+	}
+	completed := func(ph *cxv1.ImprovementPhase) {
+		w = newParentWorld(t)
+		project = w.gh.AddProject(ghOwner, true, "Board")
+		ph.Status.State = cxv1.PhaseCompleted
+		ph.Status.Items = []cxv1.PhaseItem{
+			{Key: "painpoint/gone-from-the-map", State: cxv1.ItemClosed, Issue: int64(w.numbers[0]), Source: cxv1.ItemSource{Stage: "pay", Persona: "family"},
+				Outcome: &cxv1.ItemOutcome{Verdict: cxv1.VerdictImproved}},
+			{Key: "painpoint/planned", State: cxv1.ItemPlanned},
+		}
+	}
+	runPhaseStepCases(t, "holdCompletedOrSuspended", []phaseStepCase{
+		{name: "on the board with what its item records, and its outcome", edit: completed, objects: []client.Object{journey()},
+			trackers: trackerOf(func() tracker.Tracker { return w.tr }), want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				items, err := w.gh.ProjectItems(ghOwner, true, project)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) != 1 || items[0].Number != w.numbers[0] {
+					t.Fatalf("board %+v, want issue #%d alone (the planned item has none)", items, w.numbers[0])
+				}
+				want := map[string]string{"Phase": "Improve", "Stage": "pay", "Persona": "family", "Outcome": "Improved"}
+				for f, v := range want {
+					if items[0].Values[f] != v {
+						t.Errorf("%s = %q, want %q (values %v)", f, items[0].Values[f], v, items[0].Values)
+					}
+				}
+				if b := run.ph.Status.Items[0].Board; b.State != cxv1.BoardItemOnBoard || b.Values == "" {
+					t.Errorf("board record %+v", b)
+				}
+			}},
+	})
 }
