@@ -90,7 +90,7 @@ func (p progress) Percent() int {
 }
 
 type pageIssue struct {
-	Number      int
+	Number       int
 	Title, State string
 }
 
