@@ -118,3 +118,60 @@ func TestWebViewShowsProgressAndBoard(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnHost: pages answer the local GitHub's own host and localhost on
+// its port, nothing else (a DNS-rebinding name for the same address).
+func TestOwnHost(t *testing.T) {
+	s := startServer(t, Options{})
+	u := strings.TrimPrefix(strings.TrimSuffix(s.URL(), "/"), "http://")
+	_, port, _ := strings.Cut(u, ":")
+	for host, want := range map[string]bool{
+		u:                            true,
+		"localhost:" + port:          true,
+		"LOCALHOST:" + port:          true,
+		"[::1]:" + port:              true,
+		"127.0.0.2:" + port:          true, // loopback all the same
+		"localhost:1":                false,
+		"attacker.example:" + port:   false,
+		"attacker.example":           false,
+		"10.0.0.1:" + port:           false,
+		"":                           false,
+		"127.0.0.1.attacker.example": false,
+	} {
+		if got := s.ownHost(host); got != want {
+			t.Errorf("ownHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestPagePathsLeaveTheAPIAlone: paths that look like pages but are the
+// API's, or name a repository the local GitHub does not hold, go on to
+// the API and its authentication.
+func TestPagePathsLeaveTheAPIAlone(t *testing.T) {
+	s := startServer(t, Options{})
+	newIssues(t, s, 1)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/repositories/1/issues", http.StatusUnauthorized},   // a renamed repository's listing
+		{"GET", "/repos/acme/issues", http.StatusUnauthorized},       // owner "repos": the API's
+		{"GET", "/nobody/nothing/issues", http.StatusUnauthorized},   // no such repository
+		{"GET", "/nobody/nothing/issues/1", http.StatusUnauthorized}, // no such repository
+		{"GET", "/acme/journeys/issues/1/comments", http.StatusUnauthorized},
+		{"PUT", "/acme/journeys/issues", http.StatusUnauthorized},
+		{"HEAD", "/acme/journeys/issues/1", http.StatusOK},
+		{"GET", "/acme/journeys/issues", http.StatusOK},
+		{"GET", "/users/acme/projects/1", http.StatusNotFound}, // a page, of no project
+	} {
+		req, _ := http.NewRequest(tc.method, strings.TrimSuffix(s.URL(), "/")+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
