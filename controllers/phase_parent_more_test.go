@@ -405,3 +405,56 @@ func TestCompletedPhaseFinishesItsBoard(t *testing.T) {
 			}},
 	})
 }
+
+// TestParentWorkIsOnlyWhatThereIsToSend: an idle phase (everything linked,
+// typed and recorded) has no parent work, so it asks nothing of the write
+// budget; each kind of work left says so.
+func TestParentWorkIsOnlyWhatThereIsToSend(t *testing.T) {
+	prev := phaseNamed("discovery", "shop", "")
+	prev.Status.Parent = &cxv1.PhaseParent{Issue: 1}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(prev).Build()
+	r := &ImprovementPhaseReconciler{Client: c}
+	done := func() *cxv1.ImprovementPhase {
+		ph := phaseNamed("improve", "shop", "discovery")
+		ph.Status.State = cxv1.PhaseActive
+		ph.Status.Parent = &cxv1.PhaseParent{Issue: 9, BlockedBy: 1, IssueType: "Epic"}
+		ph.Status.Items = []cxv1.PhaseItem{
+			{Key: "a", State: cxv1.ItemOpen, Issue: 10, SubIssueOf: 9, IssueType: "Feature"},
+			{Key: "b", State: cxv1.ItemObsolete, Issue: 11}, // obsolete: left alone
+			{Key: "c", State: cxv1.ItemPlanned},
+		}
+		return ph
+	}
+	cj := shopWithParents(true)
+	cj.Spec.Tracker.GitHub.IssueTypes = cxv1.IssueTypeMapping{Improve: "Feature", Parent: "Epic"}
+	defined := map[string]bool{"feature": true, "epic": true}
+	for _, tc := range []struct {
+		name  string
+		edit  func(ph *cxv1.ImprovementPhase)
+		types map[string]bool
+		want  bool
+	}{
+		{"all done", nil, defined, false},
+		{"no parent yet", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent = nil }, defined, true},
+		{"no parent yet, nothing opened", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent, ph.Status.Items = nil, ph.Status.Items[2:] }, defined, false},
+		{"completed: opens no parent", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent, ph.Status.State = nil, cxv1.PhaseCompleted }, defined, false},
+		{"not blocked yet", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent.BlockedBy = 0 }, defined, true},
+		{"an issue to link", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].SubIssueOf = 0 }, defined, true},
+		{"an issue to type", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].IssueType = "" }, defined, true},
+		{"a type the organisation lacks", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].IssueType = "" }, map[string]bool{"epic": true}, false},
+		{"the parent to type", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent.IssueType = "" }, defined, true},
+		{"a lost parent: nothing", func(ph *cxv1.ImprovementPhase) {
+			ph.Status.Parent.Lost, ph.Status.Parent.BlockedBy, ph.Status.Items[0].SubIssueOf = true, 0, 0
+		}, defined, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ph := done()
+			if tc.edit != nil {
+				tc.edit(ph)
+			}
+			if got := r.parentWork(context.Background(), &phaseRun{ph: ph, cj: cj}, tc.types); got != tc.want {
+				t.Errorf("parentWork = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
