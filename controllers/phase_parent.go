@@ -92,7 +92,7 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 		if p == nil || p.Issue == 0 {
 			return opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted
 		}
-		if !p.Lost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0 {
+		if p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0 {
 			return true
 		}
 	}
@@ -112,7 +112,7 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 // none, or lost), and the types to give its issues and its parent (""
 // for none, or one the organisation does not define).
 func (r *ImprovementPhaseReconciler) relationTargets(run *phaseRun, types map[string]bool) (parent int64, itemType, parentType string) {
-	if p := run.ph.Status.Parent; parentIssues(run.cj) && p != nil && !p.Lost {
+	if p := run.ph.Status.Parent; parentIssues(run.cj) && p != nil && p.State != cxv1.ParentIssueLost {
 		parent = p.Issue
 	}
 	if t := issueTypeOf(run.cj, run.ph.Spec.Type, false); types[strings.ToLower(t)] {
@@ -131,7 +131,7 @@ func (r *ImprovementPhaseReconciler) previousParent(ctx context.Context, run *ph
 		return 0
 	}
 	var prev cxv1.ImprovementPhase
-	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.After}, &prev); err != nil || prev.Status.Parent == nil || prev.Status.Parent.Lost {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.After}, &prev); err != nil || prev.Status.Parent == nil || prev.Status.Parent.State == cxv1.ParentIssueLost {
 		return 0
 	}
 	return prev.Status.Parent.Issue
@@ -245,7 +245,7 @@ func (r *ImprovementPhaseReconciler) recordParent(run *phaseRun, is tracker.Issu
 		p = &cxv1.PhaseParent{}
 		run.ph.Status.Parent = p
 	}
-	p.Issue, p.URL, p.AttemptedAt = int64(is.Number), is.URL, nil
+	p.Issue, p.URL, p.AttemptedAt, p.State = int64(is.Number), is.URL, nil, cxv1.ParentIssueOpen
 	run.progressed = true
 	if created {
 		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "opened parent issue #%d: %s", is.Number, is.Title)
@@ -256,7 +256,7 @@ func (r *ImprovementPhaseReconciler) recordParent(run *phaseRun, is tracker.Issu
 // in spec.after, once that one exists.
 func (r *ImprovementPhaseReconciler) ensureBlockedBy(ctx context.Context, run *phaseRun, rel issueRelations) error {
 	p := run.ph.Status.Parent
-	if !parentIssues(run.cj) || p == nil || p.Issue == 0 || p.Lost || p.BlockedBy != 0 {
+	if !parentIssues(run.cj) || p == nil || p.Issue == 0 || p.State == cxv1.ParentIssueLost || p.BlockedBy != 0 {
 		return nil
 	}
 	blocker := r.previousParent(ctx, run)
@@ -349,7 +349,7 @@ func issueRefused(err error) (*tracker.APIError, bool) {
 }
 
 // parentGone asks GitHub about the parent issue after a refusal: one a
-// person deleted or transferred is recorded lost (status.parent.lost), and
+// person deleted or transferred is recorded Lost (status.parent.state), and
 // cxloop opens no other and links nothing more to it.
 func (r *ImprovementPhaseReconciler) parentGone(ctx context.Context, run *phaseRun, rel issueRelations) bool {
 	p := run.ph.Status.Parent
@@ -363,7 +363,7 @@ func (r *ImprovementPhaseReconciler) parentGone(ctx context.Context, run *phaseR
 
 func (r *ImprovementPhaseReconciler) parentLost(run *phaseRun, err error) {
 	p := run.ph.Status.Parent
-	p.Lost = true
+	p.State = cxv1.ParentIssueLost
 	r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonParentIssueLost, "Link",
 		"the phase's parent issue #%d is gone or refused (%v): cxloop opens no other, and leaves the phase's issues as they are", p.Issue, err)
 }
@@ -401,7 +401,7 @@ func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, 
 // at the phase's next reconcile (closeParentOfCompleted).
 func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phaseRun) steps.Result {
 	p := run.ph.Status.Parent
-	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.Closed || p.Lost || run.cj == nil {
+	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.State == cxv1.ParentIssueClosed || p.State == cxv1.ParentIssueLost || run.cj == nil {
 		return steps.Result{}
 	}
 	tr := run.tr
@@ -423,7 +423,7 @@ func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phase
 		}
 		return r.relationFailed(run, "closing the parent issue", err).Merge(steps.Requeue(time.Minute))
 	}
-	p.Closed = true
+	p.State = cxv1.ParentIssueClosed
 	return steps.Result{}
 }
 
@@ -439,7 +439,7 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	_, board := projectOf(run.cj)
 	p := run.ph.Status.Parent
 	needParent := p == nil || p.Issue == 0
-	needBlocker := !needParent && !p.Lost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0
+	needBlocker := !needParent && p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0
 	needBoard := board && !needParent && parentBoardWork(run)
 	if !needParent && !needBlocker && !needBoard {
 		return steps.Result{}

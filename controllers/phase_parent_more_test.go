@@ -123,12 +123,12 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 	var w *parentWorld
 	var requestsBefore int
 	journey := shopWithParents
-	completed := func(closed bool) func(ph *cxv1.ImprovementPhase) {
+	completed := func(state cxv1.ParentIssueState) func(ph *cxv1.ImprovementPhase) {
 		return func(ph *cxv1.ImprovementPhase) {
 			w = newParentWorld(t)
 			ph.Status.State = cxv1.PhaseCompleted
 			ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/a", State: cxv1.ItemClosed, Issue: int64(w.numbers[0])}}
-			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[2]), Closed: closed}
+			ph.Status.Parent = &cxv1.PhaseParent{Issue: int64(w.numbers[2]), State: state}
 		}
 	}
 	trackers := trackerOf(func() tracker.Tracker { return w.tr })
@@ -143,18 +143,18 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 		return ""
 	}
 	runPhaseStepCases(t, "holdCompletedOrSuspended", []phaseStepCase{
-		{name: "closes the parent and links what was left", edit: completed(false), objects: []client.Object{journey(true)},
+		{name: "closes the parent and links what was left", edit: completed(cxv1.ParentIssueOpen), objects: []client.Object{journey(true)},
 			trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
 			check: func(t *testing.T, run *phaseRun) {
-				if !run.ph.Status.Parent.Closed || stateOf(t, w.numbers[2]) != "closed" {
-					t.Errorf("the parent #%d is not closed (recorded %v)", w.numbers[2], run.ph.Status.Parent.Closed)
+				if run.ph.Status.Parent.State != cxv1.ParentIssueClosed || stateOf(t, w.numbers[2]) != "closed" {
+					t.Errorf("the parent #%d is not closed (recorded %v)", w.numbers[2], run.ph.Status.Parent.State)
 				}
 				if it := run.ph.Status.Items[0]; it.SubIssueOf != int64(w.numbers[2]) {
 					t.Errorf("the item left unlinked when the phase completed is not linked now: %+v", it)
 				}
 			}},
 		{name: "closed and linked already: no request", edit: func(ph *cxv1.ImprovementPhase) {
-			completed(true)(ph)
+			completed(cxv1.ParentIssueClosed)(ph)
 			ph.Status.Items[0].SubIssueOf = int64(w.numbers[2])
 		}, objects: []client.Object{journey(true)},
 			trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
@@ -163,18 +163,18 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 					t.Errorf("%d requests for a completed phase with nothing left to do", n)
 				}
 			}},
-		{name: "GitHub fails the close: tried again later", edit: completed(false), objects: []client.Object{journey(true)},
+		{name: "GitHub fails the close: tried again later", edit: completed(cxv1.ParentIssueOpen), objects: []client.Object{journey(true)},
 			trackers: trackers, want: steps.Done(time.Minute), wantState: cxv1.PhaseCompleted,
 			prepare: func(run *phaseRun) {
 				w.gh.Inject(localgithub.Fault{Method: http.MethodPatch, Path: "/repos/*/*/issues/*", Kind: localgithub.ServerError, Status: http.StatusBadGateway, Times: -1})
 			},
 			check: func(t *testing.T, run *phaseRun) {
-				if run.ph.Status.Parent.Closed {
+				if run.ph.Status.Parent.State == cxv1.ParentIssueClosed {
 					t.Errorf("recorded closed though GitHub failed")
 				}
 			}},
 		{name: "the parent was deleted: lost, not tried again", edit: func(ph *cxv1.ImprovementPhase) {
-			completed(false)(ph)
+			completed(cxv1.ParentIssueOpen)(ph)
 			ph.Status.Items[0].SubIssueOf = int64(w.numbers[2])
 		}, objects: []client.Object{journey(true)}, trackers: trackers,
 			prepare: func(run *phaseRun) {
@@ -184,11 +184,11 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 			},
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonParentIssueLost},
 			check: func(t *testing.T, run *phaseRun) {
-				if p := run.ph.Status.Parent; !p.Lost || p.Closed || run.githubErr != nil {
+				if p := run.ph.Status.Parent; p.State != cxv1.ParentIssueLost || run.githubErr != nil {
 					t.Errorf("parent %+v, set aside %v: want lost, not closed, no failure", p, run.githubErr)
 				}
 			}},
-		{name: "the journey is gone: nothing to do", edit: completed(false), trackers: trackers, prepare: prepare,
+		{name: "the journey is gone: nothing to do", edit: completed(cxv1.ParentIssueOpen), trackers: trackers, prepare: prepare,
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted,
 			check: func(t *testing.T, run *phaseRun) {
 				if n := len(w.gh.Requests()) - requestsBefore; n != 0 {
@@ -444,7 +444,7 @@ func TestParentWorkIsOnlyWhatThereIsToSend(t *testing.T) {
 		{"a type the organisation lacks", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].IssueType = "" }, map[string]bool{"epic": true}, false},
 		{"the parent to type", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent.IssueType = "" }, defined, true},
 		{"a lost parent: nothing", func(ph *cxv1.ImprovementPhase) {
-			ph.Status.Parent.Lost, ph.Status.Parent.BlockedBy, ph.Status.Items[0].SubIssueOf = true, 0, 0
+			ph.Status.Parent.State, ph.Status.Parent.BlockedBy, ph.Status.Items[0].SubIssueOf = cxv1.ParentIssueLost, 0, 0
 		}, defined, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -217,7 +217,7 @@ func TestPhaseSyncParentStep(t *testing.T) {
 		}),
 			wantEvents: []string{cxv1.ReasonParentIssueLost},
 			check: func(t *testing.T, run *phaseRun) {
-				if !run.ph.Status.Parent.Lost || run.githubErr != nil {
+				if run.ph.Status.Parent.State != cxv1.ParentIssueLost || run.githubErr != nil {
 					t.Fatalf("parent %+v, set aside %v: want lost, and no failure to hold completion", run.ph.Status.Parent, run.githubErr)
 				}
 				before := len(w.gh.Requests())

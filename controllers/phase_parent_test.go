@@ -130,7 +130,7 @@ func TestPhaseParentsHoldTheirWorkAndWaitOnEachOther(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		discovery = getPhase(g, ns, "nature-park-discovery")
 		g.Expect(discovery.Status.State).To(Equal(cxv1.PhaseCompleted))
-		g.Expect(discovery.Status.Parent.Closed).To(BeTrue())
+		g.Expect(discovery.Status.Parent.State).To(Equal(cxv1.ParentIssueClosed))
 		g.Expect(issuesTitled(gh, "Discovery: map gaps of")[0].State).To(Equal("closed"))
 
 		improve = getPhase(g, ns, "nature-park-improve")

@@ -448,6 +448,21 @@ type ImprovementPhaseStatus struct {
 	Parent *PhaseParent `json:"parent,omitempty"`
 }
 
+// ParentIssueState is what became of a phase's parent issue.
+// +kubebuilder:validation:Enum=Open;Closed;Lost
+type ParentIssueState string
+
+const (
+	// ParentIssueOpen: the parent issue is open, with the phase's issues
+	// as its sub-issues.
+	ParentIssueOpen ParentIssueState = "Open"
+	// ParentIssueClosed: cxloop closed it when the phase completed.
+	ParentIssueClosed ParentIssueState = "Closed"
+	// ParentIssueLost: deleted or transferred by a person, or GitHub
+	// refuses changes to it; cxloop opens no other.
+	ParentIssueLost ParentIssueState = "Lost"
+)
+
 // PhaseParent is a phase's parent issue on GitHub.
 type PhaseParent struct {
 	// issue is the parent issue's number (0 while its first attempt may
@@ -457,6 +472,7 @@ type PhaseParent struct {
 	Issue int64 `json:"issue,omitempty"`
 	// url is the parent issue's web address.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url,omitempty"`
 	// attemptedAt is when cxloop last tried to open the parent issue: an
@@ -474,13 +490,11 @@ type PhaseParent struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	IssueType string `json:"issueType,omitempty"`
-	// closed says cxloop closed the parent issue when the phase completed.
+	// state is Open, Closed (cxloop closed it when the phase completed) or
+	// Lost (deleted or transferred, or GitHub refuses changes to it: cxloop
+	// opens no other and links nothing more).
 	// +optional
-	Closed bool `json:"closed,omitempty"`
-	// lost says the parent issue was deleted or transferred, or GitHub
-	// refuses changes to it: cxloop opens no other and links nothing more.
-	// +optional
-	Lost bool `json:"lost,omitempty"`
+	State ParentIssueState `json:"state,omitempty"`
 	// board is the parent issue's item on the journey's project.
 	// +optional
 	Board ItemBoard `json:"board,omitzero"`
