@@ -663,7 +663,11 @@ func (dm *demo) printBoard(ctx context.Context) error {
 		if is, ok := dm.ghIssue(it.Number); ok && isParent(is) {
 			// A phase's parent issue: GitHub shows its sub-issues' progress.
 			done, total := dm.subIssuesDone(it.Number)
-			fmt.Fprintf(tw, "    #%d\t%s\t%s\t%d of %d sub-issues done\t\t\t\n", it.Number, truncate(it.Title, 48), it.State, done, total)
+			progress := fmt.Sprintf("%d of %d sub-issues done", done, total)
+			if rel, err := dm.gh.Relations(ghOwner, ghRepo, it.Number); err == nil && total == 0 && len(rel.BlockedBy) > 0 {
+				progress = fmt.Sprintf("waits, blocked by #%d", rel.BlockedBy[0])
+			}
+			fmt.Fprintf(tw, "    #%d\t%s\t%s\t%s\t\t\t\n", it.Number, truncate(it.Title, 48), it.State, progress)
 			continue
 		}
 		fmt.Fprintf(tw, "    #%d\t%s\t%s\timpact %s\teffort %s\t%s\t%s\n", it.Number, truncate(it.Title, 48), it.State,

@@ -92,6 +92,8 @@ func TestDemo(t *testing.T) {
 		// The Improve phase's parent issue shows its progress on GitHub.
 		`GitHub shows the parent issue #\d+ "Improve: quick wins of nature-park-visit" at 2 of 4 done`,
 		`GitHub: \d+ phase issues opened under 4 parent issues, 0 duplicates`,
+		`Improve: quick wins of nature-park-visit\s+closed\s+4 of 4 sub-issues done`,
+		`Personalization: personalized touchpoints of na…\s+open\s+waits, blocked by #\d+`,
 		// Weeks pass on the simulated clock, and Perfection's forecast misses its deadline.
 		`… 9 days later, on \d{4}-\d\d-\d\d:`,
 		`cxloop's forecast \(status.forecast\): AtRisk — 2 closed in the last 1\d days \(0\.\d a week\): 4 remaining, projected \d{4}-\d\d-\d\d, after the deadline`,
