@@ -287,6 +287,22 @@ func TestCrashAnywhere(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(boardOnce(g, gh, owner, project)).To(Equal(items+1), "the items' issues and the phase's parent")
 	}, 2*syncEvery+30*time.Second, 500*time.Millisecond).Should(Succeed())
+	links, board := droppedAnswers(gh, "/sub_issues"), droppedAnswers(gh, "/projectsV2/")
+	t.Logf("crash test: sub-issue links and board items each once; answers dropped after commit: %d sub-issue links, %d board adds", links, board)
+	g.Expect(links).To(BeNumerically(">", 0), "no link lost its answer: the fault did not apply")
+	g.Expect(board).To(BeNumerically(">", 0), "no board add lost its answer: the fault did not apply")
+}
+
+// droppedAnswers counts the requests to paths holding part whose answer
+// the local GitHub dropped after committing them.
+func droppedAnswers(gh *localgithub.Server, part string) int {
+	n := 0
+	for _, r := range gh.Requests() {
+		if r.Fault == localgithub.DropResponseAfterCommit && strings.Contains(r.Path, part) {
+			n++
+		}
+	}
+	return n
 }
 
 func tail(s string, lines int) string {
