@@ -19,6 +19,18 @@ func page(t *testing.T, s *Server, path string) (int, string, http.Header) {
 	return resp.StatusCode, string(body), resp.Header
 }
 
+// statusWithoutToken is the status a request without credentials gets.
+func statusWithoutToken(t *testing.T, s *Server, method, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, strings.TrimSuffix(s.URL(), "/")+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestWebViewShowsProgressAndBoard: the issue page of a parent shows its
 // sub-issues' progress and what blocks it, at the issue's html_url; the
 // project page shows the board with its fields and each parent's progress.
@@ -107,14 +119,8 @@ func TestWebViewShowsProgressAndBoard(t *testing.T) {
 		{"GET", "/repos/acme/journeys/issues/1", http.StatusUnauthorized},
 		{"POST", "/acme/journeys/issues/1", http.StatusUnauthorized},
 	} {
-		req, _ := http.NewRequest(tc.method, strings.TrimSuffix(s.URL(), "/")+tc.path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("%s %s without a token: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		if got := statusWithoutToken(t, s, tc.method, tc.path); got != tc.want {
+			t.Errorf("%s %s without a token: %d, want %d", tc.method, tc.path, got, tc.want)
 		}
 	}
 }
@@ -150,28 +156,21 @@ func TestOwnHost(t *testing.T) {
 func TestPagePathsLeaveTheAPIAlone(t *testing.T) {
 	s := startServer(t, Options{})
 	newIssues(t, s, 1)
-	for _, tc := range []struct {
-		method, path string
-		want         int
-	}{
-		{"GET", "/repositories/1/issues", http.StatusUnauthorized},   // a renamed repository's listing
-		{"GET", "/repos/acme/issues", http.StatusUnauthorized},       // owner "repos": the API's
-		{"GET", "/nobody/nothing/issues", http.StatusUnauthorized},   // no such repository
-		{"GET", "/nobody/nothing/issues/1", http.StatusUnauthorized}, // no such repository
-		{"GET", "/acme/journeys/issues/1/comments", http.StatusUnauthorized},
-		{"PUT", "/acme/journeys/issues", http.StatusUnauthorized},
-		{"HEAD", "/acme/journeys/issues/1", http.StatusOK},
-		{"GET", "/acme/journeys/issues", http.StatusOK},
-		{"GET", "/users/acme/projects/1", http.StatusNotFound}, // a page, of no project
-	} {
-		req, _ := http.NewRequest(tc.method, strings.TrimSuffix(s.URL(), "/")+tc.path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+	want := map[string]int{
+		"GET /repositories/1/issues":           http.StatusUnauthorized, // a renamed repository's listing
+		"GET /repos/acme/issues":               http.StatusUnauthorized, // owner "repos": the API's
+		"GET /nobody/nothing/issues":           http.StatusUnauthorized, // no such repository
+		"GET /nobody/nothing/issues/1":         http.StatusUnauthorized,
+		"GET /acme/journeys/issues/1/comments": http.StatusUnauthorized,
+		"PUT /acme/journeys/issues":            http.StatusUnauthorized,
+		"HEAD /acme/journeys/issues/1":         http.StatusOK,
+		"GET /acme/journeys/issues":            http.StatusOK,
+		"GET /users/acme/projects/1":           http.StatusNotFound, // a page, of no project
+	}
+	for req, status := range want {
+		method, path, _ := strings.Cut(req, " ")
+		if got := statusWithoutToken(t, s, method, path); got != status {
+			t.Errorf("%s: %d, want %d", req, got, status)
 		}
 	}
 }

@@ -15,8 +15,7 @@ import (
 // TestRefusedWritesChangeNothing: a write GitHub refuses leaves the world
 // as it was, in memory and in the data file.
 func TestRefusedWritesChangeNothing(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "github.json")
-	s := startServer(t, Options{DataFile: data})
+	s, data := savingServer(t)
 	issues := newIssues(t, s, 3)
 	parent, child, other := issues[0], issues[1], issues[2]
 	expectStatus(t, call(t, s, "POST", issuePath(parent.Number, "/sub_issues"), map[string]any{"sub_issue_id": child.ID}), 201, "link")
@@ -54,6 +53,12 @@ func TestRefusedWritesChangeNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// savingServer is a server that saves its world to a data file.
+func savingServer(t *testing.T) (*Server, string) {
+	data := filepath.Join(t.TempDir(), "github.json")
+	return startServer(t, Options{DataFile: data}), data
 }
 
 // TestReprioritizeAnswersSimpleValidationErrors: GitHub answers this one
