@@ -136,20 +136,38 @@ func TestIndexHoldsMoreThanTheOldPageCap(t *testing.T) {
 	}
 }
 
+// shopWithHistory is a repository with 150 closed cxloop issues of other
+// years and the shop journey's client, which has listed it once.
+func shopWithHistory(t *testing.T) (*env, *tracker.Client) {
+	t.Helper()
+	e := newEnv(t, localgithub.Options{})
+	if _, err := e.srv.AddHistory(owner, repo, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
+	if _, err := c.Issues(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e, c
+}
+
+// expectAll304 checks that every request was conditional and answered 304.
+func expectAll304(t *testing.T, requests []localgithub.Request, what string) {
+	t.Helper()
+	for _, r := range requests {
+		if r.Status != http.StatusNotModified || !r.Conditional {
+			t.Errorf("%s: %s %s answered %d (conditional %v), want a conditional request answered 304", what, r.Method, r.Path, r.Status, r.Conditional)
+		}
+	}
+}
+
 // TestIdleRepositoryIsAnswered304: once the index has seen a change, every
 // refresh of an idle repository is one conditional request answered 304
 // (which GitHub does not count against the rate limit), also when changes
 // keep being reported to it.
 func TestIdleRepositoryIsAnswered304(t *testing.T) {
-	e := newEnv(t, localgithub.Options{})
+	e, c := shopWithHistory(t)
 	ctx := context.Background()
-	if _, err := e.srv.AddHistory(owner, repo, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
-		t.Fatal(err)
-	}
-	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
-	if _, err := c.Issues(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Changes on GitHub: a few closes, each seen by a refresh.
 	for i := 0; i < 3; i++ {
 		is, _, err := c.EnsureIssue(ctx, req(fmt.Sprintf("ns/shop/painpoint/%d", i)))
@@ -181,26 +199,15 @@ func TestIdleRepositoryIsAnswered304(t *testing.T) {
 	if len(got) != 5 {
 		t.Errorf("5 refreshes of an idle repository sent %d requests, want 5", len(got))
 	}
-	for _, r := range got {
-		if r.Status != http.StatusNotModified || !r.Conditional {
-			t.Errorf("idle refresh: %s %s answered %d (conditional %v), want a conditional request answered 304", r.Method, r.Path, r.Status, r.Conditional)
-		}
-	}
+	expectAll304(t, got, "idle refresh")
 }
 
 // TestIdleAfterABusyStretchIsAnswered304: a refresh that sees more than
 // half a page of changes moves its lower bound up; the first idle refresh
 // after it is a 304 too, not the first request of a new listing.
 func TestIdleAfterABusyStretchIsAnswered304(t *testing.T) {
-	e := newEnv(t, localgithub.Options{})
+	e, c := shopWithHistory(t)
 	ctx := context.Background()
-	if _, err := e.srv.AddHistory(owner, repo, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
-		t.Fatal(err)
-	}
-	c := e.client(func(c *tracker.Config) { c.KeyPrefix = "ns/shop/" })
-	if _, err := c.Issues(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// A busy stretch: 60 issues reopened on GitHub, seen by one refresh.
 	e.clk.Step(time.Minute)
 	for n := 1; n <= 60; n++ {
@@ -229,11 +236,7 @@ func TestIdleAfterABusyStretchIsAnswered304(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range e.requestsSince(before) {
-		if r.Status != http.StatusNotModified || !r.Conditional {
-			t.Errorf("idle refresh after a busy stretch: %s %s answered %d (conditional %v), want a conditional request answered 304", r.Method, r.Path, r.Status, r.Conditional)
-		}
-	}
+	expectAll304(t, e.requestsSince(before), "idle refresh after a busy stretch")
 }
 
 // TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh: a delivery that an
