@@ -695,6 +695,7 @@ func (b *bench) rampFigures(res *Result, obs *observer, gh ghCounts, writes map[
 	}
 	k.PhaseWritesPerIssue = float64(beyond) / float64(max(1, g.IssuesOpened+closed))
 	k.WaitingWrites, k.WaitingWritesFields = obs.waiting()
+	k.PhaseWritesAfterReady = obs.phaseWritesAfterReady()
 	g.Listings, g.ListingsNotModified = gh.Listings, gh.ListingsNotModified
 	g.ListingsPerIssue = float64(gh.Listings) / float64(max(1, g.IssuesOpened))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,16 @@ type observer struct {
 	// unchanged); waitingFields says what those writes changed.
 	waitingWrites int
 	waitingFields map[string]int
+	// afterReady sorts the phase writes made once a phase was Ready: those
+	// that changed its items (an attempt, a result) and the others, with
+	// the status fields the others changed.
+	afterReady afterReadyWrites
+}
+
+type afterReadyWrites struct {
+	Items       int            `json:"items"`
+	Other       int            `json:"other"`
+	OtherFields map[string]int `json:"otherFields,omitempty"`
 }
 
 type objState struct {
@@ -63,7 +74,7 @@ type closeKey struct {
 func newObserver(c client.WithWatch, ready func(client.Object) bool) *observer {
 	return &observer{c: c, ready: ready, objs: map[string]*objState{}, closes: map[closeKey]time.Time{},
 		closed: map[closeKey]time.Duration{}, noticed: map[closeKey]time.Duration{}, delivery: map[string]string{}, lastStatus: map[string]map[string]string{}, changed: map[string]int{}, onReady: make(chan struct{}, 1), budget: map[string]bool{},
-		waitingFields: map[string]int{}}
+		waitingFields: map[string]int{}, afterReady: afterReadyWrites{OtherFields: map[string]int{}}}
 }
 
 // run watches both kinds until ctx ends.
@@ -128,7 +139,7 @@ func (o *observer) seen(obj client.Object, modified bool, at time.Time) {
 		st = &objState{}
 		o.objs[k] = st
 	}
-	o.statusChanges(k, obj, modified)
+	o.statusChanges(k, obj, modified, !st.readyAt.IsZero())
 	if modified {
 		st.writes++
 		if st.readyAt.IsZero() && len(st.trail) < 8 {
@@ -183,7 +194,7 @@ func (o *observer) deliverySeen(cj client.Object, at time.Time) {
 // statusChanges counts the top-level status fields (and conditions by
 // type) that changed since the object's last event, and the writes of
 // phases that only wait for the write budget.
-func (o *observer) statusChanges(k string, obj client.Object, modified bool) {
+func (o *observer) statusChanges(k string, obj client.Object, modified, wasReady bool) {
 	var status any
 	switch v := obj.(type) {
 	case *cxv1.CustomerJourney:
@@ -222,6 +233,9 @@ func (o *observer) statusChanges(k string, obj client.Object, modified bool) {
 		for _, f := range fields {
 			o.changed[kind+" "+f]++
 		}
+		if modified && kind == "phase" && wasReady {
+			o.sortAfterReady(before, now, fields)
+		}
 		if modified && kind == "phase" && onlyWaiting(before, now) {
 			o.waitingWrites++
 			for _, f := range fields {
@@ -230,6 +244,27 @@ func (o *observer) statusChanges(k string, obj client.Object, modified bool) {
 		}
 	}
 	o.lastStatus[k] = now
+}
+
+// sortAfterReady counts one write of a phase that was Ready already.
+func (o *observer) sortAfterReady(before, now map[string]string, fields []string) {
+	if before["items"] != now["items"] {
+		o.afterReady.Items++
+		return
+	}
+	o.afterReady.Other++
+	for _, f := range fields {
+		o.afterReady.OtherFields[f]++
+	}
+}
+
+// phaseWritesAfterReady is sortAfterReady's tally.
+func (o *observer) phaseWritesAfterReady() afterReadyWrites {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.afterReady
+	out.OtherFields = maps.Clone(o.afterReady.OtherFields)
+	return out
 }
 
 // budgetWaiting is how a phase's status fields (as statusChanges keeps

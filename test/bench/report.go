@@ -91,6 +91,9 @@ type KubernetesSide struct {
 	// the status fields they changed.
 	WaitingWrites       int            `json:"phaseWritesWhileOnlyWaiting"`
 	WaitingWritesFields map[string]int `json:"phaseWritesWhileOnlyWaitingFields,omitempty"`
+	// PhaseWritesAfterReady sorts the phases' writes once Ready, over the
+	// whole run: those that changed items, and the others by field.
+	PhaseWritesAfterReady afterReadyWrites `json:"phaseWritesAfterReady"`
 }
 
 type Counts struct {
