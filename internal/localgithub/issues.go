@@ -308,13 +308,7 @@ func requestedAssignees(req issueRequest, current []string) []string {
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		repo, is, e := s.issueLocked(r)
-		if e != nil {
-			return nil, e
-		}
-		return s.linksLocked(r).issue(repo, is), nil
-	})
+	serveFound(s, w, r, s.issueLocked, links.issue)
 }
 
 // serveRead answers a GET with what read builds under the server's lock.
@@ -327,6 +321,19 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, read func() (
 		return
 	}
 	writeJSON(w, r, http.StatusOK, out)
+}
+
+// serveFound is serveRead on the pair find locates from the request (a
+// repository and its issue, a project and its item, ...), answered with
+// what render makes of it.
+func serveFound[A, B, T any](s *Server, w http.ResponseWriter, r *http.Request, find func(*http.Request) (A, B, *apiError), render func(l links, a A, b B) T) {
+	s.serveRead(w, r, func() (any, *apiError) {
+		a, b, e := find(r)
+		if e != nil {
+			return nil, e
+		}
+		return render(s.linksLocked(r), a, b), nil
+	})
 }
 
 // serveWrite answers a write: the JSON body decoded into req (when req is

@@ -99,13 +99,7 @@ func (s *Server) labelLocked(r *http.Request) (*repository, *label, *apiError) {
 
 // getLabel serves GET /repos/{owner}/{repo}/labels/{name}.
 func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		repo, lb, e := s.labelLocked(r)
-		if e != nil {
-			return nil, e
-		}
-		return s.linksLocked(r).label(repo, lb), nil
-	})
+	serveFound(s, w, r, s.labelLocked, links.label)
 }
 
 // editLabel serves PATCH /repos/{owner}/{repo}/labels/{name}.
@@ -185,13 +179,7 @@ func issueLabelsJSON(l links, repo *repository, is *issue) []*labelJSON {
 
 // listIssueLabels serves GET .../issues/{number}/labels.
 func (s *Server) listIssueLabels(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		repo, is, e := s.issueLocked(r)
-		if e != nil {
-			return nil, e
-		}
-		return issueLabelsJSON(s.linksLocked(r), repo, is), nil
-	})
+	serveFound(s, w, r, s.issueLocked, issueLabelsJSON)
 }
 
 // decodeLabelNames reads the labels of an add or replace request, which

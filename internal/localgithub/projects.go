@@ -324,12 +324,9 @@ func requestedFields(values []string) []int64 {
 }
 
 func (s *Server) getProjectItem(w http.ResponseWriter, r *http.Request) {
-	s.serveRead(w, r, func() (any, *apiError) {
-		p, it, e := s.itemLocked(r)
-		if e != nil {
-			return nil, e
-		}
-		return s.linksLocked(r).projectItem(p, it, requestedFields(r.URL.Query()["fields"]), false), nil
+	fields := requestedFields(r.URL.Query()["fields"])
+	serveFound(s, w, r, s.itemLocked, func(l links, p *project, it *projectItem) *projectItemJSON {
+		return l.projectItem(p, it, fields, false)
 	})
 }
 
@@ -731,112 +728,110 @@ type ProjectItem struct {
 
 // ProjectItems returns the items of owner's project number, oldest first.
 func (s *Server) ProjectItems(owner string, org bool, number int) ([]ProjectItem, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.projectOfLocked(owner, org, number)
-	if p == nil {
-		return nil, ErrNotFound
-	}
 	var out []ProjectItem
-	for _, it := range p.Items {
-		snap := ProjectItem{ID: it.ID, Values: map[string]string{}}
-		if repo, is := s.world.issueByID(it.IssueID); is != nil {
-			snap.Repo, snap.Number, snap.Title, snap.State = repo.Owner+"/"+repo.Name, is.Number, is.Title, is.State
-		}
-		for fid, v := range it.Values {
-			f := p.field(fid)
-			if f == nil {
-				continue
+	err := s.onProject(owner, org, number, func(p *project) error {
+		for _, it := range p.Items {
+			snap := ProjectItem{ID: it.ID, Values: map[string]string{}}
+			if repo, is := s.world.issueByID(it.IssueID); is != nil {
+				snap.Repo, snap.Number, snap.Title, snap.State = repo.Owner+"/"+repo.Name, is.Number, is.Title, is.State
 			}
-			switch {
-			case v.Text != nil:
-				snap.Values[f.Name] = *v.Text
-			case v.Number != nil:
-				snap.Values[f.Name] = strconv.FormatFloat(*v.Number, 'g', -1, 64)
-			case v.Option != "":
-				if o := f.option(v.Option); o != nil {
-					snap.Values[f.Name] = o.Name
+			for fid, v := range it.Values {
+				f := p.field(fid)
+				if f == nil {
+					continue
+				}
+				switch {
+				case v.Text != nil:
+					snap.Values[f.Name] = *v.Text
+				case v.Number != nil:
+					snap.Values[f.Name] = strconv.FormatFloat(*v.Number, 'g', -1, 64)
+				case v.Option != "":
+					if o := f.option(v.Option); o != nil {
+						snap.Values[f.Name] = o.Name
+					}
 				}
 			}
+			out = append(out, snap)
 		}
-		out = append(out, snap)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // ProjectFields returns the names of the fields of owner's project number,
 // in order.
 func (s *Server) ProjectFields(owner string, org bool, number int) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.projectOfLocked(owner, org, number)
-	if p == nil {
-		return nil, ErrNotFound
-	}
 	var out []string
-	for _, f := range p.Fields {
-		out = append(out, f.Name)
-	}
-	return out, nil
+	err := s.onProject(owner, org, number, func(p *project) error {
+		for _, f := range p.Fields {
+			out = append(out, f.Name)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // SetProjectItemValue sets a field of the item of issue owner/repo#n on a
 // project, as a person does on the board: value is text, a number or an
 // option's name.
 func (s *Server) SetProjectItemValue(projectOwner string, org bool, number int, repoFullName string, issueNumber int, field, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.projectOfLocked(projectOwner, org, number)
-	if p == nil {
-		return ErrNotFound
-	}
-	it := s.itemOfIssueLocked(p, repoFullName, issueNumber)
-	f := p.fieldNamed(field)
-	if it == nil || f == nil {
-		return ErrNotFound
-	}
-	var v *fieldValue
-	switch f.DataType {
-	case "number":
-		n, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return fmt.Errorf("localgithub: %q is not a number", value)
+	return s.onProject(projectOwner, org, number, func(p *project) error {
+		it := s.itemOfIssueLocked(p, repoFullName, issueNumber)
+		f := p.fieldNamed(field)
+		if it == nil || f == nil {
+			return ErrNotFound
 		}
-		v = &fieldValue{Number: &n}
-	case "single_select":
-		i := slices.IndexFunc(f.Options, func(o *fieldOption) bool { return strings.EqualFold(o.Name, value) })
-		if i < 0 {
-			return fmt.Errorf("localgithub: field %s has no option %q", field, value)
+		var v *fieldValue
+		switch f.DataType {
+		case "number":
+			n, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				return fmt.Errorf("localgithub: %q is not a number", value)
+			}
+			v = &fieldValue{Number: &n}
+		case "single_select":
+			i := slices.IndexFunc(f.Options, func(o *fieldOption) bool { return strings.EqualFold(o.Name, value) })
+			if i < 0 {
+				return fmt.Errorf("localgithub: field %s has no option %q", field, value)
+			}
+			v = &fieldValue{Option: f.Options[i].ID}
+		default:
+			v = &fieldValue{Text: &value}
 		}
-		v = &fieldValue{Option: f.Options[i].ID}
-	default:
-		v = &fieldValue{Text: &value}
-	}
-	if it.Values == nil {
-		it.Values = map[int64]*fieldValue{}
-	}
-	it.Values[f.ID] = v
-	it.UpdatedAt = s.now()
-	s.saveLocked()
-	return nil
+		if it.Values == nil {
+			it.Values = map[int64]*fieldValue{}
+		}
+		it.Values[f.ID] = v
+		it.UpdatedAt = s.now()
+		s.saveLocked()
+		return nil
+	})
 }
 
 // RemoveProjectItem takes the item of issue repoFullName#issueNumber off a
 // project, as a person does on the board.
 func (s *Server) RemoveProjectItem(projectOwner string, org bool, number int, repoFullName string, issueNumber int) error {
+	return s.onProject(projectOwner, org, number, func(p *project) error {
+		it := s.itemOfIssueLocked(p, repoFullName, issueNumber)
+		if it == nil {
+			return ErrNotFound
+		}
+		p.Items = slices.DeleteFunc(p.Items, func(x *projectItem) bool { return x == it })
+		s.saveLocked()
+		return nil
+	})
+}
+
+// onProject runs fn on owner's project number under the server's lock, or
+// returns ErrNotFound when there is no such project.
+func (s *Server) onProject(owner string, org bool, number int, fn func(p *project) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOfLocked(projectOwner, org, number)
+	p := s.projectOfLocked(owner, org, number)
 	if p == nil {
 		return ErrNotFound
 	}
-	it := s.itemOfIssueLocked(p, repoFullName, issueNumber)
-	if it == nil {
-		return ErrNotFound
-	}
-	p.Items = slices.DeleteFunc(p.Items, func(x *projectItem) bool { return x == it })
-	s.saveLocked()
-	return nil
+	return fn(p)
 }
 
 func (s *Server) projectOfLocked(owner string, org bool, number int) *project {
