@@ -84,39 +84,32 @@ func (w *world) issueByID(id int64) (*repository, *issue) {
 	return nil, nil
 }
 
+// countIssues counts the issues of ids that exist (total) and those of
+// them in state.
+func (w *world) countIssues(ids []int64, state string) (total, inState int) {
+	for _, id := range ids {
+		if _, is := w.issueByID(id); is != nil {
+			total++
+			if is.State == state {
+				inState++
+			}
+		}
+	}
+	return total, inState
+}
+
 // renderRelations fills in an issue's sub-issue progress, dependencies,
 // parent and type.
 func (w *world) renderRelations(l links, r *repository, is *issue, out *issueJSON) {
 	sum := &subIssuesSummaryJSON{}
-	for _, id := range is.SubIssueIDs {
-		if _, sub := w.issueByID(id); sub != nil {
-			sum.Total++
-			if sub.State == "closed" {
-				sum.Completed++
-			}
-		}
-	}
+	sum.Total, sum.Completed = w.countIssues(is.SubIssueIDs, "closed")
 	if sum.Total > 0 {
 		sum.PercentCompleted = sum.Completed * 100 / sum.Total
 	}
 	out.SubIssuesSummary = sum
 	deps := &issueDependenciesSummaryJSON{}
-	for _, id := range is.BlockedBy {
-		if _, b := w.issueByID(id); b != nil {
-			deps.TotalBlockedBy++
-			if b.State == "open" {
-				deps.BlockedBy++
-			}
-		}
-	}
-	for _, id := range is.Blocking {
-		if _, other := w.issueByID(id); other != nil {
-			deps.TotalBlocking++
-			if other.State == "open" {
-				deps.Blocking++
-			}
-		}
-	}
+	deps.TotalBlockedBy, deps.BlockedBy = w.countIssues(is.BlockedBy, "open")
+	deps.TotalBlocking, deps.Blocking = w.countIssues(is.Blocking, "open")
 	out.IssueDependenciesSummary = deps
 	if is.ParentID != 0 {
 		if pr, parent := w.issueByID(is.ParentID); parent != nil {
