@@ -193,29 +193,9 @@ func (c *Client) EnsureSubIssue(ctx context.Context, parent, child int) error {
 	if err != nil {
 		return err
 	}
-	path := fmt.Sprintf("%s/issues/%d/sub_issues", c.repoPath(), parent)
-	subs, err := c.listRelated(ctx, path)
-	if err != nil {
-		return err
-	}
-	if containsIssue(subs, sub.ID) {
-		return nil
-	}
-	_, err = c.do(ctx, http.MethodPost, path, &struct {
+	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/sub_issues", c.repoPath(), parent), sub.ID, &struct {
 		SubIssueID int64 `json:"sub_issue_id"`
-	}{sub.ID}, nil)
-	if err == nil {
-		return nil
-	}
-	mapped := c.mapError(err, opIssue)
-	var ae *APIError
-	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusUnprocessableEntity {
-		// Added meanwhile (another worker, a retry GitHub finished late)?
-		if subs, lerr := c.listRelated(ctx, path); lerr == nil && containsIssue(subs, sub.ID) {
-			return nil
-		}
-	}
-	return mapped
+	}{sub.ID})
 }
 
 // EnsureBlockedBy records that issue number is blocked by issue blocker,
@@ -225,24 +205,31 @@ func (c *Client) EnsureBlockedBy(ctx context.Context, number, blocker int) error
 	if err != nil {
 		return err
 	}
-	path := fmt.Sprintf("%s/issues/%d/dependencies/blocked_by", c.repoPath(), number)
-	deps, err := c.listRelated(ctx, path)
+	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/dependencies/blocked_by", c.repoPath(), number), b.ID, &struct {
+		IssueID int64 `json:"issue_id"`
+	}{b.ID})
+}
+
+// ensureRelated posts body to path, the list of an issue's sub-issues or
+// blockers, unless the issue with ID id is listed there already. An
+// answer 422 counts as success when id is listed after it: added
+// meanwhile (another worker, a retry GitHub finished late).
+func (c *Client) ensureRelated(ctx context.Context, path string, id int64, body any) error {
+	listed, err := c.listRelated(ctx, path)
 	if err != nil {
 		return err
 	}
-	if containsIssue(deps, b.ID) {
+	if containsIssue(listed, id) {
 		return nil
 	}
-	_, err = c.do(ctx, http.MethodPost, path, &struct {
-		IssueID int64 `json:"issue_id"`
-	}{b.ID}, nil)
+	_, err = c.do(ctx, http.MethodPost, path, body, nil)
 	if err == nil {
 		return nil
 	}
 	mapped := c.mapError(err, opIssue)
 	var ae *APIError
 	if errors.As(mapped, &ae) && ae.StatusCode == http.StatusUnprocessableEntity {
-		if deps, lerr := c.listRelated(ctx, path); lerr == nil && containsIssue(deps, b.ID) {
+		if listed, lerr := c.listRelated(ctx, path); lerr == nil && containsIssue(listed, id) {
 			return nil
 		}
 	}
