@@ -192,9 +192,7 @@ func TestBoardSetValuesSendsOnlyWhatTheFieldsCanHold(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _, b, n := newBoardWithIssue(t, "park/values")
-			if _, err := b.EnsureFields(ctx); err != nil {
-				t.Fatal(err)
-			}
+			e.ensureFields(b)
 			item, _, err := b.EnsureItem(ctx, n, false)
 			if err != nil {
 				t.Fatal(err)

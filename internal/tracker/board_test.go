@@ -78,6 +78,25 @@ func (e *boardEnv) board(c *tracker.Client) *tracker.Board {
 	return b
 }
 
+// ensureFields creates cxloop's fields on board b, failing the test if it
+// cannot.
+func (e *boardEnv) ensureFields(b *tracker.Board) {
+	e.t.Helper()
+	if _, err := b.EnsureFields(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// wantEachFieldOnce checks that the project holds Title, Status and each
+// of cxloop's fields exactly once.
+func (e *boardEnv) wantEachFieldOnce() {
+	e.t.Helper()
+	names, _ := e.srv.ProjectFields(owner, true, e.project.Number)
+	if len(names) != 2+len(tracker.BoardFields) {
+		e.t.Errorf("fields = %v; want each of cxloop's exactly once", names)
+	}
+}
+
 // openIssue opens an issue through the tracker and returns its number.
 func (e *boardEnv) openIssue(c *tracker.Client, key string) int {
 	e.t.Helper()
@@ -182,9 +201,7 @@ func TestBoardItemIsAddedOnceAfterADroppedAnswer(t *testing.T) {
 	c := e.client()
 	n := e.openIssue(c, "park/phone-queue")
 	b := e.board(c)
-	if _, err := b.EnsureFields(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.ensureFields(b)
 	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.DropResponseAfterCommit})
 	before := e.requestCount()
 	if _, _, err := b.EnsureItem(ctx, n, false); err == nil {
@@ -212,9 +229,7 @@ func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
 	c := e.client()
 	n := e.openIssue(c, "park/website-tickets")
 	b := e.board(c)
-	if _, err := b.EnsureFields(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.ensureFields(b)
 	item, state, err := b.EnsureItem(ctx, n, false)
 	if err != nil || state != tracker.ItemAdded {
 		t.Fatalf("EnsureItem = %v, %v; want added", state, err)
@@ -496,10 +511,7 @@ func TestBoardWritesSpendTheWriteBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	names, _ := e.srv.ProjectFields(owner, true, e.project.Number)
-	if len(names) != 2+len(tracker.BoardFields) {
-		t.Errorf("fields = %v; want every field exactly once", names)
-	}
+	e.wantEachFieldOnce()
 }
 
 // TestBoardExchangesValidateAgainstOpenAPI runs the whole board through the
@@ -514,9 +526,7 @@ func TestBoardExchangesValidateAgainstOpenAPI(t *testing.T) {
 	earlier := e.openIssue(c, "parent/discovery")
 	win := e.openIssue(c, "improve/website")
 	b := e.board(c)
-	if _, err := b.EnsureFields(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.ensureFields(b)
 	item, _, err := b.EnsureItem(ctx, win, false)
 	if err != nil {
 		t.Fatal(err)
@@ -575,13 +585,8 @@ func TestBoardFieldCreatedOnceAfterADroppedAnswer(t *testing.T) {
 		t.Fatal("EnsureFields succeeded although an answer was dropped")
 	}
 	e.srv.ClearFaults()
-	if _, err := b.EnsureFields(ctx); err != nil {
-		t.Fatal(err)
-	}
-	names, _ := e.srv.ProjectFields(owner, true, e.project.Number)
-	if len(names) != 2+len(tracker.BoardFields) {
-		t.Errorf("fields = %v; want each of cxloop's once", names)
-	}
+	e.ensureFields(b)
+	e.wantEachFieldOnce()
 }
 
 func TestBoardListsEveryPageOfItems(t *testing.T) {
@@ -589,9 +594,7 @@ func TestBoardListsEveryPageOfItems(t *testing.T) {
 	ctx := context.Background()
 	c := e.client(func(cfg *tracker.Config) { cfg.PageSize = 2 })
 	b := e.board(c)
-	if _, err := b.EnsureFields(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.ensureFields(b)
 	var numbers []int
 	for i := range 5 {
 		numbers = append(numbers, e.openIssue(c, fmt.Sprintf("park/win-%d", i)))
