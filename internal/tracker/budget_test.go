@@ -7,6 +7,26 @@ import (
 	"time"
 )
 
+// budgetStart is when the budgets of these tests start.
+var budgetStart = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+
+// newBudget is a token's write budget of perMinute writes a minute and
+// perHour an hour, kept under key.
+func newBudget(perMinute, perHour int, key string) *limitState {
+	return &limitState{perMinute: newWriteWindow("minute", perMinute, time.Minute, true),
+		perHour: newWriteWindow("hour", perHour, time.Hour, false), budgetKey: key}
+}
+
+// spentBudget is GitHub's budget (60 writes a minute, 500 an hour) with
+// the minute's writes all taken in a burst at budgetStart, which it
+// returns as now.
+func spentBudget(t *testing.T) (*limitState, time.Time) {
+	s, now := newBudget(60, 500, t.Name()), budgetStart
+	for s.reserveWrite(now) == nil { // the burst
+	}
+	return s, now
+}
+
 // TestWriteBudgetIsSpentAndNeverExceeded drives a token's budget the way
 // busy phases do — a write whenever one is due, late by a random worker
 // delay, each taking a random time on its way, with quiet spells — and
@@ -26,10 +46,9 @@ func TestWriteBudgetIsSpentAndNeverExceeded(t *testing.T) {
 		{perMinute: 80, perHour: 500, run: 90 * time.Minute, binding: 2 * 500},     // the hour twice
 	} {
 		t.Run(fmt.Sprintf("%d/min %d/h", tc.perMinute, tc.perHour), func(t *testing.T) {
-			s := &limitState{perMinute: newWriteWindow("minute", tc.perMinute, time.Minute, true),
-				perHour: newWriteWindow("hour", tc.perHour, time.Hour, false), budgetKey: t.Name()}
+			s := newBudget(tc.perMinute, tc.perHour, t.Name())
 			rng := rand.New(rand.NewPCG(1, 2))
-			start := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+			start := budgetStart
 			now := start
 			var sent []time.Time
 			var idle time.Duration
@@ -83,11 +102,7 @@ func TestWriteBudgetIsSpentAndNeverExceeded(t *testing.T) {
 // place instead of pushing the line back; one whose slot came while
 // another took the write goes next.
 func TestWriteDelayHandsOutSlots(t *testing.T) {
-	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
-		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
-	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	for s.reserveWrite(now) == nil { // the burst
-	}
+	s, now := spentBudget(t)
 	first := s.writeDelay(now, "p0")
 	for i := 1; i < 5; i++ {
 		if d := s.writeDelay(now, fmt.Sprintf("p%d", i)); d-first != time.Duration(i)*time.Second {
@@ -119,11 +134,7 @@ func TestWriteDelayHandsOutSlots(t *testing.T) {
 // own; if another takes the write between its look and its ask, it goes
 // next, not to the back of the line.
 func TestLookingKeepsTheTurn(t *testing.T) {
-	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
-		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
-	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	for s.reserveWrite(now) == nil { // the burst
-	}
+	s, now := spentBudget(t)
 	first := s.writeDelay(now, "p0")
 	for i := 1; i < 5; i++ {
 		s.writeDelay(now, fmt.Sprintf("p%d", i))
@@ -152,9 +163,7 @@ func TestLookingKeepsTheTurn(t *testing.T) {
 // told to write now (the loser would record an attempt for nothing); the
 // second may once the first's write is reserved, or its hold lapses.
 func TestOneWaiterToldNowAtATime(t *testing.T) {
-	s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true),
-		perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: t.Name()}
-	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	s, now := newBudget(60, 500, t.Name()), budgetStart
 	if d := s.writeDelay(now, "p0"); d != 0 {
 		t.Fatalf("p0 with the budget unspent told %s", d)
 	}

@@ -104,7 +104,7 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 		insideRetry, restarts := 0, 0
 		for now.Sub(start) < 3*time.Hour {
 			// A new process: a fresh state, as after a restart.
-			s := &limitState{perMinute: newWriteWindow("minute", 60, time.Minute, true), perHour: newWriteWindow("hour", 500, time.Hour, false), budgetKey: "https://api.github.com/ token:0123"}
+			s := newBudget(60, 500, "https://api.github.com/ token:0123")
 			restarts++
 			life := time.Duration(2000+rng.IntN(4000)) * time.Millisecond // 10 restarts within the first minute
 			if now.Sub(start) > time.Minute {
