@@ -581,10 +581,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	// with cxloop's own last creates; the window starts after that.
 	settle := min(6*b.o.SyncInterval, 2*time.Minute) + b.o.SyncInterval
 	b.say("cxloop: settling for %s before the idle window", settle)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(settle):
+	if err := sleep(ctx, settle); err != nil {
+		return err
 	}
 	idleRec0, _, err := mp.reconcileCounts(ctx)
 	if err != nil {
@@ -597,10 +595,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	// Three sync intervals: a rate per interval, not the edges of one.
 	window := 3*b.o.SyncInterval + 2*time.Second
 	b.say("cxloop: idle for %s", window)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(window):
+	if err := sleep(ctx, window); err != nil {
+		return err
 	}
 	idleRec1, _, err := mp.reconcileCounts(ctx)
 	if err != nil {
@@ -845,4 +841,14 @@ func reposOf(js []benchJourney) []string {
 		}
 	}
 	return out
+}
+
+// sleep waits d, or until ctx ends (then its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
