@@ -120,25 +120,27 @@ func (s *Shard) OwnsPhase(ctx context.Context, ph *cxv1.ImprovementPhase) (bool,
 // does not hold (OwnsPhase decides). The other shards' phase events never
 // reach the workqueue.
 func (s *Shard) phaseEvents() predicate.Predicate {
-	return predicate.NewPredicateFuncs(func(o client.Object) bool {
-		ph, ok := o.(*cxv1.ImprovementPhase)
-		if !ok || s == nil || s.Selector == nil {
-			return true
-		}
-		has, err := s.hasJourney(context.Background(), client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name})
-		return has || err != nil || s.takesUnlabelled()
-	})
+	return s.phasesByJourney(true)
 }
 
 // journeyEventsOfPhases passes the phase events whose journey is in this
 // shard's cache: the journey controller is woken for its own journeys only.
 func (s *Shard) journeyEventsOfPhases() predicate.Predicate {
+	return s.phasesByJourney(false)
+}
+
+// phasesByJourney passes the events of a phase whose journey is in this
+// shard's cache (or whose lookup failed) and, with orUnlabelled on the
+// shard that takes unlabelled journeys, those of every other phase too.
+// Events of other objects, and all events when the manager is not
+// sharded, pass.
+func (s *Shard) phasesByJourney(orUnlabelled bool) predicate.Predicate {
 	return predicate.NewPredicateFuncs(func(o client.Object) bool {
 		ph, ok := o.(*cxv1.ImprovementPhase)
 		if !ok || s == nil || s.Selector == nil {
 			return true
 		}
 		has, err := s.hasJourney(context.Background(), client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name})
-		return has || err != nil
+		return has || err != nil || (orUnlabelled && s.takesUnlabelled())
 	})
 }
