@@ -109,6 +109,32 @@ func relabel(g Gomega, ns, name, shard string) {
 	g.Expect(k8sClient.Patch(context.Background(), &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, client.RawPatch("application/merge-patch+json", patch))).To(Succeed())
 }
 
+// moveMidRamp creates journey name in shard1 with n quick wins, and its
+// improve phase; once the phase has atMove issues open, it relabels the
+// journey for the main shard. It returns how many were open at the move.
+func moveMidRamp(t *testing.T, g Gomega, gh *localgithub.Server, ns, name string, n, atMove int) int32 {
+	t.Helper()
+	slowCreates(gh)
+	g.Expect(k8sClient.Create(context.Background(), inShard(newQuickWinJourney(t, ns, name, n, gh), "shard1"))).To(Succeed())
+	improvePhase(t, ns, name, time.Hour)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getPhase(g, ns, name+"-improve").Status.Progress.Open).To(BeNumerically(">=", atMove))
+	}).Should(Succeed())
+	openAtMove := getPhase(g, ns, name+"-improve").Status.Progress.Open
+	relabel(g, ns, name, "")
+	return openAtMove
+}
+
+// expectAllIssued expects phase name to have n issues open, one for each
+// of its items.
+func expectAllIssued(g Gomega, ns, name string, n int32) {
+	ph := getPhase(g, ns, name)
+	g.Expect(ph.Status.Progress.Open).To(Equal(n))
+	for _, it := range ph.Status.Items {
+		g.Expect(it.Issue).NotTo(BeZero(), it.Key)
+	}
+}
+
 // TestShardsReconcileEachJourneyOnce: two managers on one API server, the
 // main one (journeys without the shard label) and shard1. Each journey and
 // each of its phases is reconciled by exactly one of them, counted per
@@ -161,22 +187,9 @@ func TestShardsReconcileEachJourneyOnce(t *testing.T) {
 	g.Expect(main.phase(ns, "app-improve")).To(Equal(orphanReconciles), "once its journey exists, the phase is shard1's alone")
 
 	// Move: a journey of shard1 relabelled for the main shard in the middle of its ramp.
-	slowCreates(gh)
-	g.Expect(k8sClient.Create(ctx, inShard(newQuickWinJourney(t, ns, "park", 12, gh), "shard1"))).To(Succeed())
-	improvePhase(t, ns, "park", time.Hour)
-	g.Eventually(func(g Gomega) {
-		g.Expect(getPhase(g, ns, "park-improve").Status.Progress.Open).To(BeNumerically(">=", 2))
-	}).Should(Succeed())
-	openAtMove := getPhase(g, ns, "park-improve").Status.Progress.Open
-	relabel(g, ns, "park", "")
+	openAtMove := moveMidRamp(t, g, gh, ns, "park", 12, 2)
 	moved := time.Now()
-	g.Eventually(func(g Gomega) {
-		ph := getPhase(g, ns, "park-improve")
-		g.Expect(ph.Status.Progress.Open).To(Equal(int32(12)))
-		for _, it := range ph.Status.Items {
-			g.Expect(it.Issue).NotTo(BeZero(), it.Key)
-		}
-	}).Should(Succeed())
+	g.Eventually(func(g Gomega) { expectAllIssued(g, ns, "park-improve", 12) }).Should(Succeed())
 	issues, duplicates := duplicatesOf(gh, ns, "park")
 	t.Logf("move: journey park relabelled from shard1 to main with %d of 12 issues open; all 12 open %.1fs later; GitHub holds %d issues for it, %d duplicates",
 		openAtMove, time.Since(moved).Seconds(), issues, duplicates)
@@ -230,21 +243,8 @@ func TestShardProcessesShareTheBudget(t *testing.T) {
 	shard1 := startManagerProcess(t, kubeconfig, shardArgs(ShardLabel+"=shard1", LeaderElectionID+"-shard1")...)
 	g.Eventually(func() bool { return main.isLeader() && shard1.isLeader() }).Should(BeTrue(), "both lead their shard; logs:\n%s\n---\n%s", tail(main.logs.String(), 20), tail(shard1.logs.String(), 20))
 
-	slowCreates(gh)
-	g.Expect(k8sClient.Create(ctx, inShard(newQuickWinJourney(t, ns, "park", 16, gh), "shard1"))).To(Succeed())
-	improvePhase(t, ns, "park", time.Hour)
-	g.Eventually(func(g Gomega) {
-		g.Expect(getPhase(g, ns, "park-improve").Status.Progress.Open).To(BeNumerically(">=", 3))
-	}).Should(Succeed())
-	openAtMove := getPhase(g, ns, "park-improve").Status.Progress.Open
-	relabel(g, ns, "park", "")
-	g.Eventually(func(g Gomega) {
-		ph := getPhase(g, ns, "park-improve")
-		g.Expect(ph.Status.Progress.Open).To(Equal(int32(16)))
-		for _, it := range ph.Status.Items {
-			g.Expect(it.Issue).NotTo(BeZero(), it.Key)
-		}
-	}, 90*time.Second).Should(Succeed(), "logs:\n%s\n---\n%s", tail(main.logs.String(), 20), tail(shard1.logs.String(), 20))
+	openAtMove := moveMidRamp(t, g, gh, ns, "park", 16, 3)
+	g.Eventually(func(g Gomega) { expectAllIssued(g, ns, "park-improve", 16) }, 90*time.Second).Should(Succeed(), "logs:\n%s\n---\n%s", tail(main.logs.String(), 20), tail(shard1.logs.String(), 20))
 	issues, duplicates := duplicatesOf(gh, ns, "park")
 	writes := 0
 	for _, r := range gh.Requests() {
