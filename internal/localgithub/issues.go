@@ -542,66 +542,62 @@ func derefOr(p *string, def string) string {
 // /repositories/{id} form.
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	s.mu.Lock()
-	repo, e := s.repoLocked(r)
-	if e == nil && repo.IssuesDisabled {
-		e = errIssuesDisabled
-	}
-	if e != nil {
-		s.mu.Unlock()
-		writeError(w, e)
-		return
-	}
-	state := q.Get("state")
-	if state == "" {
-		state = "open"
-	}
-	if state != "open" && state != "closed" && state != "all" {
-		s.mu.Unlock()
-		writeError(w, validationFailed("https://docs.github.com/rest/issues/issues#list-repository-issues",
-			validationError{Resource: "Issue", Code: "invalid", Field: "state"}))
-		return
-	}
-	var wantLabels []string
-	if v := q.Get("labels"); v != "" {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				wantLabels = append(wantLabels, name)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, e := s.repoLocked(r)
+		if e == nil && repo.IssuesDisabled {
+			e = errIssuesDisabled
+		}
+		if e != nil {
+			return nil, e
+		}
+		state := q.Get("state")
+		if state == "" {
+			state = "open"
+		}
+		if state != "open" && state != "closed" && state != "all" {
+			return nil, validationFailed("https://docs.github.com/rest/issues/issues#list-repository-issues",
+				validationError{Resource: "Issue", Code: "invalid", Field: "state"})
+		}
+		var wantLabels []string
+		if v := q.Get("labels"); v != "" {
+			for _, name := range strings.Split(v, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					wantLabels = append(wantLabels, name)
+				}
 			}
 		}
-	}
-	var since time.Time
-	if v := q.Get("since"); v != "" {
-		since, _ = time.Parse(time.RFC3339, v)
-	}
-	assignee, creator := q.Get("assignee"), q.Get("creator")
+		var since time.Time
+		if v := q.Get("since"); v != "" {
+			since, _ = time.Parse(time.RFC3339, v)
+		}
+		assignee, creator := q.Get("assignee"), q.Get("creator")
 
-	var matched []*issue
-	for _, is := range repo.Issues {
-		if state != "all" && is.State != state {
-			continue
+		var matched []*issue
+		for _, is := range repo.Issues {
+			if state != "all" && is.State != state {
+				continue
+			}
+			if !since.IsZero() && is.UpdatedAt.Before(since) {
+				continue
+			}
+			if creator != "" && !strings.EqualFold(is.Author.Login, creator) {
+				continue
+			}
+			if !matchesAssignee(is, assignee) || !hasAllLabels(repo, is, wantLabels) {
+				continue
+			}
+			matched = append(matched, is)
 		}
-		if !since.IsZero() && is.UpdatedAt.Before(since) {
-			continue
+		sortIssues(matched, q.Get("sort"), q.Get("direction"))
+		l := s.linksLocked(r)
+		page, perPage := pagination(q.Get("page"), q.Get("per_page"))
+		out := []*issueJSON{}
+		for _, is := range pageOf(matched, page, perPage) {
+			out = append(out, l.issue(repo, is))
 		}
-		if creator != "" && !strings.EqualFold(is.Author.Login, creator) {
-			continue
-		}
-		if !matchesAssignee(is, assignee) || !hasAllLabels(repo, is, wantLabels) {
-			continue
-		}
-		matched = append(matched, is)
-	}
-	sortIssues(matched, q.Get("sort"), q.Get("direction"))
-	l := s.linksLocked(r)
-	page, perPage := pagination(q.Get("page"), q.Get("per_page"))
-	out := []*issueJSON{}
-	for _, is := range pageOf(matched, page, perPage) {
-		out = append(out, l.issue(repo, is))
-	}
-	setLinkHeader(w, r, l.api("repositories/%d/issues", repo.ID), page, perPage, len(matched))
-	s.mu.Unlock()
-	writeJSON(w, r, http.StatusOK, out)
+		setLinkHeader(w, r, l.api("repositories/%d/issues", repo.ID), page, perPage, len(matched))
+		return out, nil
+	})
 }
 
 func matchesAssignee(is *issue, assignee string) bool {
@@ -703,32 +699,30 @@ func setLinkHeader(w http.ResponseWriter, r *http.Request, base string, page, pe
 
 // listComments serves GET .../issues/{number}/comments.
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	repo, is, e := s.issueLocked(r)
-	if e != nil {
-		s.mu.Unlock()
-		writeError(w, e)
-		return
-	}
-	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
-		since, _ = time.Parse(time.RFC3339, v)
-	}
-	var matched []*comment
-	for _, c := range is.Comments {
-		if since.IsZero() || !c.UpdatedAt.Before(since) {
-			matched = append(matched, c)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, is, e := s.issueLocked(r)
+		if e != nil {
+			return nil, e
 		}
-	}
-	l := s.linksLocked(r)
-	page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
-	out := []*commentJSON{}
-	for _, c := range pageOf(matched, page, perPage) {
-		out = append(out, l.comment(repo, is, c))
-	}
-	setLinkHeader(w, r, l.api("repositories/%d/issues/%d/comments", repo.ID, is.Number), page, perPage, len(matched))
-	s.mu.Unlock()
-	writeJSON(w, r, http.StatusOK, out)
+		var since time.Time
+		if v := r.URL.Query().Get("since"); v != "" {
+			since, _ = time.Parse(time.RFC3339, v)
+		}
+		var matched []*comment
+		for _, c := range is.Comments {
+			if since.IsZero() || !c.UpdatedAt.Before(since) {
+				matched = append(matched, c)
+			}
+		}
+		l := s.linksLocked(r)
+		page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
+		out := []*commentJSON{}
+		for _, c := range pageOf(matched, page, perPage) {
+			out = append(out, l.comment(repo, is, c))
+		}
+		setLinkHeader(w, r, l.api("repositories/%d/issues/%d/comments", repo.ID, is.Number), page, perPage, len(matched))
+		return out, nil
+	})
 }
 
 // createComment serves POST .../issues/{number}/comments.

@@ -20,22 +20,20 @@ type labelRequest struct {
 
 // listLabels serves GET /repos/{owner}/{repo}/labels.
 func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	repo, e := s.repoLocked(r)
-	if e != nil {
-		s.mu.Unlock()
-		writeError(w, e)
-		return
-	}
-	l := s.linksLocked(r)
-	page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
-	out := []*labelJSON{}
-	for _, lb := range pageOf(repo.Labels, page, perPage) {
-		out = append(out, l.label(repo, lb))
-	}
-	setLinkHeader(w, r, l.api("repositories/%d/labels", repo.ID), page, perPage, len(repo.Labels))
-	s.mu.Unlock()
-	writeJSON(w, r, http.StatusOK, out)
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, e := s.repoLocked(r)
+		if e != nil {
+			return nil, e
+		}
+		l := s.linksLocked(r)
+		page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
+		out := []*labelJSON{}
+		for _, lb := range pageOf(repo.Labels, page, perPage) {
+			out = append(out, l.label(repo, lb))
+		}
+		setLinkHeader(w, r, l.api("repositories/%d/labels", repo.ID), page, perPage, len(repo.Labels))
+		return out, nil
+	})
 }
 
 // createLabel serves POST /repos/{owner}/{repo}/labels.

@@ -274,40 +274,36 @@ func (s *Server) addProjectField(w http.ResponseWriter, r *http.Request) {
 // parameter (IDs, comma-separated or repeated). Pages are cursor-based,
 // as on GitHub: Link rel="next" carries after=<cursor>.
 func (s *Server) listProjectItems(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	p, e := s.projectLocked(r)
-	if e != nil {
-		s.mu.Unlock()
-		writeError(w, e)
-		return
-	}
-	q := r.URL.Query()
-	fields := requestedFields(q["fields"])
-	_, perPage := pagination("1", q.Get("per_page"))
-	start := 0
-	if after := q.Get("after"); after != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(after, "c"))
-		if err != nil || n < 0 {
-			s.mu.Unlock()
-			writeError(w, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: "after"}))
-			return
+	s.serveRead(w, r, func() (any, *apiError) {
+		p, e := s.projectLocked(r)
+		if e != nil {
+			return nil, e
 		}
-		start = n
-	}
-	l := s.linksLocked(r)
-	out := []*projectItemJSON{}
-	end := min(start+perPage, len(p.Items))
-	for i := start; i < end; i++ {
-		out = append(out, l.projectItem(p, p.Items[i], fields, false))
-	}
-	if end < len(p.Items) {
-		next := l.api("%s", strings.TrimPrefix(r.URL.Path, "/"))
-		v := r.URL.Query()
-		v.Set("after", "c"+strconv.Itoa(end))
-		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, next, v.Encode()))
-	}
-	s.mu.Unlock()
-	writeJSON(w, r, http.StatusOK, out)
+		q := r.URL.Query()
+		fields := requestedFields(q["fields"])
+		_, perPage := pagination("1", q.Get("per_page"))
+		start := 0
+		if after := q.Get("after"); after != "" {
+			n, err := strconv.Atoi(strings.TrimPrefix(after, "c"))
+			if err != nil || n < 0 {
+				return nil, validationFailed(docsProjectItems, validationError{Resource: "ProjectV2Item", Code: "invalid", Field: "after"})
+			}
+			start = n
+		}
+		l := s.linksLocked(r)
+		out := []*projectItemJSON{}
+		end := min(start+perPage, len(p.Items))
+		for i := start; i < end; i++ {
+			out = append(out, l.projectItem(p, p.Items[i], fields, false))
+		}
+		if end < len(p.Items) {
+			next := l.api("%s", strings.TrimPrefix(r.URL.Path, "/"))
+			v := r.URL.Query()
+			v.Set("after", "c"+strconv.Itoa(end))
+			w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, next, v.Encode()))
+		}
+		return out, nil
+	})
 }
 
 // requestedFields reads the fields query parameter.

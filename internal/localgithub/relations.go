@@ -183,26 +183,24 @@ func (s *Server) relationRoutes(m *http.ServeMux, repo string) {
 
 // listIssuesByID answers a page of the issues with the given IDs.
 func (s *Server) listIssuesByID(w http.ResponseWriter, r *http.Request, base string, ids func(*issue) []int64) {
-	s.mu.Lock()
-	repo, is, e := s.issueLocked(r)
-	if e != nil {
-		s.mu.Unlock()
-		writeError(w, e)
-		return
-	}
-	l := s.linksLocked(r)
-	var all []*issueJSON
-	for _, id := range ids(is) {
-		if rr, other := s.world.issueByID(id); other != nil {
-			all = append(all, l.issue(rr, other))
+	s.serveRead(w, r, func() (any, *apiError) {
+		repo, is, e := s.issueLocked(r)
+		if e != nil {
+			return nil, e
 		}
-	}
-	page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
-	out := []*issueJSON{}
-	out = append(out, pageOf(all, page, perPage)...)
-	setLinkHeader(w, r, l.api("repositories/%d/issues/%d/%s", repo.ID, is.Number, base), page, perPage, len(all))
-	s.mu.Unlock()
-	writeJSON(w, r, http.StatusOK, out)
+		l := s.linksLocked(r)
+		var all []*issueJSON
+		for _, id := range ids(is) {
+			if rr, other := s.world.issueByID(id); other != nil {
+				all = append(all, l.issue(rr, other))
+			}
+		}
+		page, perPage := pagination(r.URL.Query().Get("page"), r.URL.Query().Get("per_page"))
+		out := []*issueJSON{}
+		out = append(out, pageOf(all, page, perPage)...)
+		setLinkHeader(w, r, l.api("repositories/%d/issues/%d/%s", repo.ID, is.Number, base), page, perPage, len(all))
+		return out, nil
+	})
 }
 
 func (s *Server) listSubIssues(w http.ResponseWriter, r *http.Request) {
