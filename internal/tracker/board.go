@@ -189,32 +189,25 @@ func (c *Client) SubIssueProgress(ctx context.Context, parent int) (SubIssuesSum
 // answer that it is one already counts as success. A child that a person
 // gave another parent is left there (ValidationFailed).
 func (c *Client) EnsureSubIssue(ctx context.Context, parent, child int) error {
-	sub, err := c.getRelated(ctx, child)
-	if err != nil {
-		return err
-	}
-	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/sub_issues", c.repoPath(), parent), sub.ID, &struct {
-		SubIssueID int64 `json:"sub_issue_id"`
-	}{sub.ID})
+	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/sub_issues", c.repoPath(), parent), child, "sub_issue_id")
 }
 
 // EnsureBlockedBy records that issue number is blocked by issue blocker,
 // unless it is already.
 func (c *Client) EnsureBlockedBy(ctx context.Context, number, blocker int) error {
-	b, err := c.getRelated(ctx, blocker)
+	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/dependencies/blocked_by", c.repoPath(), number), blocker, "issue_id")
+}
+
+// ensureRelated adds issue number to path, the list of an issue's
+// sub-issues or blockers, by posting its ID as field idField, unless it is
+// listed there already. An answer 422 counts as success when it is listed
+// after it: added meanwhile (another worker, a retry GitHub finished late).
+func (c *Client) ensureRelated(ctx context.Context, path string, number int, idField string) error {
+	other, err := c.getRelated(ctx, number)
 	if err != nil {
 		return err
 	}
-	return c.ensureRelated(ctx, fmt.Sprintf("%s/issues/%d/dependencies/blocked_by", c.repoPath(), number), b.ID, &struct {
-		IssueID int64 `json:"issue_id"`
-	}{b.ID})
-}
-
-// ensureRelated posts body to path, the list of an issue's sub-issues or
-// blockers, unless the issue with ID id is listed there already. An
-// answer 422 counts as success when id is listed after it: added
-// meanwhile (another worker, a retry GitHub finished late).
-func (c *Client) ensureRelated(ctx context.Context, path string, id int64, body any) error {
+	id := other.ID
 	listed, err := c.listRelated(ctx, path)
 	if err != nil {
 		return err
@@ -222,7 +215,7 @@ func (c *Client) ensureRelated(ctx context.Context, path string, id int64, body 
 	if containsIssue(listed, id) {
 		return nil
 	}
-	_, err = c.do(ctx, http.MethodPost, path, body, nil)
+	_, err = c.do(ctx, http.MethodPost, path, map[string]int64{idField: id}, nil)
 	if err == nil {
 		return nil
 	}
