@@ -196,11 +196,8 @@ func TestBoardUsesAFieldAPersonMadeWithCxloopsName(t *testing.T) {
 }
 
 func TestBoardItemIsAddedOnceAfterADroppedAnswer(t *testing.T) {
-	e := newBoardEnv(t)
+	e, _, b, n := newBoardWithIssue(t, "park/phone-queue")
 	ctx := context.Background()
-	c := e.client()
-	n := e.openIssue(c, "park/phone-queue")
-	b := e.board(c)
 	e.ensureFields(b)
 	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.DropResponseAfterCommit})
 	before := e.requestCount()
@@ -224,11 +221,8 @@ func TestBoardItemIsAddedOnceAfterADroppedAnswer(t *testing.T) {
 }
 
 func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
-	e := newBoardEnv(t)
+	e, _, b, n := newBoardWithIssue(t, "park/website-tickets")
 	ctx := context.Background()
-	c := e.client()
-	n := e.openIssue(c, "park/website-tickets")
-	b := e.board(c)
 	e.ensureFields(b)
 	item, state, err := b.EnsureItem(ctx, n, false)
 	if err != nil || state != tracker.ItemAdded {
@@ -291,11 +285,8 @@ func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
 }
 
 func TestBoardItemRemovedByAPersonStaysRemoved(t *testing.T) {
-	e := newBoardEnv(t)
+	e, _, b, n := newBoardWithIssue(t, "park/restaurant-owner")
 	ctx := context.Background()
-	c := e.client()
-	n := e.openIssue(c, "park/restaurant-owner")
-	b := e.board(c)
 	if _, _, err := b.EnsureItem(ctx, n, false); err != nil {
 		t.Fatal(err)
 	}
