@@ -25,12 +25,7 @@ func startValidatedServer(t *testing.T) (*Server, *openapicheck.Validator) {
 		t.Fatal(err)
 	}
 	hs, serve := v.Serve(t)
-	s, err := New(Options{BaseURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	s.AddToken(testToken)
+	s := newServer(t, Options{BaseURL: hs.URL})
 	serve(s.Handler())
 	return s, v
 }

@@ -292,12 +292,7 @@ func TestConcurrentCreatesGetDistinctNumbers(t *testing.T) {
 }
 
 func TestHandlerWithoutStart(t *testing.T) {
-	s, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.AddToken(testToken)
+	s := newServer(t, Options{})
 	s.AddRepo("acme", "shop")
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()

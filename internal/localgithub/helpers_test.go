@@ -35,6 +35,19 @@ func startServer(t *testing.T, opts Options) *Server {
 	return s
 }
 
+// newServer is a Server that is not started (a test serves its
+// Handler), with testToken accepted, closed when the test ends.
+func newServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	s.AddToken(testToken)
+	return s
+}
+
 // newClient returns a go-github client for the server.
 func newClient(t *testing.T, s *Server, token string) *github.Client {
 	t.Helper()

@@ -141,12 +141,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestRequestLogKeepsTheNewest(t *testing.T) {
-	s, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.AddToken(testToken)
+	s := newServer(t, Options{})
 	h := s.Handler()
 	const extra = 3
 	for i := range maxRequestLog + extra {
