@@ -832,12 +832,18 @@ func (b *bench) sharedRepo() string {
 
 // reposOf lists the repositories of the journeys, each once.
 func reposOf(js []benchJourney) []string {
+	return distinct(js, func(j benchJourney) string { return j.Repo })
+}
+
+// distinct lists what field gives for each of the journeys, each value
+// once, in the journeys' order.
+func distinct(js []benchJourney, field func(benchJourney) string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, j := range js {
-		if !seen[j.Repo] {
-			seen[j.Repo] = true
-			out = append(out, j.Repo)
+		if v := field(j); !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
 	return out

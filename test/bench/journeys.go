@@ -75,15 +75,7 @@ func historyBody(js []benchJourney) func(int) string {
 }
 
 func namespacesOf(js []benchJourney) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, j := range js {
-		if !seen[j.Namespace] {
-			seen[j.Namespace] = true
-			out = append(out, j.Namespace)
-		}
-	}
-	return out
+	return distinct(js, func(j benchJourney) string { return j.Namespace })
 }
 
 func tokenSecret(ns, token string) *corev1.Secret {
