@@ -290,10 +290,8 @@ func (b *bench) baseline(ctx context.Context) (Side, error) {
 	defer failed(nil)
 	js := layout("base-", b.o.Journeys, b.sharedRepo())
 	keys := objectKeys(js)
-	obs := newObserver(b.c, readyCondition)
-	octx, stopObs := context.WithCancel(ctx)
+	obs, stopObs := b.observe(ctx, readyCondition)
 	defer stopObs()
-	obs.run(octx)
 
 	mgr, err := b.newManager()
 	if err != nil {
@@ -387,10 +385,8 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 		}
 		b.say("cxloop: %d closed cxloop issues of earlier years in each of %d repositories", b.o.History, len(reposOf(js)))
 	}
-	obs := newObserver(b.c, cxloopReady)
-	octx, stopObs := context.WithCancel(ctx)
+	obs, stopObs := b.observe(ctx, cxloopReady)
 	defer stopObs()
-	obs.run(octx)
 
 	webhookAddr, err := devenv.FreeAddr()
 	if err != nil {
@@ -820,6 +816,15 @@ func allReconciles(ctx context.Context, managers []*managerProcess) (map[string]
 		}
 	}
 	return sum, nil
+}
+
+// observe starts watching the cluster's journeys and phases, ready when
+// ready says so, until ctx ends or the returned stop is called.
+func (b *bench) observe(ctx context.Context, ready func(client.Object) bool) (*observer, context.CancelFunc) {
+	obs := newObserver(b.c, ready)
+	octx, stop := context.WithCancel(ctx)
+	obs.run(octx)
+	return obs, stop
 }
 
 // sharedRepo is the repository every journey tracks with -shared-repo.
