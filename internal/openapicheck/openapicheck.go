@@ -19,6 +19,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -93,6 +94,27 @@ type Validator struct {
 	problems []string
 	// validated counts, by operation ID, the requests and answers checked.
 	requests, answers map[string]int
+	// busy counts the exchanges still being checked: a client has its
+	// answer before the validator is done with it, so the readers of the
+	// counts and problems wait for those first.
+	busy int
+}
+
+// settleWait is how long the readers wait for the exchanges in flight.
+const settleWait = 5 * time.Second
+
+// settled takes v.mu once no exchange is being checked, or settleWait
+// has passed (a handler that never returns must not hang the test).
+func (v *Validator) settled() {
+	deadline := time.Now().Add(settleWait)
+	for {
+		v.mu.Lock()
+		if v.busy == 0 || time.Now().After(deadline) {
+			return
+		}
+		v.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // New returns a Validator of the description at specPath for the
@@ -113,21 +135,21 @@ func (v *Validator) fail(format string, args ...any) {
 
 // Problems are the validation failures so far.
 func (v *Validator) Problems() []string {
-	v.mu.Lock()
+	v.settled()
 	defer v.mu.Unlock()
 	return append([]string(nil), v.problems...)
 }
 
 // Validated is how many requests and answers of operation were checked.
 func (v *Validator) Validated(operation string) (requests, answers int) {
-	v.mu.Lock()
+	v.settled()
 	defer v.mu.Unlock()
 	return v.requests[operation], v.answers[operation]
 }
 
 // Operations lists the operations checked.
 func (v *Validator) Operations() []string {
-	v.mu.Lock()
+	v.settled()
 	defer v.mu.Unlock()
 	var out []string
 	for op := range v.requests {
@@ -144,6 +166,14 @@ func (v *Validator) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		v.mu.Lock()
+		v.busy++
+		v.mu.Unlock()
+		defer func() {
+			v.mu.Lock()
+			v.busy--
+			v.mu.Unlock()
+		}()
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recordingWriter{ResponseWriter: w}

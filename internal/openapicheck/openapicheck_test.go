@@ -7,8 +7,11 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -361,5 +364,44 @@ func TestLongAnswersAreTruncatedInProblems(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(p[0]), []byte("\n{\"message\":")) {
 		t.Errorf("problem %q lacks the answer's beginning", p[0])
+	}
+}
+
+// A client has its answer before the validator has checked it: the counts
+// wait for the exchange to be done rather than miss it.
+func TestValidatorCountsWaitForTheExchangesInFlight(t *testing.T) {
+	v := newValidator(t, BoardPaths)
+	release := make(chan struct{})
+	hs := httptest.NewServer(v.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(validIssueTypes)))
+		_, _ = io.WriteString(w, validIssueTypes)
+		http.NewResponseController(w).Flush()
+		<-release // the answer is out; the handler is not done yet
+	})))
+	defer hs.Close()
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // before hs.Close, which waits for the handler
+	resp, err := hs.Client().Get(hs.URL + "/orgs/acme/issue-types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	counted := make(chan [2]int, 1)
+	go func() {
+		reqs, answers := v.Validated("orgs/list-issue-types")
+		counted <- [2]int{reqs, answers}
+	}()
+	select {
+	case got := <-counted:
+		t.Fatalf("counted %v while the exchange was still being checked", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	free()
+	if got := <-counted; got != [2]int{1, 1} {
+		t.Errorf("validated %d requests, %d answers; want 1 and 1", got[0], got[1])
 	}
 }
