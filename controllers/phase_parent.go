@@ -92,7 +92,7 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 		if p == nil || p.Issue == 0 {
 			return opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted
 		}
-		if p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0 {
+		if r.parentNeedsBlocker(ctx, run) {
 			return true
 		}
 	}
@@ -106,6 +106,13 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 		}
 	}
 	return false
+}
+
+// parentNeedsBlocker: the phase's parent issue is open and not yet marked
+// blocked by the parent of the phase it waits for, which exists.
+func (r *ImprovementPhaseReconciler) parentNeedsBlocker(ctx context.Context, run *phaseRun) bool {
+	p := run.ph.Status.Parent
+	return p != nil && p.Issue != 0 && p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0
 }
 
 // relationTargets are the parent the phase's issues belong under (0:
@@ -439,7 +446,7 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	_, board := projectOf(run.cj)
 	p := run.ph.Status.Parent
 	needParent := p == nil || p.Issue == 0
-	needBlocker := !needParent && p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0
+	needBlocker := r.parentNeedsBlocker(ctx, run)
 	needBoard := board && !needParent && parentBoardWork(run)
 	if !needParent && !needBlocker && !needBoard {
 		return steps.Result{}
