@@ -43,9 +43,12 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			run.budgetWait = d
 			return res.Merge(steps.Requeue(d)), nil
 		}
-		// The budget's next write is this phase's for a moment: it comes
-		// straight back to send it, rather than lose it to another phase
-		// while its plan is written and then write again to say it waits.
+		// The budget's next write is this phase's for a moment (the
+		// tracker holds it up to 2 s): it comes straight back to send it,
+		// rather than lose it to another phase while its plan is written
+		// and then write again to say it waits. A phase that comes back
+		// later, or not at all, has held the budget idle for those 2 s at
+		// most, and takes its place in line like any other.
 		return res.Merge(steps.Requeue(time.Millisecond)), nil
 	}
 	failed := 0

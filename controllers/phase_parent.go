@@ -108,8 +108,8 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 	return false
 }
 
-// parentNeedsBlocker: the phase's parent issue is open and not yet marked
-// blocked by the parent of the phase it waits for, which exists.
+// parentNeedsBlocker: the phase has a parent issue, not lost, that is not
+// yet marked blocked by the parent of the phase it waits for, which exists.
 func (r *ImprovementPhaseReconciler) parentNeedsBlocker(ctx context.Context, run *phaseRun) bool {
 	p := run.ph.Status.Parent
 	return p != nil && p.Issue != 0 && p.State != cxv1.ParentIssueLost && p.BlockedBy == 0 && r.previousParent(ctx, run) != 0

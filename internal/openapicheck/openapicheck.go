@@ -109,7 +109,12 @@ func (v *Validator) settled() {
 	deadline := time.Now().Add(settleWait)
 	for {
 		v.mu.Lock()
-		if v.busy == 0 || time.Now().After(deadline) {
+		if v.busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			// Say so rather than count short in silence.
+			v.problems = append(v.problems, fmt.Sprintf("%d exchanges still being checked after %s: the counts miss them", v.busy, settleWait))
 			return
 		}
 		v.mu.Unlock()
