@@ -36,19 +36,13 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		// write; the issues open in the next one. When hundreds of phases
 		// are applied at once, every phase is Ready before any worker
 		// spends round trips to GitHub on opening issues.
-		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
+		if d := r.budgetHoldsBack(run); d > 0 {
 			// The budget holds the issues back already: the plan's write
 			// says so too (not a write of its own), and the phase takes
 			// its place in line.
 			run.budgetWait = d
 			return res.Merge(steps.Requeue(d)), nil
 		}
-		// The budget's next write is this phase's for a moment (the
-		// tracker holds it up to 2 s): it comes straight back to send it,
-		// rather than lose it to another phase while its plan is written
-		// and then write again to say it waits. A phase that comes back
-		// later, or not at all, has held the budget idle for those 2 s at
-		// most, and takes its place in line like any other.
 		return res.Merge(steps.Requeue(time.Millisecond)), nil
 	}
 	failed := 0
@@ -108,6 +102,17 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		}
 	}
 	return res, nil
+}
+
+// budgetHoldsBack is how long the write budget holds the phase's writes
+// back (0: it may write now), for a run that will not write yet. It looks
+// first: a WriteDelay of 0 holds the next write for the phase a moment,
+// which a phase that does not write would keep from the others.
+func (r *ImprovementPhaseReconciler) budgetHoldsBack(run *phaseRun) time.Duration {
+	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok && !w.WaitsForBudget(budgetWaiter(run.ph)) {
+		return 0
+	}
+	return run.tr.WriteDelay(budgetWaiter(run.ph))
 }
 
 // supersededRetry is how soon a run whose attempt met a newer phase looks
