@@ -341,14 +341,17 @@ func (dm *demo) story(ctx context.Context, cj *cxv1.CustomerJourney, phases []*c
 	dm.title("2. Discovery: one GitHub issue per gap of the map")
 	gaps := len(scored.Status.Gaps)
 	var discovery *cxv1.ImprovementPhase
-	if err := dm.waitFor(ctx, "Discovery opens one issue per gap", func() (bool, string, error) {
+	if err := dm.waitFor(ctx, "Discovery opens one issue per gap, and its parent issue", func() (bool, string, error) {
 		ph, err := dm.phase(ctx, "nature-park-discovery")
 		if err != nil {
 			return false, "", err
 		}
 		discovery = ph
-		return ph.Status.State == cxv1.PhaseActive && len(ph.Status.Items) == gaps && countState(ph, cxv1.ItemOpen) == gaps && allNumbered(ph, cxv1.ItemOpen),
-			fmt.Sprintf("Discovery is %q with %d of %d issues open", ph.Status.State, countState(ph, cxv1.ItemOpen), gaps), nil
+		// The product owner starts once the phase's parent is there too:
+		// the write budget may give the phase's issues their turns first.
+		hasParent := ph.Status.Parent != nil && ph.Status.Parent.Issue != 0
+		return ph.Status.State == cxv1.PhaseActive && len(ph.Status.Items) == gaps && countState(ph, cxv1.ItemOpen) == gaps && allNumbered(ph, cxv1.ItemOpen) && hasParent,
+			fmt.Sprintf("Discovery is %q with %d of %d issues open, parent issue opened: %t", ph.Status.State, countState(ph, cxv1.ItemOpen), gaps, hasParent), nil
 	}); err != nil {
 		return err
 	}
