@@ -7,6 +7,7 @@ package markdown
 import (
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // zwj is the zero-width joiner put after an @ or a # so that GitHub neither
@@ -70,7 +71,7 @@ func sanitise(s string, line bool) string {
 		default:
 			b.WriteRune(r)
 		}
-		blank = blank && (r == ' ' || r == '\n' || r == '\t')
+		blank = blank && unicode.IsSpace(r) // as strings.TrimSpace sees it
 	}
 	return b.String()
 }
