@@ -71,15 +71,22 @@ func (g leaderGate) SendBy(grace time.Duration) func(context.Context) context.Co
 }
 
 // itemMark keeps a phase item's attempt: its attemptedAt, written with
-// the progress and generation the run has reached.
+// the progress and generation the run has reached. When the journey asks
+// for parent issues, the same write records that the phase's parent is
+// owed (status.parent Pending): the phase gets its parent even if its work
+// is done before the parent's turn comes.
 type itemMark struct {
-	ph  *cxv1.ImprovementPhase
-	gen int64
-	i   int
+	ph     *cxv1.ImprovementPhase
+	gen    int64
+	i      int
+	parent bool
 }
 
 func (m itemMark) Set(at time.Time) {
 	t := metav1.NewTime(at)
+	if m.parent && m.ph.Status.Parent == nil {
+		m.ph.Status.Parent = &cxv1.PhaseParent{State: cxv1.ParentIssuePending}
+	}
 	m.ph.Status.Items[m.i].AttemptedAt = &t
 	m.ph.Status.Progress = progressOf(m.ph.Status.Items)
 	m.ph.Status.ObservedGeneration = m.gen

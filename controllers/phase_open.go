@@ -58,7 +58,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		attempted := attempts.Check(attemptTime(run.ph.Status.Items[i].AttemptedAt), false).Attempted
 		w := run.work[run.ph.Status.Items[i].Key]
 		opened, err := attempts.Open(ctx,
-			itemMark{ph: run.ph, gen: run.gen, i: i},
+			itemMark{ph: run.ph, gen: run.gen, i: i, parent: parentIssues(run.cj)},
 			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
 			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
 				Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,

@@ -65,7 +65,7 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 		return res, nil // the issues go first
 	}
 	var res steps.Result
-	if parentIssues(run.cj) && opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted {
+	if parentIssues(run.cj) && parentOwed(run.ph) {
 		opened, done, err := r.ensureParent(ctx, run)
 		if err != nil || !done {
 			return opened, err
@@ -90,7 +90,7 @@ func (r *ImprovementPhaseReconciler) parentWork(ctx context.Context, run *phaseR
 	p := run.ph.Status.Parent
 	if parentIssues(run.cj) {
 		if p == nil || p.Issue == 0 {
-			return opensWork(run.ph) && run.ph.Status.State != cxv1.PhaseCompleted
+			return parentOwed(run.ph)
 		}
 		if r.parentNeedsBlocker(ctx, run) {
 			return true
@@ -170,6 +170,20 @@ func opensWork(ph *cxv1.ImprovementPhase) bool {
 		}
 	}
 	return false
+}
+
+// parentOwed: the phase's parent issue is still to be opened (or found:
+// an attempt whose answer was lost). The phase has opened work, and is at
+// it still, or completed while its parent was pending: the write budget
+// may give a phase's issues their turns before its parent's, and the work
+// may be done before the parent's turn comes. A phase that completed
+// before the journey asked for parent issues is owed none.
+func parentOwed(ph *cxv1.ImprovementPhase) bool {
+	p := ph.Status.Parent
+	if !opensWork(ph) || (p != nil && (p.Issue != 0 || p.State == cxv1.ParentIssueLost)) {
+		return false
+	}
+	return ph.Status.State != cxv1.PhaseCompleted || p != nil
 }
 
 // parentMark keeps the parent issue's attempt in status.parent.

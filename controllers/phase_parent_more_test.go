@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -186,6 +187,50 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 			check: func(t *testing.T, run *phaseRun) {
 				if p := run.ph.Status.Parent; p.State != cxv1.ParentIssueLost || run.githubErr != nil {
 					t.Errorf("parent %+v, set aside %v: want lost, not closed, no failure", p, run.githubErr)
+				}
+			}},
+		{name: "completed before its parent's turn: opens the parent, links and closes it", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(cxv1.ParentIssueOpen)(ph)
+			ph.Status.Parent = &cxv1.PhaseParent{State: cxv1.ParentIssuePending}
+		}, objects: []client.Object{journey(true)},
+			trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			wantEvents: []string{cxv1.ReasonIssueOpened},
+			check: func(t *testing.T, run *phaseRun) {
+				parents := w.parents()
+				if len(parents) != 1 {
+					t.Fatalf("%d parent issues on GitHub, want 1", len(parents))
+				}
+				p := run.ph.Status.Parent
+				if p.Issue != int64(parents[0].Number) || p.State != cxv1.ParentIssueClosed || parents[0].State != "closed" {
+					t.Errorf("parent recorded %+v, on GitHub #%d %s: want it recorded, and closed", p, parents[0].Number, parents[0].State)
+				}
+				if it := run.ph.Status.Items[0]; it.SubIssueOf != p.Issue {
+					t.Errorf("the phase's issue is not a sub-issue of its parent: %+v", it)
+				}
+			}},
+		{name: "completed with its parent's attempt in flight: found, not opened twice", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(cxv1.ParentIssueOpen)(ph)
+			at := metav1.NewTime(stepNow.Add(-time.Hour))
+			ph.Status.Parent = &cxv1.PhaseParent{AttemptedAt: &at}
+		}, objects: []client.Object{journey(true)}, trackers: trackers, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			prepare: func(run *phaseRun) {
+				// The attempt landed; its answer was lost.
+				if _, _, err := w.tr.EnsureIssue(context.Background(), tracker.IssueRequest{Key: parentKey, Title: "Improve: quick wins of shop", Body: "The phase."}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			check: func(t *testing.T, run *phaseRun) {
+				if parents := w.parents(); len(parents) != 1 || run.ph.Status.Parent.Issue != int64(parents[0].Number) || parents[0].State != "closed" {
+					t.Errorf("parents on GitHub %+v, recorded %+v: want the one that landed, recorded and closed", parents, run.ph.Status.Parent)
+				}
+			}},
+		{name: "completed before the journey asked for parents: none opened", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(cxv1.ParentIssueOpen)(ph)
+			ph.Status.Parent = nil
+		}, objects: []client.Object{journey(true)}, trackers: trackers, prepare: prepare, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 || len(w.parents()) != 0 || run.ph.Status.Parent != nil {
+					t.Errorf("%d requests, parents %+v, recorded %+v: want none", n, w.parents(), run.ph.Status.Parent)
 				}
 			}},
 		{name: "the journey is gone: nothing to do", edit: completed(cxv1.ParentIssueOpen), trackers: trackers, prepare: prepare,
@@ -438,6 +483,13 @@ func TestParentWorkIsOnlyWhatThereIsToSend(t *testing.T) {
 		{"no parent yet", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent = nil }, defined, true},
 		{"no parent yet, nothing opened", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent, ph.Status.Items = nil, ph.Status.Items[2:] }, defined, false},
 		{"completed: opens no parent", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent, ph.Status.State = nil, cxv1.PhaseCompleted }, defined, false},
+		{"completed while its parent was pending: still owed", func(ph *cxv1.ImprovementPhase) {
+			ph.Status.Parent, ph.Status.State = &cxv1.PhaseParent{State: cxv1.ParentIssuePending}, cxv1.PhaseCompleted
+		}, defined, true},
+		{"completed, the parent's attempt in flight: still owed", func(ph *cxv1.ImprovementPhase) {
+			at := metav1.Now()
+			ph.Status.Parent, ph.Status.State = &cxv1.PhaseParent{AttemptedAt: &at}, cxv1.PhaseCompleted
+		}, defined, true},
 		{"not blocked yet", func(ph *cxv1.ImprovementPhase) { ph.Status.Parent.BlockedBy = 0 }, defined, true},
 		{"an issue to link", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].SubIssueOf = 0 }, defined, true},
 		{"an issue to type", func(ph *cxv1.ImprovementPhase) { ph.Status.Items[0].IssueType = "" }, defined, true},

@@ -449,10 +449,15 @@ type ImprovementPhaseStatus struct {
 }
 
 // ParentIssueState is what became of a phase's parent issue.
-// +kubebuilder:validation:Enum=Open;Closed;Lost
+// +kubebuilder:validation:Enum=Pending;Open;Closed;Lost
 type ParentIssueState string
 
 const (
+	// ParentIssuePending: the phase opened work while the journey asked
+	// for parent issues, and its parent issue is still to be opened (it
+	// waits for the write budget). A phase that completes meanwhile still
+	// opens it, and closes it.
+	ParentIssuePending ParentIssueState = "Pending"
 	// ParentIssueOpen: the parent issue is open, with the phase's issues
 	// as its sub-issues.
 	ParentIssueOpen ParentIssueState = "Open"
@@ -490,9 +495,10 @@ type PhaseParent struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	IssueType string `json:"issueType,omitempty"`
-	// state is Open, Closed (cxloop closed it when the phase completed) or
-	// Lost (deleted or transferred, or GitHub refuses changes to it: cxloop
-	// opens no other and links nothing more).
+	// state is Pending (the phase opened work; its parent issue is still to
+	// be opened), Open, Closed (cxloop closed it when the phase completed)
+	// or Lost (deleted or transferred, or GitHub refuses changes to it:
+	// cxloop opens no other and links nothing more).
 	// +optional
 	State ParentIssueState `json:"state,omitempty"`
 	// board is the parent issue's item on the journey's project.
