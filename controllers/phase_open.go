@@ -36,13 +36,16 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		// write; the issues open in the next one. When hundreds of phases
 		// are applied at once, every phase is Ready before any worker
 		// spends round trips to GitHub on opening issues.
-		if d := r.budgetHoldsBack(run); d > 0 {
+		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 {
 			// The budget holds the issues back already: the plan's write
 			// says so too (not a write of its own), and the phase takes
 			// its place in line.
 			run.budgetWait = d
 			return res.Merge(steps.Requeue(d)), nil
 		}
+		// The budget's next write is this phase's for a moment: it comes
+		// straight back to send it, rather than lose it to another phase
+		// while its plan is written and then write again to say it waits.
 		return res.Merge(steps.Requeue(time.Millisecond)), nil
 	}
 	failed := 0
@@ -102,17 +105,6 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		}
 	}
 	return res, nil
-}
-
-// budgetHoldsBack is how long the write budget holds the phase's writes
-// back (0: it may write now), for a run that will not write yet. It looks
-// first: a WriteDelay of 0 holds the next write for the phase a moment,
-// which a phase that does not write would keep from the others.
-func (r *ImprovementPhaseReconciler) budgetHoldsBack(run *phaseRun) time.Duration {
-	if w, ok := run.tr.(interface{ WaitsForBudget(string) bool }); ok && !w.WaitsForBudget(budgetWaiter(run.ph)) {
-		return 0
-	}
-	return run.tr.WriteDelay(budgetWaiter(run.ph))
 }
 
 // supersededRetry is how soon a run whose attempt met a newer phase looks

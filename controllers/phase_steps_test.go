@@ -408,3 +408,64 @@ func TestPlanGoesOutBeforeIssues(t *testing.T) {
 		}
 	}
 }
+
+// turnTracker is a write budget of one write, as the tracker's works: a
+// WriteDelay of 0 holds the write for its caller a moment; WaitsForBudget
+// only looks.
+type turnTracker struct {
+	scriptedTracker
+	granted string
+}
+
+func (t *turnTracker) WriteDelay(waiter string) time.Duration {
+	if t.granted == "" || t.granted == waiter {
+		t.granted = waiter
+		return 0
+	}
+	return time.Second
+}
+
+func (t *turnTracker) WaitsForBudget(waiter string) bool {
+	return t.granted != "" && t.granted != waiter
+}
+
+// TestAPhaseWritingItsPlanKeepsTheBudgetsTurn: a phase that finds the
+// budget free when it writes its plan keeps the write for its first issue;
+// another phase asking meanwhile waits. Had it only looked, the other
+// would take the write, and the phase would write its status once more
+// just to say it waits.
+func TestAPhaseWritingItsPlanKeepsTheBudgetsTurn(t *testing.T) {
+	ph := phaseNamed("improve", "shop", "")
+	desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}}
+	ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
+	r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
+	tr := &turnTracker{}
+	run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: &cxv1.CustomerJourney{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, tr: tr, desired: desired, work: workByKey(desired)}
+
+	// The plan's reconcile: nothing is sent, the phase comes straight back.
+	res, err := r.openPlannedWork(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.calls) != 0 || run.budgetWait != 0 || res.RequeueAfter != time.Millisecond {
+		t.Fatalf("plan reconcile: %d requests, budget wait %s, requeue %s; want none, none, 1ms", len(tr.calls), run.budgetWait, res.RequeueAfter)
+	}
+	if d := tr.WriteDelay("phase/default/another"); d == 0 {
+		t.Fatal("another phase took the write while this one's plan was being written")
+	}
+
+	// The plan is written; the next reconcile sends the issue at once.
+	ph.Status.ObservedGeneration = 1
+	conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "1 planned")
+	if err := c.Status().Update(context.Background(), ph); err != nil {
+		t.Fatal(err)
+	}
+	run = &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: run.cj, tr: tr, desired: desired, work: run.work}
+	if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.calls) != 1 || run.budgetWait != 0 || run.ph.Status.Items[0].State != cxv1.ItemOpen {
+		t.Errorf("after the plan: %d requests, budget wait %s, item %s; want the issue opened without waiting", len(tr.calls), run.budgetWait, run.ph.Status.Items[0].State)
+	}
+}
