@@ -469,3 +469,53 @@ func TestAPhaseWritingItsPlanKeepsTheBudgetsTurn(t *testing.T) {
 		t.Errorf("after the plan: %d requests, budget wait %s, item %s; want the issue opened without waiting", len(tr.calls), run.budgetWait, run.ph.Status.Items[0].State)
 	}
 }
+
+// peekingTracker reads the phase as the API server holds it when the
+// issue's request goes out: what the attempt's write carried.
+type peekingTracker struct {
+	scriptedTracker
+	c      client.Client
+	parent []*cxv1.PhaseParent
+}
+
+func (p *peekingTracker) EnsureIssue(ctx context.Context, req tracker.IssueRequest) (tracker.Issue, bool, error) {
+	var ph cxv1.ImprovementPhase
+	if err := p.c.Get(ctx, client.ObjectKey{Namespace: "ns", Name: "improve"}, &ph); err != nil {
+		return tracker.Issue{}, false, err
+	}
+	p.parent = append(p.parent, ph.Status.Parent)
+	return p.scriptedTracker.EnsureIssue(ctx, req)
+}
+
+// TestOpeningWorkOwesThePhaseItsParent: with parent issues asked for, the
+// write that records a phase's first attempt also records its parent as
+// owed (Pending), so that a phase whose work is done before the parent's
+// turn still gets it; without, no parent is recorded.
+func TestOpeningWorkOwesThePhaseItsParent(t *testing.T) {
+	for _, parents := range []bool{true, false} {
+		ph := phaseNamed("improve", "shop", "")
+		ph.Namespace = "ns"
+		desired := []workitem.Item{{Key: "painpoint/p0", Title: "p0"}, {Key: "painpoint/p1", Title: "p1"}}
+		ph.Status.Items = []cxv1.PhaseItem{{Key: "painpoint/p0", Title: "p0", State: cxv1.ItemPlanned}, {Key: "painpoint/p1", Title: "p1", State: cxv1.ItemPlanned}}
+		ph.Status.ObservedGeneration = 1
+		conditions.MarkReady(&ph.Status.Conditions, 1, cxv1.ReasonTracking, "2 planned")
+		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ph).WithStatusSubresource(ph).Build()
+		tr := &peekingTracker{c: c}
+		r := &ImprovementPhaseReconciler{Client: c, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: events.NewFakeRecorder(100), CreateGrace: time.Minute}
+		cj := shopWithParents(parents)
+		run := &phaseRun{ph: ph, persisted: ph.DeepCopy(), gen: 1, cj: cj, tr: tr, desired: desired, work: workByKey(desired)}
+		if _, err := r.openPlannedWork(context.Background(), run); err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.parent) != 2 {
+			t.Fatalf("parents %v: %d issues sent, want 2", parents, len(tr.parent))
+		}
+		first := tr.parent[0]
+		if parents && (first == nil || first.State != cxv1.ParentIssuePending || first.Issue != 0) {
+			t.Errorf("the first attempt's write recorded parent %+v; want it owed (Pending)", first)
+		}
+		if !parents && (first != nil || run.ph.Status.Parent != nil) {
+			t.Errorf("no parent issues asked for, yet parent %+v recorded", first)
+		}
+	}
+}
