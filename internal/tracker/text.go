@@ -29,13 +29,15 @@ func KeyMarker(key string) string { return "<!-- cxloop:key=" + key + " -->" }
 func ValidKey(key string) bool { return keyRE.MatchString(key) }
 
 // KeyFromBody returns the key of the first key marker in an issue body, or
-// "" when it has none (not an issue cxloop opened).
+// "" when it has none (not an issue cxloop opened). The key is a copy: a
+// piece of the body would keep the whole body in memory, and the index
+// keeps the keys of closed issues for years without their bodies.
 func KeyFromBody(body string) string {
-	m := markerRE.FindStringSubmatch(body)
+	m := markerRE.FindStringSubmatchIndex(body)
 	if m == nil {
 		return ""
 	}
-	return m[1]
+	return strings.Clone(body[m[2]:m[3]])
 }
 
 // stripMarkers removes every key marker and normalises line endings.
