@@ -574,8 +574,12 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	// view refreshed once since. While webhooks arrive a view serves a
 	// polling phase for up to six sync intervals, at most two minutes
 	// (internal/tracker), so the first refresh after the ramp answers 200
-	// with cxloop's own last creates; the window starts after that.
-	settle := min(6*b.o.SyncInterval, 2*time.Minute) + b.o.SyncInterval
+	// with cxloop's own last creates; the window starts after that. That
+	// refresh comes with a phase's next sync: up to a sync interval
+	// later, jittered by up to 10%, and queued behind the others' (one
+	// interval was too short: a6f7e96's window caught 3 repositories'
+	// first refreshes, 200s, 1 to 3 s in).
+	settle := min(6*b.o.SyncInterval, 2*time.Minute) + 2*b.o.SyncInterval
 	b.say("cxloop: settling for %s before the idle window", settle)
 	if err := sleep(ctx, settle); err != nil {
 		return err
