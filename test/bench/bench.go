@@ -61,6 +61,9 @@ type options struct {
 	ReadyOnly bool
 	// PprofAddr serves the manager's net/http/pprof; "" turns it off.
 	PprofAddr string
+	// MemProfileRate samples the manager's heap every N bytes allocated
+	// (GODEBUG=memprofilerate); 0 keeps Go's 512 KiB.
+	MemProfileRate int
 	// Shards is how many managers share the journeys (sharding): the main
 	// one and shard1..shardN-1, journeys dealt to them in turn.
 	Shards int
@@ -408,7 +411,7 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	mp, err := startManagerProcess(managerArgs{Binary: b.managerBin, Kubeconfig: b.kubeconfig, Dir: b.dir,
 		WebhookAddr: webhookAddr, WebhookSecret: webhookSecret, WritesPerMinute: b.o.WritesPerMinute, WritesPerHour: b.o.WritesPerHour,
 		GitHubHost: strings.TrimSuffix(strings.TrimPrefix(b.apiURL, "http://"), "/"),
-		PprofAddr:  b.o.PprofAddr, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), StatusPageAddr: pageAddr,
+		PprofAddr:  b.o.PprofAddr, MemProfileRate: b.o.MemProfileRate, MemoryLimit: b.o.ManagerMemoryLimit, Logs: b.managerLogs(), StatusPageAddr: pageAddr,
 		Args: b.shardArgs(0)}, cancelRun)
 	if err != nil {
 		return err

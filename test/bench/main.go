@@ -44,6 +44,7 @@ func main() {
 	flag.IntVar(&o.History, "history", 0, "closed cxloop issues of earlier years (about 2 KB each) in each repository before the run")
 	flag.IntVar(&o.Shards, "shards", 1, "managers that share the journeys (sharding by the label sharding.cxloop.dev/key, journeys dealt in turn): the main one and shard1..shardN-1; above 1 needs -ready-only")
 	flag.BoolVar(&o.ReadyOnly, "ready-only", false, "stop once every object is Ready: the Kubernetes side and memory only (quick at -journeys=1000)")
+	flag.IntVar(&o.MemProfileRate, "pprof-memprofilerate", 0, "with -pprof, the manager samples its heap every N bytes allocated (GODEBUG=memprofilerate=N; e.g. 16384 to tell a few KB per journey apart); 0: Go's 512 KiB")
 	flag.StringVar(&o.PprofAddr, "pprof", "", "the manager serves net/http/pprof at this address (e.g. 127.0.0.1:6060), to profile it: go tool pprof http://127.0.0.1:6060/debug/pprof/heap")
 	memLimit := flag.String("manager-memory-limit", "256Mi", "the manager's container memory limit, as the Helm chart's default resources.limits.memory: the manager gets GOMEMLIMIT at 80% of it, as it sets itself under a cgroup limit; 0 for none")
 	flag.Parse()

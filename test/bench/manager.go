@@ -65,6 +65,8 @@ type managerArgs struct {
 	GitHubHost string
 	// PprofAddr serves net/http/pprof in the manager; "" turns it off.
 	PprofAddr string
+	// MemProfileRate is the manager's GODEBUG=memprofilerate (0: Go's).
+	MemProfileRate int
 	// StatusPageAddr serves the status page, in token mode; "" turns it off.
 	StatusPageAddr string
 	// MemoryLimit is the container memory limit in bytes the manager runs
@@ -131,6 +133,9 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 		"--leader-elect=false", "--zap-log-level=info")
 	p.cmd.Args = append(p.cmd.Args, a.Args...)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
+	if a.MemProfileRate > 0 {
+		p.cmd.Env = append(p.cmd.Env, "GODEBUG=memprofilerate="+strconv.Itoa(a.MemProfileRate))
+	}
 	if a.MemoryLimit > 0 {
 		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(int64(float64(a.MemoryLimit)*memoryLimitRatio), 10))
 	} else {
