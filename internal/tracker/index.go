@@ -39,6 +39,11 @@ import (
 // up as updated; the open issues are listed again every openRecheck (open
 // issues are few), and an issue the index holds open that neither listing
 // shows is gone from the repository.
+// OpenRecheck is how often a repository's open issues are listed whole, a
+// net for deliveries GitHub lost and issues transferred away. The first
+// listing after a change answers 200; while nothing changes, 304.
+const OpenRecheck = 10 * time.Minute
+
 const (
 	// indexFreshFor is how long a refresh serves every caller at least
 	// (callers may accept longer: WithMaxAge).
@@ -50,7 +55,7 @@ const (
 	webhookTrust  = 10 * time.Minute
 	webhookMaxAge = 2 * time.Minute
 	// openRecheck is how often the open issues are listed whole.
-	openRecheck = 10 * time.Minute
+	openRecheck = OpenRecheck
 	// sinceOverlap makes each incremental listing overlap the previous one:
 	// updated_at has whole seconds.
 	sinceOverlap = time.Second

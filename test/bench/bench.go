@@ -577,12 +577,19 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	// view refreshed once since. While webhooks arrive a view serves a
 	// polling phase for up to six sync intervals, at most two minutes
 	// (internal/tracker), so the first refresh after the ramp answers 200
-	// with cxloop's own last creates; the window starts after that. That
-	// refresh comes with a phase's next sync: up to a sync interval
-	// later, jittered by up to 10%, and queued behind the others' (one
-	// interval was too short: a6f7e96's window caught 3 repositories'
-	// first refreshes, 200s, 1 to 3 s in).
+	// with cxloop's own last creates; it comes with a phase's next sync, up
+	// to a jittered interval later. And every tracker.OpenRecheck each
+	// repository lists its open issues whole: the first such listing
+	// after the ramp answers 200 too (the ramp opened issues). The indexes
+	// were loaded before every object was Ready, so the window starts once
+	// both are past. (With one interval after the view's two minutes, the
+	// window ended about when the ten-minute recheck came due: a6f7e96's
+	// run caught 3 repositories' rechecks, d0b48b5's, settling 20 s
+	// longer, 87.)
 	settle := min(6*b.o.SyncInterval, 2*time.Minute) + 2*b.o.SyncInterval
+	if recheck := time.Until(last.Add(tracker.OpenRecheck + 2*b.o.SyncInterval)); recheck > settle {
+		settle = recheck
+	}
 	b.say("cxloop: settling for %s before the idle window", settle)
 	if err := sleep(ctx, settle); err != nil {
 		return err
