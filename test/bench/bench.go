@@ -578,21 +578,28 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	// polling phase for up to six sync intervals, at most two minutes
 	// (internal/tracker), so the first refresh after the ramp answers 200
 	// with cxloop's own last creates; it comes with a phase's next sync, up
-	// to a jittered interval later. And every tracker.OpenRecheck each
-	// repository lists its open issues whole: the first such listing
-	// after the ramp answers 200 too (the ramp opened issues). The indexes
-	// were loaded before every object was Ready, so the window starts once
-	// both are past. (With one interval after the view's two minutes, the
-	// window ended about when the ten-minute recheck came due: a6f7e96's
-	// run caught 3 repositories' rechecks, d0b48b5's, settling 20 s
-	// longer, 87.)
+	// to a jittered interval later. The ramp's figures are taken there.
 	settle := min(6*b.o.SyncInterval, 2*time.Minute) + 2*b.o.SyncInterval
-	if recheck := time.Until(last.Add(tracker.OpenRecheck + 2*b.o.SyncInterval)); recheck > settle {
-		settle = recheck
-	}
-	b.say("cxloop: settling for %s before the idle window", settle)
+	b.say("cxloop: settling for %s", settle)
 	if err := sleep(ctx, settle); err != nil {
 		return err
+	}
+	b.rampFigures(res, obs, ghBefore.diff(b.count.snapshot()), obs.writeCounts(), phaseKeys, len(wh.keys))
+	// Every tracker.OpenRecheck each repository lists its open issues
+	// whole, a net for lost deliveries: the first such listing after the
+	// ramp answers 200 (the ramp opened issues). It belongs to neither
+	// the ramp nor the idle window, which starts once it is past (the
+	// indexes were loaded before every object was Ready). Before, the
+	// window ended about when it came due: a6f7e96's run caught 3
+	// repositories' rechecks, d0b48b5's, settling 20 s longer, 87.
+	if recheck := time.Until(last.Add(tracker.OpenRecheck + 2*b.o.SyncInterval)); recheck > 0 {
+		before := b.count.snapshot()
+		b.say("cxloop: waiting %s more, past each repository's ten-minute listing of its open issues", recheck.Round(time.Second))
+		if err := sleep(ctx, recheck); err != nil {
+			return err
+		}
+		rechecks := before.diff(b.count.snapshot())
+		b.say("cxloop: meanwhile %d GitHub requests, %d of them issue listings (%d answered 304)", rechecks.total(), rechecks.Listings, rechecks.ListingsNotModified)
 	}
 	idleRec0, _, err := mp.reconcileCounts(ctx)
 	if err != nil {
@@ -601,7 +608,6 @@ func (b *bench) cxloop(ctx context.Context, res *Result) (err error) {
 	idleGH0 := b.count.snapshot()
 	idleAPI0, _ := apiWrites(ctx, b.rc)
 	idleObj0 := obs.writeCounts()
-	b.rampFigures(res, obs, ghBefore.diff(idleGH0), idleObj0, phaseKeys, len(wh.keys))
 	// Three sync intervals: a rate per interval, not the edges of one.
 	window := 3*b.o.SyncInterval + 2*time.Second
 	b.say("cxloop: idle for %s", window)
