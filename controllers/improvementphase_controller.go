@@ -473,7 +473,19 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 		ph.Status.CompletedAt = &completed
 		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progress.Summary)
 		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
-		return steps.Done(0).Merge(r.closeParent(ctx, run)), nil
+		if parentIssues(run.cj) && ph.Status.Parent == nil && opensWork(ph) {
+			// Work opened before the journey asked for parent issues, or
+			// before this version recorded the parent owed: the parent
+			// is owed all the same (written with the completion).
+			ph.Status.Parent = &cxv1.PhaseParent{State: cxv1.ParentIssuePending}
+		}
+		res := steps.Done(0).Merge(r.closeParent(ctx, run))
+		if parentIssues(run.cj) && (parentOwed(ph) || linksLeft(ph)) {
+			// The parent is opened, linked and closed as the completed
+			// phase finishes (finishCompleted): soon, not at a change.
+			res = res.Merge(steps.Requeue(time.Second))
+		}
+		return res, nil
 	}
 	run.ready.Ready(cxv1.ReasonTracking, fmt.Sprintf("%d open, %d planned, %s closed; %s", progress.Open, progress.Planned, progress.Summary, why))
 	if run.githubErr != nil {

@@ -186,6 +186,21 @@ func parentOwed(ph *cxv1.ImprovementPhase) bool {
 	return ph.Status.State != cxv1.PhaseCompleted || p != nil
 }
 
+// linksLeft: some of the phase's issues are still to be made sub-issues of
+// its parent (there, and not lost).
+func linksLeft(ph *cxv1.ImprovementPhase) bool {
+	p := ph.Status.Parent
+	if p == nil || p.Issue == 0 || p.State == cxv1.ParentIssueLost {
+		return false
+	}
+	for _, it := range ph.Status.Items {
+		if it.Issue != 0 && it.State != cxv1.ItemObsolete && it.SubIssueOf != p.Issue {
+			return true
+		}
+	}
+	return false
+}
+
 // parentMark keeps the parent issue's attempt in status.parent.
 type parentMark struct {
 	ph  *cxv1.ImprovementPhase
@@ -424,6 +439,9 @@ func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phase
 	p := run.ph.Status.Parent
 	if run.ph.Status.State != cxv1.PhaseCompleted || p == nil || p.Issue == 0 || p.State == cxv1.ParentIssueClosed || p.State == cxv1.ParentIssueLost || run.cj == nil {
 		return steps.Result{}
+	}
+	if parentIssues(run.cj) && linksLeft(run.ph) {
+		return steps.Result{} // the links first: syncParent makes them, a few per reconcile, and comes back
 	}
 	tr := run.tr
 	if tr == nil {

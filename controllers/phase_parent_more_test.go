@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/google/go-github/v60/github"
+
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/exactlyonce"
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -210,18 +215,55 @@ func TestCompletedPhaseClosesItsParent(t *testing.T) {
 			}},
 		{name: "completed with its parent's attempt in flight: found, not opened twice", edit: func(ph *cxv1.ImprovementPhase) {
 			completed(cxv1.ParentIssueOpen)(ph)
-			at := metav1.NewTime(stepNow.Add(-time.Hour))
+			at := metav1.NewTime(stepNow.Add(-2 * time.Minute)) // past its grace: looked for before any create
 			ph.Status.Parent = &cxv1.PhaseParent{AttemptedAt: &at}
 		}, objects: []client.Object{journey(true)}, trackers: trackers, want: steps.Done(0), wantState: cxv1.PhaseCompleted,
 			prepare: func(run *phaseRun) {
-				// The attempt landed; its answer was lost.
-				if _, _, err := w.tr.EnsureIssue(context.Background(), tracker.IssueRequest{Key: parentKey, Title: "Improve: quick wins of shop", Body: "The phase."}); err != nil {
-					t.Fatal(err)
-				}
+				// The attempt landed; its answer was lost: the issue is on
+				// GitHub, and not in the tracker's view.
+				createBehindTheTracker(t, w, "Improve: quick wins of shop", "The phase.\n\n"+tracker.KeyMarker(parentKey))
 			},
 			check: func(t *testing.T, run *phaseRun) {
 				if parents := w.parents(); len(parents) != 1 || run.ph.Status.Parent.Issue != int64(parents[0].Number) || parents[0].State != "closed" {
 					t.Errorf("parents on GitHub %+v, recorded %+v: want the one that landed, recorded and closed", parents, run.ph.Status.Parent)
+				}
+			}},
+		{name: "completed with its parent's attempt within its grace: waits, opens nothing", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(cxv1.ParentIssueOpen)(ph)
+			at := metav1.NewTime(stepNow.Add(-10 * time.Second))
+			ph.Status.Parent = &cxv1.PhaseParent{AttemptedAt: &at}
+		}, objects: []client.Object{journey(true)}, trackers: trackers, prepare: prepare,
+			want: steps.Done(exactlyonce.DefaultGrace - 10*time.Second), wantState: cxv1.PhaseCompleted,
+			check: func(t *testing.T, run *phaseRun) {
+				if len(w.parents()) != 0 || run.ph.Status.Parent.Issue != 0 {
+					t.Errorf("parents on GitHub %+v, recorded %+v: want the attempt waited for", w.parents(), run.ph.Status.Parent)
+				}
+			}},
+		{name: "completed with more issues than one reconcile links: the parent stays open until all are linked", edit: func(ph *cxv1.ImprovementPhase) {
+			completed(cxv1.ParentIssueOpen)(ph)
+			ph.Status.Parent = &cxv1.PhaseParent{State: cxv1.ParentIssuePending}
+			for i := range maxLinksPerReconcile + 2 {
+				is, _, err := w.tr.EnsureIssue(context.Background(), tracker.IssueRequest{Key: fmt.Sprintf("ns/shop/painpoint/more-%d", i), Title: "More", Body: "Work."})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: fmt.Sprintf("painpoint/more-%d", i), State: cxv1.ItemClosed, Issue: int64(is.Number)})
+			}
+		}, objects: []client.Object{journey(true)}, trackers: trackers,
+			want: steps.Done(time.Millisecond), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonIssueOpened},
+			check: func(t *testing.T, run *phaseRun) {
+				parents := w.parents()
+				if len(parents) != 1 || parents[0].State != "open" || run.ph.Status.Parent.State != cxv1.ParentIssueOpen {
+					t.Fatalf("parents on GitHub %+v, recorded %+v: want one, open while links are left", parents, run.ph.Status.Parent)
+				}
+				linked := 0
+				for _, it := range run.ph.Status.Items {
+					if it.SubIssueOf == run.ph.Status.Parent.Issue {
+						linked++
+					}
+				}
+				if linked != maxLinksPerReconcile || !linksLeft(run.ph) {
+					t.Errorf("%d of %d issues linked, want %d in one reconcile and the rest left", linked, len(run.ph.Status.Items), maxLinksPerReconcile)
 				}
 			}},
 		{name: "completed before the journey asked for parents: none opened", edit: func(ph *cxv1.ImprovementPhase) {
@@ -508,5 +550,22 @@ func TestParentWorkIsOnlyWhatThereIsToSend(t *testing.T) {
 				t.Errorf("parentWork = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// createBehindTheTracker opens an issue on the local GitHub as another
+// client would, labelled as cxloop labels its issues: the tracker's view
+// does not hold it until it lists again.
+func createBehindTheTracker(t *testing.T, w *parentWorld, title, body string) {
+	t.Helper()
+	c := github.NewClient(nil).WithAuthToken(ghToken)
+	u, err := url.Parse(w.gh.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.BaseURL = u
+	labels := w.gh.Issues(ghOwner, ghRepo)[0].Labels
+	if _, _, err := c.Issues.Create(context.Background(), ghOwner, ghRepo, &github.IssueRequest{Title: &title, Body: &body, Labels: &labels}); err != nil {
+		t.Fatal(err)
 	}
 }

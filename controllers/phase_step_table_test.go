@@ -405,6 +405,22 @@ func TestPhaseCheckExitCriteriaStep(t *testing.T) {
 		{name: "criteria hold: Completed, Ready, announced, no more polling", edit: closedAll, prepare: journey,
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonPhaseCompleted},
 			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonPhaseCompleted, cxv1.ConditionTrackerReady: "True/" + cxv1.ReasonConnected}},
+		{name: "criteria hold before the parent issue's turn: the parent is owed, and the phase comes back for it", edit: closedAll,
+			prepare: func(run *phaseRun) { run.cj = shopWithParents(true) },
+			want:    steps.Done(time.Second), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonPhaseCompleted},
+			check: func(t *testing.T, run *phaseRun) {
+				if p := run.ph.Status.Parent; p == nil || p.State != cxv1.ParentIssuePending || p.Issue != 0 {
+					t.Errorf("parent %+v, want it owed (Pending) with the completion", p)
+				}
+			}},
+		{name: "criteria hold, no parent issues asked: none owed", edit: closedAll,
+			prepare: func(run *phaseRun) { run.cj = shopWithParents(false) },
+			want:    steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonPhaseCompleted},
+			check: func(t *testing.T, run *phaseRun) {
+				if p := run.ph.Status.Parent; p != nil {
+					t.Errorf("parent %+v, want none", p)
+				}
+			}},
 		{name: "criteria hold but a GitHub failure was set aside: not completed, no poll of its own", edit: closedAll,
 			prepare: func(run *phaseRun) { journey(run); run.githubErr = errors.New("down") },
 			want:    steps.Result{}, wantState: cxv1.PhaseActive,

@@ -454,9 +454,9 @@ type ParentIssueState string
 
 const (
 	// ParentIssuePending: the phase opened work while the journey asked
-	// for parent issues, and its parent issue is still to be opened (it
-	// waits for the write budget). A phase that completes meanwhile still
-	// opens it, and closes it.
+	// for parent issues, and its parent issue is owed: still to be opened
+	// when the write budget gives it a turn. A phase that completes
+	// meanwhile still opens it, links its issues and closes it.
 	ParentIssuePending ParentIssueState = "Pending"
 	// ParentIssueOpen: the parent issue is open, with the phase's issues
 	// as its sub-issues.

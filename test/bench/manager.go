@@ -134,7 +134,11 @@ func startManagerProcess(a managerArgs, onExit func(error)) (*managerProcess, er
 	p.cmd.Args = append(p.cmd.Args, a.Args...)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+a.Kubeconfig)
 	if a.MemProfileRate > 0 {
-		p.cmd.Env = append(p.cmd.Env, "GODEBUG=memprofilerate="+strconv.Itoa(a.MemProfileRate))
+		godebug := "memprofilerate=" + strconv.Itoa(a.MemProfileRate)
+		if inherited := os.Getenv("GODEBUG"); inherited != "" {
+			godebug = inherited + "," + godebug
+		}
+		p.cmd.Env = append(p.cmd.Env, "GODEBUG="+godebug)
 	}
 	if a.MemoryLimit > 0 {
 		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(int64(float64(a.MemoryLimit)*memoryLimitRatio), 10))
