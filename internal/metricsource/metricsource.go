@@ -15,6 +15,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -155,7 +156,13 @@ func New(cfg Config) (*Prometheus, error) {
 	base.ResponseHeaderTimeout = 0 // the query's context bounds it
 	c, err := api.NewClient(api.Config{Address: cfg.Address, RoundTripper: &authTransport{next: base, creds: cfg.Credentials}})
 	if err != nil {
-		return nil, fmt.Errorf("metricsource: %s", redact.Text(err.Error())) // the address's user info stays out of the log
+		// url.Error quotes the whole address, user info and all: only its
+		// reason is shown, after the address redacted as one URL.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("metricsource: Prometheus address %s: %s", redact.URL(cfg.Address), redact.Text(err.Error()))
 	}
 	// The address is shown in errors, which land in every journey's
 	// conditions and on the status page: never with its user info.

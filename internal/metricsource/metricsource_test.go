@@ -295,3 +295,19 @@ func TestTLS(t *testing.T) {
 		t.Errorf("no address: %v", err)
 	}
 }
+
+// An address that does not parse, with white space in its user info, is
+// refused without showing the password: the parser's error quotes the
+// whole address.
+func TestAnAddressThatDoesNotParseKeepsItsPasswordOut(t *testing.T) {
+	_, err := metricsource.New(metricsource.Config{Address: "http://cx:s3cret pw@prom:9090"})
+	if err == nil {
+		t.Fatal("an address with white space in its user info was accepted")
+	}
+	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "pw@") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), "http://***@prom:9090") || !strings.Contains(err.Error(), "invalid userinfo") {
+		t.Fatalf("the error should name the address, redacted, and why: %v", err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 func URL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return Text(s)
+		return unparsed(s)
 	}
 	if u.User == nil {
 		return s
@@ -25,6 +25,27 @@ func URL(s string) string {
 		return out[:i+2] + "***@" + out[i+2:]
 	}
 	return out
+}
+
+// unparsed redacts the user info of a single URL that does not parse: one
+// whose user info holds white space or a stray escape, which Text, made for
+// free text, would stop at. Everything between the scheme's "//" and the
+// authority's last @ goes.
+func unparsed(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return Text(s)
+	}
+	rest := s[i+3:]
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return Text(s)
+	}
+	return s[:i+3] + "***@" + rest[at+1:]
 }
 
 // userInfo matches the user info of a URL in free text: scheme://user[:pass]@,

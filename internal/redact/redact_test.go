@@ -15,6 +15,11 @@ func TestURL(t *testing.T) {
 		{"https://u:p%40ss@host/", "https://***@host/"},
 		{"https://host/p?mail=a@b.c", "https://host/p?mail=a@b.c"},
 		{"not a url at all", "not a url at all"},
+		// User info with white space does not parse, and free text would stop at the space.
+		{"http://u:pa ss@prom:9090/x", "http://***@prom:9090/x"},
+		{"https://to ken@ghe.example/api/v3/", "https://***@ghe.example/api/v3/"},
+		{"http://u:p\tw@host", "http://***@host"},
+		{"http://ho st/p?mail=a@b.c", "http://ho st/p?mail=a@b.c"},
 	} {
 		if got := URL(tc.in); got != tc.want {
 			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
