@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -312,8 +313,17 @@ func (p *Prometheus) classify(ctx context.Context, err error) error {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return &Error{Kind: Timeout, Message: fmt.Sprintf("the query ran past its timeout of %s", p.timeout), Err: err}
 	}
+	if m := unreadableType.FindStringSubmatch(err.Error()); m != nil {
+		// Prometheus answered, with a type the client does not decode: a
+		// string literal (PromQL "..."). The query's fault.
+		return &Error{Kind: BadQuery, Message: fmt.Sprintf("the query returns a %s, not one series", m[1]), Err: err}
+	}
 	return &Error{Kind: Unavailable, Message: fmt.Sprintf("Prometheus at %s cannot be reached: %s", p.address, redact.Text(rootCause(err))), Err: err}
 }
+
+// unreadableType matches the client's error for an answer of a type it
+// cannot decode (it gives no typed error for it).
+var unreadableType = regexp.MustCompile(`unexpected value type "([a-z]+)"`)
 
 // stoppedByPrometheus reports whether Prometheus stopped the query itself:
 // it says so in the body's errorType, timeout or canceled, under 503 and

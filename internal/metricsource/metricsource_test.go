@@ -311,3 +311,16 @@ func TestAnAddressThatDoesNotParseKeepsItsPasswordOut(t *testing.T) {
 		t.Fatalf("the error should name the address, redacted, and why: %v", err)
 	}
 }
+
+// A query whose answer is a string (PromQL's string literal) is the
+// query's fault, not Prometheus's: BadQuery, naming the type.
+func TestAStringResultIsABadQuery(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"string","result":[1700000000,"csat"]}}`))
+	}))
+	defer srv.Close()
+	src, _ := metricsource.New(metricsource.Config{Address: srv.URL})
+	_, err := src.Query(context.Background(), "", `"csat"`, now)
+	wantKind(t, err, metricsource.BadQuery, "string")
+}
