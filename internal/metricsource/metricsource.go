@@ -157,13 +157,16 @@ func New(cfg Config) (*Prometheus, error) {
 	base.ResponseHeaderTimeout = 0 // the query's context bounds it
 	c, err := api.NewClient(api.Config{Address: cfg.Address, RoundTripper: &authTransport{next: base, creds: cfg.Credentials}})
 	if err != nil {
-		// url.Error quotes the whole address, user info and all: only its
-		// reason is shown, after the address redacted as one URL.
+		// url.Error quotes the whole address, user info and all, and its
+		// reason may quote a piece of it (`invalid port ":ab" after host`
+		// for user:ab/cd@host): the reason is shown only for an address
+		// without user info.
+		why := "not a URL"
 		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+		if errors.As(err, &ue) && !strings.Contains(cfg.Address, "@") {
+			why = ue.Err.Error()
 		}
-		return nil, fmt.Errorf("metricsource: Prometheus address %s: %s", redact.URL(cfg.Address), redact.Text(err.Error()))
+		return nil, fmt.Errorf("metricsource: Prometheus address %s: %s", redact.URL(cfg.Address), why)
 	}
 	// The address is shown in errors, which land in every journey's
 	// conditions and on the status page: never with its user info.

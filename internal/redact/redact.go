@@ -28,24 +28,20 @@ func URL(s string) string {
 }
 
 // unparsed redacts the user info of a single URL that does not parse: one
-// whose user info holds white space or a stray escape, which Text, made for
-// free text, would stop at. Everything between the scheme's "//" and the
-// authority's last @ goes.
+// whose user info holds white space, a stray escape, or a "/", "?" or "#"
+// (a base64 token), which Text, made for free text, would stop at. As the
+// user info cannot be told from the rest, everything between the scheme's
+// "//" and the last @ goes: more than the user info at times, never less.
 func unparsed(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return Text(s)
 	}
-	rest := s[i+3:]
-	authority := rest
-	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
-		authority = rest[:end]
-	}
-	at := strings.LastIndex(authority, "@")
-	if at < 0 {
+	at := strings.LastIndex(s, "@")
+	if at < i+3 {
 		return Text(s)
 	}
-	return s[:i+3] + "***@" + rest[at+1:]
+	return s[:i+3] + "***@" + s[at+1:]
 }
 
 // userInfo matches the user info of a URL in free text: scheme://user[:pass]@,

@@ -19,7 +19,13 @@ func TestURL(t *testing.T) {
 		{"http://u:pa ss@prom:9090/x", "http://***@prom:9090/x"},
 		{"https://to ken@ghe.example/api/v3/", "https://***@ghe.example/api/v3/"},
 		{"http://u:p\tw@host", "http://***@host"},
-		{"http://ho st/p?mail=a@b.c", "http://ho st/p?mail=a@b.c"},
+		// A token may hold "/", "?" or "#": the user info cannot be told from
+		// the path, and everything up to the last @ goes.
+		{"http://user:ab/cd@prom:9090", "http://***@prom:9090"},
+		{"https://x:a?b#c@prom/q", "https://***@prom/q"},
+		{"http://u:p@h/%zz?x=https://a:b@c", "http://***@c"},
+		{"http://ho st/p?mail=a@b.c", "http://***@b.c"}, // more than the user info, never less
+		{"http://ho st/p", "http://ho st/p"},
 	} {
 		if got := URL(tc.in); got != tc.want {
 			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
