@@ -36,14 +36,9 @@ import (
 // indexFreshFor of the last one reuse it, unless they force one (a create
 // whose outcome is unknown) or a webhook delivery marked the repository
 // changed (InvalidateRepository). Deleted and transferred issues do not show
-// up as updated; the open issues are listed again every openRecheck (open
+// up as updated; the open issues are listed again every OpenRecheck (open
 // issues are few), and an issue the index holds open that neither listing
 // shows is gone from the repository.
-// OpenRecheck is how often a repository's open issues are listed whole, a
-// net for deliveries GitHub lost and issues transferred away. The first
-// listing after a change answers 200; while nothing changes, 304.
-const OpenRecheck = 10 * time.Minute
-
 const (
 	// indexFreshFor is how long a refresh serves every caller at least
 	// (callers may accept longer: WithMaxAge).
@@ -54,8 +49,11 @@ const (
 	// promise every delivery: a lost one is seen within that).
 	webhookTrust  = 10 * time.Minute
 	webhookMaxAge = 2 * time.Minute
-	// openRecheck is how often the open issues are listed whole.
-	openRecheck = OpenRecheck
+	// OpenRecheck is how often a repository's open issues are listed
+	// whole, a net for deliveries GitHub lost and issues transferred away.
+	// The first listing after a change answers 200; while nothing
+	// changes, 304.
+	OpenRecheck = 10 * time.Minute
 	// sinceOverlap makes each incremental listing overlap the previous one:
 	// updated_at has whole seconds.
 	sinceOverlap = time.Second
@@ -360,7 +358,7 @@ func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool
 		maxAge = max(maxAge, trustedAgeOf(ctx))
 	}
 	young := maxAge < 0 || time.Since(x.refreshedAt) < maxAge
-	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < openRecheck
+	fresh := x.loaded && !x.dirty && !running && !force && young && c.now().Sub(x.openAt) < OpenRecheck
 	ticket := x.started
 	x.mu.RUnlock()
 	if fresh {
@@ -402,7 +400,7 @@ func (x *issueIndex) refreshOlderThan(ctx context.Context, c *Client, force bool
 		if pages, err = x.listWhole(ctx, c, now); err == nil && pages > 1 {
 			_, err = x.listChanged(ctx, c, now)
 		}
-	case now.Sub(openAt) >= openRecheck:
+	case now.Sub(openAt) >= OpenRecheck:
 		err = x.recheckOpen(ctx, c, now)
 	default:
 		_, err = x.listChanged(ctx, c, now)

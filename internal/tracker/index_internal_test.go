@@ -58,7 +58,7 @@ func TestOpenRecheckAsksBeforeDropping(t *testing.T) {
 				}
 				return false
 			}
-			clk.Step(openRecheck)
+			clk.Step(OpenRecheck)
 			// Another journey's client of the repository: it shares the
 			// index, not the first client's memory of what it created.
 			other, err := New(Config{Owner: "o", Repo: "r", APIURL: f.URL(), Credentials: c.cfg.Credentials, Now: clk.Now})
@@ -254,7 +254,7 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	known("a webhook said the repository changed", true)
 	age()
 	known("the change seen", false)
-	clk.Step(openRecheck)
+	clk.Step(OpenRecheck)
 	known("the open issues due for their whole listing", true)
 }
 

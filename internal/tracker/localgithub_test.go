@@ -563,7 +563,7 @@ func counterValue(t *testing.T, method, code string) float64 {
 }
 
 // TestLocalOpenRecheckDropsVanishedIssues: an issue deleted on GitHub does
-// not show up among the issues updated since; every openRecheck (10
+// not show up among the issues updated since; every OpenRecheck (10
 // minutes) the open issues are listed whole, and one the index holds open
 // that is listed nowhere leaves it. A close made meanwhile is not taken
 // for a deletion.

@@ -395,7 +395,7 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 // KnownIssues is Issues answered from the repository's shared index as it
 // stands, asking GitHub only when the index must be refreshed: it was
 // never loaded, or a webhook delivery marked the repository changed (or
-// its open issues are due to be listed whole, every openRecheck). A phase
+// its open issues are due to be listed whole, every OpenRecheck). A phase
 // that only waits for the write budget reads it, so that waiting costs no
 // request while nothing changed; without webhooks it learns of changes at
 // its turn to write, when EnsureIssue refreshes the index. A GitHub rate
