@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -53,10 +52,7 @@ func TestCopiedMarkerDoesNotMakeItemsObsolete(t *testing.T) {
 	ns := namespace(t)
 	cj, ph := improveWithOpenItems(t, g, ns, gh)
 
-	stranger := github.NewClient(nil).WithAuthToken(ghToken)
-	base, err := url.Parse(gh.URL())
-	g.Expect(err).NotTo(HaveOccurred())
-	stranger.BaseURL = base
+	stranger := otherGitHubClient(t, gh)
 	bodyOf := func(number int64) string {
 		for _, is := range gh.Issues(ghOwner, ghRepo) {
 			if int64(is.Number) == number {

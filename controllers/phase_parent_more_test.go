@@ -558,14 +558,22 @@ func TestParentWorkIsOnlyWhatThereIsToSend(t *testing.T) {
 // does not hold it until it lists again.
 func createBehindTheTracker(t *testing.T, w *parentWorld, title, body string) {
 	t.Helper()
-	c := github.NewClient(nil).WithAuthToken(ghToken)
-	u, err := url.Parse(w.gh.URL() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.BaseURL = u
+	c := otherGitHubClient(t, w.gh)
 	labels := w.gh.Issues(ghOwner, ghRepo)[0].Labels
 	if _, _, err := c.Issues.Create(context.Background(), ghOwner, ghRepo, &github.IssueRequest{Title: &title, Body: &body, Labels: &labels}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// otherGitHubClient reaches the local GitHub as another client than
+// cxloop's would: a person, or a process whose answer cxloop never saw.
+func otherGitHubClient(t testing.TB, gh *localgithub.Server) *github.Client {
+	t.Helper()
+	c := github.NewClient(nil).WithAuthToken(ghToken)
+	u, err := url.Parse(strings.TrimSuffix(gh.URL(), "/") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.BaseURL = u
+	return c
 }
