@@ -299,3 +299,31 @@ func TestDeliveriesLengthenTheViewsLife(t *testing.T) {
 		t.Error("a view 30s old, no recent delivery: not refreshed")
 	}
 }
+
+// TestIssuesNowAsksHoweverFresh: IssuesNow lists what changed even while
+// the view is fresh, for a caller about to act for good on an issue's
+// absence; Issues within indexFreshFor does not.
+func TestIssuesNowAsksHoweverFresh(t *testing.T) {
+	f := newFakeGitHub(t)
+	c := fakeClient(t, f, time.Now)
+	ctx := context.Background()
+	listings := func() int {
+		n := 0
+		for _, l := range f.logged() {
+			if strings.HasPrefix(l, "GET /repos/o/r/issues ") {
+				n++
+			}
+		}
+		return n
+	}
+	if _, err := c.Issues(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := listings()
+	if _, err := c.Issues(ctx); err != nil || listings() != before {
+		t.Fatalf("Issues on a fresh view listed %d times (err %v), want none", listings()-before, err)
+	}
+	if _, err := c.IssuesNow(ctx); err != nil || listings() == before {
+		t.Errorf("IssuesNow on a fresh view listed nothing (err %v)", err)
+	}
+}

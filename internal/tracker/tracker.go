@@ -392,6 +392,17 @@ func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
 	return c.clones(m), nil
 }
 
+// IssuesNow is Issues after asking GitHub what changed, however fresh the
+// shared view: for a caller about to act for good on an issue's absence
+// (a phase completing while an earlier attempt's issue was not seen).
+func (c *Client) IssuesNow(ctx context.Context) (map[string]Issue, error) {
+	m, err := c.issues(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.clones(m), nil
+}
+
 // KnownIssues is Issues answered from the repository's shared index as it
 // stands, asking GitHub only when the index must be refreshed: it was
 // never loaded, or a webhook delivery marked the repository changed (or
