@@ -35,7 +35,6 @@ import (
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
-	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 const defaultSyncInterval = 5 * time.Minute
@@ -352,6 +351,7 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 		if issues, err = issuesNow(ctx, run.tr); err != nil {
 			return steps.Done(0), &githubError{"listing issues", err}
 		}
+		run.issuesAfresh = true
 	}
 	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
 		return steps.Done(0), &githubError{"confirming issues a listing did not show", err}
@@ -360,28 +360,6 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
 	r.reportMissingIssues(run.ph, run.persisted)
 	return steps.Result{}, nil
-}
-
-// dropsUnseenAttempt reports whether plan.Merge would drop, for good, a
-// planned item the map no longer asks for whose attempt to open its issue
-// is past its grace, and whose issue the view does not show: the view may
-// be older than the grace, and an issue that landed would stay open,
-// untracked. Such a phase asks GitHub afresh first (once: the item is
-// dropped or adopted after it), and Merge closes an issue found.
-func (r *ImprovementPhaseReconciler) dropsUnseenAttempt(run *phaseRun, issues map[string]tracker.Issue) bool {
-	attempts := r.attempts()
-	for _, it := range run.ph.Status.Items {
-		if it.State != cxv1.ItemPlanned || it.AttemptedAt == nil || attempts.Pending(attemptTime(it.AttemptedAt)) {
-			continue
-		}
-		if _, wanted := run.work[it.Key]; wanted {
-			continue
-		}
-		if _, seen := issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, it.Key)]; !seen {
-			return true
-		}
-	}
-	return false
 }
 
 // knownIssuesReader is a tracker whose issues can be read without asking
@@ -478,7 +456,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 	ph := run.ph
 	var hold time.Duration
 	var holdWhy string
-	if done, _ := plan.ExitCriteriaMet(ph, run.cj, progressOf(ph.Status.Items), len(run.desired)); done && run.githubErr == nil {
+	if criteriaHold(run) && run.githubErr == nil {
 		hold, holdWhy = r.settleAttempts(ctx, run)
 	}
 	if run.githubErr == nil {
@@ -531,59 +509,6 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 		return steps.Requeue(hold), nil
 	}
 	return steps.Requeue(wait.Jitter(syncInterval(ph), 0.1)), nil // an Active phase is polled
-}
-
-// settleAttempts holds back the completion of a phase while one of its
-// items may have an issue on GitHub that the phase does not know of: a
-// completed phase syncs no more issues, so an issue whose create landed
-// after all would stay open, untracked, and the item planned. An attempt
-// within its grace is waited for: it returns how long, and what the
-// phase waits for. Attempts past their grace are looked for afresh, the
-// repository's view being possibly older than the grace: an issue found
-// is adopted, and an attempt whose issue GitHub does not have is taken
-// back (no request leaves after its grace: exactlyonce). A failed look is
-// set aside as any GitHub failure, which holds the completion too.
-func (r *ImprovementPhaseReconciler) settleAttempts(ctx context.Context, run *phaseRun) (time.Duration, string) {
-	attempts := r.attempts()
-	var lapsed []int
-	for i, it := range run.ph.Status.Items {
-		if it.State != cxv1.ItemPlanned || it.AttemptedAt == nil {
-			continue
-		}
-		if v := attempts.Check(attemptTime(it.AttemptedAt), false); v.Wait > 0 {
-			return max(time.Second, v.Wait), fmt.Sprintf("completes once GitHub shows the issue of %s, or the attempt to open it lapses", it.Key)
-		}
-		lapsed = append(lapsed, i)
-	}
-	if len(lapsed) == 0 {
-		return 0, ""
-	}
-	issues, err := issuesNow(ctx, run.tr)
-	if err != nil {
-		run.setAside(&githubError{"looking for the issues of earlier attempts", err})
-		return 0, ""
-	}
-	for _, i := range lapsed {
-		it := &run.ph.Status.Items[i]
-		if is, ok := issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, it.Key)]; ok {
-			applyIssue(it, is, r.Clock)
-			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "found issue #%d for %s: an earlier attempt opened it, and its answer was lost", is.Number, it.Key)
-			continue
-		}
-		it.AttemptedAt = nil
-	}
-	return 0, ""
-}
-
-// issuesNow reads the repository's issues after asking GitHub what
-// changed (tracker.Client's IssuesNow), or as any tracker reads them.
-func issuesNow(ctx context.Context, tr tracker.Tracker) (map[string]tracker.Issue, error) {
-	if n, ok := tr.(interface {
-		IssuesNow(context.Context) (map[string]tracker.Issue, error)
-	}); ok {
-		return n.IssuesNow(ctx)
-	}
-	return tr.Issues(ctx)
 }
 
 // refusedForThisIssue reports, and sets aside, an item whose issue GitHub

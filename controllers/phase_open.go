@@ -29,6 +29,12 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 	if errors.As(run.githubErr, &rl) {
 		return res, nil // nothing can be sent before the limit ends
 	}
+	if criteriaHold(run) {
+		// The phase completes (checkExitCriteria): an issue opened now
+		// would never be tracked, and an attempt past its grace is looked
+		// for, not sent again (settleAttempts).
+		return res, nil
+	}
 	candidates, wait := r.itemsToOpen(run.ph, run.work)
 	res = steps.Requeue(wait)
 	if len(candidates) > 0 && !planWritten(run) {

@@ -3,18 +3,24 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // A phase that may complete below 100% closed must not complete while one
@@ -38,6 +44,8 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 		}
 	}
 	item := func(run *phaseRun) cxv1.PhaseItem { return run.ph.Status.Items[1] }
+	// The map still asks for gap/b (syncIssues found it so).
+	wanted := map[string]workitem.Item{"gap/b": {Key: "gap/b", Title: "Close the gap b"}}
 
 	// A repository whose shared view was read before the lost create
 	// landed: Issues, within its freshness, does not show it.
@@ -58,7 +66,7 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 		{name: "an attempt within its grace: not completed, GitHub not asked, looked at again as the grace ends",
 			edit: halfClosed(20 * time.Second),
 			prepare: func(run *phaseRun) {
-				run.cj, run.tr = shopJourney(), &issueTracker{err: errors.New("GitHub must not be asked while the attempt may land")}
+				run.cj, run.work, run.tr = shopJourney(), wanted, &issueTracker{err: errors.New("GitHub must not be asked while the attempt may land")}
 			},
 			want: steps.Requeue(40 * time.Second), wantState: cxv1.PhaseActive,
 			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonTracking},
@@ -74,7 +82,7 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 				}
 			}},
 		{name: "an attempt past its grace whose issue landed behind a fresh view: adopted, then completed",
-			edit: halfClosed(2 * time.Minute), prepare: func(run *phaseRun) { run.cj, run.tr = shopJourney(), lost.tr },
+			edit: halfClosed(2 * time.Minute), prepare: func(run *phaseRun) { run.cj, run.work, run.tr = shopJourney(), wanted, lost.tr },
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted,
 			wantEvents: []string{cxv1.ReasonIssueOpened, cxv1.ReasonPhaseCompleted},
 			check: func(t *testing.T, run *phaseRun) {
@@ -86,17 +94,28 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 				}
 			}},
 		{name: "an attempt past its grace whose issue GitHub does not have: taken back, completed",
-			edit: halfClosed(2 * time.Minute), prepare: func(run *phaseRun) { run.cj, run.tr = shopJourney(), none.tr },
+			edit: halfClosed(2 * time.Minute), prepare: func(run *phaseRun) { run.cj, run.work, run.tr = shopJourney(), wanted, none.tr },
 			want: steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonPhaseCompleted},
 			check: func(t *testing.T, run *phaseRun) {
 				if it := item(run); it.State != cxv1.ItemPlanned || it.Issue != 0 || it.AttemptedAt != nil {
 					t.Errorf("item %+v, want it planned with its attempt taken back", it)
 				}
 			}},
+		{name: "an attempt past its grace for work the map dropped since syncIssues: left to the next syncIssues, a second later",
+			edit: halfClosed(2 * time.Minute),
+			prepare: func(run *phaseRun) {
+				run.cj, run.tr = shopJourney(), &issueTracker{err: errors.New("GitHub must not be asked: syncIssues looks for it")}
+			},
+			want: steps.Requeue(time.Second), wantState: cxv1.PhaseActive,
+			check: func(t *testing.T, run *phaseRun) {
+				if it := item(run); it.AttemptedAt == nil || it.State != cxv1.ItemPlanned || run.githubErr != nil {
+					t.Errorf("item %+v (failure %v), want it held as it is", it, run.githubErr)
+				}
+			}},
 		{name: "the look for it fails: not completed, the failure set aside for the phase's backoff",
 			edit: halfClosed(2 * time.Minute),
 			prepare: func(run *phaseRun) {
-				run.cj = shopJourney()
+				run.cj, run.work = shopJourney(), wanted
 				run.tr = &issueTracker{err: &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}}
 			},
 			want: steps.Result{}, wantState: cxv1.PhaseActive,
@@ -169,4 +188,165 @@ func TestPhaseDropsWorkOnlyAfterAFreshLook(t *testing.T) {
 				}
 			}},
 	})
+}
+
+// creates counts the creates sent through a tracker, and fails those of
+// failing keys as GitHub's 502 would (the request may have landed).
+type creates struct {
+	*tracker.Client
+	failing map[string]bool
+	sent    []string
+}
+
+func (c *creates) EnsureIssue(ctx context.Context, req tracker.IssueRequest) (tracker.Issue, bool, error) {
+	c.sent = append(c.sent, req.Key)
+	if c.failing[req.Key] {
+		return tracker.Issue{}, false, &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
+	}
+	return c.Client.EnsureIssue(ctx, req)
+}
+
+// TestPhaseCompletesWithoutOpeningMore: whole reconciles of an Improve
+// phase that completes at 50% closed. Two of its four quick wins are
+// closed; p02's create was sent 20s ago and its answer lost (GitHub fails
+// every create of it since); p03 was never opened. The phase opens
+// nothing more, waits out p02's grace, asks GitHub for it, and completes:
+// with p02's issue adopted if the lost create landed, without it if not.
+// A create that keeps failing holds nothing up, as it is not sent again.
+func TestPhaseCompletesWithoutOpeningMore(t *testing.T) {
+	for _, landed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("the lost create landed: %v", landed), func(t *testing.T) {
+			ctx := context.Background()
+			gh := githubServer(t)
+			cl, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
+				WritesPerMinute: 600, WritesPerHour: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cj := shopJourney()
+			cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo}}
+			cj.Spec.Stages[0].Touchpoints[0].PainPoints = nil
+			for i := range 4 {
+				cj.Spec.Stages[0].Touchpoints[0].PainPoints = append(cj.Spec.Stages[0].Touchpoints[0].PainPoints,
+					cxv1.PainPoint{ID: fmt.Sprintf("p%02d", i), Summary: "A pain", Impact: 5, Effort: 1})
+			}
+			ph := phaseNamed("improve", "shop", "")
+			ph.Spec.ExitCriteria = &cxv1.ExitCriteria{ClosedPercent: ptr.To[int32](50)}
+			started := metav1.NewTime(stepNow.Add(-time.Hour))
+			attempted := metav1.NewTime(stepNow.Add(-20 * time.Second))
+			ph.Status.State, ph.Status.StartedAt, ph.Status.ObservedGeneration = cxv1.PhaseActive, &started, ph.Generation
+			ph.Status.Conditions = []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cxv1.ReasonTracking,
+				ObservedGeneration: ph.Generation, LastTransitionTime: started}}
+			for _, id := range []string{"p00", "p01"} {
+				is, _, err := cl.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + id, Title: "A pain", Body: "Work."})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cl.CloseIssue(ctx, is.Number, "completed", ""); err != nil {
+					t.Fatal(err)
+				}
+				ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/" + id, State: cxv1.ItemClosed, Issue: int64(is.Number)})
+			}
+			ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/p02", State: cxv1.ItemPlanned, AttemptedAt: &attempted})
+			if _, err := cl.Issues(ctx); err != nil { // the shared view, read before the lost create landed
+				t.Fatal(err)
+			}
+			if landed {
+				createBehindTheTracker(t, &parentWorld{gh: gh}, "A pain", "Work.\n\n"+tracker.KeyMarker("ns/shop/painpoint/p02"))
+			}
+			onGitHub := len(gh.Issues(ghOwner, ghRepo))
+
+			tr := &creates{Client: cl, failing: map[string]bool{"ns/shop/painpoint/p02": true}}
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph, cj).
+				WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+					return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+				}).Build()
+			clk := clocktesting.NewFakeClock(stepNow)
+			r := &ImprovementPhaseReconciler{Client: c, Clock: clk, Recorder: events.NewFakeRecorder(1000), Trackers: trackerOf(func() tracker.Tracker { return tr })}
+			var got cxv1.ImprovementPhase
+			for n := 0; ; n++ {
+				res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ph)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Get(ctx, client.ObjectKeyFromObject(ph), &got); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					if got.Status.State == cxv1.PhaseCompleted {
+						t.Fatal("completed while p02's create may still land")
+					}
+					if c := conditionOf(got.Status.Conditions, cxv1.ConditionReady); c == nil || !strings.Contains(c.Message, "painpoint/p02") {
+						t.Errorf("Ready %+v, want it to name the item it waits for", c)
+					}
+				}
+				if got.Status.State == cxv1.PhaseCompleted {
+					break
+				}
+				if n == 5 || res.RequeueAfter == 0 || res.RequeueAfter > time.Minute {
+					t.Fatalf("not completed after %d reconciles (%s since the first), next in %s; Ready %+v",
+						n+1, clk.Since(stepNow), res.RequeueAfter, conditionOf(got.Status.Conditions, cxv1.ConditionReady))
+				}
+				clk.Step(res.RequeueAfter)
+			}
+			if len(tr.sent) != 0 {
+				t.Errorf("creates sent %v, want none: the phase completes", tr.sent)
+			}
+			if n := len(gh.Issues(ghOwner, ghRepo)); n != onGitHub {
+				t.Errorf("%d issues on GitHub, want %d", n, onGitHub)
+			}
+			items := map[string]cxv1.PhaseItem{}
+			for _, it := range got.Status.Items {
+				items[it.Key] = it
+			}
+			p02, p03 := items["painpoint/p02"], items["painpoint/p03"]
+			switch {
+			case landed && (p02.State != cxv1.ItemOpen || p02.Issue == 0 || p02.AttemptedAt != nil):
+				t.Errorf("p02 %+v, want its landed issue adopted", p02)
+			case !landed && (p02.State != cxv1.ItemPlanned || p02.AttemptedAt != nil):
+				t.Errorf("p02 %+v, want it planned, its attempt taken back", p02)
+			}
+			if p03.State != cxv1.ItemPlanned || p03.Issue != 0 {
+				t.Errorf("p03 %+v, want it planned, never opened", p03)
+			}
+		})
+	}
+}
+
+// TestDropsUnseenAttemptAsksOnlyWhenItMust: the fresh look of syncIssues
+// is a request to GitHub; only a planned item the map dropped, its attempt
+// past its grace and its issue not in the view, calls for it.
+func TestDropsUnseenAttemptAsksOnlyWhenItMust(t *testing.T) {
+	lapsed, pending := metav1.NewTime(stepNow.Add(-2*time.Minute)), metav1.NewTime(stepNow.Add(-20*time.Second))
+	r := &ImprovementPhaseReconciler{Clock: clocktesting.NewFakeClock(stepNow)}
+	for _, tc := range []struct {
+		name   string
+		item   cxv1.PhaseItem
+		wanted bool
+		seen   bool
+		want   bool
+	}{
+		{name: "dropped, lapsed, unseen", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemPlanned, AttemptedAt: &lapsed}, want: true},
+		{name: "still wanted", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemPlanned, AttemptedAt: &lapsed}, wanted: true},
+		{name: "attempt within its grace (kept by Merge)", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemPlanned, AttemptedAt: &pending}},
+		{name: "never attempted", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemPlanned}},
+		{name: "its issue in the view", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemPlanned, AttemptedAt: &lapsed}, seen: true},
+		{name: "not planned", item: cxv1.PhaseItem{Key: "gap/x", State: cxv1.ItemOpen, Issue: 3, AttemptedAt: &lapsed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ph := phaseNamed("improve", "shop", "")
+			ph.Status.Items = []cxv1.PhaseItem{tc.item}
+			run := &phaseRun{ph: ph, cj: shopJourney(), work: map[string]workitem.Item{}}
+			if tc.wanted {
+				run.work["gap/x"] = workitem.Item{Key: "gap/x"}
+			}
+			issues := map[string]tracker.Issue{}
+			if tc.seen {
+				issues["ns/shop/gap/x"] = tracker.Issue{Number: 9}
+			}
+			if got := r.dropsUnseenAttempt(run, issues); got != tc.want {
+				t.Errorf("dropsUnseenAttempt = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
