@@ -57,6 +57,9 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 	}
 	// Nothing to write asks nothing of the write budget: WriteDelay takes
 	// a turn, which an idle phase must leave to the phases at work.
+	if w := r.parentAttemptWait(run); w > 0 {
+		return steps.Requeue(w), nil // its parent may still land: nothing goes before it, and no turn is taken
+	}
 	types, typesErr := r.definedTypes(ctx, run, rel)
 	if typesErr == nil && !r.parentWork(ctx, run, types) {
 		return steps.Result{}, nil
@@ -81,6 +84,24 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 		res = res.Merge(r.relationFailed(run, "reading the organisation's issue types", typesErr))
 	}
 	return res.Merge(r.linkAndTypeItems(ctx, run, rel, types)), nil
+}
+
+// parentAttemptWait is how long the parent issue's earlier attempt may
+// still land (0: no such attempt, or its issue is listed already). The
+// phase sends nothing for its parent meanwhile, and asks the write budget
+// for no turn it would leave unused.
+func (r *ImprovementPhaseReconciler) parentAttemptWait(run *phaseRun) time.Duration {
+	p := run.ph.Status.Parent
+	if !parentIssues(run.cj) || p == nil || p.Issue != 0 || p.AttemptedAt == nil {
+		return 0
+	}
+	if _, listed := run.issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, workitem.ForPhaseParent(run.pc).Key)]; listed {
+		return 0 // recorded by ensureParent
+	}
+	if w := r.attempts().Check(attemptTime(p.AttemptedAt), false).Wait; w > 0 {
+		return max(time.Second, w)
+	}
+	return 0
 }
 
 // parentWork reports whether syncParent has anything to send: the parent
@@ -478,6 +499,9 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	_, board := projectOf(run.cj)
 	p := run.ph.Status.Parent
 	needParent := p == nil || p.Issue == 0
+	if w := r.parentAttemptWait(run); needParent && w > 0 {
+		return steps.Requeue(w) // its parent may still land: no turn is taken meanwhile
+	}
 	needBlocker := r.parentNeedsBlocker(ctx, run)
 	needBoard := board && !needParent && parentBoardWork(run)
 	if !needParent && !needBlocker && !needBoard {

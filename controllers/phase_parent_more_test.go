@@ -115,6 +115,19 @@ func TestParentWhileWaiting(t *testing.T) {
 					t.Errorf("%d GitHub requests while only waiting", n)
 				}
 			}},
+		{name: "its parent's attempt within its grace: waits, sends nothing, takes no turn of the budget", edit: waiting(func(ph *cxv1.ImprovementPhase) {
+			at := metav1.NewTime(stepNow)
+			ph.Status.Parent = &cxv1.PhaseParent{AttemptedAt: &at}
+		}), objects: []client.Object{discovery(discoveryParent)},
+			trackers: trackers, prepare: prepare(journey(true)), want: steps.Done(exactlyonce.GraceOf(0)), wantState: cxv1.PhasePending,
+			check: func(t *testing.T, run *phaseRun) {
+				if n := len(w.gh.Requests()) - requestsBefore; n != 0 {
+					t.Errorf("%d GitHub requests while the parent's attempt may land", n)
+				}
+				if d := w.tr.WriteDelay("phase/ns/another"); d > 0 {
+					t.Errorf("another phase waits %s: the write budget's turn was taken and left unused", d)
+				}
+			}},
 		{name: "the tracker cannot be built: waits all the same", edit: waiting(nil), objects: []client.Object{discovery(discoveryParent)},
 			trackers: errTrackers{errors.New("no credentials")}, prepare: prepare(journey(true)), want: steps.Done(0), wantState: cxv1.PhasePending,
 			check: func(t *testing.T, run *phaseRun) {

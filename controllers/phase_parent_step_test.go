@@ -182,6 +182,11 @@ func TestPhaseSyncParentStep(t *testing.T) {
 				if len(w.parents()) != 0 {
 					t.Errorf("a second attempt went out within the first one's grace")
 				}
+				// The budget's next write was not taken for a write that did
+				// not follow: another waiter may send now.
+				if d := w.tr.WriteDelay("phase/ns/another"); d > 0 {
+					t.Errorf("another phase waits %s: the write budget's turn was taken and left unused", d)
+				}
 			}},
 		{name: "an issue a person gave another parent stays there", edit: fresh(func(ph *cxv1.ImprovementPhase) {
 			opened(ph)
