@@ -351,7 +351,6 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 		if issues, err = issuesNow(ctx, run.tr); err != nil {
 			return steps.Done(0), &githubError{"listing issues", err}
 		}
-		run.issuesAfresh = true
 	}
 	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
 		return steps.Done(0), &githubError{"confirming issues a listing did not show", err}
@@ -399,7 +398,8 @@ func (r *ImprovementPhaseReconciler) onlyWaitingForBudget(run *phaseRun) bool {
 // trackIssues closes the issues of work that no longer follows from the
 // map, reopens those of work the map asks for again, and brings the title
 // and body of open issues up to date. A failure on one issue is set aside
-// so that the others, and the opening of new work, go on.
+// so that the others, and the opening of new work, go on (unless the exit
+// criteria hold: a phase about to complete opens nothing more).
 func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ph := run.ph
 	for _, c := range run.changes {

@@ -44,9 +44,6 @@ type phaseRun struct {
 	work    map[string]workitem.Item // desired, by key
 	issues  map[string]tracker.Issue
 	changes []plan.Change
-	// issuesAfresh: issues was read by asking GitHub what changed, however
-	// fresh the shared view (issuesNow), so settleAttempts need not ask again.
-	issuesAfresh bool
 
 	// ready is what the steps found about the phase as a whole; the
 	// deferred patch turns it into Ready, Reconciling and Stalled once.

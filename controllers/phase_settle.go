@@ -57,13 +57,12 @@ func (r *ImprovementPhaseReconciler) settleAttempts(ctx context.Context, run *ph
 	if len(lapsed) == 0 {
 		return 0, ""
 	}
-	issues := run.issues
-	if !run.issuesAfresh {
-		var err error
-		if issues, err = issuesNow(ctx, run.tr); err != nil {
-			run.setAside(&githubError{"looking for the issues of earlier attempts", err})
-			return 0, ""
-		}
+	// Asked now, even if syncIssues asked afresh a moment ago: an attempt
+	// may have lapsed since, and what landed in between counts.
+	issues, err := issuesNow(ctx, run.tr)
+	if err != nil {
+		run.setAside(&githubError{"looking for the issues of earlier attempts", err})
+		return 0, ""
 	}
 	for _, i := range lapsed {
 		it := &run.ph.Status.Items[i]

@@ -350,3 +350,86 @@ func TestDropsUnseenAttemptAsksOnlyWhenItMust(t *testing.T) {
 		})
 	}
 }
+
+// landsAfterTheFirstLook is a tracker on which, right after its first
+// fresh look (syncIssues', for work the map dropped), a create sent just
+// before its grace ran out lands and 2s pass: the look settleAttempts
+// takes must be its own.
+type landsAfterTheFirstLook struct {
+	*tracker.Client
+	land  func()
+	looks int
+}
+
+func (l *landsAfterTheFirstLook) IssuesNow(ctx context.Context) (map[string]tracker.Issue, error) {
+	l.looks++
+	m, err := l.Client.IssuesNow(ctx)
+	if l.looks == 1 {
+		l.land()
+	}
+	return m, err
+}
+
+func TestPhaseSettlesOnALookOfItsOwn(t *testing.T) {
+	ctx := context.Background()
+	gh := githubServer(t)
+	cl, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
+		WritesPerMinute: 600, WritesPerHour: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj := shopJourney()
+	cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo}}
+	cj.Spec.Stages[0].Touchpoints[0].PainPoints = nil
+	for i := range 4 {
+		cj.Spec.Stages[0].Touchpoints[0].PainPoints = append(cj.Spec.Stages[0].Touchpoints[0].PainPoints,
+			cxv1.PainPoint{ID: fmt.Sprintf("p%02d", i), Summary: "A pain", Impact: 5, Effort: 1})
+	}
+	ph := phaseNamed("improve", "shop", "")
+	ph.Spec.ExitCriteria = &cxv1.ExitCriteria{ClosedPercent: ptr.To[int32](50)}
+	started := metav1.NewTime(stepNow.Add(-time.Hour))
+	ph.Status.State, ph.Status.StartedAt, ph.Status.ObservedGeneration = cxv1.PhaseActive, &started, ph.Generation
+	ph.Status.Conditions = []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cxv1.ReasonTracking,
+		ObservedGeneration: ph.Generation, LastTransitionTime: started}}
+	for _, id := range []string{"p00", "p01"} {
+		is, _, err := cl.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + id, Title: "A pain", Body: "Work."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.CloseIssue(ctx, is.Number, "completed", ""); err != nil {
+			t.Fatal(err)
+		}
+		ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/" + id, State: cxv1.ItemClosed, Issue: int64(is.Number)})
+	}
+	pending := metav1.NewTime(stepNow.Add(-59 * time.Second)) // wanted; 1s of its grace left at syncIssues
+	lapsed := metav1.NewTime(stepNow.Add(-2 * time.Minute))   // work the map dropped: syncIssues looks afresh for it
+	ph.Status.Items = append(ph.Status.Items,
+		cxv1.PhaseItem{Key: "painpoint/p02", State: cxv1.ItemPlanned, AttemptedAt: &pending},
+		cxv1.PhaseItem{Key: "painpoint/gone", State: cxv1.ItemPlanned, AttemptedAt: &lapsed})
+
+	clk := clocktesting.NewFakeClock(stepNow)
+	tr := &landsAfterTheFirstLook{Client: cl, land: func() {
+		createBehindTheTracker(t, &parentWorld{gh: gh}, "A pain", "Work.\n\n"+tracker.KeyMarker("ns/shop/painpoint/p02"))
+		clk.Step(2 * time.Second)
+	}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph, cj).
+		WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+			return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+		}).Build()
+	r := &ImprovementPhaseReconciler{Client: c, Clock: clk, Recorder: events.NewFakeRecorder(1000), Trackers: trackerOf(func() tracker.Tracker { return tr })}
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ph)}); err != nil {
+		t.Fatal(err)
+	}
+	var got cxv1.ImprovementPhase
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ph), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range got.Status.Items {
+		if it.Key == "painpoint/p02" && got.Status.State == cxv1.PhaseCompleted && (it.Issue == 0 || it.State != cxv1.ItemOpen) {
+			t.Errorf("completed with p02 %+v: its issue, landed after syncIssues' look, untracked", it)
+		}
+	}
+	if tr.looks != 2 {
+		t.Errorf("%d fresh looks, want 2: syncIssues' and settleAttempts' own", tr.looks)
+	}
+}
