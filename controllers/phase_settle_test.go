@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
 	"github.com/cxloop/cxloop/internal/tracker"
@@ -47,18 +48,7 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 	// The map still asks for gap/b (syncIssues found it so).
 	wanted := map[string]workitem.Item{"gap/b": {Key: "gap/b", Title: "Close the gap b"}}
 
-	// A repository whose shared view was read before the lost create
-	// landed: Issues, within its freshness, does not show it.
-	lost := newParentWorld(t)
-	if _, err := lost.tr.Issues(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	createBehindTheTracker(t, lost, "Close the gap b", "Work.\n\n"+tracker.KeyMarker(bKey))
-	all := lost.gh.Issues(ghOwner, ghRepo)
-	landed := all[len(all)-1].Number
-	if seen, err := lost.tr.Issues(context.Background()); err != nil || seen[bKey].Number != 0 {
-		t.Fatalf("the view shows the landed issue already (%v, %v): the case would prove nothing", seen[bKey], err)
-	}
+	lost, landed := landedBehindAFreshView(t, bKey)
 	// A repository where nothing landed.
 	none := newParentWorld(t)
 
@@ -130,21 +120,29 @@ func TestPhaseCompletionSettlesAttempts(t *testing.T) {
 	})
 }
 
+// landedBehindAFreshView is a repository whose shared view was read just
+// before the issue of key landed (a create whose answer was lost): Issues,
+// within the view's freshness, does not show it. It returns the issue's number.
+func landedBehindAFreshView(t *testing.T, key string) (*parentWorld, int) {
+	t.Helper()
+	w := newParentWorld(t)
+	if _, err := w.tr.Issues(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	createBehindTheTracker(t, w, "Work whose answer was lost", "Work.\n\n"+tracker.KeyMarker(key))
+	all := w.gh.Issues(ghOwner, ghRepo)
+	if seen, err := w.tr.Issues(context.Background()); err != nil || seen[key].Number != 0 {
+		t.Fatalf("the view shows the landed issue already (%v, %v): the case would prove nothing", seen[key], err)
+	}
+	return w, all[len(all)-1].Number
+}
+
 // Planned work the map no longer asks for is dropped once no attempt to
 // open it can land; its attempt past the grace, the view (which may be
 // older than the grace) is not taken for GitHub's word.
 func TestPhaseDropsWorkOnlyAfterAFreshLook(t *testing.T) {
 	const goneKey = "ns/shop/painpoint/gone"
-	lost := newParentWorld(t)
-	if _, err := lost.tr.Issues(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	createBehindTheTracker(t, lost, "A pain point since removed", "Work.\n\n"+tracker.KeyMarker(goneKey))
-	all := lost.gh.Issues(ghOwner, ghRepo)
-	landed := all[len(all)-1].Number
-	if seen, err := lost.tr.Issues(context.Background()); err != nil || seen[goneKey].Number != 0 {
-		t.Fatalf("the view shows the landed issue already (%v, %v): the case would prove nothing", seen[goneKey], err)
-	}
+	lost, landed := landedBehindAFreshView(t, goneKey)
 	none := newParentWorld(t)
 
 	removedWithAttempt := func(ph *cxv1.ImprovementPhase) {
@@ -190,6 +188,55 @@ func TestPhaseDropsWorkOnlyAfterAFreshLook(t *testing.T) {
 	})
 }
 
+// halfDoneImprove is an Improve phase that completes at 50% closed, on a
+// journey of four quick wins (p00-p03) of which p00 and p01 are opened and
+// closed on a local GitHub; with the tracker that opened them. The phase
+// is Active and its plan written.
+func halfDoneImprove(t *testing.T) (*localgithub.Server, *tracker.Client, *cxv1.CustomerJourney, *cxv1.ImprovementPhase) {
+	t.Helper()
+	ctx := context.Background()
+	gh := githubServer(t)
+	cl, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
+		WritesPerMinute: 600, WritesPerHour: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj := shopJourney()
+	cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo}}
+	cj.Spec.Stages[0].Touchpoints[0].PainPoints = nil
+	for i := range 4 {
+		cj.Spec.Stages[0].Touchpoints[0].PainPoints = append(cj.Spec.Stages[0].Touchpoints[0].PainPoints,
+			cxv1.PainPoint{ID: fmt.Sprintf("p%02d", i), Summary: "A pain", Impact: 5, Effort: 1})
+	}
+	ph := phaseNamed("improve", "shop", "")
+	ph.Spec.ExitCriteria = &cxv1.ExitCriteria{ClosedPercent: ptr.To[int32](50)}
+	started := metav1.NewTime(stepNow.Add(-time.Hour))
+	ph.Status.State, ph.Status.StartedAt, ph.Status.ObservedGeneration = cxv1.PhaseActive, &started, ph.Generation
+	ph.Status.Conditions = []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cxv1.ReasonTracking,
+		ObservedGeneration: ph.Generation, LastTransitionTime: started}}
+	for _, id := range []string{"p00", "p01"} {
+		is, _, err := cl.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + id, Title: "A pain", Body: "Work."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.CloseIssue(ctx, is.Number, "completed", ""); err != nil {
+			t.Fatal(err)
+		}
+		ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/" + id, State: cxv1.ItemClosed, Issue: int64(is.Number)})
+	}
+	return gh, cl, cj, ph
+}
+
+// phaseReconcilerOn reconciles ph over the fake client, with tr as the
+// journey's tracker and clk as its clock.
+func phaseReconcilerOn(clk *clocktesting.FakeClock, tr tracker.Tracker, cj *cxv1.CustomerJourney, ph *cxv1.ImprovementPhase) (*ImprovementPhaseReconciler, client.Client) {
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph, cj).
+		WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
+			return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
+		}).Build()
+	return &ImprovementPhaseReconciler{Client: c, Clock: clk, Recorder: events.NewFakeRecorder(1000), Trackers: trackerOf(func() tracker.Tracker { return tr })}, c
+}
+
 // creates counts the creates sent through a tracker, and fails those of
 // failing keys as GitHub's 502 would (the request may have landed).
 type creates struct {
@@ -217,36 +264,8 @@ func TestPhaseCompletesWithoutOpeningMore(t *testing.T) {
 	for _, landed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("the lost create landed: %v", landed), func(t *testing.T) {
 			ctx := context.Background()
-			gh := githubServer(t)
-			cl, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
-				WritesPerMinute: 600, WritesPerHour: 10000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cj := shopJourney()
-			cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo}}
-			cj.Spec.Stages[0].Touchpoints[0].PainPoints = nil
-			for i := range 4 {
-				cj.Spec.Stages[0].Touchpoints[0].PainPoints = append(cj.Spec.Stages[0].Touchpoints[0].PainPoints,
-					cxv1.PainPoint{ID: fmt.Sprintf("p%02d", i), Summary: "A pain", Impact: 5, Effort: 1})
-			}
-			ph := phaseNamed("improve", "shop", "")
-			ph.Spec.ExitCriteria = &cxv1.ExitCriteria{ClosedPercent: ptr.To[int32](50)}
-			started := metav1.NewTime(stepNow.Add(-time.Hour))
+			gh, cl, cj, ph := halfDoneImprove(t)
 			attempted := metav1.NewTime(stepNow.Add(-20 * time.Second))
-			ph.Status.State, ph.Status.StartedAt, ph.Status.ObservedGeneration = cxv1.PhaseActive, &started, ph.Generation
-			ph.Status.Conditions = []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cxv1.ReasonTracking,
-				ObservedGeneration: ph.Generation, LastTransitionTime: started}}
-			for _, id := range []string{"p00", "p01"} {
-				is, _, err := cl.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + id, Title: "A pain", Body: "Work."})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := cl.CloseIssue(ctx, is.Number, "completed", ""); err != nil {
-					t.Fatal(err)
-				}
-				ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/" + id, State: cxv1.ItemClosed, Issue: int64(is.Number)})
-			}
 			ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/p02", State: cxv1.ItemPlanned, AttemptedAt: &attempted})
 			if _, err := cl.Issues(ctx); err != nil { // the shared view, read before the lost create landed
 				t.Fatal(err)
@@ -257,12 +276,8 @@ func TestPhaseCompletesWithoutOpeningMore(t *testing.T) {
 			onGitHub := len(gh.Issues(ghOwner, ghRepo))
 
 			tr := &creates{Client: cl, failing: map[string]bool{"ns/shop/painpoint/p02": true}}
-			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph, cj).
-				WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
-					return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
-				}).Build()
 			clk := clocktesting.NewFakeClock(stepNow)
-			r := &ImprovementPhaseReconciler{Client: c, Clock: clk, Recorder: events.NewFakeRecorder(1000), Trackers: trackerOf(func() tracker.Tracker { return tr })}
+			r, c := phaseReconcilerOn(clk, tr, cj, ph)
 			var got cxv1.ImprovementPhase
 			for n := 0; ; n++ {
 				res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ph)})
@@ -372,35 +387,7 @@ func (l *landsAfterTheFirstLook) IssuesNow(ctx context.Context) (map[string]trac
 
 func TestPhaseSettlesOnALookOfItsOwn(t *testing.T) {
 	ctx := context.Background()
-	gh := githubServer(t)
-	cl, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
-		WritesPerMinute: 600, WritesPerHour: 10000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cj := shopJourney()
-	cj.Spec.Tracker = &cxv1.TrackerSpec{GitHub: &cxv1.GitHubTracker{Owner: ghOwner, Repo: ghRepo}}
-	cj.Spec.Stages[0].Touchpoints[0].PainPoints = nil
-	for i := range 4 {
-		cj.Spec.Stages[0].Touchpoints[0].PainPoints = append(cj.Spec.Stages[0].Touchpoints[0].PainPoints,
-			cxv1.PainPoint{ID: fmt.Sprintf("p%02d", i), Summary: "A pain", Impact: 5, Effort: 1})
-	}
-	ph := phaseNamed("improve", "shop", "")
-	ph.Spec.ExitCriteria = &cxv1.ExitCriteria{ClosedPercent: ptr.To[int32](50)}
-	started := metav1.NewTime(stepNow.Add(-time.Hour))
-	ph.Status.State, ph.Status.StartedAt, ph.Status.ObservedGeneration = cxv1.PhaseActive, &started, ph.Generation
-	ph.Status.Conditions = []metav1.Condition{{Type: cxv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cxv1.ReasonTracking,
-		ObservedGeneration: ph.Generation, LastTransitionTime: started}}
-	for _, id := range []string{"p00", "p01"} {
-		is, _, err := cl.EnsureIssue(ctx, tracker.IssueRequest{Key: "ns/shop/painpoint/" + id, Title: "A pain", Body: "Work."})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.CloseIssue(ctx, is.Number, "completed", ""); err != nil {
-			t.Fatal(err)
-		}
-		ph.Status.Items = append(ph.Status.Items, cxv1.PhaseItem{Key: "painpoint/" + id, State: cxv1.ItemClosed, Issue: int64(is.Number)})
-	}
+	gh, cl, cj, ph := halfDoneImprove(t)
 	pending := metav1.NewTime(stepNow.Add(-59 * time.Second)) // wanted; 1s of its grace left at syncIssues
 	lapsed := metav1.NewTime(stepNow.Add(-2 * time.Minute))   // work the map dropped: syncIssues looks afresh for it
 	ph.Status.Items = append(ph.Status.Items,
@@ -412,11 +399,7 @@ func TestPhaseSettlesOnALookOfItsOwn(t *testing.T) {
 		createBehindTheTracker(t, &parentWorld{gh: gh}, "A pain", "Work.\n\n"+tracker.KeyMarker("ns/shop/painpoint/p02"))
 		clk.Step(2 * time.Second)
 	}}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj, ph).WithStatusSubresource(ph, cj).
-		WithIndex(&cxv1.ImprovementPhase{}, journeyRefIndex, func(o client.Object) []string {
-			return []string{o.(*cxv1.ImprovementPhase).Spec.JourneyRef.Name}
-		}).Build()
-	r := &ImprovementPhaseReconciler{Client: c, Clock: clk, Recorder: events.NewFakeRecorder(1000), Trackers: trackerOf(func() tracker.Tracker { return tr })}
+	r, c := phaseReconcilerOn(clk, tr, cj, ph)
 	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ph)}); err != nil {
 		t.Fatal(err)
 	}

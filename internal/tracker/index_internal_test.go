@@ -208,15 +208,7 @@ func TestKnownIssuesAskOnlyWhenChanged(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now())
 	c := fakeClient(t, f, clk.Now)
 	ctx := context.Background()
-	listings := func() int {
-		n := 0
-		for _, l := range f.logged() {
-			if strings.HasPrefix(l, "GET /repos/o/r/issues ") {
-				n++
-			}
-		}
-		return n
-	}
+	listings := func() int { return issueListings(f) }
 	age := func() {
 		c.index.mu.Lock()
 		c.index.refreshedAt = c.index.refreshedAt.Add(-time.Hour) // long past indexFreshFor
@@ -307,15 +299,7 @@ func TestIssuesNowAsksHoweverFresh(t *testing.T) {
 	f := newFakeGitHub(t)
 	c := fakeClient(t, f, time.Now)
 	ctx := context.Background()
-	listings := func() int {
-		n := 0
-		for _, l := range f.logged() {
-			if strings.HasPrefix(l, "GET /repos/o/r/issues ") {
-				n++
-			}
-		}
-		return n
-	}
+	listings := func() int { return issueListings(f) }
 	if _, err := c.Issues(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -326,4 +310,15 @@ func TestIssuesNowAsksHoweverFresh(t *testing.T) {
 	if _, err := c.IssuesNow(ctx); err != nil || listings() == before {
 		t.Errorf("IssuesNow on a fresh view listed nothing (err %v)", err)
 	}
+}
+
+// issueListings counts the listings of o/r's issues the fake GitHub answered.
+func issueListings(f *fakeGitHub) int {
+	n := 0
+	for _, l := range f.logged() {
+		if strings.HasPrefix(l, "GET /repos/o/r/issues ") {
+			n++
+		}
+	}
+	return n
 }
