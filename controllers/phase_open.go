@@ -70,7 +70,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			itemMark{ph: run.ph, gen: run.gen, i: i, parent: parentIssues(run.cj)},
 			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
 			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
-				Key: workitem.TrackerKey(run.ph.Namespace, run.cj.Name, w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
+				Key: run.trackerKey(w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 				Attempted: attempted,
 			})
 		if exactlyonce.Superseded(err) || errors.Is(err, errNotLeader) || tracker.SendByPassed(err) {

@@ -55,11 +55,11 @@ func (r *ImprovementPhaseReconciler) syncParent(ctx context.Context, run *phaseR
 	if !ok {
 		return steps.Result{}, nil
 	}
-	// Nothing to write asks nothing of the write budget: WriteDelay takes
-	// a turn, which an idle phase must leave to the phases at work.
 	if w := r.parentAttemptWait(run); w > 0 {
 		return steps.Requeue(w), nil // its parent may still land: nothing goes before it, and no turn is taken
 	}
+	// Nothing to write asks nothing of the write budget: WriteDelay takes
+	// a turn, which an idle phase must leave to the phases at work.
 	types, typesErr := r.definedTypes(ctx, run, rel)
 	if typesErr == nil && !r.parentWork(ctx, run, types) {
 		return steps.Result{}, nil
@@ -95,7 +95,7 @@ func (r *ImprovementPhaseReconciler) parentAttemptWait(run *phaseRun) time.Durat
 	if !parentIssues(run.cj) || p == nil || p.Issue != 0 || p.AttemptedAt == nil {
 		return 0
 	}
-	if _, listed := run.issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, workitem.ForPhaseParent(run.pc).Key)]; listed {
+	if _, listed := run.issues[run.trackerKey(workitem.ForPhaseParent(run.pc).Key)]; listed {
 		return 0 // recorded by ensureParent
 	}
 	if w := r.attempts().Check(attemptTime(p.AttemptedAt), false).Wait; w > 0 {
@@ -258,7 +258,7 @@ func (r *ImprovementPhaseReconciler) ensureParent(ctx context.Context, run *phas
 	}
 	v := attempts.Check(attemptTime(at), false)
 	item := workitem.ForPhaseParent(run.pc)
-	key := workitem.TrackerKey(run.ph.Namespace, run.cj.Name, item.Key)
+	key := run.trackerKey(item.Key)
 	if is, ok := run.issues[key]; ok {
 		// Listed already: an attempt whose answer was lost landed.
 		r.recordParent(run, is, false)
@@ -499,7 +499,7 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 	_, board := projectOf(run.cj)
 	p := run.ph.Status.Parent
 	needParent := p == nil || p.Issue == 0
-	if w := r.parentAttemptWait(run); needParent && w > 0 {
+	if w := r.parentAttemptWait(run); w > 0 {
 		return steps.Requeue(w) // its parent may still land: no turn is taken meanwhile
 	}
 	needBlocker := r.parentNeedsBlocker(ctx, run)

@@ -68,6 +68,11 @@ type phaseRun struct {
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }
 
+// trackerKey is the key marker on GitHub of the phase's item itemKey.
+func (run *phaseRun) trackerKey(itemKey string) string {
+	return workitem.TrackerKey(run.ph.Namespace, run.cj.Name, itemKey)
+}
+
 // setAside keeps the first GitHub failure of a step that did not stop the run.
 func (run *phaseRun) setAside(err error) {
 	if run.githubErr == nil {

@@ -10,7 +10,6 @@ import (
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/tracker"
-	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // An attempt to open an issue is settled before the phase acts for good
@@ -66,7 +65,7 @@ func (r *ImprovementPhaseReconciler) settleAttempts(ctx context.Context, run *ph
 	}
 	for _, i := range lapsed {
 		it := &run.ph.Status.Items[i]
-		if is, ok := issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, it.Key)]; ok {
+		if is, ok := issues[run.trackerKey(it.Key)]; ok {
 			applyIssue(it, is, r.Clock)
 			r.Recorder.Eventf(run.ph, nil, corev1.EventTypeNormal, cxv1.ReasonIssueOpened, "Open", "found issue #%d for %s: an earlier attempt opened it, and its answer was lost", is.Number, it.Key)
 			continue
@@ -102,7 +101,7 @@ func (r *ImprovementPhaseReconciler) dropsUnseenAttempt(run *phaseRun, issues ma
 		if _, wanted := run.work[it.Key]; wanted {
 			continue
 		}
-		if _, seen := issues[workitem.TrackerKey(run.ph.Namespace, run.cj.Name, it.Key)]; !seen {
+		if _, seen := issues[run.trackerKey(it.Key)]; !seen {
 			return true
 		}
 	}

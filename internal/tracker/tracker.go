@@ -385,18 +385,18 @@ func (c *Client) Repository(ctx context.Context) (Repository, error) {
 // Issues returns every labelled issue carrying a key marker, all states, by key.
 // When two issues carry the same key, the one with the lower number wins.
 func (c *Client) Issues(ctx context.Context) (map[string]Issue, error) {
-	m, err := c.issues(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	return c.clones(m), nil
+	return c.clonedIssues(ctx, false)
 }
 
 // IssuesNow is Issues after asking GitHub what changed, however fresh the
 // shared view: for a caller about to act for good on an issue's absence
 // (a phase completing while an earlier attempt's issue was not seen).
 func (c *Client) IssuesNow(ctx context.Context) (map[string]Issue, error) {
-	m, err := c.issues(ctx, true)
+	return c.clonedIssues(ctx, true)
+}
+
+func (c *Client) clonedIssues(ctx context.Context, force bool) (map[string]Issue, error) {
+	m, err := c.issues(ctx, force)
 	if err != nil {
 		return nil, err
 	}
