@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/ghwebhook"
+	"github.com/cxloop/cxloop/internal/workitem"
 )
 
 // TestWebhookWakesOnlyTheRightJourney: a verified delivery is recorded on
@@ -182,6 +185,89 @@ func TestLeaderWakesItsControllersWithoutWriting(t *testing.T) {
 	var cj cxv1.CustomerJourney
 	g.Expect(k8sClient.Get(ctx, shop, &cj)).To(Succeed())
 	g.Expect(vanishedIssues(&cj)).To(HaveKeyWithValue(ns+"/shop/painpoint/p1#7", "deleted on GitHub"))
+}
+
+// TestDeliveryWakesOnlyTheIssuesJourney: journeys that share a repository
+// are woken by the deliveries about their own issues (the key marker names
+// the journey), not by each other's, nor by the repository's other issues
+// or a made-up marker; a repository event and a key shortened to a digest
+// wake them all. Both ways: handed to the leader's controllers, and
+// recorded on the journey by a replica that does not lead.
+func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
+	g := eventually(t)
+	ctx := context.Background()
+	ns := namespace(t)
+	shared := "shared-" + ns
+	for name, repo := range map[string]string{"shop": shared, "kiosk": shared, "museum": "museum-" + ns} {
+		cj := sampleJourney(t, ns)
+		cj.Name = name
+		cj.Spec.Tracker.GitHub.Repo = repo
+		g.Expect(k8sClient.Create(ctx, cj)).To(Succeed())
+	}
+	var leader, follower *IssueWebhook
+	var cache interface{ WaitForCacheSync(context.Context) bool }
+	elected := make(chan struct{})
+	close(elected)
+	wakeups := NewWakeups(elected)
+	startManager(t, func(mgr ctrl.Manager) error {
+		leader = &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: wakeups}
+		follower = &IssueWebhook{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Wakeups: NewWakeups(make(chan struct{}))}
+		cache = mgr.GetCache()
+		return nil
+	})
+	g.Expect(cache.WaitForCacheSync(ctx)).To(BeTrue())
+
+	closed := func(delivery, marker string) ghwebhook.IssueEvent {
+		body := "Broken ticket machine."
+		if marker != "" {
+			body += "\n<!-- cxloop:key=" + marker + " -->"
+		}
+		return ghwebhook.IssueEvent{Action: "closed", Owner: ghOwner, Repo: shared, Number: 7, State: "closed", Delivery: delivery, Body: body}
+	}
+	woken := func(ch chan event.GenericEvent) []string {
+		var names []string
+		for len(ch) > 0 {
+			names = append(names, (<-ch).Object.GetName())
+		}
+		slices.Sort(names)
+		return names
+	}
+	digest := workitem.TrackerKey(ns, strings.Repeat("j", 250), "painpoint/p1")
+	g.Expect(workitem.IsDigestKey(digest)).To(BeTrue())
+	for _, tc := range []struct {
+		what, marker string
+		want         []string
+	}{
+		{"the shop's issue", ns + "/shop/painpoint/p1", []string{"shop"}},
+		{"the kiosk's issue", ns + "/kiosk/gap/stage-without-touchpoints/visit", []string{"kiosk"}},
+		{"an issue without a marker", "", nil},
+		{"a made-up journey", ns + "/ghost/painpoint/p1", nil},
+		{"a journey of another repository", ns + "/museum/painpoint/p1", nil},
+		{"a journey whose name starts the same", ns + "/shopfront/painpoint/p1", nil},
+		{"a digest", digest, []string{"kiosk", "shop"}},
+	} {
+		g.Expect(leader.OnIssue(ctx, closed("d-"+tc.what, tc.marker))).To(Succeed())
+		g.Expect(woken(wakeups.journeys)).To(Equal(tc.want), "journeys woken by %s", tc.what)
+		g.Expect(woken(wakeups.phases)).To(Equal(tc.want), "phases woken by %s", tc.what)
+	}
+	g.Expect(leader.OnRepository(ctx, ghwebhook.RepositoryEvent{Action: "renamed", Owner: ghOwner, Repo: shared, OldRepo: "old", Delivery: "d-renamed"})).To(Succeed())
+	g.Expect(woken(wakeups.journeys)).To(Equal([]string{"kiosk", "shop"}))
+	woken(wakeups.phases)
+
+	// A replica that does not lead writes the one journey concerned.
+	delivery := func(name string) string {
+		var cj cxv1.CustomerJourney
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cj)).To(Succeed())
+		return cj.Annotations[AnnotationGitHubDelivery]
+	}
+	g.Expect(follower.OnIssue(ctx, closed("d-follower-kiosk", ns+"/kiosk/painpoint/p2"))).To(Succeed())
+	g.Expect(follower.OnIssue(ctx, closed("d-follower-other", ""))).To(Succeed())
+	g.Expect(delivery("kiosk")).To(Equal("d-follower-kiosk"))
+	g.Expect(delivery("shop")).To(BeEmpty(), "the shop was written for the kiosk's issue or another")
+	g.Expect(follower.OnIssue(ctx, closed("d-follower-digest", digest))).To(Succeed())
+	g.Expect(delivery("shop")).To(Equal("d-follower-digest"))
+	g.Expect(delivery("kiosk")).To(Equal("d-follower-digest"))
+	g.Expect(delivery("museum")).To(BeEmpty())
 }
 
 // TestWokenPhasesGoBackToRoutine: a requeue after a reconcile that a

@@ -103,6 +103,14 @@ func TrackerKey(namespace, journeyName, itemKey string) string {
 	return "h/" + hex.EncodeToString(sum[:16])
 }
 
+// IsDigestKey says whether k is a key TrackerKey shortened to a digest,
+// which no longer names its journey. (A namespace may be called "h", but
+// its keys have a journey and an item after it.)
+func IsDigestKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, "h/")
+	return ok && !strings.Contains(rest, "/")
+}
+
 // JourneyPrefix is the start every tracker key of a journey's items shares.
 func JourneyPrefix(namespace, journeyName string) string {
 	return namespace + "/" + journeyName + "/"
