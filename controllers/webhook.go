@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,8 +31,8 @@ import (
 // Annotations by which a GitHub webhook delivery reaches the leader.
 const (
 	// AnnotationGitHubDelivery holds the ID of the latest GitHub delivery
-	// about the journey's repository. Its change wakes the journey and its
-	// phases on the leader.
+	// about one of the journey's issues (or its repository). Its change
+	// wakes the journey and its phases on the leader.
 	AnnotationGitHubDelivery = "cx.cxloop.dev/github-delivery"
 	// AnnotationVanishedIssues holds what GitHub's webhooks said about the
 	// journey's issues that polling cannot tell apart (deleted or
@@ -41,8 +42,8 @@ const (
 	maxVanishedIssues = 50
 )
 
-// IssueWebhook records verified GitHub issue events on the journeys tracked
-// in the event's repository.
+// IssueWebhook records verified GitHub issue events on the journey whose
+// issue they are, among those tracked in the event's repository.
 //
 // Why on the object: every replica serves the webhook endpoint (GitHub does
 // not redeliver a failed delivery on its own, so the Service must be able
@@ -142,11 +143,20 @@ func (w *IssueWebhook) OnRepository(ctx context.Context, e ghwebhook.RepositoryE
 // here, is none of cxloop's (or its body was edited by hand): the
 // repository's index is refreshed, and the next sync sees what changed,
 // but no journey is woken for it. A busy repository's other issues cost
-// nothing per journey, and a made-up marker wakes nobody. A repository
-// event, and a key shortened to a digest, concern them all.
+// nothing per journey, and a made-up marker wakes one journey at most. A
+// repository event concerns them all, and so does a key shortened to a
+// digest (a journey name near 253 characters) on an issue that carries
+// cxloop's label: anyone who may open an issue can write a marker in its
+// body, but only those who may triage the repository can label it.
 func concerned(journeys []*cxv1.CustomerJourney, e ghwebhook.IssueEvent, key string) []*cxv1.CustomerJourney {
-	if e.Number == 0 || workitem.IsDigestKey(key) {
+	if e.Number == 0 {
 		return journeys
+	}
+	if workitem.IsDigestKey(key) {
+		if slices.Contains(e.Labels, tracker.DefaultLabel) {
+			return journeys
+		}
+		return nil
 	}
 	if key == "" {
 		return nil

@@ -190,8 +190,8 @@ func TestLeaderWakesItsControllersWithoutWriting(t *testing.T) {
 // TestDeliveryWakesOnlyTheIssuesJourney: journeys that share a repository
 // are woken by the deliveries about their own issues (the key marker names
 // the journey), not by each other's, nor by the repository's other issues
-// or a made-up marker; a repository event and a key shortened to a digest
-// wake them all. Both ways: handed to the leader's controllers, and
+// or a made-up marker; a repository event, and a key shortened to a digest
+// on an issue with cxloop's label, wake them all. Both ways: handed to the leader's controllers, and
 // recorded on the journey by a replica that does not lead.
 func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
 	g := eventually(t)
@@ -217,12 +217,12 @@ func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
 	})
 	g.Expect(cache.WaitForCacheSync(ctx)).To(BeTrue())
 
-	closed := func(delivery, marker string) ghwebhook.IssueEvent {
+	closed := func(delivery, marker string, labels ...string) ghwebhook.IssueEvent {
 		body := "Broken ticket machine."
 		if marker != "" {
 			body += "\n<!-- cxloop:key=" + marker + " -->"
 		}
-		return ghwebhook.IssueEvent{Action: "closed", Owner: ghOwner, Repo: shared, Number: 7, State: "closed", Delivery: delivery, Body: body}
+		return ghwebhook.IssueEvent{Action: "closed", Owner: ghOwner, Repo: shared, Number: 7, State: "closed", Delivery: delivery, Body: body, Labels: labels}
 	}
 	woken := func(ch chan event.GenericEvent) []string {
 		var names []string
@@ -236,17 +236,20 @@ func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
 	g.Expect(workitem.IsDigestKey(digest)).To(BeTrue())
 	for _, tc := range []struct {
 		what, marker string
+		labels       []string
 		want         []string
 	}{
-		{"the shop's issue", ns + "/shop/painpoint/p1", []string{"shop"}},
-		{"the kiosk's issue", ns + "/kiosk/gap/stage-without-touchpoints/visit", []string{"kiosk"}},
-		{"an issue without a marker", "", nil},
-		{"a made-up journey", ns + "/ghost/painpoint/p1", nil},
-		{"a journey of another repository", ns + "/museum/painpoint/p1", nil},
-		{"a journey whose name starts the same", ns + "/shopfront/painpoint/p1", nil},
-		{"a digest", digest, []string{"kiosk", "shop"}},
+		{"the shop's issue", ns + "/shop/painpoint/p1", []string{"cxloop"}, []string{"shop"}},
+		{"the kiosk's issue", ns + "/kiosk/gap/stage-without-touchpoints/visit", []string{"cxloop", "quick win"}, []string{"kiosk"}},
+		{"an issue without a marker", "", []string{"cxloop"}, nil},
+		{"a made-up journey", ns + "/ghost/painpoint/p1", nil, nil},
+		{"a journey of another repository", ns + "/museum/painpoint/p1", nil, nil},
+		{"a journey whose name starts the same", ns + "/shopfront/painpoint/p1", nil, nil},
+		{"a digest on cxloop's issue", digest, []string{"bug", "cxloop"}, []string{"kiosk", "shop"}},
+		{"a digest on an issue without cxloop's label", digest, []string{"bug"}, nil},
+		{"a made-up digest", "h/x", []string{"cxloop"}, nil},
 	} {
-		g.Expect(leader.OnIssue(ctx, closed("d-"+tc.what, tc.marker))).To(Succeed())
+		g.Expect(leader.OnIssue(ctx, closed("d-"+tc.what, tc.marker, tc.labels...))).To(Succeed())
 		g.Expect(woken(wakeups.journeys)).To(Equal(tc.want), "journeys woken by %s", tc.what)
 		g.Expect(woken(wakeups.phases)).To(Equal(tc.want), "phases woken by %s", tc.what)
 	}
@@ -264,7 +267,9 @@ func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
 	g.Expect(follower.OnIssue(ctx, closed("d-follower-other", ""))).To(Succeed())
 	g.Expect(delivery("kiosk")).To(Equal("d-follower-kiosk"))
 	g.Expect(delivery("shop")).To(BeEmpty(), "the shop was written for the kiosk's issue or another")
-	g.Expect(follower.OnIssue(ctx, closed("d-follower-digest", digest))).To(Succeed())
+	g.Expect(follower.OnIssue(ctx, closed("d-follower-forged-digest", digest, "bug"))).To(Succeed())
+	g.Expect(delivery("shop")).To(BeEmpty(), "a digest marker without cxloop's label wrote the journeys")
+	g.Expect(follower.OnIssue(ctx, closed("d-follower-digest", digest, "cxloop"))).To(Succeed())
 	g.Expect(delivery("shop")).To(Equal("d-follower-digest"))
 	g.Expect(delivery("kiosk")).To(Equal("d-follower-digest"))
 	g.Expect(delivery("museum")).To(BeEmpty())

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,7 +150,7 @@ func TestVerifiedButUnreadablePayloads(t *testing.T) {
 // delivery's header and its payload; where a transferred issue went is
 // read for `transferred` only.
 func TestIssueEventFields(t *testing.T) {
-	const body = `{"action":"%s","issue":{"number":7,"state":"open","body":"<!-- cxloop:key=shop/checkout/gap/x -->"},` +
+	const body = `{"action":"%s","issue":{"number":7,"state":"open","body":"<!-- cxloop:key=shop/checkout/gap/x -->","labels":[{"id":1,"name":"cxloop"},{"id":2,"name":"quick win"}]},` +
 		`"repository":{"id":42,"name":"journeys","owner":{"login":"acme"}},` +
 		`"changes":{"new_issue":{"number":9},"new_repository":{"name":"archive","owner":{"login":"acme-old"}}}}`
 	for _, tc := range []struct {
@@ -157,9 +158,9 @@ func TestIssueEventFields(t *testing.T) {
 		want   IssueEvent
 	}{
 		{"transferred", IssueEvent{Action: "transferred", Owner: "acme", Repo: "journeys", RepoID: 42, Number: 7, State: "open",
-			Body: "<!-- cxloop:key=shop/checkout/gap/x -->", NewOwner: "acme-old", NewRepo: "archive", NewNumber: 9}},
+			Body: "<!-- cxloop:key=shop/checkout/gap/x -->", Labels: []string{"cxloop", "quick win"}, NewOwner: "acme-old", NewRepo: "archive", NewNumber: 9}},
 		{"edited", IssueEvent{Action: "edited", Owner: "acme", Repo: "journeys", RepoID: 42, Number: 7, State: "open",
-			Body: "<!-- cxloop:key=shop/checkout/gap/x -->"}},
+			Body: "<!-- cxloop:key=shop/checkout/gap/x -->", Labels: []string{"cxloop", "quick win"}}},
 	} {
 		t.Run(tc.action, func(t *testing.T) {
 			h, issues, _ := recorder()
@@ -170,7 +171,7 @@ func TestIssueEventFields(t *testing.T) {
 				t.Fatalf("answered %d with %d events", code, len(*issues))
 			}
 			tc.want.Delivery = "delivery-" + tc.action
-			if got := (*issues)[0]; got != tc.want {
+			if got := (*issues)[0]; !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})

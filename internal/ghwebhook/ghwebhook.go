@@ -117,6 +117,9 @@ type IssueEvent struct {
 	State  string
 	// Body is the issue's body, which carries cxloop's key marker.
 	Body string
+	// Labels are the names of the issue's labels. Unlike the body, only
+	// people who may triage the repository can set them.
+	Labels []string
 	// NewOwner, NewRepo and NewNumber say where a transferred issue went.
 	NewOwner, NewRepo string
 	NewNumber         int
@@ -496,6 +499,9 @@ type (
 			Number int    `json:"number"`
 			State  string `json:"state"`
 			Body   string `json:"body"`
+			Labels []struct {
+				Name string `json:"name"`
+			} `json:"labels"`
 		} `json:"issue"`
 		Repository repository `json:"repository"`
 		Changes    struct {
@@ -528,6 +534,9 @@ type (
 func (p *issuesPayload) event() IssueEvent {
 	out := IssueEvent{Action: p.Action, Owner: p.Repository.Owner.Login, Repo: p.Repository.Name, RepoID: p.Repository.ID,
 		Number: p.Issue.Number, State: p.Issue.State, Body: p.Issue.Body}
+	for _, l := range p.Issue.Labels {
+		out.Labels = append(out.Labels, l.Name)
+	}
 	if out.Action == "transferred" {
 		out.NewNumber = p.Changes.NewIssue.Number
 		out.NewOwner, out.NewRepo = p.Changes.NewRepository.Owner.Login, p.Changes.NewRepository.Name

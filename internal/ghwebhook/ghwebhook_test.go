@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 )
@@ -64,10 +65,10 @@ func TestRecordedPayloadsParse(t *testing.T) {
 		file string
 		want IssueEvent
 	}{
-		{"issues.opened.json", IssueEvent{Action: "opened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
-		{"issues.reopened.json", IssueEvent{Action: "reopened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
-		{"issues.edited.json", IssueEvent{Action: "edited", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open"}},
-		{"issues.deleted.json", IssueEvent{Action: "deleted", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "closed"}},
+		{"issues.opened.json", IssueEvent{Action: "opened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open", Labels: []string{"bug"}}},
+		{"issues.reopened.json", IssueEvent{Action: "reopened", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open", Labels: []string{"bug"}}},
+		{"issues.edited.json", IssueEvent{Action: "edited", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "open", Labels: []string{"bug"}}},
+		{"issues.deleted.json", IssueEvent{Action: "deleted", Owner: "Codertocat", Repo: "Hello-World", RepoID: 186853002, Number: 1, State: "closed", Labels: []string{"bug"}}},
 		{"issues.transferred.json", IssueEvent{Action: "transferred", Owner: "octo-org", Repo: "octo-repo", RepoID: 17273051, Number: 1, State: "open", NewOwner: "Codertocat", NewRepo: "Hello-World", NewNumber: 1}},
 	}
 	for _, tt := range tests {
@@ -78,7 +79,7 @@ func TestRecordedPayloadsParse(t *testing.T) {
 				t.Fatalf("code %d, events %v", code, got)
 			}
 			got[0].Body, got[0].Delivery = "", ""
-			if got[0] != tt.want {
+			if !reflect.DeepEqual(got[0], tt.want) {
 				t.Errorf("got %+v, want %+v", got[0], tt.want)
 			}
 		})

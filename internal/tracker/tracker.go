@@ -33,9 +33,13 @@ import (
 	"github.com/cxloop/cxloop/internal/redact"
 )
 
+// DefaultLabel is the label every issue cxloop opens carries (Config.Label
+// when empty). Only people who may triage a repository can set labels.
+const DefaultLabel = "cxloop"
+
 const (
 	defaultAPIURL          = "https://api.github.com/"
-	defaultLabel           = "cxloop"
+	defaultLabel           = DefaultLabel
 	defaultWritesPerMinute = 60
 	defaultWritesPerHour   = 500
 	defaultPageSize        = 100

@@ -289,6 +289,27 @@ func TestQuickWinFollowsTheReason(t *testing.T) {
 	}
 }
 
+// TestIsDigestKey: only what TrackerKey makes of an over-long key has the
+// form of a digest; a made-up "h/..." marker does not.
+func TestIsDigestKey(t *testing.T) {
+	for k, want := range map[string]bool{
+		TrackerKey("parks", strings.Repeat("j", 250), "painpoint/x"): true,
+		"h/" + strings.Repeat("0a", 16):                              true,
+		"h/" + strings.Repeat("0A", 16):                              false,
+		"h/" + strings.Repeat("0a", 15):                              false,
+		"h/" + strings.Repeat("0a", 17):                              false,
+		"h/" + strings.Repeat("0g", 16):                              false,
+		"h/x":                                                        false,
+		"h/":                                                         false,
+		"h/visit/painpoint/x":                                        false,
+		"parks/visit/painpoint/x":                                    false,
+	} {
+		if got := IsDigestKey(k); got != want {
+			t.Errorf("IsDigestKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
+
 func TestTrackerKeysOfAJourneyShareItsPrefix(t *testing.T) {
 	for _, tc := range []struct {
 		name, ns, journey, item string

@@ -100,16 +100,28 @@ func TrackerKey(namespace, journeyName, itemKey string) string {
 		return k
 	}
 	sum := sha256.Sum256([]byte(k))
-	return "h/" + hex.EncodeToString(sum[:16])
+	return "h/" + hex.EncodeToString(sum[:digestBytes])
 }
 
-// IsDigestKey says whether k is a key TrackerKey shortened to a digest,
-// which no longer names its journey. (A namespace may be called "h", but
-// its keys have a journey and an item after it.)
+// IsDigestKey says whether k has the form of a key TrackerKey shortened to
+// a digest, which no longer names its journey: "h/" and 32 lowercase hex
+// digits. (A namespace may be called "h", but its keys have a journey and
+// an item after it.)
 func IsDigestKey(k string) bool {
 	rest, ok := strings.CutPrefix(k, "h/")
-	return ok && !strings.Contains(rest, "/")
+	if !ok || len(rest) != 2*digestBytes {
+		return false
+	}
+	for _, c := range rest {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
+
+// digestBytes is how much of a key's SHA-256 a shortened key keeps.
+const digestBytes = 16
 
 // JourneyPrefix is the start every tracker key of a journey's items shares.
 func JourneyPrefix(namespace, journeyName string) string {
