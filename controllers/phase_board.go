@@ -24,8 +24,9 @@ import (
 )
 
 // maxBoardItemsPerReconcile bounds the board requests one reconcile
-// causes (about three per item: the issue, the add, the values), so that a
-// phase of many issues shares the worker and the write budget.
+// causes (two per item: the add and the values; the values alone for an
+// item cxloop added before), so that a phase of many issues shares the
+// worker and the write budget.
 const maxBoardItemsPerReconcile = 10
 
 // boardOpener is a tracker that can reach a project: *tracker.Client.
@@ -102,11 +103,16 @@ func projectOf(cj *cxv1.CustomerJourney) (tracker.ProjectRef, bool) {
 // board failure (a missing permission, an unknown project) is said in
 // BoardReady and holds nothing else back.
 //
-// Exactly once without an attempt record: EnsureItemAmong looks for the
-// issue on the board before it adds it, so an add whose answer was lost is
-// found, not repeated. What is recorded (board.state OnBoard) is that
-// cxloop added it once: missing later, a person removed it, and it stays
-// removed.
+// Exactly once without an attempt record: GitHub answers the add of an
+// issue already on the board with its item, so an add whose answer was
+// lost is found by the next, not repeated. What is recorded (board.state
+// OnBoard, with the item's ID) is that cxloop added it once: missing later,
+// a person removed it, and it stays removed.
+//
+// Nothing lists the board. A project many journeys share holds thousands
+// of items after a few years, and listing it for each phase that opened an
+// issue cost a page per hundred items: a ramp of 200 issues on a board of
+// 5,000 would spend 10,000 requests, two hours of a token's rate limit.
 func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ref, ok := projectOf(run.cj)
 	if !ok {
@@ -126,10 +132,6 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 	if err != nil {
 		return r.boardFailed(run, err)
 	}
-	items, err := board.Items(ctx)
-	if err != nil {
-		return r.boardFailed(run, err)
-	}
 	res, more := steps.Result{}, len(todo) > maxBoardItemsPerReconcile
 	if more {
 		todo, res = todo[:maxBoardItemsPerReconcile], steps.Requeue(time.Millisecond) // the rest in the next reconcile
@@ -139,7 +141,7 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 			return steps.Requeue(d), nil // the rest when the budget allows
 		}
 		it := &run.ph.Status.Items[i]
-		if err := r.putOnBoard(ctx, run, board, items, it.Issue, &it.Board, boardValues(run, it)); err != nil {
+		if err := r.putOnBoard(ctx, run, board, it.Issue, &it.Board, boardValues(run, it)); err != nil {
 			return r.boardFailed(run, err)
 		}
 	}
@@ -153,7 +155,7 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 			return steps.Requeue(d), nil
 		}
 		p := run.ph.Status.Parent
-		if err := r.putOnBoard(ctx, run, board, items, p.Issue, &p.Board, parentBoardValues(run)); err != nil {
+		if err := r.putOnBoard(ctx, run, board, p.Issue, &p.Board, parentBoardValues(run)); err != nil {
 			return r.boardFailed(run, err)
 		}
 	}
@@ -161,26 +163,53 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 	return res, nil
 }
 
-// putOnBoard adds issue to the board unless it is there (or a person
-// removed it), and sets cxloop's values; rec is where its item is recorded.
-func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseRun, board *tracker.Board, items []tracker.BoardItem, issue int64, rec *cxv1.ItemBoard, values map[string]string) error {
-	item, state, err := board.EnsureItemAmong(ctx, items, int(issue), rec.State == cxv1.BoardItemOnBoard)
+// putOnBoard adds issue to the board unless cxloop did before (then a
+// person may have removed it since), and sets cxloop's values; rec is
+// where its item is recorded.
+func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseRun, board *tracker.Board, issue int64, rec *cxv1.ItemBoard, values map[string]string) error {
+	if rec.State == cxv1.BoardItemOnBoard {
+		state, err := setBoardValues(ctx, board, rec, int(issue), values)
+		if err != nil {
+			return err
+		}
+		if state == tracker.ItemRemoved {
+			*rec = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			r.Recorder.Eventf(run.ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonBoardItemRemoved, "Board",
+				"issue #%d was removed from %s by a person; cxloop leaves it removed", issue, board.Ref())
+			return nil
+		}
+		run.progressed = true
+		rec.Values = valuesDigest(values)
+		return nil
+	}
+	item, err := board.AddItem(ctx, int(issue))
 	if err != nil {
 		return err
 	}
-	if state == tracker.ItemRemoved {
-		*rec = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
-		r.Recorder.Eventf(run.ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonBoardItemRemoved, "Board",
-			"issue #%d was removed from %s by a person; cxloop leaves it removed", issue, board.Ref())
-		return nil
-	}
 	run.progressed = true
+	*rec = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID} // on the board; values next time if these fail
 	if _, err := board.SetValues(ctx, item, values); err != nil {
-		*rec = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID} // on the board; values next time
 		return err
 	}
-	*rec = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: item.ID, Values: valuesDigest(values)}
+	rec.Values = valuesDigest(values)
 	return nil
+}
+
+// setBoardValues sets the values of an item cxloop added; ItemRemoved when
+// a person took it off the board since.
+func setBoardValues(ctx context.Context, board *tracker.Board, rec *cxv1.ItemBoard, issue int, values map[string]string) (tracker.ItemState, error) {
+	if rec.ItemID == 0 {
+		// Recorded without its item's ID: found by listing the board.
+		item, state, err := board.EnsureItem(ctx, issue, true)
+		if err != nil || state == tracker.ItemRemoved {
+			return state, err
+		}
+		rec.ItemID = item.ID
+		_, err = board.SetValues(ctx, item, values)
+		return state, err
+	}
+	_, state, err := board.SetItemValues(ctx, rec.ItemID, values)
+	return state, err
 }
 
 // parentBoardWork: the phase's parent issue is not on the board with its

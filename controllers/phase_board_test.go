@@ -165,6 +165,8 @@ func TestBoardHoldsEveryIssueWithItsContext(t *testing.T) {
 		g.Expect(requests).To(BeNumerically(">", 0), "%s was validated", op)
 		g.Expect(answers).To(BeNumerically(">", 0), "%s was validated", op)
 	}
+	lists, _ := v.Validated("projects/list-items-for-org")
+	g.Expect(lists).To(BeZero(), "the board was listed to add or update its items")
 }
 
 func TestBoardWithoutPermissionStillOpensIssues(t *testing.T) {
@@ -306,12 +308,27 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			prepare(withProject(project))(run)
 			run.tr = nil // any request would fail
 		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
+		{name: "on the board without its item's ID: found there, values set", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, Values: "changed"}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+			check: func(t *testing.T, run *phaseRun) {
+				want := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
+				if b := run.ph.Status.Items[0].Board; b.State != cxv1.BoardItemOnBoard || b.ItemID != boardOf(t)[numbers[0]].ID || b.Values != want {
+					t.Errorf("board status %+v, want the item's ID and the values' digest", b)
+				}
+				if len(boardOf(t)) != 2 {
+					t.Errorf("board %v, want the same two items", boardOf(t))
+				}
+			}},
 		{name: "a removed item stays removed", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
+			removed := boardOf(t)[numbers[1]].ID
 			if err := gh.RemoveProjectItem(ghOwner, true, project, ghOwner+"/"+ghRepo, numbers[1]); err != nil {
 				t.Fatal(err)
 			}
-			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 1, Values: "changed"}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: removed, Values: "changed"}
 		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			wantEvents: []string{cxv1.ReasonBoardItemRemoved},
 			check: func(t *testing.T, run *phaseRun) {

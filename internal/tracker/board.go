@@ -373,7 +373,11 @@ func (c *Client) Board(ctx context.Context, ref ProjectRef) (*Board, error) {
 			return nil, err
 		}
 	}
-	return nil, &APIError{Reason: cxv1.ReasonProjectNotFound, StatusCode: http.StatusNotFound,
+	return nil, projectNotFound(ref)
+}
+
+func projectNotFound(ref ProjectRef) *APIError {
+	return &APIError{Reason: cxv1.ReasonProjectNotFound, StatusCode: http.StatusNotFound,
 		Message: fmt.Sprintf("no organisation or user has %s, or the credentials cannot see it: check spec.tracker.github.project (%s)", ref, PermissionProjects)}
 }
 
@@ -628,6 +632,48 @@ func (b *Board) EnsureItemAmong(ctx context.Context, items []BoardItem, number i
 		item.RepositoryURL = it.Content.RepositoryURL
 	}
 	return item, ItemAdded, nil
+}
+
+// AddItem puts issue number of the Client's repository on the board and
+// returns its item, without listing the board first: GitHub answers an
+// add of an issue already on the board with the item it has, so an add
+// whose answer was lost is found by the next add, not repeated. (Only the
+// caller knows whether it added the issue before and a person took it off
+// since: it asks SetItemValues, not AddItem, for an item it added.)
+func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
+	var it projectItem
+	_, err := b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
+	if err != nil {
+		return BoardItem{}, b.c.boardError(err, b.ref)
+	}
+	item := BoardItem{ID: it.ID, IssueNumber: number, Values: map[string]string{}}
+	if it.Content != nil {
+		item.IssueID, item.RepositoryURL = it.Content.ID, it.Content.RepositoryURL
+	}
+	return item, nil
+}
+
+// SetItemValues sets cxloop's fields of the item itemID, which the caller
+// added to the board, to values (all of them: what the item holds now is
+// not listed), and says ItemRemoved, sending nothing more, when the item
+// is no longer on the board: a person took it off. GitHub answers 404 for
+// an item that is gone and for a project that is (or that the credentials
+// no longer see); the board itself is asked again to tell them apart.
+func (b *Board) SetItemValues(ctx context.Context, itemID int64, values map[string]string) (skipped []string, state ItemState, err error) {
+	skipped, err = b.SetValues(ctx, BoardItem{ID: itemID}, values)
+	if err == nil {
+		return skipped, ItemPresent, nil
+	}
+	if !isStatus(err, http.StatusNotFound) {
+		return skipped, 0, err
+	}
+	if _, err := b.c.do(ctx, http.MethodGet, b.path, nil, nil); err != nil {
+		if err := b.c.boardError(err, b.ref); !isStatus(err, http.StatusNotFound) {
+			return skipped, 0, err
+		}
+		return skipped, 0, projectNotFound(b.ref)
+	}
+	return skipped, ItemRemoved, nil
 }
 
 // fieldValueUpdate is one field of an item update; Value is a string

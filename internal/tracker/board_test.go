@@ -306,6 +306,63 @@ func TestBoardItemRemovedByAPersonStaysRemoved(t *testing.T) {
 	}
 }
 
+// TestBoardAddsAndUpdatesWithoutListing: an issue is added without a
+// listing of the board, once even when the add's answer is lost (GitHub
+// answers an add of an issue already there with its item); the values of
+// an item cxloop added are set by its ID, and an item a person removed is
+// told from a board that is gone.
+func TestBoardAddsAndUpdatesWithoutListing(t *testing.T) {
+	e, _, b, n := newBoardWithIssue(t, "park/parking-signs")
+	ctx := context.Background()
+	e.ensureFields(b)
+	before := e.requestCount()
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.DropResponseAfterCommit})
+	if _, err := b.AddItem(ctx, n); err == nil {
+		t.Fatal("AddItem succeeded although the answer was dropped")
+	}
+	item, err := b.AddItem(ctx, n)
+	if err != nil || item.ID == 0 || item.IssueNumber != n {
+		t.Fatalf("AddItem again = %+v, %v", item, err)
+	}
+	if got := e.items(); len(got) != 1 || got[0].ID != item.ID {
+		t.Fatalf("board = %+v, want one item, %d", got, item.ID)
+	}
+	values := map[string]string{tracker.FieldPhase: "Improve", tracker.FieldImpact: "4", tracker.FieldQuickWin: "Yes"}
+	if _, state, err := b.SetItemValues(ctx, item.ID, values); err != nil || state != tracker.ItemPresent {
+		t.Fatalf("SetItemValues = %v, %v", state, err)
+	}
+	if got := e.items()[0].Values; got["Phase"] != "Improve" || got["Impact"] != "4" || got["Quick win"] != "Yes" {
+		t.Errorf("values = %v", got)
+	}
+	if lists := e.sent(before, http.MethodGet, "/items"); lists != 0 {
+		t.Errorf("listed the board %d times to add and update one item, want 0", lists)
+	}
+
+	// Taken off the board by a person: removed, and nothing is added back.
+	if err := e.srv.RemoveProjectItem(owner, true, e.project.Number, owner+"/"+repo, n); err != nil {
+		t.Fatal(err)
+	}
+	before = e.requestCount()
+	values[tracker.FieldImpact] = "5"
+	if _, state, err := b.SetItemValues(ctx, item.ID, values); err != nil || state != tracker.ItemRemoved {
+		t.Fatalf("SetItemValues of a removed item = %v, %v; want ItemRemoved", state, err)
+	}
+	if posts := e.sent(before, http.MethodPost, "/items"); posts != 0 || len(e.items()) != 0 {
+		t.Errorf("sent %d adds; board %+v", posts, e.items())
+	}
+
+	// The board itself gone (or out of the credentials' sight): that is
+	// no item removed by a person.
+	item, err = b.AddItem(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Inject(localgithub.Fault{Path: "/orgs/acme/projectsV2/1", Kind: localgithub.ServerError, Status: http.StatusNotFound, Times: 5})
+	if _, state, err := b.SetItemValues(ctx, item.ID, values); tracker.Reason(err) != cxv1.ReasonProjectNotFound || state == tracker.ItemRemoved {
+		t.Errorf("SetItemValues on a board that answers 404 = %v, %v; want ProjectNotFound", state, err)
+	}
+}
+
 func TestSubIssueAndBlockedByAreLinkedOnceAfterDroppedAnswers(t *testing.T) {
 	e := newBoardEnv(t)
 	ctx := context.Background()
