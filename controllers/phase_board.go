@@ -165,10 +165,11 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 
 // putOnBoard adds issue to the board unless cxloop did before (then a
 // person may have removed it since), and sets cxloop's values; rec is
-// where its item is recorded.
+// where its item is recorded. A record without its item's ID (written by
+// hand) counts as not added: the add answers the item if it is there.
 func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseRun, board *tracker.Board, issue int64, rec *cxv1.ItemBoard, values map[string]string) error {
-	if rec.State == cxv1.BoardItemOnBoard {
-		state, err := setBoardValues(ctx, board, rec, int(issue), values)
+	if rec.State == cxv1.BoardItemOnBoard && rec.ItemID > 0 {
+		_, state, err := board.SetItemValues(ctx, rec.ItemID, values)
 		if err != nil {
 			return err
 		}
@@ -193,23 +194,6 @@ func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseR
 	}
 	rec.Values = valuesDigest(values)
 	return nil
-}
-
-// setBoardValues sets the values of an item cxloop added; ItemRemoved when
-// a person took it off the board since.
-func setBoardValues(ctx context.Context, board *tracker.Board, rec *cxv1.ItemBoard, issue int, values map[string]string) (tracker.ItemState, error) {
-	if rec.ItemID == 0 {
-		// Recorded without its item's ID: found by listing the board.
-		item, state, err := board.EnsureItem(ctx, issue, true)
-		if err != nil || state == tracker.ItemRemoved {
-			return state, err
-		}
-		rec.ItemID = item.ID
-		_, err = board.SetValues(ctx, item, values)
-		return state, err
-	}
-	_, state, err := board.SetItemValues(ctx, rec.ItemID, values)
-	return state, err
 }
 
 // parentBoardWork: the phase's parent issue is not on the board with its

@@ -308,7 +308,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			prepare(withProject(project))(run)
 			run.tr = nil // any request would fail
 		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
-		{name: "on the board without its item's ID: found there, values set", edit: func(ph *cxv1.ImprovementPhase) {
+		{name: "recorded without its item's ID: the add finds it there, values set", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
 			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, Values: "changed"}
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}

@@ -25,9 +25,11 @@ import (
 // every request goes through the same transport as issue creation: the
 // write budget, rate limits, conditional GETs and the API-host check.
 //
-// Every write is idempotent by looking first: a field, item, sub-issue
-// link or dependency that exists (made by an earlier attempt whose answer
-// was lost, or by a person) is adopted, never made twice.
+// Every write is idempotent: a field, sub-issue link or dependency that
+// exists (made by an earlier attempt whose answer was lost, or by a
+// person) is looked for first and adopted, never made twice; an add to
+// the board needs no look, since GitHub answers the add of an issue that
+// is there already with its item.
 
 // The board fields cxloop keeps. It creates them when missing, never
 // renames or deletes them, and sets only these.
@@ -644,7 +646,14 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 	var it projectItem
 	_, err := b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
 	if err != nil {
-		return BoardItem{}, b.c.boardError(err, b.ref)
+		if mapped := b.c.boardError(err, b.ref); !isStatus(mapped, http.StatusNotFound) {
+			return BoardItem{}, mapped
+		}
+		// The issue, or the board: the board says which.
+		if err := b.answers(ctx); err != nil {
+			return BoardItem{}, err
+		}
+		return BoardItem{}, b.c.mapError(err, opIssue)
 	}
 	item := BoardItem{ID: it.ID, IssueNumber: number, Values: map[string]string{}}
 	if it.Content != nil {
@@ -656,9 +665,12 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 // SetItemValues sets cxloop's fields of the item itemID, which the caller
 // added to the board, to values (all of them: what the item holds now is
 // not listed), and says ItemRemoved, sending nothing more, when the item
-// is no longer on the board: a person took it off. GitHub answers 404 for
-// an item that is gone and for a project that is (or that the credentials
-// no longer see); the board itself is asked again to tell them apart.
+// is no longer on the board: a person took it off. A removal is for good,
+// so a 404 to the update is not taken for one on its own: GitHub answers
+// 404 for an item that is gone, for a project that is (or that the
+// credentials no longer see), and may for a write the credentials may
+// not make. The item is read, then the board: a removal is an item that
+// reads 404 on a board that reads 200.
 func (b *Board) SetItemValues(ctx context.Context, itemID int64, values map[string]string) (skipped []string, state ItemState, err error) {
 	skipped, err = b.SetValues(ctx, BoardItem{ID: itemID}, values)
 	if err == nil {
@@ -667,13 +679,29 @@ func (b *Board) SetItemValues(ctx context.Context, itemID int64, values map[stri
 	if !isStatus(err, http.StatusNotFound) {
 		return skipped, 0, err
 	}
-	if _, err := b.c.do(ctx, http.MethodGet, b.path, nil, nil); err != nil {
-		if err := b.c.boardError(err, b.ref); !isStatus(err, http.StatusNotFound) {
-			return skipped, 0, err
-		}
-		return skipped, 0, projectNotFound(b.ref)
+	if _, rerr := b.c.do(ctx, http.MethodGet, fmt.Sprintf("%s/items/%d", b.path, itemID), nil, nil); rerr == nil {
+		return skipped, 0, err // the item is there: the update's 404 says something else
+	} else if rerr := b.c.boardError(rerr, b.ref); !isStatus(rerr, http.StatusNotFound) {
+		return skipped, 0, rerr
+	}
+	if err := b.answers(ctx); err != nil {
+		return skipped, 0, err
 	}
 	return skipped, ItemRemoved, nil
+}
+
+// answers asks for the board itself: nil when it answers, ProjectNotFound
+// when it is gone (or out of the credentials' sight), or why it could not
+// be asked.
+func (b *Board) answers(ctx context.Context) error {
+	_, err := b.c.do(ctx, http.MethodGet, b.path, nil, nil)
+	if err == nil {
+		return nil
+	}
+	if err := b.c.boardError(err, b.ref); !isStatus(err, http.StatusNotFound) {
+		return err
+	}
+	return projectNotFound(b.ref)
 }
 
 // fieldValueUpdate is one field of an item update; Value is a string

@@ -338,6 +338,19 @@ func TestBoardAddsAndUpdatesWithoutListing(t *testing.T) {
 		t.Errorf("listed the board %d times to add and update one item, want 0", lists)
 	}
 
+	// An update answered 404 while the item is still there (a write the
+	// credentials may not make, a hiccup) is no removal.
+	e.srv.Inject(localgithub.Fault{Method: http.MethodPatch, Path: fmt.Sprintf("/orgs/acme/projectsV2/1/items/%d", item.ID), Kind: localgithub.ServerError, Status: http.StatusNotFound})
+	values[tracker.FieldEffort] = "2"
+	if _, state, err := b.SetItemValues(ctx, item.ID, values); err == nil || state == tracker.ItemRemoved {
+		t.Errorf("SetItemValues answered 404 on an item still there = %v, %v; want the error, not a removal", state, err)
+	}
+
+	// An issue that is not there: IssueNotFound, not a board to fix.
+	if _, err := b.AddItem(ctx, n+1000); tracker.Reason(err) != cxv1.ReasonIssueNotFound {
+		t.Errorf("AddItem of a missing issue = %v; want IssueNotFound", err)
+	}
+
 	// Taken off the board by a person: removed, and nothing is added back.
 	if err := e.srv.RemoveProjectItem(owner, true, e.project.Number, owner+"/"+repo, n); err != nil {
 		t.Fatal(err)
@@ -360,6 +373,11 @@ func TestBoardAddsAndUpdatesWithoutListing(t *testing.T) {
 	e.srv.Inject(localgithub.Fault{Path: "/orgs/acme/projectsV2/1", Kind: localgithub.ServerError, Status: http.StatusNotFound, Times: 5})
 	if _, state, err := b.SetItemValues(ctx, item.ID, values); tracker.Reason(err) != cxv1.ReasonProjectNotFound || state == tracker.ItemRemoved {
 		t.Errorf("SetItemValues on a board that answers 404 = %v, %v; want ProjectNotFound", state, err)
+	}
+	e.srv.ClearFaults()
+	e.srv.Inject(localgithub.Fault{Path: "/orgs/acme/projectsV2/1", Kind: localgithub.ServerError, Status: http.StatusNotFound, Times: 2})
+	if _, err := b.AddItem(ctx, n); tracker.Reason(err) != cxv1.ReasonProjectNotFound {
+		t.Errorf("AddItem on a board that answers 404 = %v; want ProjectNotFound", err)
 	}
 }
 
