@@ -119,6 +119,17 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		conditions.Remove(run.conds(), cxv1.ConditionBoardReady)
 		return steps.Result{}, nil
 	}
+	if was := run.ph.Status.Board; was == nil {
+		// Records from before the phase said which board they are of.
+		run.ph.Status.Board = &cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
+	} else if !strings.EqualFold(was.Owner, ref.Owner) || int(was.Number) != ref.Number {
+		// The journey moved to another project: the records are cleared
+		// once it is found (a typo in its number clears nothing).
+		if _, err := r.boards.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, ref); err != nil {
+			return r.boardFailed(run, err)
+		}
+		boardMoved(run, ref)
+	}
 	todo := boardWork(run)
 	parent := parentBoardWork(run)
 	if len(todo) == 0 && !parent {
@@ -194,6 +205,19 @@ func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseR
 	}
 	rec.Values = valuesDigest(values)
 	return nil
+}
+
+// boardMoved makes ref the board the phase's records are of, clearing
+// them: records of another board say nothing of this one, so every issue
+// is added to it (the old board keeps its items).
+func boardMoved(run *phaseRun, ref tracker.ProjectRef) {
+	for i := range run.ph.Status.Items {
+		run.ph.Status.Items[i].Board = cxv1.ItemBoard{}
+	}
+	if p := run.ph.Status.Parent; p != nil {
+		p.Board = cxv1.ItemBoard{}
+	}
+	run.ph.Status.Board = &cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
 }
 
 // parentBoardWork: the phase's parent issue is not on the board with its

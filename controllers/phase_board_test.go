@@ -208,6 +208,7 @@ func TestBoardWithoutPermissionStillOpensIssues(t *testing.T) {
 
 func TestPhaseSyncBoardStep(t *testing.T) {
 	gh := githubServer(t)
+	oldBoard := gh.AddProject(ghOwner, true, "Last year's board")
 	project := gh.AddProject(ghOwner, true, "Board")
 	ctx := context.Background()
 	newTracker := func(t *testing.T) tracker.Tracker {
@@ -271,6 +272,17 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 					t.Errorf("items on a board no journey names")
 				}
 			}},
+		{name: "moved to an unknown project: ProjectNotFound, records kept", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			ph.Status.Board = &cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
+		}, prepare: prepare(withProject(99)),
+			wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonProjectNotFound, cxv1.ConditionReady: ""},
+			check: func(t *testing.T, run *phaseRun) {
+				if b := run.ph.Status.Board; b == nil || int(b.Number) != project || run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
+					t.Errorf("status.board %+v, item %+v: a project not found cleared the records of the one before", b, run.ph.Status.Items[1].Board)
+				}
+			}},
 		{name: "an unknown project: ProjectNotFound, issues untouched", edit: openItems, prepare: prepare(withProject(99)),
 			wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonProjectNotFound, cxv1.ConditionReady: ""},
 			check: func(t *testing.T, run *phaseRun) {
@@ -307,7 +319,31 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 		}, prepare: func(run *phaseRun) {
 			prepare(withProject(project))(run)
 			run.tr = nil // any request would fail
-		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
+		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+			check: func(t *testing.T, run *phaseRun) {
+				if b := run.ph.Status.Board; b == nil || b.Owner != ghOwner || int(b.Number) != project {
+					t.Errorf("status.board = %+v, want the journey's project: records from before are taken to be of it", b)
+				}
+			}},
+		{name: "the journey moved to another project: its issues are added there", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			// Records of the old board: on it, values set, an item ID this board does not have.
+			digest := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
+			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 999999, Values: digest}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			ph.Status.Board = &cxv1.GitHubProject{Owner: ghOwner, Number: int32(oldBoard)}
+		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+			check: func(t *testing.T, run *phaseRun) {
+				board := boardOf(t)
+				for i, it := range run.ph.Status.Items[:2] {
+					if it.Board.State != cxv1.BoardItemOnBoard || it.Board.ItemID != board[numbers[i]].ID {
+						t.Errorf("%s board status %+v, want on the new board as item %d", it.Key, it.Board, board[numbers[i]].ID)
+					}
+				}
+				if b := run.ph.Status.Board; b == nil || int(b.Number) != project {
+					t.Errorf("status.board = %+v, want project %d", b, project)
+				}
+			}},
 		{name: "recorded without its item's ID: the add finds it there, values set", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
 			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, Values: "changed"}

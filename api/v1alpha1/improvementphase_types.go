@@ -446,6 +446,12 @@ type ImprovementPhaseStatus struct {
 	// issues (spec.tracker.github.parentIssues of the journey).
 	// +optional
 	Parent *PhaseParent `json:"parent,omitempty"`
+	// board is the GitHub Project that status.items[].board and
+	// status.parent.board are of. When the journey names another project
+	// (spec.tracker.github.project), they are cleared and the phase's
+	// issues are added to the new one; the old project keeps its items.
+	// +optional
+	Board *GitHubProject `json:"board,omitempty"`
 }
 
 // ParentIssueState is what became of a phase's parent issue.
