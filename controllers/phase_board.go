@@ -119,9 +119,9 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		conditions.Remove(run.conds(), cxv1.ConditionBoardReady)
 		return steps.Result{}, nil
 	}
-	if was := run.ph.Status.Board; was == nil {
+	if was := run.ph.Status.Board; was.Number == 0 {
 		// Records from before the phase said which board they are of.
-		run.ph.Status.Board = &cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
+		run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
 	} else if !strings.EqualFold(was.Owner, ref.Owner) || int(was.Number) != ref.Number {
 		// The journey moved to another project: the records are cleared
 		// once it is found (a typo in its number clears nothing).
@@ -217,7 +217,7 @@ func boardMoved(run *phaseRun, ref tracker.ProjectRef) {
 	if p := run.ph.Status.Parent; p != nil {
 		p.Board = cxv1.ItemBoard{}
 	}
-	run.ph.Status.Board = &cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
+	run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
 }
 
 // parentBoardWork: the phase's parent issue is not on the board with its

@@ -275,11 +275,11 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 		{name: "moved to an unknown project: ProjectNotFound, records kept", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
-			ph.Status.Board = &cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
+			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
 		}, prepare: prepare(withProject(99)),
 			wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonProjectNotFound, cxv1.ConditionReady: ""},
 			check: func(t *testing.T, run *phaseRun) {
-				if b := run.ph.Status.Board; b == nil || int(b.Number) != project || run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
+				if b := run.ph.Status.Board; int(b.Number) != project || run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
 					t.Errorf("status.board %+v, item %+v: a project not found cleared the records of the one before", b, run.ph.Status.Items[1].Board)
 				}
 			}},
@@ -321,7 +321,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			run.tr = nil // any request would fail
 		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			check: func(t *testing.T, run *phaseRun) {
-				if b := run.ph.Status.Board; b == nil || b.Owner != ghOwner || int(b.Number) != project {
+				if b := run.ph.Status.Board; b.Owner != ghOwner || int(b.Number) != project {
 					t.Errorf("status.board = %+v, want the journey's project: records from before are taken to be of it", b)
 				}
 			}},
@@ -331,7 +331,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			digest := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
 			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 999999, Values: digest}
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
-			ph.Status.Board = &cxv1.GitHubProject{Owner: ghOwner, Number: int32(oldBoard)}
+			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(oldBoard)}
 		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			check: func(t *testing.T, run *phaseRun) {
 				board := boardOf(t)
@@ -340,7 +340,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 						t.Errorf("%s board status %+v, want on the new board as item %d", it.Key, it.Board, board[numbers[i]].ID)
 					}
 				}
-				if b := run.ph.Status.Board; b == nil || int(b.Number) != project {
+				if b := run.ph.Status.Board; int(b.Number) != project {
 					t.Errorf("status.board = %+v, want project %d", b, project)
 				}
 			}},

@@ -451,7 +451,7 @@ type ImprovementPhaseStatus struct {
 	// (spec.tracker.github.project), they are cleared and the phase's
 	// issues are added to the new one; the old project keeps its items.
 	// +optional
-	Board *GitHubProject `json:"board,omitempty"`
+	Board GitHubProject `json:"board,omitzero"`
 }
 
 // ParentIssueState is what became of a phase's parent issue.
