@@ -98,9 +98,9 @@ mermaid-check: mermaid-deps ## Parse every Mermaid block of the dashboard with M
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, what one write of such a journey costs the API server, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
+bench: envtest ## Run the benchmarks: the journey analytics at 140 touchpoints, what one write of such a journey costs the API server and one webhook delivery the manager, then cxloop at 200 journeys against a minimal reconciler (BENCH_ARGS=-journeys=1000).
 	go test ./internal/... -run '^$$' -bench . -benchmem
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go test ./controllers -run '^$$' -bench JourneyWrites -benchtime 100x -timeout 30m
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go test ./controllers -run '^$$' -bench 'JourneyWrites|WebhookDelivery' -benchmem -benchtime 100x -timeout 30m
 	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: bench-compare

@@ -51,10 +51,12 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 const credentialsSecretIndex = "spec.tracker.github.secretRef.name"
 
 // journeysOfSecret lists the journeys in the Secret's namespace that name
-// it as their credentials.
+// it as their credentials: the cache's own objects, which callers only
+// read (a namespace's journeys often share one Secret, and a copy of each
+// map per Secret event would cost tens of kilobytes a journey).
 func journeysOfSecret(ctx context.Context, c client.Reader, o client.Object) []cxv1.CustomerJourney {
 	var list cxv1.CustomerJourneyList
-	if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{credentialsSecretIndex: o.GetName()}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{credentialsSecretIndex: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	return list.Items

@@ -83,13 +83,13 @@ type testManager struct {
 
 // startManager runs a manager with the reconcilers that setup adds, until
 // the test ends or stop is called.
-func startManager(t *testing.T, setup func(ctrl.Manager) error) *testManager {
+func startManager(t testing.TB, setup func(ctrl.Manager) error) *testManager {
 	t.Helper()
 	return startManagerWithCache(t, CacheOptions(), setup)
 }
 
 // startManagerWithCache is startManager with a cache of its own (a shard's).
-func startManagerWithCache(t *testing.T, cache cache.Options, setup func(ctrl.Manager) error) *testManager {
+func startManagerWithCache(t testing.TB, cache cache.Options, setup func(ctrl.Manager) error) *testManager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,

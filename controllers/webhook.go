@@ -181,8 +181,11 @@ func (w *IssueWebhook) journeysOf(ctx context.Context, e ghwebhook.IssueEvent) (
 	seen := map[client.ObjectKey]bool{}
 	var out []*cxv1.CustomerJourney
 	for _, k := range keys {
+		// Read only, and only their names and repository: the cache's own
+		// objects, not a copy of every map of the repository per delivery
+		// (BenchmarkWebhookDelivery: 3.7 MB with 50 journeys).
 		var list cxv1.CustomerJourneyList
-		if err := w.Client.List(ctx, &list, client.MatchingFields{githubRepoIndex: k}); err != nil {
+		if err := w.Client.List(ctx, &list, client.MatchingFields{githubRepoIndex: k}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing journeys: %w", err)
 		}
 		for i := range list.Items {
