@@ -59,9 +59,15 @@ test-deps: ## Install from Debian what the tests run for real when missing: etcd
 # test skipped.
 TEST_REQUIRE = CXLOOP_REQUIRE_MERMAID=1 CXLOOP_REQUIRE_BROWSER=1 CXLOOP_REQUIRE_PROMETHEUS=1
 
+# client-go's cache mutation detector: the tests panic if anything changes
+# an object in an informer cache, which the code reading the cache without
+# a copy (client.UnsafeDisableDeepCopy: the status page, the webhook, the
+# shard check, Secret events) must never do.
+TEST_DETECT = KUBE_CACHE_MUTATION_DETECTOR=true
+
 .PHONY: test
 test: manifests generate fmt vet lint test-deps envtest mermaid-deps ## Run all tests, none skipped; controller tests talk to a real kube-apiserver and etcd, the dashboard's diagrams go through Mermaid's parser, the measures through Prometheus, the status page through Chromium.
-	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" $(TEST_REQUIRE) \
+	KUBEBUILDER_ASSETS="$$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest.sh)" $(TEST_REQUIRE) $(TEST_DETECT) \
 		go test -json ./... -count=1 -timeout 30m -coverprofile cover.out | go run ./hack/testreport
 	$(MAKE) -s fuzz
 	$(MAKE) -s chart-test
