@@ -24,9 +24,9 @@ import (
 )
 
 // maxBoardItemsPerReconcile bounds the board requests one reconcile
-// causes (two per item: the add and the values; the values alone for an
-// item cxloop added before), so that a phase of many issues shares the
-// worker and the write budget.
+// causes (two per item: the add and the values, or the values alone for an
+// item cxloop added before; two reads more when GitHub answers one 404),
+// so that a phase of many issues shares the worker and the write budget.
 const maxBoardItemsPerReconcile = 10
 
 // boardOpener is a tracker that can reach a project: *tracker.Client.
@@ -119,16 +119,20 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		conditions.Remove(run.conds(), cxv1.ConditionBoardReady)
 		return steps.Result{}, nil
 	}
-	if was := run.ph.Status.Board; was.Number == 0 {
-		// Records from before the phase said which board they are of.
-		run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
-	} else if !strings.EqualFold(was.Owner, ref.Owner) || int(was.Number) != ref.Number {
-		// The journey moved to another project: the records are cleared
-		// once it is found (a typo in its number clears nothing).
+	if was := run.ph.Status.Board; !strings.EqualFold(was.Owner, ref.Owner) || int(was.Number) != ref.Number {
+		// The records are not known to be of the journey's project. It is
+		// found before they change, so that a typo in its number changes
+		// nothing (the lookup is kept for the journey's other phases).
 		if _, err := r.boards.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, ref); err != nil {
 			return r.boardFailed(run, err)
 		}
-		boardMoved(run, ref)
+		if was.Number == 0 {
+			// Records from before the phase said which board they are of:
+			// the journey's.
+			run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
+		} else {
+			boardMoved(run, ref) // the journey moved to another project
+		}
 	}
 	todo := boardWork(run)
 	parent := parentBoardWork(run)

@@ -316,13 +316,34 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: board[numbers[0]].ID,
 				Values: valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())}
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
 		}, prepare: func(run *phaseRun) {
 			prepare(withProject(project))(run)
 			run.tr = nil // any request would fail
-		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
+		{name: "records from before status.board: taken to be of the journey's project once it is found", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			board := boardOf(t)
+			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: board[numbers[0]].ID,
+				Values: valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())}
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			check: func(t *testing.T, run *phaseRun) {
 				if b := run.ph.Status.Board; b.Owner != ghOwner || int(b.Number) != project {
-					t.Errorf("status.board = %+v, want the journey's project: records from before are taken to be of it", b)
+					t.Errorf("status.board = %+v, want the journey's project", b)
+				}
+				if run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved || run.ph.Status.Items[0].Board.ItemID != boardOf(t)[numbers[0]].ID {
+					t.Errorf("records %+v, %+v changed", run.ph.Status.Items[0].Board, run.ph.Status.Items[1].Board)
+				}
+			}},
+		{name: "records from before status.board, and a project not found: nothing changes", edit: func(ph *cxv1.ImprovementPhase) {
+			openItems(ph)
+			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+		}, prepare: prepare(withProject(99)),
+			wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonProjectNotFound, cxv1.ConditionReady: ""},
+			check: func(t *testing.T, run *phaseRun) {
+				if b := run.ph.Status.Board; b.Number != 0 || run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
+					t.Errorf("status.board %+v, item %+v: taken to be of a project not found", b, run.ph.Status.Items[1].Board)
 				}
 			}},
 		{name: "the journey moved to another project: its issues are added there", edit: func(ph *cxv1.ImprovementPhase) {

@@ -145,7 +145,8 @@ func (w *IssueWebhook) OnRepository(ctx context.Context, e ghwebhook.RepositoryE
 // but no journey is woken for it. A busy repository's other issues cost
 // nothing per journey, and a made-up marker wakes one journey at most. A
 // repository event concerns them all, and so does a key shortened to a
-// digest (a journey name near 253 characters) on an issue that carries
+// digest (workitem.TrackerKey shortens keys over 200 characters: long
+// journey, stage, touchpoint or persona names) on an issue that carries
 // cxloop's label: anyone who may open an issue can write a marker in its
 // body, but only those who may triage the repository can label it.
 func concerned(journeys []*cxv1.CustomerJourney, e ghwebhook.IssueEvent, key string) []*cxv1.CustomerJourney {
@@ -153,7 +154,9 @@ func concerned(journeys []*cxv1.CustomerJourney, e ghwebhook.IssueEvent, key str
 		return journeys
 	}
 	if workitem.IsDigestKey(key) {
-		if slices.Contains(e.Labels, tracker.DefaultLabel) {
+		// GitHub's labels are matched without regard to case, as the
+		// tracker matches them.
+		if slices.ContainsFunc(e.Labels, func(l string) bool { return strings.EqualFold(l, tracker.DefaultLabel) }) {
 			return journeys
 		}
 		return nil

@@ -247,6 +247,7 @@ func TestDeliveryWakesOnlyTheIssuesJourney(t *testing.T) {
 		{"a journey whose name starts the same", ns + "/shopfront/painpoint/p1", nil, nil},
 		{"a digest on cxloop's issue", digest, []string{"bug", "cxloop"}, []string{"kiosk", "shop"}},
 		{"a digest on an issue without cxloop's label", digest, []string{"bug"}, nil},
+		{"a digest on cxloop's label in another case", digest, []string{"CxLoop"}, []string{"kiosk", "shop"}},
 		{"a made-up digest", "h/x", []string{"cxloop"}, nil},
 	} {
 		g.Expect(leader.OnIssue(ctx, closed("d-"+tc.what, tc.marker, tc.labels...))).To(Succeed())

@@ -331,14 +331,13 @@ type BoardItem struct {
 	Values map[string]string
 }
 
-// ItemState says what EnsureItem found.
+// ItemState says what became of an item: SetItemValues found it, or a
+// person removed it.
 type ItemState int
 
 const (
-	// ItemAdded: the issue was added to the board now.
-	ItemAdded ItemState = iota + 1
-	// ItemPresent: the issue was on the board already.
-	ItemPresent
+	// ItemPresent: the item is on the board.
+	ItemPresent ItemState = iota + 1
 	// ItemRemoved: the caller had added the issue once and it is no longer
 	// on the board: a person removed it, and it stays removed.
 	ItemRemoved
@@ -514,7 +513,10 @@ type projectItem struct {
 	} `json:"fields"`
 }
 
-// Items lists the board's items with the values of cxloop's fields.
+// Items lists the board's items with the values of cxloop's fields, every
+// page. The controllers never list a board (AddItem and SetItemValues need
+// no listing, and a board shared for years holds thousands of items); it
+// reads what a board holds for checks and tools.
 func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 	fields, err := b.cachedFields(ctx)
 	if err != nil {
@@ -596,46 +598,6 @@ type addItemRequest struct {
 	Number int    `json:"number"`
 }
 
-// EnsureItem puts issue number of the Client's repository on the board,
-// unless it is there already. addedBefore says the caller added it once
-// (it remembers that in status): then an issue missing from the board was
-// removed by a person and stays removed (ItemRemoved, nothing sent).
-func (b *Board) EnsureItem(ctx context.Context, number int, addedBefore bool) (BoardItem, ItemState, error) {
-	items, err := b.Items(ctx)
-	if err != nil {
-		return BoardItem{}, 0, err
-	}
-	return b.EnsureItemAmong(ctx, items, number, addedBefore)
-}
-
-// EnsureItemAmong is EnsureItem with the board's items as Items listed
-// them in this sync, so that a sync of many issues lists the board once.
-// The listing must be newer than any item this Board added since.
-func (b *Board) EnsureItemAmong(ctx context.Context, items []BoardItem, number int, addedBefore bool) (BoardItem, ItemState, error) {
-	is, err := b.c.getRelated(ctx, number)
-	if err != nil {
-		return BoardItem{}, 0, err
-	}
-	for _, it := range items {
-		if it.IssueID == is.ID {
-			return it, ItemPresent, nil
-		}
-	}
-	if addedBefore {
-		return BoardItem{}, ItemRemoved, nil
-	}
-	var it projectItem
-	_, err = b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
-	if err != nil {
-		return BoardItem{}, 0, b.c.boardError(err, b.ref)
-	}
-	item := BoardItem{ID: it.ID, IssueID: is.ID, IssueNumber: number, Values: map[string]string{}}
-	if it.Content != nil {
-		item.RepositoryURL = it.Content.RepositoryURL
-	}
-	return item, ItemAdded, nil
-}
-
 // AddItem puts issue number of the Client's repository on the board and
 // returns its item, without listing the board first: GitHub answers an
 // add of an issue already on the board with the item it has, so an add
@@ -646,14 +608,19 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 	var it projectItem
 	_, err := b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
 	if err != nil {
-		if mapped := b.c.boardError(err, b.ref); !isStatus(mapped, http.StatusNotFound) {
+		mapped := b.c.boardError(err, b.ref)
+		if !isStatus(mapped, http.StatusNotFound) {
 			return BoardItem{}, mapped
 		}
-		// The issue, or the board: the board says which.
+		// The board, the issue, or a write the credentials may not make:
+		// each is asked in turn.
 		if err := b.answers(ctx); err != nil {
 			return BoardItem{}, err
 		}
-		return BoardItem{}, b.c.mapError(err, opIssue)
+		if _, err := b.c.getRelated(ctx, number); err != nil {
+			return BoardItem{}, err
+		}
+		return BoardItem{}, mapped
 	}
 	item := BoardItem{ID: it.ID, IssueNumber: number, Values: map[string]string{}}
 	if it.Content != nil {
@@ -717,7 +684,7 @@ type updateItemRequest struct {
 
 // SetValues sets cxloop's fields of item to values (by field name: text,
 // a number, or an option's name), in one request, sending only what
-// differs from item.Values (as Items or EnsureItem returned it). Names
+// differs from item.Values (as Items returned it; empty sends every value). Names
 // that are not cxloop's fields are refused. A value the board's field
 // cannot hold (a person's field of another type, an option it lacks) is
 // skipped and named in skipped.

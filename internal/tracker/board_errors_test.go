@@ -121,11 +121,11 @@ func TestBoardOperationsTypeTheirFailures(t *testing.T) {
 		{"items limited", &localgithub.Fault{Method: "GET", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.SecondaryLimit}, false,
 			func(b *tracker.Board, _ int) error { _, err := b.Items(ctx); return err }, cxv1.ReasonRateLimited, 0},
 		{"adding an item failing", &localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.ServerError, Status: 503}, false,
-			func(b *tracker.Board, n int) error { _, _, err := b.EnsureItem(ctx, n, false); return err }, cxv1.ReasonServerError, 1},
+			func(b *tracker.Board, n int) error { _, err := b.AddItem(ctx, n); return err }, cxv1.ReasonServerError, 1},
 		{"adding an item limited", &localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.SecondaryLimit}, false,
-			func(b *tracker.Board, n int) error { _, _, err := b.EnsureItem(ctx, n, false); return err }, cxv1.ReasonRateLimited, 1},
+			func(b *tracker.Board, n int) error { _, err := b.AddItem(ctx, n); return err }, cxv1.ReasonRateLimited, 1},
 		{"adding a missing issue", nil, false,
-			func(b *tracker.Board, n int) error { _, _, err := b.EnsureItem(ctx, n+1000, false); return err }, cxv1.ReasonIssueNotFound, 0},
+			func(b *tracker.Board, n int) error { _, err := b.AddItem(ctx, n+1000); return err }, cxv1.ReasonIssueNotFound, 1},
 		{"creating a field limited", &localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/fields", Kind: localgithub.SecondaryLimit, Status: 429}, false,
 			func(b *tracker.Board, _ int) error { _, err := b.EnsureFields(ctx); return err }, cxv1.ReasonRateLimited, 0},
 	} {
@@ -193,7 +193,7 @@ func TestBoardSetValuesSendsOnlyWhatTheFieldsCanHold(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _, b, n := newBoardWithIssue(t, "park/values")
 			e.ensureFields(b)
-			item, _, err := b.EnsureItem(ctx, n, false)
+			item, err := b.AddItem(ctx, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +244,7 @@ func TestBoardSkipsFieldsItCannotFill(t *testing.T) {
 	e.addPersonField(`{"name":"stage","data_type":"date"}`)
 	e.addPersonField(`{"name":"Effort","data_type":"single_select","single_select_options":[{"name":"S","color":"GREEN"},{"name":"L","color":"RED"}]}`)
 	e.addPersonField(`{"name":"Persona","data_type":"number"}`)
-	item, _, err := b.EnsureItem(ctx, n, false)
+	item, err := b.AddItem(ctx, n)
 	if err != nil {
 		t.Fatal(err)
 	}

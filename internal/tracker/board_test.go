@@ -178,7 +178,7 @@ func TestBoardUsesAFieldAPersonMadeWithCxloopsName(t *testing.T) {
 	if slices.Contains(created, tracker.FieldImpact) || len(created) != len(tracker.BoardFields)-1 {
 		t.Errorf("created %v; want every field but the person's Impact", created)
 	}
-	item, _, err := b.EnsureItem(ctx, n, false)
+	item, err := b.AddItem(ctx, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,38 +195,13 @@ func TestBoardUsesAFieldAPersonMadeWithCxloopsName(t *testing.T) {
 	}
 }
 
-func TestBoardItemIsAddedOnceAfterADroppedAnswer(t *testing.T) {
-	e, _, b, n := newBoardWithIssue(t, "park/phone-queue")
-	ctx := context.Background()
-	e.ensureFields(b)
-	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.DropResponseAfterCommit})
-	before := e.requestCount()
-	if _, _, err := b.EnsureItem(ctx, n, false); err == nil {
-		t.Fatal("EnsureItem succeeded although the answer was dropped")
-	}
-	item, state, err := b.EnsureItem(ctx, n, false)
-	if err != nil || state != tracker.ItemPresent {
-		t.Fatalf("retry = %v, %v; want the item the lost answer made, present", state, err)
-	}
-	if got := e.items(); len(got) != 1 || got[0].Number != n || got[0].ID != item.ID {
-		t.Errorf("board items = %+v, want one for #%d", got, n)
-	}
-	if posts := e.sent(before, http.MethodPost, "/items"); posts != 1 {
-		t.Errorf("sent %d POST items, want 1", posts)
-	}
-	_, state, err = b.EnsureItem(ctx, n, true)
-	if err != nil || state != tracker.ItemPresent {
-		t.Errorf("third EnsureItem = %v, %v", state, err)
-	}
-}
-
 func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
 	e, _, b, n := newBoardWithIssue(t, "park/website-tickets")
 	ctx := context.Background()
 	e.ensureFields(b)
-	item, state, err := b.EnsureItem(ctx, n, false)
-	if err != nil || state != tracker.ItemAdded {
-		t.Fatalf("EnsureItem = %v, %v; want added", state, err)
+	item, err := b.AddItem(ctx, n)
+	if err != nil {
+		t.Fatalf("AddItem: %v", err)
 	}
 	values := map[string]string{
 		tracker.FieldPhase: "Improve", tracker.FieldStage: "planning", tracker.FieldPersona: "family",
@@ -284,33 +259,6 @@ func TestBoardSetsOnlyItsOwnFields(t *testing.T) {
 	}
 }
 
-func TestBoardItemRemovedByAPersonStaysRemoved(t *testing.T) {
-	e, _, b, n := newBoardWithIssue(t, "park/restaurant-owner")
-	ctx := context.Background()
-	if _, _, err := b.EnsureItem(ctx, n, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.RemoveProjectItem(owner, true, e.project.Number, owner+"/"+repo, n); err != nil {
-		t.Fatal(err)
-	}
-	before := e.requestCount()
-	_, state, err := b.EnsureItem(ctx, n, true)
-	if err != nil || state != tracker.ItemRemoved {
-		t.Fatalf("EnsureItem after removal = %v, %v; want ItemRemoved", state, err)
-	}
-	if posts := e.sent(before, http.MethodPost, "/items"); posts != 0 {
-		t.Errorf("sent %d POST items for a removed item, want 0", posts)
-	}
-	if got := e.items(); len(got) != 0 {
-		t.Errorf("board = %+v, want empty", got)
-	}
-}
-
-// TestBoardAddsAndUpdatesWithoutListing: an issue is added without a
-// listing of the board, once even when the add's answer is lost (GitHub
-// answers an add of an issue already there with its item); the values of
-// an item cxloop added are set by its ID, and an item a person removed is
-// told from a board that is gone.
 func TestBoardAddsAndUpdatesWithoutListing(t *testing.T) {
 	e, _, b, n := newBoardWithIssue(t, "park/parking-signs")
 	ctx := context.Background()
@@ -539,8 +487,8 @@ func TestBoardOfAUserAndAMissingProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := e.openIssue(c, "park/user-board")
-	if _, state, err := b.EnsureItem(ctx, n, false); err != nil || state != tracker.ItemAdded {
-		t.Fatalf("EnsureItem on a user's board = %v, %v", state, err)
+	if _, err := b.AddItem(ctx, n); err != nil {
+		t.Fatalf("AddItem on a user's board: %v", err)
 	}
 	if items, _ := e.srv.ProjectItems("monalisa", false, number); len(items) != 1 {
 		t.Errorf("user board items = %+v", items)
@@ -593,7 +541,7 @@ func TestBoardExchangesValidateAgainstOpenAPI(t *testing.T) {
 	win := e.openIssue(c, "improve/website")
 	b := e.board(c)
 	e.ensureFields(b)
-	item, _, err := b.EnsureItem(ctx, win, false)
+	item, err := b.AddItem(ctx, win)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,21 +618,17 @@ func TestBoardListsEveryPageOfItems(t *testing.T) {
 		t.Fatalf("empty board: %v, %v", items, err)
 	}
 	for _, n := range numbers {
-		if _, state, err := b.EnsureItemAmong(ctx, items, n, false); err != nil || state != tracker.ItemAdded {
-			t.Fatalf("EnsureItemAmong(%d) = %v, %v", n, state, err)
+		if _, err := b.AddItem(ctx, n); err != nil {
+			t.Fatalf("AddItem(%d): %v", n, err)
 		}
 	}
 	items, err = b.Items(ctx)
 	if err != nil || len(items) != 5 {
 		t.Fatalf("Items over pages of 2 = %d items, %v; want 5", len(items), err)
 	}
-	before := e.requestCount()
 	for _, n := range numbers {
-		if _, state, err := b.EnsureItemAmong(ctx, items, n, true); err != nil || state != tracker.ItemPresent {
-			t.Errorf("EnsureItemAmong(%d) again = %v, %v", n, state, err)
+		if !slices.ContainsFunc(items, func(it tracker.BoardItem) bool { return it.IssueNumber == n }) {
+			t.Errorf("Items lacks #%d", n)
 		}
-	}
-	if posts := e.sent(before, http.MethodPost, "/items"); posts != 0 {
-		t.Errorf("sent %d POST items for issues on the board", posts)
 	}
 }
