@@ -82,10 +82,17 @@ type PermissionError struct {
 	// Permission is what the credentials need, for classic tokens and
 	// GitHub Apps.
 	Permission string
+	// Status is GitHub's answer: 403, or 404 to a write on what the
+	// credentials can read (0 means 403).
+	Status int
 }
 
 func (e *PermissionError) Error() string {
-	return fmt.Sprintf("GitHub 403 %s: the credentials may not use %s (%s): %s", cxv1.ReasonPermissionMissing, e.Resource, e.Field, e.Permission)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	return fmt.Sprintf("GitHub %d %s: the credentials may not use %s (%s): %s", status, cxv1.ReasonPermissionMissing, e.Resource, e.Field, e.Permission)
 }
 
 // Unwrap lets Reason, NotCreated and errors.As see an *APIError.
@@ -620,7 +627,7 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 		if _, err := b.c.getRelated(ctx, number); err != nil {
 			return BoardItem{}, err
 		}
-		return BoardItem{}, mapped
+		return BoardItem{}, b.writeRefused()
 	}
 	item := BoardItem{ID: it.ID, IssueNumber: number, Values: map[string]string{}}
 	if it.Content != nil {
@@ -647,7 +654,7 @@ func (b *Board) SetItemValues(ctx context.Context, itemID int64, values map[stri
 		return skipped, 0, err
 	}
 	if _, rerr := b.c.do(ctx, http.MethodGet, fmt.Sprintf("%s/items/%d", b.path, itemID), nil, nil); rerr == nil {
-		return skipped, 0, err // the item is there: the update's 404 says something else
+		return skipped, 0, b.writeRefused() // the item is there
 	} else if rerr := b.c.boardError(rerr, b.ref); !isStatus(rerr, http.StatusNotFound) {
 		return skipped, 0, rerr
 	}
@@ -655,6 +662,12 @@ func (b *Board) SetItemValues(ctx context.Context, itemID int64, values map[stri
 		return skipped, 0, err
 	}
 	return skipped, ItemRemoved, nil
+}
+
+// writeRefused is a 404 to a write on a board, and on an item and issue,
+// that the credentials can read: GitHub hides what they may not change.
+func (b *Board) writeRefused() error {
+	return &PermissionError{Field: "spec.tracker.github.project", Resource: b.ref.String(), Permission: PermissionProjects, Status: http.StatusNotFound}
 }
 
 // answers asks for the board itself: nil when it answers, ProjectNotFound

@@ -290,8 +290,9 @@ func TestBoardAddsAndUpdatesWithoutListing(t *testing.T) {
 	// credentials may not make, a hiccup) is no removal.
 	e.srv.Inject(localgithub.Fault{Method: http.MethodPatch, Path: fmt.Sprintf("/orgs/acme/projectsV2/1/items/%d", item.ID), Kind: localgithub.ServerError, Status: http.StatusNotFound})
 	values[tracker.FieldEffort] = "2"
-	if _, state, err := b.SetItemValues(ctx, item.ID, values); err == nil || state == tracker.ItemRemoved {
-		t.Errorf("SetItemValues answered 404 on an item still there = %v, %v; want the error, not a removal", state, err)
+	var pe *tracker.PermissionError
+	if _, state, err := b.SetItemValues(ctx, item.ID, values); !errors.As(err, &pe) || state == tracker.ItemRemoved {
+		t.Errorf("SetItemValues answered 404 on an item still there = %v, %v; want a missing permission, not a removal", state, err)
 	}
 
 	// An issue that is not there: IssueNotFound, not a board to fix.
