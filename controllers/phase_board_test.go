@@ -262,6 +262,14 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 		}
 		return out
 	}
+	// aValues is the digest of the first item's values; synced records it
+	// on the board with them, and the second item removed by a person.
+	aValues := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
+	synced := func(ph *cxv1.ImprovementPhase) {
+		openItems(ph)
+		ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: boardOf(t)[numbers[0]].ID, Values: aValues}
+		ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+	}
 	runPhaseStepCases(t, "syncBoard", []phaseStepCase{
 		{name: "no project: no condition, nothing sent", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
@@ -311,23 +319,13 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 				}
 			}},
 		{name: "unchanged: nothing sent", edit: func(ph *cxv1.ImprovementPhase) {
-			openItems(ph)
-			board := boardOf(t)
-			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: board[numbers[0]].ID,
-				Values: valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())}
-			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
+			synced(ph)
 			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(project)}
 		}, prepare: func(run *phaseRun) {
 			prepare(withProject(project))(run)
 			run.tr = nil // any request would fail
 		}, wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced}},
-		{name: "records from before status.board: taken to be of the journey's project once it is found", edit: func(ph *cxv1.ImprovementPhase) {
-			openItems(ph)
-			board := boardOf(t)
-			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: board[numbers[0]].ID,
-				Values: valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())}
-			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
-		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
+		{name: "records from before status.board: taken to be of the journey's project once it is found", edit: synced, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			check: func(t *testing.T, run *phaseRun) {
 				if b := run.ph.Status.Board; b.Owner != ghOwner || int(b.Number) != project {
 					t.Errorf("status.board = %+v, want the journey's project", b)
@@ -349,8 +347,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 		{name: "the journey moved to another project: its issues are added there", edit: func(ph *cxv1.ImprovementPhase) {
 			openItems(ph)
 			// Records of the old board: on it, values set, an item ID this board does not have.
-			digest := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
-			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 999999, Values: digest}
+			ph.Status.Items[0].Board = cxv1.ItemBoard{State: cxv1.BoardItemOnBoard, ItemID: 999999, Values: aValues}
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
 			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(oldBoard)}
 		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
@@ -371,8 +368,7 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 			ph.Status.Items[1].Board = cxv1.ItemBoard{State: cxv1.BoardItemRemoved}
 		}, prepare: prepare(withProject(project)), wantConds: map[string]string{cxv1.ConditionBoardReady: "True/" + cxv1.ReasonBoardSynced},
 			check: func(t *testing.T, run *phaseRun) {
-				want := valuesDigest(workitem.Board{Phase: "Improve", Stage: "browse", Impact: 5, Effort: 1, QuickWin: "Yes"}.Values())
-				if b := run.ph.Status.Items[0].Board; b.State != cxv1.BoardItemOnBoard || b.ItemID != boardOf(t)[numbers[0]].ID || b.Values != want {
+				if b := run.ph.Status.Items[0].Board; b.State != cxv1.BoardItemOnBoard || b.ItemID != boardOf(t)[numbers[0]].ID || b.Values != aValues {
 					t.Errorf("board status %+v, want the item's ID and the values' digest", b)
 				}
 				if len(boardOf(t)) != 2 {
