@@ -126,13 +126,7 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		if _, err := r.boards.get(ctx, client.ObjectKeyFromObject(run.cj), run.tr, ref); err != nil {
 			return r.boardFailed(run, err)
 		}
-		if was.Number == 0 {
-			// Records from before the phase said which board they are of:
-			// the journey's.
-			run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
-		} else {
-			boardMoved(run, ref) // the journey moved to another project
-		}
+		boardRecordsOf(run, ref)
 	}
 	todo := boardWork(run)
 	parent := parentBoardWork(run)
@@ -211,15 +205,19 @@ func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseR
 	return nil
 }
 
-// boardMoved makes ref the board the phase's records are of, clearing
-// them: records of another board say nothing of this one, so every issue
-// is added to it (the old board keeps its items).
-func boardMoved(run *phaseRun, ref tracker.ProjectRef) {
-	for i := range run.ph.Status.Items {
-		run.ph.Status.Items[i].Board = cxv1.ItemBoard{}
-	}
-	if p := run.ph.Status.Parent; p != nil {
-		p.Board = cxv1.ItemBoard{}
+// boardRecordsOf makes ref the board the phase's records are of. Records
+// of another board (the journey moved to a new project) say nothing of
+// this one: they are cleared, so that every issue is added to it, and the
+// old board keeps its items. Records from before the phase said which
+// board they are of are taken to be ref's.
+func boardRecordsOf(run *phaseRun, ref tracker.ProjectRef) {
+	if run.ph.Status.Board.Number != 0 {
+		for i := range run.ph.Status.Items {
+			run.ph.Status.Items[i].Board = cxv1.ItemBoard{}
+		}
+		if p := run.ph.Status.Parent; p != nil {
+			p.Board = cxv1.ItemBoard{}
+		}
 	}
 	run.ph.Status.Board = cxv1.GitHubProject{Owner: ref.Owner, Number: int32(ref.Number)}
 }

@@ -39,7 +39,6 @@ const DefaultLabel = "cxloop"
 
 const (
 	defaultAPIURL          = "https://api.github.com/"
-	defaultLabel           = DefaultLabel
 	defaultWritesPerMinute = 60
 	defaultWritesPerHour   = 500
 	defaultPageSize        = 100
@@ -209,7 +208,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: "owner and repo are required"}
 	}
 	if cfg.Label == "" {
-		cfg.Label = defaultLabel
+		cfg.Label = DefaultLabel
 	}
 	if err := validateLabel(cfg.Label); err != nil {
 		return nil, &APIError{Reason: cxv1.ReasonInvalidRequest, Message: err.Error()}
