@@ -608,7 +608,9 @@ type addItemRequest struct {
 // AddItem puts issue number of the Client's repository on the board and
 // returns its item, without listing the board first: GitHub answers an
 // add of an issue already on the board with the item it has, so an add
-// whose answer was lost is found by the next add, not repeated. (Only the
+// whose answer was lost is found by the next add, not repeated. Should it
+// refuse that add instead (422), the board is listed once for the item,
+// and the refusal returned only when the issue is not there. (Only the
 // caller knows whether it added the issue before and a person took it off
 // since: it asks SetItemValues, not AddItem, for an item it added.)
 func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
@@ -616,6 +618,9 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 	_, err := b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
 	if err != nil {
 		mapped := b.c.boardError(err, b.ref)
+		if isStatus(mapped, http.StatusUnprocessableEntity) {
+			return b.itemOf(ctx, number, mapped)
+		}
 		if !isStatus(mapped, http.StatusNotFound) {
 			return BoardItem{}, mapped
 		}
@@ -634,6 +639,24 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 		item.IssueID, item.RepositoryURL = it.Content.ID, it.Content.RepositoryURL
 	}
 	return item, nil
+}
+
+// itemOf finds issue number of the Client's repository among the board's
+// items, after an add was refused; refused is returned when it is not
+// there (the refusal was for another reason); why the board could not be
+// read, when it could not.
+func (b *Board) itemOf(ctx context.Context, number int, refused error) (BoardItem, error) {
+	items, err := b.Items(ctx)
+	if err != nil {
+		return BoardItem{}, err
+	}
+	repoPath := strings.ToLower("/repos/" + b.c.cfg.Owner + "/" + b.c.cfg.Repo)
+	for _, item := range items {
+		if item.IssueNumber == number && strings.HasSuffix(strings.ToLower(item.RepositoryURL), repoPath) {
+			return item, nil
+		}
+	}
+	return BoardItem{}, refused
 }
 
 // SetItemValues sets cxloop's fields of the item itemID, which the caller

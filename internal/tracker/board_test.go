@@ -633,3 +633,63 @@ func TestBoardListsEveryPageOfItems(t *testing.T) {
 		}
 	}
 }
+
+// TestBoardFindsItsItemWhenAnAddIsRefused: GitHub answers an add of an
+// issue already on the board with its item; were it to refuse that add
+// instead (422), the item is found by listing the board once, among the
+// items of every repository the board holds, and a refusal of an issue
+// that is not on the board stays a refusal.
+func TestBoardFindsItsItemWhenAnAddIsRefused(t *testing.T) {
+	e, c, b, n := newBoardWithIssue(t, "park/refused-add")
+	ctx := context.Background()
+	e.ensureFields(b)
+	// Another repository's issue of the same number, on the same board.
+	e.srv.AddRepo(owner, "signage")
+	other := e.client(func(c *tracker.Config) { c.Repo = "signage" })
+	on := e.openIssue(other, "park/other-repository")
+	if on != n {
+		t.Fatalf("the other repository's issue is #%d, want #%d as the journey's", on, n)
+	}
+	otherItem, err := e.board(other).AddItem(ctx, on)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.DropResponseAfterCommit})
+	if _, err := b.AddItem(ctx, n); err == nil {
+		t.Fatal("AddItem succeeded although the answer was dropped")
+	}
+	var added int64
+	for _, it := range e.items() {
+		if it.ID != otherItem.ID {
+			added = it.ID
+		}
+	}
+	if added == 0 {
+		t.Fatalf("board = %+v: the dropped add was not applied", e.items())
+	}
+
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.ServerError, Status: http.StatusUnprocessableEntity, Times: -1})
+	before := e.requestCount()
+	item, err := b.AddItem(ctx, n)
+	if err != nil || item.ID != added || item.IssueNumber != n {
+		t.Fatalf("AddItem refused with 422 = %+v, %v; want the item %d already on the board", item, err, added)
+	}
+	if lists := e.sent(before, http.MethodGet, "/items"); lists != 1 {
+		t.Errorf("listed the board %d times to find one item, want 1", lists)
+	}
+
+	// An issue that is not on the board: the refusal stands.
+	missing := e.openIssue(c, "park/refused-for-another-reason")
+	before = e.requestCount()
+	var ae *tracker.APIError
+	if item, err := b.AddItem(ctx, missing); !errors.As(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("AddItem of an issue off the board, refused = %+v, %v; want the 422", item, err)
+	}
+	if got := len(e.items()); got != 2 {
+		t.Errorf("board holds %d items, want 2", got)
+	}
+	if posts := e.sent(before, http.MethodPost, "/items"); posts != 1 {
+		t.Errorf("sent %d adds, want 1", posts)
+	}
+}
