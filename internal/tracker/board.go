@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 
@@ -360,7 +361,19 @@ type Board struct {
 
 	mu     sync.Mutex
 	fields map[string]BoardField // by lower-cased name
+	// refused are issues whose add GitHub refused (422) while the board
+	// did not hold them, and when: their refusal is answered again without
+	// a listing until refusalKept has passed.
+	refused map[int]time.Time
 }
+
+// refusalKept is how long an add refused for an issue off the board is
+// refused again without listing the board; refusalsKept bounds how many
+// such issues a board remembers.
+const (
+	refusalKept  = time.Hour
+	refusalsKept = 64
+)
 
 // Board finds the project ref among the organisation's projects, then the
 // user's. It does not change the project.
@@ -645,7 +658,16 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 // items, after an add was refused; refused is returned when it is not
 // there (the refusal was for another reason); why the board could not be
 // read, when it could not.
+// A refusal found so is remembered for refusalKept: an add GitHub keeps
+// refusing costs one listing an hour, not one per attempt.
 func (b *Board) itemOf(ctx context.Context, number int, refused error) (BoardItem, error) {
+	now := b.c.cfg.Now()
+	b.mu.Lock()
+	at, known := b.refused[number]
+	b.mu.Unlock()
+	if known && now.Sub(at) < refusalKept {
+		return BoardItem{}, refused
+	}
 	items, err := b.Items(ctx)
 	if err != nil {
 		return BoardItem{}, err
@@ -656,6 +678,12 @@ func (b *Board) itemOf(ctx context.Context, number int, refused error) (BoardIte
 			return item, nil
 		}
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refused == nil || len(b.refused) >= refusalsKept {
+		b.refused = map[int]time.Time{}
+	}
+	b.refused[number] = now
 	return BoardItem{}, refused
 }
 

@@ -692,4 +692,19 @@ func TestBoardFindsItsItemWhenAnAddIsRefused(t *testing.T) {
 	if posts := e.sent(before, http.MethodPost, "/items"); posts != 1 {
 		t.Errorf("sent %d adds, want 1", posts)
 	}
+	// Refused again: answered without another listing for an hour, then
+	// looked for once more.
+	for _, tc := range []struct {
+		after time.Duration
+		lists int
+	}{{time.Minute, 0}, {time.Hour, 1}} {
+		e.clk.Step(tc.after)
+		before = e.requestCount()
+		if _, err := b.AddItem(ctx, missing); !errors.As(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("AddItem refused again %v later = %v; want the 422", tc.after, err)
+		}
+		if lists := e.sent(before, http.MethodGet, "/items"); lists != tc.lists {
+			t.Errorf("refused again %v later: listed the board %d times, want %d", tc.after, lists, tc.lists)
+		}
+	}
 }
