@@ -216,11 +216,11 @@ func (r *ImprovementPhaseReconciler) verifyLateOutcomes(ctx context.Context, run
 	if !outstanding {
 		return steps.Result{}, nil
 	}
-	var cj cxv1.CustomerJourney
-	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
+	cj, err := r.journeyOf(ctx, run.ph)
+	if err != nil {
 		return steps.Result{}, client.IgnoreNotFound(err) // the journey is gone: its measures with it
 	}
-	run.cj = &cj
+	run.cj = cj
 	tr, err := r.Trackers.For(ctx, run.cj)
 	if err != nil {
 		return steps.Requeue(measureRetry), nil // its conditions are the journey's to show
@@ -254,8 +254,8 @@ func (r *ImprovementPhaseReconciler) holdCompletedOrSuspended(ctx context.Contex
 
 // gateOnJourney reads the journey the phase improves and checks its map.
 func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *phaseRun) (steps.Result, error) {
-	var cj cxv1.CustomerJourney
-	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
+	cj, err := r.journeyOf(ctx, run.ph)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.boards.forget(client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name})
 			r.issueTypes.forget(client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name})
@@ -267,13 +267,13 @@ func (r *ImprovementPhaseReconciler) gateOnJourney(ctx context.Context, run *pha
 		}
 		return steps.Done(0), err
 	}
-	run.cj = &cj
-	run.m = measuredMap(&cj)
+	run.cj = cj
+	run.m = measuredMap(cj)
 	if problems := journey.Validate(run.m); len(problems) > 0 {
 		run.ready.Stall(cxv1.ReasonJourneyInvalid, fmt.Sprintf("journey %s: %s", cj.Name, problemsMessage(problems)))
 		return steps.Done(0), nil
 	}
-	run.pc = r.phaseContext(run.ph, &cj)
+	run.pc = r.phaseContext(run.ph, cj)
 	return steps.Result{}, nil
 }
 

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"slices"
+
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/journey"
 	"k8s.io/utils/ptr"
@@ -10,7 +12,7 @@ import (
 func journeyMap(spec *cxv1.CustomerJourneySpec) journey.Map {
 	m := journey.Map{Personas: make([]journey.Persona, 0, len(spec.Personas)), Stages: make([]journey.Stage, 0, len(spec.Stages))}
 	for _, p := range spec.Personas {
-		m.Personas = append(m.Personas, journey.Persona{Name: p.Name, Description: p.Description, Goals: p.Goals})
+		m.Personas = append(m.Personas, journey.Persona{Name: p.Name, Description: p.Description, Goals: slices.Clip(p.Goals)})
 	}
 	for _, s := range spec.Stages {
 		stage := journey.Stage{Name: s.Name, Description: s.Description, Touchpoints: make([]journey.Touchpoint, 0, len(s.Touchpoints))}
@@ -24,7 +26,7 @@ func journeyMap(spec *cxv1.CustomerJourneySpec) journey.Map {
 			}
 			for _, p := range t.PainPoints {
 				tp.PainPoints = append(tp.PainPoints, journey.PainPoint{
-					ID: p.ID, Summary: p.Summary, Personas: p.Personas,
+					ID: p.ID, Summary: p.Summary, Personas: slices.Clip(p.Personas),
 					Impact: sizePtr(p.Impact), Effort: sizePtr(p.Effort), Personalize: ptr.Deref(p.Personalize, false),
 				})
 			}

@@ -543,19 +543,19 @@ func (r *ImprovementPhaseReconciler) parentWhileWaiting(ctx context.Context, run
 // types, and the close of the phase's parent issue. It opens and tracks
 // nothing; a journey without a board, parents or types costs nothing.
 func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *phaseRun) steps.Result {
-	var cj cxv1.CustomerJourney
-	if err := r.Get(ctx, client.ObjectKey{Namespace: run.ph.Namespace, Name: run.ph.Spec.JourneyRef.Name}, &cj); err != nil {
-		return steps.Result{}
-	}
-	_, board := projectOf(&cj)
-	if !board && !parentIssues(&cj) && issueTypeOf(&cj, run.ph.Spec.Type, false) == "" {
-		return steps.Result{}
-	}
-	tr, err := r.Trackers.For(ctx, &cj)
+	cj, err := r.journeyOf(ctx, run.ph)
 	if err != nil {
 		return steps.Result{}
 	}
-	run.cj, run.m, run.pc, run.tr = &cj, measuredMap(&cj), r.phaseContext(run.ph, &cj), tr
+	_, board := projectOf(cj)
+	if !board && !parentIssues(cj) && issueTypeOf(cj, run.ph.Spec.Type, false) == "" {
+		return steps.Result{}
+	}
+	tr, err := r.Trackers.For(ctx, cj)
+	if err != nil {
+		return steps.Result{}
+	}
+	run.cj, run.m, run.pc, run.tr = cj, measuredMap(cj), r.phaseContext(run.ph, cj), tr
 	if phases, err := phasesOf(ctx, r.Client, run.ph.Namespace, cj.Name); err == nil {
 		run.desired = plan.Work(run.ph, run.m, run.pc, plan.QuickWinRule(phases, run.ph))
 		run.work = workByKey(run.desired)

@@ -1,10 +1,13 @@
 package controllers
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
 	"github.com/cxloop/cxloop/internal/journey"
@@ -136,7 +139,23 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 		Owner: ph.Spec.Owner, Deadline: ph.Spec.Deadline,
 	}
 	if t := cj.Spec.Tracker; t != nil && t.GitHub != nil { // no tracker: connectTracker says so
-		p.Labels, p.Assignees = t.GitHub.Labels, t.GitHub.Assignees
+		// Clipped: the journey is the cache's (journeyOf), and an append
+		// must not write into its lists.
+		p.Labels, p.Assignees = slices.Clip(t.GitHub.Labels), slices.Clip(t.GitHub.Assignees)
 	}
 	return p
+}
+
+// journeyOf reads the journey phase ph improves from the cache without
+// copying it: a phase reads its journey, which at 140 touchpoints is
+// 70 KB to copy per reconcile, and never changes it (the journey's status
+// is its own reconciler's). Nothing may write to what it returns, nor
+// append to its lists: the envtest suite runs with client-go's cache
+// mutation detector, which fails on a write it sees.
+func (r *ImprovementPhaseReconciler) journeyOf(ctx context.Context, ph *cxv1.ImprovementPhase) (*cxv1.CustomerJourney, error) {
+	var cj cxv1.CustomerJourney
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name}, &cj, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	return &cj, nil
 }
