@@ -345,15 +345,15 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	run.work = workByKey(run.desired)
 	issues, err := r.issuesOf(ctx, run)
 	if err != nil {
-		return steps.Done(0), &githubError{"listing issues", err}
+		return steps.Done(0), &githubError{op: "listing issues", err: err}
 	}
 	if r.dropsUnseenAttempt(run, issues) {
 		if issues, err = issuesNow(ctx, run.tr); err != nil {
-			return steps.Done(0), &githubError{"listing issues", err}
+			return steps.Done(0), &githubError{op: "listing issues", err: err}
 		}
 	}
 	if err := confirmMissing(ctx, run.tr, run.ph, run.pc, issues, vanishedIssues(run.cj)); err != nil {
-		return steps.Done(0), &githubError{"confirming issues a listing did not show", err}
+		return steps.Done(0), &githubError{op: "confirming issues a listing did not show", err: err}
 	}
 	run.issues = issues
 	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
@@ -431,7 +431,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 			}
 		}
 		if err != nil {
-			run.setAside(&githubError{fmt.Sprintf("%s issue #%d", c.Action.Verb(), it.Issue), err})
+			run.setAside(&githubError{op: fmt.Sprintf("%s issue #%d", c.Action.Verb(), it.Issue), err: err})
 			var rl *tracker.RateLimitError
 			if errors.As(err, &rl) {
 				return steps.Result{}, nil
@@ -456,7 +456,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 	ph := run.ph
 	var hold time.Duration
 	var holdWhy string
-	if criteriaHold(run) && run.githubErr == nil {
+	if criteriaHold(run) && !run.issuesFailed {
 		hold, holdWhy = r.settleAttempts(ctx, run)
 	}
 	if run.githubErr == nil {
@@ -481,7 +481,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 	if hold > 0 {
 		done, why = false, holdWhy
 	}
-	if done && run.githubErr == nil {
+	if done && !run.issuesFailed {
 		ph.Status.State = cxv1.PhaseCompleted
 		completed := now(r.Clock)
 		ph.Status.CompletedAt = &completed

@@ -326,7 +326,7 @@ func (r *ImprovementPhaseReconciler) boardFailed(run *phaseRun, err error) (step
 	}
 	conditions.Set(run.conds(), run.gen, cxv1.ConditionBoardReady, metav1.ConditionFalse, reason, msg)
 	if reason != cxv1.ReasonPermissionMissing && reason != cxv1.ReasonProjectNotFound && reason != cxv1.ReasonInvalidRequest {
-		run.setAside(&githubError{op: "keeping the board", err: err})
+		run.setAside(&githubError{op: "keeping the board", err: err, followUp: true})
 	}
 	return steps.Result{}, nil
 }

@@ -206,6 +206,45 @@ func TestBoardWithoutPermissionStillOpensIssues(t *testing.T) {
 	}).Should(Succeed())
 }
 
+// TestBoardFailingHoldsNoCompletion: a board GitHub keeps failing holds
+// back neither the phase's issues nor its completion (the phases after it
+// wait on that); the completed phase puts its issues on the board once
+// GitHub takes them.
+func TestBoardFailingHoldsNoCompletion(t *testing.T) {
+	g := eventually(t)
+	gh, _ := validatedGitHub(t)
+	project := gh.AddProject(ghOwner, true, "Nature park board")
+	gh.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/" + ghOwner + "/projectsV2/*/items", Kind: localgithub.ServerError, Status: 502, Times: -1})
+	startCxloop(t)
+	ns, _ := boardJourney(t, gh, project)
+	updatePhase(t, ns, "nature-park-improve", func(ph *cxv1.ImprovementPhase) {
+		ph.Spec.SyncInterval = &metav1.Duration{Duration: 2 * time.Second}
+	})
+
+	g.Eventually(func(g Gomega) {
+		g.Expect(openCount(issuesOf(gh, "phase:improve"))).To(Equal(4), "issues open while the board fails")
+		c := meta.FindStatusCondition(getPhase(g, ns, "nature-park-improve").Status.Conditions, cxv1.ConditionBoardReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonServerError))
+	}).Should(Succeed())
+	for _, is := range issuesOf(gh, "phase:improve") {
+		g.Expect(gh.CloseIssue(ghOwner, ghRepo, is.Number, "completed")).To(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		ph := getPhase(g, ns, "nature-park-improve")
+		g.Expect(ph.Status.State).To(Equal(cxv1.PhaseCompleted), "its issues closed, the phase completes although the board fails")
+		g.Expect(boardByIssue(g, gh, project)).To(BeEmpty())
+	}).Should(Succeed())
+
+	gh.ClearFaults()
+	g.Eventually(func(g Gomega) {
+		g.Expect(boardByIssue(g, gh, project)).To(HaveLen(4), "the completed phase puts its issues on the board")
+		c := meta.FindStatusCondition(getPhase(g, ns, "nature-park-improve").Status.Conditions, cxv1.ConditionBoardReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(cxv1.ReasonBoardSynced))
+	}).Should(Succeed())
+}
+
 func TestPhaseSyncBoardStep(t *testing.T) {
 	gh := githubServer(t)
 	oldBoard := gh.AddProject(ghOwner, true, "Last year's board")

@@ -91,7 +91,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 			if it.AttemptedAt != nil {
 				res = res.Merge(steps.Requeue(r.createGrace())) // it may have landed: it waits for its grace
 			}
-			run.setAside(&githubError{"opening issues", err})
+			run.setAside(&githubError{op: "opening issues", err: err})
 			// One lost answer concerns one item: the next ones go on. A
 			// rate limit, or failures in a row, say GitHub needs a rest.
 			var rl *tracker.RateLimitError

@@ -449,7 +449,7 @@ func (r *ImprovementPhaseReconciler) relationFailed(run *phaseRun, what string, 
 		r.Recorder.Eventf(run.ph, nil, corev1.EventTypeWarning, cxv1.ReasonPermissionMissing, "Link", "%s: %v", what, err)
 		return steps.Result{}
 	}
-	run.setAside(&githubError{op: what, err: err})
+	run.setAside(&githubError{op: what, err: err, followUp: true})
 	return steps.Result{}
 }
 

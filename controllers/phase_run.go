@@ -55,8 +55,14 @@ type phaseRun struct {
 	// githubErr is a GitHub failure a step set aside so that the steps after
 	// it could still go on (tracking goes on while creates fail). State, not
 	// a requeue: it decides the run's outcome (githubFailed) and holds back
-	// completion and the creates after a rate limit.
+	// the creates after a rate limit.
 	githubErr error
+	// issuesFailed: a failure set aside was of the phase's issues (listing,
+	// opening, updating, settling them), which holds back completion. A
+	// failure of the board or the parent issue's links does not: a
+	// completed phase keeps them up (finishCompleted), and a board GitHub
+	// keeps failing must not stop the journey's phases.
+	issuesFailed bool
 	// budgetWait is how long the write budget holds planned work back.
 	// State: checkExitCriteria says it in RateLimited; the requeue it calls
 	// for is openPlannedWork's Result.
@@ -76,10 +82,15 @@ func (run *phaseRun) trackerKey(itemKey string) string {
 	return workitem.TrackerKey(run.ph.Namespace, run.cj.Name, itemKey)
 }
 
-// setAside keeps the first GitHub failure of a step that did not stop the run.
+// setAside keeps the first GitHub failure of a step that did not stop the
+// run, and notes whether it was of the phase's issues.
 func (run *phaseRun) setAside(err error) {
 	if run.githubErr == nil {
 		run.githubErr = err
+	}
+	var ge *githubError
+	if !errors.As(err, &ge) || !ge.followUp {
+		run.issuesFailed = true
 	}
 }
 
@@ -91,6 +102,10 @@ type phaseStep = steps.Step[*phaseRun]
 type githubError struct {
 	op  string
 	err error
+	// followUp: the failure is of work a completed phase keeps up (the
+	// board, the parent issue and its links), which holds back no
+	// completion.
+	followUp bool
 }
 
 func (e *githubError) Error() string { return e.op + ": " + e.err.Error() }
@@ -111,7 +126,7 @@ func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Names
 // the run. It reports whether changing more issues is pointless now: a rate
 // limit holds every request back.
 func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err error) bool {
-	run.setAside(&githubError{"updating issues", err})
+	run.setAside(&githubError{op: "updating issues", err: err})
 	var rl *tracker.RateLimitError
 	return errors.As(err, &rl)
 }

@@ -60,7 +60,7 @@ func (r *ImprovementPhaseReconciler) settleAttempts(ctx context.Context, run *ph
 	// may have lapsed since, and what landed in between counts.
 	issues, err := issuesNow(ctx, run.tr)
 	if err != nil {
-		run.setAside(&githubError{"looking for the issues of earlier attempts", err})
+		run.setAside(&githubError{op: "looking for the issues of earlier attempts", err: err})
 		return 0, ""
 	}
 	for _, i := range lapsed {

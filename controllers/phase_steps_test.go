@@ -281,7 +281,7 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 	r := &ImprovementPhaseReconciler{Clock: clk, Recorder: events.NewFakeRecorder(1000)}
 	ph := phaseNamed("improve", "shop", "")
 	ph.Spec.SyncInterval = &metav1.Duration{Duration: 20 * time.Second}
-	down := &githubError{"listing issues", &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}}
+	down := &githubError{op: "listing issues", err: &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}}
 	var waits []time.Duration
 	for range 8 {
 		run := &phaseRun{ph: ph, gen: 1}
@@ -311,7 +311,7 @@ func TestGitHubFailuresBackOffWithinTheSyncInterval(t *testing.T) {
 		t.Errorf("after progress: retry in %s, want %s", res.RequeueAfter, firstRetry)
 	}
 	limited := &tracker.RateLimitError{ResumeAt: clk.Now().Add(7 * time.Second), Secondary: true}
-	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, steps.Result{}, &githubError{"opening issues", limited}); res.RequeueAfter != 7*time.Second {
+	if res, _ := r.githubFailed(&phaseRun{ph: ph, gen: 1}, steps.Result{}, &githubError{op: "opening issues", err: limited}); res.RequeueAfter != 7*time.Second {
 		t.Errorf("rate limited: retry in %s, want when it ends (7s)", res.RequeueAfter)
 	}
 }
@@ -517,5 +517,35 @@ func TestOpeningWorkOwesThePhaseItsParent(t *testing.T) {
 		if !parents && (first != nil || run.ph.Status.Parent != nil) {
 			t.Errorf("no parent issues asked for, yet parent %+v recorded", first)
 		}
+	}
+}
+
+// TestOnlyIssueFailuresHoldCompletion: a failure set aside of the board
+// or the parent's links (followUp) holds back no completion; one of the
+// phase's issues does, whichever came first.
+func TestOnlyIssueFailuresHoldCompletion(t *testing.T) {
+	down := &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
+	board := &githubError{op: "keeping the board", err: down, followUp: true}
+	listing := &githubError{op: "listing issues", err: down}
+	for _, tc := range []struct {
+		name   string
+		errs   []error
+		holds  bool
+		reason error
+	}{
+		{"the board failing", []error{board}, false, board},
+		{"the issues failing", []error{listing}, true, listing},
+		{"the board, then the issues", []error{board, listing}, true, board},
+		{"an untyped failure", []error{down}, true, down},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &phaseRun{}
+			for _, err := range tc.errs {
+				run.setAside(err)
+			}
+			if run.issuesFailed != tc.holds || run.githubErr != tc.reason {
+				t.Errorf("issuesFailed %v, githubErr %v; want %v, %v", run.issuesFailed, run.githubErr, tc.holds, tc.reason)
+			}
+		})
 	}
 }
