@@ -361,18 +361,18 @@ type Board struct {
 
 	mu     sync.Mutex
 	fields map[string]BoardField // by lower-cased name
-	// refused are issues whose add GitHub refused (422) while the board
-	// did not hold them, and when: their refusal is answered again without
-	// a listing until refusalKept has passed.
-	refused map[int]time.Time
+	// lookedUp is when an add refused with 422 last had the board listed
+	// for its item (lookupEvery).
+	lookedUp time.Time
 }
 
-// refusalKept is how long an add refused for an issue off the board is
-// refused again without listing the board; refusalsKept bounds how many
-// such issues a board remembers.
+// An add refused (422) has the board listed for the issue's item at most
+// once per lookupEvery per board, and no further than lookupPages pages
+// (the first 2,000 items): a board that refuses every add (one at
+// GitHub's item limit) costs a journey at most that an hour.
 const (
-	refusalKept  = time.Hour
-	refusalsKept = 64
+	lookupEvery = time.Hour
+	lookupPages = 20
 )
 
 // Board finds the project ref among the organisation's projects, then the
@@ -534,13 +534,24 @@ type projectItem struct {
 }
 
 // Items lists the board's items with the values of cxloop's fields, every
-// page. The controllers never list a board (AddItem and SetItemValues need
-// no listing, and a board shared for years holds thousands of items); it
+// page. The controllers do not list a board (AddItem and SetItemValues need
+// no listing, and a board shared for years holds thousands of items): it
 // reads what a board holds for checks and tools.
 func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
+	var out []BoardItem
+	err := b.walkItems(ctx, 0, func(item BoardItem) bool {
+		out = append(out, item)
+		return true
+	})
+	return out, err
+}
+
+// walkItems hands each issue item of the board to visit, page by page,
+// until visit says stop or maxPages pages were read (0: every page).
+func (b *Board) walkItems(ctx context.Context, maxPages int, visit func(BoardItem) bool) error {
 	fields, err := b.cachedFields(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	byID := map[int64]BoardField{}
 	var ids []string
@@ -555,13 +566,12 @@ func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 	if len(ids) > 0 {
 		q.Set("fields", strings.Join(ids, ","))
 	}
-	var out []BoardItem
 	next := b.path + "/items?" + q.Encode()
-	for pages := 1; next != ""; pages++ {
+	for pages := 1; next != "" && (maxPages == 0 || pages <= maxPages); pages++ {
 		var page []projectItem
 		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)
 		if err != nil {
-			return nil, b.c.boardError(err, b.ref)
+			return b.c.boardError(err, b.ref)
 		}
 		for _, it := range page {
 			if it.ContentType != "Issue" || it.Content == nil {
@@ -577,13 +587,15 @@ func (b *Board) Items(ctx context.Context) ([]BoardItem, error) {
 					item.Values[f.Name] = s
 				}
 			}
-			out = append(out, item)
+			if !visit(item) {
+				return nil
+			}
 		}
 		if next, err = nextBoardPage(resp, pages, "project items"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // valueText turns an answered field value into BoardItem.Values' form.
@@ -622,8 +634,8 @@ type addItemRequest struct {
 // returns its item, without listing the board first: GitHub answers an
 // add of an issue already on the board with the item it has, so an add
 // whose answer was lost is found by the next add, not repeated. Should it
-// refuse that add instead (422), the board is listed once for the item,
-// and the refusal returned only when the issue is not there. (Only the
+// refuse that add instead (422), the board is looked through for the item
+// (itemOf), and the refusal returned when the issue is not found there. (Only the
 // caller knows whether it added the issue before and a person took it off
 // since: it asks SetItemValues, not AddItem, for an item it added.)
 func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
@@ -654,36 +666,39 @@ func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 	return item, nil
 }
 
-// itemOf finds issue number of the Client's repository among the board's
-// items, after an add was refused; refused is returned when it is not
-// there (the refusal was for another reason); why the board could not be
-// read, when it could not.
-// A refusal found so is remembered for refusalKept: an add GitHub keeps
-// refusing costs one listing an hour, not one per attempt.
+// itemOf looks for issue number of the Client's repository among the
+// board's items, after an add was refused: GitHub may refuse the add of an
+// issue already on the board rather than answer its item. refused is
+// returned when the issue is not among the first lookupPages pages (the
+// refusal was for another reason), or when the board was looked through
+// less than lookupEvery ago; why the board could not be read, when it
+// could not.
 func (b *Board) itemOf(ctx context.Context, number int, refused error) (BoardItem, error) {
 	now := b.c.cfg.Now()
 	b.mu.Lock()
-	at, known := b.refused[number]
+	recent := !b.lookedUp.IsZero() && now.Sub(b.lookedUp) < lookupEvery
+	if !recent {
+		b.lookedUp = now
+	}
 	b.mu.Unlock()
-	if known && now.Sub(at) < refusalKept {
+	if recent {
 		return BoardItem{}, refused
 	}
-	items, err := b.Items(ctx)
-	if err != nil {
-		return BoardItem{}, err
-	}
 	repoPath := strings.ToLower("/repos/" + b.c.cfg.Owner + "/" + b.c.cfg.Repo)
-	for _, item := range items {
+	var found *BoardItem
+	err := b.walkItems(ctx, lookupPages, func(item BoardItem) bool {
 		if item.IssueNumber == number && strings.HasSuffix(strings.ToLower(item.RepositoryURL), repoPath) {
-			return item, nil
+			found = &item
+			return false
 		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return BoardItem{}, err
+	case found != nil:
+		return *found, nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.refused == nil || len(b.refused) >= refusalsKept {
-		b.refused = map[int]time.Time{}
-	}
-	b.refused[number] = now
 	return BoardItem{}, refused
 }
 

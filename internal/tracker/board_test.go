@@ -636,9 +636,10 @@ func TestBoardListsEveryPageOfItems(t *testing.T) {
 
 // TestBoardFindsItsItemWhenAnAddIsRefused: GitHub answers an add of an
 // issue already on the board with its item; were it to refuse that add
-// instead (422), the item is found by listing the board once, among the
-// items of every repository the board holds, and a refusal of an issue
-// that is not on the board stays a refusal.
+// instead (422), the item is found by looking through the board, among
+// the items of every repository the board holds, at most once an hour and
+// through its first pages; a refusal of an issue that is not on the board
+// stays a refusal.
 func TestBoardFindsItsItemWhenAnAddIsRefused(t *testing.T) {
 	e, c, b, n := newBoardWithIssue(t, "park/refused-add")
 	ctx := context.Background()
@@ -679,32 +680,64 @@ func TestBoardFindsItsItemWhenAnAddIsRefused(t *testing.T) {
 		t.Errorf("listed the board %d times to find one item, want 1", lists)
 	}
 
-	// An issue that is not on the board: the refusal stands.
+	// An issue that is not on the board: the refusal stands, and the
+	// board is looked through once an hour at most.
 	missing := e.openIssue(c, "park/refused-for-another-reason")
-	before = e.requestCount()
-	var ae *tracker.APIError
-	if item, err := b.AddItem(ctx, missing); !errors.As(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("AddItem of an issue off the board, refused = %+v, %v; want the 422", item, err)
+	for _, tc := range []struct {
+		after time.Duration
+		lists int
+	}{{0, 0}, {time.Hour, 1}, {time.Minute, 0}} {
+		e.clk.Step(tc.after)
+		before = e.requestCount()
+		var ae *tracker.APIError
+		if item, err := b.AddItem(ctx, missing); !errors.As(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("AddItem of an issue off the board, refused, %v later = %+v, %v; want the 422", tc.after, item, err)
+		}
+		if lists := e.sent(before, http.MethodGet, "/items"); lists != tc.lists {
+			t.Errorf("refused %v later: listed the board %d times, want %d", tc.after, lists, tc.lists)
+		}
+		if posts := e.sent(before, http.MethodPost, "/items"); posts != 1 {
+			t.Errorf("sent %d adds, want 1", posts)
+		}
 	}
 	if got := len(e.items()); got != 2 {
 		t.Errorf("board holds %d items, want 2", got)
 	}
-	if posts := e.sent(before, http.MethodPost, "/items"); posts != 1 {
-		t.Errorf("sent %d adds, want 1", posts)
+}
+
+// TestBoardLooksThroughItsFirstPagesOnly: the look for the item of a
+// refused add stops at the page that holds it, and reads no more than 20
+// pages of a board that does not.
+func TestBoardLooksThroughItsFirstPagesOnly(t *testing.T) {
+	e := newBoardEnv(t)
+	ctx := context.Background()
+	c := e.client(func(c *tracker.Config) { c.PageSize = 1 })
+	b := e.board(c)
+	e.ensureFields(b)
+	var numbers []int
+	for i := range 22 {
+		n := e.openIssue(c, fmt.Sprintf("park/item-%d", i))
+		if i < 21 {
+			if _, err := b.AddItem(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		numbers = append(numbers, n)
 	}
-	// Refused again: answered without another listing for an hour, then
-	// looked for once more.
-	for _, tc := range []struct {
-		after time.Duration
-		lists int
-	}{{time.Minute, 0}, {time.Hour, 1}} {
-		e.clk.Step(tc.after)
-		before = e.requestCount()
-		if _, err := b.AddItem(ctx, missing); !errors.As(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity {
-			t.Errorf("AddItem refused again %v later = %v; want the 422", tc.after, err)
-		}
-		if lists := e.sent(before, http.MethodGet, "/items"); lists != tc.lists {
-			t.Errorf("refused again %v later: listed the board %d times, want %d", tc.after, lists, tc.lists)
-		}
+	e.srv.Inject(localgithub.Fault{Method: "POST", Path: "/orgs/acme/projectsV2/1/items", Kind: localgithub.ServerError, Status: http.StatusUnprocessableEntity, Times: -1})
+	before := e.requestCount()
+	if item, err := b.AddItem(ctx, numbers[2]); err != nil || item.IssueNumber != numbers[2] {
+		t.Fatalf("AddItem of the third item, refused = %+v, %v", item, err)
+	}
+	if lists := e.sent(before, http.MethodGet, "/items"); lists != 3 {
+		t.Errorf("read %d pages to find the third item, want 3", lists)
+	}
+	e.clk.Step(time.Hour)
+	before = e.requestCount()
+	if _, err := b.AddItem(ctx, numbers[21]); err == nil {
+		t.Fatal("AddItem of an issue off the board, refused, succeeded")
+	}
+	if lists := e.sent(before, http.MethodGet, "/items"); lists != 20 {
+		t.Errorf("read %d pages of a board of 21 items, one a page, want 20", lists)
 	}
 }
