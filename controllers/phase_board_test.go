@@ -239,9 +239,12 @@ func TestBoardFailingHoldsNoCompletion(t *testing.T) {
 	gh.ClearFaults()
 	g.Eventually(func(g Gomega) {
 		g.Expect(boardByIssue(g, gh, project)).To(HaveLen(4), "the completed phase puts its issues on the board")
-		c := meta.FindStatusCondition(getPhase(g, ns, "nature-park-improve").Status.Conditions, cxv1.ConditionBoardReady)
+		conds := getPhase(g, ns, "nature-park-improve").Status.Conditions
+		c := meta.FindStatusCondition(conds, cxv1.ConditionBoardReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(cxv1.ReasonBoardSynced))
+		g.Expect(conditions.IsTrue(conds, cxv1.ConditionTrackerReady)).To(BeTrue(), "GitHub answers again: %v", meta.FindStatusCondition(conds, cxv1.ConditionTrackerReady))
+		g.Expect(conditions.IsTrue(conds, cxv1.ConditionReady)).To(BeTrue())
 	}).Should(Succeed())
 }
 

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1 "github.com/cxloop/cxloop/api/v1alpha1"
+	"github.com/cxloop/cxloop/internal/conditions"
 	"github.com/cxloop/cxloop/internal/exactlyonce"
 	"github.com/cxloop/cxloop/internal/plan"
 	"github.com/cxloop/cxloop/internal/steps"
@@ -569,5 +571,12 @@ func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *p
 		res = res.Merge(sr)
 	}
 	// Closed last: the links it was left are made first.
-	return res.Merge(r.closeParent(ctx, run))
+	res = res.Merge(r.closeParent(ctx, run))
+	if run.githubErr == nil && meta.IsStatusConditionFalse(run.ph.Status.Conditions, cxv1.ConditionTrackerReady) {
+		// GitHub answered again after a failure of this follow-up work
+		// (checkExitCriteria, which says so for other phases, is behind
+		// a completed phase).
+		conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
+	}
+	return res
 }

@@ -83,13 +83,16 @@ func (run *phaseRun) trackerKey(itemKey string) string {
 }
 
 // setAside keeps the first GitHub failure of a step that did not stop the
-// run, and notes whether it was of the phase's issues.
+// run, and notes whether it was of the phase's issues: the first of those
+// takes the place of a failure of follow-up work, being what holds the
+// phase back (and what its conditions should name).
 func (run *phaseRun) setAside(err error) {
-	if run.githubErr == nil {
+	var ge *githubError
+	followUp := errors.As(err, &ge) && ge.followUp
+	if run.githubErr == nil || (!followUp && !run.issuesFailed) {
 		run.githubErr = err
 	}
-	var ge *githubError
-	if !errors.As(err, &ge) || !ge.followUp {
+	if !followUp {
 		run.issuesFailed = true
 	}
 }
@@ -165,8 +168,8 @@ func (r *ImprovementPhaseReconciler) phaseContext(ph *cxv1.ImprovementPhase, cj 
 // copying it: a phase reads its journey, which at 140 touchpoints is
 // 70 KB to copy per reconcile, and never changes it (the journey's status
 // is its own reconciler's). Nothing may write to what it returns, nor
-// append to its lists: the envtest suite runs with client-go's cache
-// mutation detector, which fails on a write it sees.
+// append to its lists: `make test` runs with client-go's cache mutation
+// detector, which fails on a write it sees.
 func (r *ImprovementPhaseReconciler) journeyOf(ctx context.Context, ph *cxv1.ImprovementPhase) (*cxv1.CustomerJourney, error) {
 	var cj cxv1.CustomerJourney
 	if err := r.Get(ctx, client.ObjectKey{Namespace: ph.Namespace, Name: ph.Spec.JourneyRef.Name}, &cj, client.UnsafeDisableDeepCopy); err != nil {

@@ -18,7 +18,8 @@ import (
 
 // criteriaHold: the phase's exit criteria hold on its items as they
 // stand; it completes in this run unless an attempt holds it back
-// (settleAttempts) or GitHub failed. Such a phase opens nothing more.
+// (settleAttempts) or GitHub failed on its issues. Such a phase opens
+// nothing more.
 func criteriaHold(run *phaseRun) bool {
 	done, _ := plan.ExitCriteriaMet(run.ph, run.cj, progressOf(run.ph.Status.Items), len(run.desired))
 	return done

@@ -422,9 +422,21 @@ func TestPhaseCheckExitCriteriaStep(t *testing.T) {
 				}
 			}},
 		{name: "criteria hold but a GitHub failure was set aside: not completed, no poll of its own", edit: closedAll,
-			prepare: func(run *phaseRun) { journey(run); run.githubErr = errors.New("down") },
+			prepare: func(run *phaseRun) { journey(run); run.setAside(errors.New("down")) },
 			want:    steps.Result{}, wantState: cxv1.PhaseActive,
 			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonTracking, cxv1.ConditionTrackerReady: ""}},
+		{name: "criteria hold and only the board failed: Completed, the failure left to the backoff", edit: closedAll,
+			prepare: func(run *phaseRun) {
+				journey(run)
+				run.setAside(&githubError{op: "keeping the board", err: errors.New("down"), followUp: true})
+			},
+			want: steps.Done(0), wantState: cxv1.PhaseCompleted, wantEvents: []string{cxv1.ReasonPhaseCompleted},
+			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonPhaseCompleted, cxv1.ConditionTrackerReady: ""},
+			check: func(t *testing.T, run *phaseRun) {
+				if run.githubErr == nil {
+					t.Error("the board's failure was dropped: nothing would retry it")
+				}
+			}},
 		{name: "criteria not met: Tracking with the figures, polled every sync interval", edit: oneOpen, prepare: journey,
 			wantPoll: true, wantState: cxv1.PhaseActive,
 			wantConds: map[string]string{cxv1.ConditionReady: "True/" + cxv1.ReasonTracking, cxv1.ConditionTrackerReady: "True/" + cxv1.ReasonConnected, cxv1.ConditionRateLimited: ""},

@@ -522,7 +522,8 @@ func TestOpeningWorkOwesThePhaseItsParent(t *testing.T) {
 
 // TestOnlyIssueFailuresHoldCompletion: a failure set aside of the board
 // or the parent's links (followUp) holds back no completion; one of the
-// phase's issues does, whichever came first.
+// phase's issues does, whichever came first, and is the failure the run
+// reports.
 func TestOnlyIssueFailuresHoldCompletion(t *testing.T) {
 	down := &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
 	board := &githubError{op: "keeping the board", err: down, followUp: true}
@@ -535,7 +536,9 @@ func TestOnlyIssueFailuresHoldCompletion(t *testing.T) {
 	}{
 		{"the board failing", []error{board}, false, board},
 		{"the issues failing", []error{listing}, true, listing},
-		{"the board, then the issues", []error{board, listing}, true, board},
+		{"the board, then the issues", []error{board, listing}, true, listing},
+		{"the issues, then the board", []error{listing, board}, true, listing},
+		{"the issues twice", []error{listing, down}, true, listing},
 		{"an untyped failure", []error{down}, true, down},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
