@@ -87,7 +87,10 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 			// item and of the close it judges.
 			key := fmt.Sprintf("outcome/%s/%d", it.Key, it.ClosedAt.Unix())
 			if err := run.tr.CommentOnce(ctx, int(it.Issue), key, outcomeComment(it, m, w)); err != nil {
-				if stop := r.setAsideTrackingError(run, err); stop {
+				// Follow-up work: a completed phase goes on commenting
+				// (verifyLateOutcomes), so a comment GitHub keeps refusing
+				// (a locked issue) holds back no completion.
+				if stop := setAsideFollowUp(run, fmt.Sprintf("commenting the outcome on issue #%d", it.Issue), err); stop {
 					break
 				}
 				continue

@@ -193,6 +193,9 @@ func TestVerifyOutcomesCommentRetriedAndReopenResets(t *testing.T) {
 	if it.Outcome.Verdict != cxv1.VerdictImproved || ptr.Deref(it.Outcome.Commented, false) || run.githubErr == nil {
 		t.Fatalf("after a failed comment: %+v, githubErr %v", it.Outcome, run.githubErr)
 	}
+	if run.issuesFailed {
+		t.Error("a failed outcome comment holds back completion; a completed phase comments on (verifyLateOutcomes)")
+	}
 	tr.err = nil
 	run = &phaseRun{ph: ph, cj: measuredJourney(), tr: tr}
 	if _, err := r.verifyOutcomes(context.Background(), run); err != nil {

@@ -134,6 +134,14 @@ func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err er
 	return errors.As(err, &rl)
 }
 
+// setAsideFollowUp is setAsideTrackingError for work a completed phase
+// keeps up (githubError.followUp), which holds back no completion.
+func setAsideFollowUp(run *phaseRun, op string, err error) (stop bool) {
+	run.setAside(&githubError{op: op, err: err, followUp: true})
+	var rl *tracker.RateLimitError
+	return errors.As(err, &rl)
+}
+
 func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {
 	if l := ph.Spec.Limits; l != nil {
 		maxOpen, maxPerHour = int(l.MaxOpenIssues), int(l.MaxIssuesPerHour)
