@@ -1,14 +1,12 @@
 package controllers
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -149,26 +147,16 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 	if more {
 		todo, res = todo[:maxBoardItemsPerReconcile], steps.Requeue(time.Millisecond) // the rest in the next reconcile
 	}
-	// An issue GitHub refuses (422) holds back no other in this sync: the
-	// rest go on the board, and the refusal is said when they are done. It
-	// is tried again at the next sync, not sooner.
-	var refused error
 	for n, i := range todo {
 		if d := run.tr.WriteDelay(budgetWaiter(run.ph)); d > 0 && n > 0 {
 			return steps.Requeue(d), nil // the rest when the budget allows
 		}
 		it := &run.ph.Status.Items[i]
 		if err := r.putOnBoard(ctx, run, board, it.Issue, &it.Board, boardValues(run, it)); err != nil {
-			if !isRefusal(err) {
-				return r.boardFailed(run, err)
-			}
-			refused = cmp.Or(refused, err)
+			return r.boardFailed(run, err)
 		}
 	}
 	if more {
-		if refused != nil {
-			return r.boardFailed(run, refused) // the rest at the next sync: a refusal is not retried at once
-		}
 		return res, nil
 	}
 	if parent {
@@ -179,14 +167,8 @@ func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRu
 		}
 		p := run.ph.Status.Parent
 		if err := r.putOnBoard(ctx, run, board, p.Issue, &p.Board, parentBoardValues(run)); err != nil {
-			if !isRefusal(err) {
-				return r.boardFailed(run, err)
-			}
-			refused = cmp.Or(refused, err)
+			return r.boardFailed(run, err)
 		}
-	}
-	if refused != nil {
-		return r.boardFailed(run, refused)
 	}
 	r.boardSynced(run, ref)
 	return res, nil
@@ -223,13 +205,6 @@ func (r *ImprovementPhaseReconciler) putOnBoard(ctx context.Context, run *phaseR
 	}
 	rec.Values = valuesDigest(values)
 	return nil
-}
-
-// isRefusal: GitHub refused the request as it is (422), and would refuse
-// it again; unlike an outage, it says nothing of the next issue's.
-func isRefusal(err error) bool {
-	var ae *tracker.APIError
-	return errors.As(err, &ae) && ae.StatusCode == http.StatusUnprocessableEntity
 }
 
 // boardRecordsOf makes ref the board the phase's records are of. Records
@@ -352,9 +327,7 @@ func (r *ImprovementPhaseReconciler) boardFailed(run *phaseRun, err error) (step
 		msg = reason
 	}
 	conditions.Set(run.conds(), run.gen, cxv1.ConditionBoardReady, metav1.ConditionFalse, reason, msg)
-	// What a person must change (a permission, the project, a refused
-	// issue) is said, not retried with a backoff: the next sync tries it.
-	if reason != cxv1.ReasonPermissionMissing && reason != cxv1.ReasonProjectNotFound && reason != cxv1.ReasonInvalidRequest && !isRefusal(err) {
+	if reason != cxv1.ReasonPermissionMissing && reason != cxv1.ReasonProjectNotFound && reason != cxv1.ReasonInvalidRequest {
 		run.setAside(&githubError{op: "keeping the board", err: err, followUp: true})
 	}
 	return steps.Result{}, nil

@@ -2,8 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -254,7 +252,6 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 	gh := githubServer(t)
 	oldBoard := gh.AddProject(ghOwner, true, "Last year's board")
 	project := gh.AddProject(ghOwner, true, "Board")
-	refusing := gh.AddProject(ghOwner, true, "A board that refuses an issue")
 	ctx := context.Background()
 	newTracker := func(t *testing.T) tracker.Tracker {
 		tr, err := tracker.New(tracker.Config{Owner: ghOwner, Repo: ghRepo, APIURL: gh.URL(), Credentials: tracker.Credentials{Token: ghToken},
@@ -435,26 +432,6 @@ func TestPhaseSyncBoardStep(t *testing.T) {
 				}
 				if run.ph.Status.Items[1].Board.State != cxv1.BoardItemRemoved {
 					t.Errorf("board status %+v, want Removed", run.ph.Status.Items[1].Board)
-				}
-			}},
-		{name: "an issue GitHub refuses: the others go on the board, ValidationFailed said, no backoff", edit: func(ph *cxv1.ImprovementPhase) {
-			openItems(ph)
-			ph.Status.Board = cxv1.GitHubProject{Owner: ghOwner, Number: int32(refusing)}
-			gh.Inject(localgithub.Fault{Method: "POST", Path: fmt.Sprintf("/orgs/%s/projectsV2/%d/items", ghOwner, refusing), Kind: localgithub.ServerError, Status: http.StatusUnprocessableEntity})
-		}, prepare: prepare(withProject(refusing)), wantConds: map[string]string{cxv1.ConditionBoardReady: "False/" + cxv1.ReasonValidationFailed},
-			check: func(t *testing.T, run *phaseRun) {
-				items, err := gh.ProjectItems(ghOwner, true, refusing)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(items) != 1 || items[0].Number != numbers[1] {
-					t.Errorf("board %+v, want the second issue alone (the first refused)", items)
-				}
-				if a, b := run.ph.Status.Items[0].Board, run.ph.Status.Items[1].Board; a.State == cxv1.BoardItemOnBoard || b.State != cxv1.BoardItemOnBoard {
-					t.Errorf("records %+v, %+v: want the refused issue off the board, the other on it", a, b)
-				}
-				if run.githubErr != nil {
-					t.Errorf("a refusal is no GitHub failure to back off from: %v", run.githubErr)
 				}
 			}},
 		{name: "no permission: PermissionMissing, no backoff", edit: func(ph *cxv1.ImprovementPhase) {

@@ -486,6 +486,7 @@ func (r *ImprovementPhaseReconciler) closeParent(ctx context.Context, run *phase
 		return r.relationFailed(run, "closing the parent issue", err).Merge(steps.Requeue(time.Minute))
 	}
 	p.State = cxv1.ParentIssueClosed
+	run.progressed = true
 	return steps.Result{}
 }
 
@@ -572,10 +573,10 @@ func (r *ImprovementPhaseReconciler) finishCompleted(ctx context.Context, run *p
 	}
 	// Closed last: the links it was left are made first.
 	res = res.Merge(r.closeParent(ctx, run))
-	if run.githubErr == nil && meta.IsStatusConditionFalse(run.ph.Status.Conditions, cxv1.ConditionTrackerReady) {
-		// GitHub answered again after a failure of this follow-up work
+	if run.progressed && run.githubErr == nil && meta.IsStatusConditionFalse(run.ph.Status.Conditions, cxv1.ConditionTrackerReady) {
+		// GitHub took this run's follow-up work after a failure of it
 		// (checkExitCriteria, which says so for other phases, is behind
-		// a completed phase).
+		// a completed phase); a run that sent nothing says nothing.
 		conditions.Set(run.conds(), run.gen, cxv1.ConditionTrackerReady, metav1.ConditionTrue, cxv1.ReasonConnected, trackerConnectedMessage)
 	}
 	return res

@@ -85,11 +85,13 @@ func (run *phaseRun) trackerKey(itemKey string) string {
 // setAside keeps the first GitHub failure of a step that did not stop the
 // run, and notes whether it was of the phase's issues: the first of those
 // takes the place of a failure of follow-up work, being what holds the
-// phase back (and what its conditions should name).
+// phase back (and what its conditions should name), unless that was a
+// rate limit, which says until when nothing is sent.
 func (run *phaseRun) setAside(err error) {
 	var ge *githubError
+	var rl *tracker.RateLimitError
 	followUp := errors.As(err, &ge) && ge.followUp
-	if run.githubErr == nil || (!followUp && !run.issuesFailed) {
+	if run.githubErr == nil || (!followUp && !run.issuesFailed && !errors.As(run.githubErr, &rl)) {
 		run.githubErr = err
 	}
 	if !followUp {

@@ -528,6 +528,7 @@ func TestOnlyIssueFailuresHoldCompletion(t *testing.T) {
 	down := &tracker.APIError{Reason: cxv1.ReasonServerError, StatusCode: 502, Message: "Server Error"}
 	board := &githubError{op: "keeping the board", err: down, followUp: true}
 	listing := &githubError{op: "listing issues", err: down}
+	limited := &githubError{op: "keeping the board", err: &tracker.RateLimitError{}, followUp: true}
 	for _, tc := range []struct {
 		name   string
 		errs   []error
@@ -539,6 +540,7 @@ func TestOnlyIssueFailuresHoldCompletion(t *testing.T) {
 		{"the board, then the issues", []error{board, listing}, true, listing},
 		{"the issues, then the board", []error{listing, board}, true, listing},
 		{"the issues twice", []error{listing, down}, true, listing},
+		{"the board rate limited, then the issues", []error{limited, listing}, true, limited},
 		{"an untyped failure", []error{down}, true, down},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
