@@ -59,9 +59,9 @@ type phaseRun struct {
 	githubErr error
 	// issuesFailed: a failure set aside was of the phase's issues (listing,
 	// opening, updating, settling them), which holds back completion. A
-	// failure of the board or the parent issue's links does not: a
-	// completed phase keeps them up (finishCompleted), and a board GitHub
-	// keeps failing must not stop the journey's phases.
+	// failure of follow-up work (githubError.followUp) does not: a
+	// completed phase keeps it up (finishCompleted, verifyLateOutcomes),
+	// and a board GitHub keeps failing must not stop the journey's phases.
 	issuesFailed bool
 	// budgetWait is how long the write budget holds planned work back.
 	// State: checkExitCriteria says it in RateLimited; the requeue it calls
@@ -108,8 +108,8 @@ type githubError struct {
 	op  string
 	err error
 	// followUp: the failure is of work a completed phase keeps up (the
-	// board, the parent issue and its links), which holds back no
-	// completion.
+	// board, the parent issue and its links and types, outcome comments),
+	// which holds back no completion.
 	followUp bool
 }
 
