@@ -441,7 +441,7 @@ func (r *ImprovementPhaseReconciler) trackIssues(ctx context.Context, run *phase
 	for _, it := range ph.Status.Items {
 		if w, ok := run.work[it.Key]; ok && it.State == cxv1.ItemOpen && it.Issue != 0 {
 			if err := run.tr.UpdateIssue(ctx, int(it.Issue), w.Title, w.Body); err != nil {
-				if stop := r.setAsideTrackingError(run, err); stop {
+				if stop := run.setAsideOne(&githubError{op: "updating issues", err: err}); stop {
 					return steps.Result{}, nil
 				}
 			}

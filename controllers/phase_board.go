@@ -111,10 +111,10 @@ func projectOf(cj *cxv1.CustomerJourney) (tracker.ProjectRef, bool) {
 //
 // Nothing lists the board (but an add GitHub refuses, which looks through
 // at most 20 pages an hour: tracker.Board.AddItem). A project many
-// journeys share holds thousands
-// of items after a few years, and listing it for each phase that opened an
-// issue cost a page per hundred items: a ramp of 200 issues on a board of
-// 5,000 would spend 10,000 requests, two hours of a token's rate limit.
+// journeys share holds thousands of items after a few years, and listing
+// it for each phase that opened an issue cost a page per hundred items: a
+// ramp of 200 issues on a board of 5,000 would spend 10,000 requests, two
+// hours of a token's rate limit.
 func (r *ImprovementPhaseReconciler) syncBoard(ctx context.Context, run *phaseRun) (steps.Result, error) {
 	ref, ok := projectOf(run.cj)
 	if !ok {

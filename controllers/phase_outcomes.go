@@ -90,7 +90,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 				// Follow-up work: a completed phase goes on commenting
 				// (verifyLateOutcomes), so a comment GitHub keeps refusing
 				// (a locked issue) holds back no completion.
-				if stop := setAsideFollowUp(run, fmt.Sprintf("commenting the outcome on issue #%d", it.Issue), err); stop {
+				if stop := run.setAsideOne(&githubError{op: fmt.Sprintf("commenting the outcome on issue #%d", it.Issue), err: err, followUp: true}); stop {
 					break
 				}
 				continue

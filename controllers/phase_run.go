@@ -127,21 +127,13 @@ func (e *statusWriteError) Unwrap() error { return e.err }
 // budgetWaiter is the phase's place in line for the write budget.
 func budgetWaiter(ph *cxv1.ImprovementPhase) string { return "phase/" + ph.Namespace + "/" + ph.Name }
 
-// setAsideTrackingError keeps a failure to change one issue for the end of
-// the run. It reports whether changing more issues is pointless now: a rate
+// setAsideOne keeps a failure to change one issue for the end of the
+// run. It reports whether changing more issues is pointless now: a rate
 // limit holds every request back.
-func (r *ImprovementPhaseReconciler) setAsideTrackingError(run *phaseRun, err error) bool {
-	run.setAside(&githubError{op: "updating issues", err: err})
+func (run *phaseRun) setAsideOne(ge *githubError) (stop bool) {
+	run.setAside(ge)
 	var rl *tracker.RateLimitError
-	return errors.As(err, &rl)
-}
-
-// setAsideFollowUp is setAsideTrackingError for work a completed phase
-// keeps up (githubError.followUp), which holds back no completion.
-func setAsideFollowUp(run *phaseRun, op string, err error) (stop bool) {
-	run.setAside(&githubError{op: op, err: err, followUp: true})
-	var rl *tracker.RateLimitError
-	return errors.As(err, &rl)
+	return errors.As(ge.err, &rl)
 }
 
 func limits(ph *cxv1.ImprovementPhase) (maxOpen, maxPerHour int) {

@@ -30,7 +30,7 @@ import (
 // exists (made by an earlier attempt whose answer was lost, or by a
 // person) is looked for first and adopted, never made twice; an add to
 // the board needs no look, since GitHub answers the add of an issue that
-// is there already with its item.
+// is there already with its item (AddItem looks only if it refuses).
 
 // The board fields cxloop keeps. It creates them when missing, never
 // renames or deletes them, and sets only these.
@@ -635,9 +635,10 @@ type addItemRequest struct {
 // add of an issue already on the board with the item it has, so an add
 // whose answer was lost is found by the next add, not repeated. Should it
 // refuse that add instead (422), the board is looked through for the item
-// (itemOf), and the refusal returned when the issue is not found there. (Only the
-// caller knows whether it added the issue before and a person took it off
-// since: it asks SetItemValues, not AddItem, for an item it added.)
+// (itemOf), and the refusal returned when the issue is not found there.
+// (Only the caller knows whether it added the issue before and a person
+// took it off since: it asks SetItemValues, not AddItem, for an item it
+// added.)
 func (b *Board) AddItem(ctx context.Context, number int) (BoardItem, error) {
 	var it projectItem
 	_, err := b.c.do(ctx, http.MethodPost, b.path+"/items", &addItemRequest{Type: "Issue", Owner: b.c.cfg.Owner, Repo: b.c.cfg.Repo, Number: number}, &it)
