@@ -62,7 +62,7 @@ TEST_REQUIRE = CXLOOP_REQUIRE_MERMAID=1 CXLOOP_REQUIRE_BROWSER=1 CXLOOP_REQUIRE_
 # client-go's cache mutation detector: the tests panic if anything changes
 # an object in an informer cache, which the code reading the cache without
 # a copy (client.UnsafeDisableDeepCopy: the status page, the webhook, the
-# shard check, Secret events) must never do.
+# shard check, Secret events, a phase's journey) must never do.
 TEST_DETECT = KUBE_CACHE_MUTATION_DETECTOR=true
 
 .PHONY: test
