@@ -7,3 +7,7 @@ func ForgetBudgets() {
 	defer limitStatesMu.Unlock()
 	limitStates = map[string]*limitState{}
 }
+
+// ConditionalCacheStats is what the process's store of conditional answers
+// holds.
+func ConditionalCacheStats() (entries, bytes int) { return etagAnswers.stats() }

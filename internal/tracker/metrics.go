@@ -57,7 +57,7 @@ func registerMetrics() {
 				}
 			}
 		}
-		for _, c := range []prometheus.Collector{writeBudgetRemaining, writeBudgetNextWrite} {
+		for _, c := range []prometheus.Collector{writeBudgetRemaining, writeBudgetNextWrite, conditionalCacheBytes} {
 			_ = metrics.Registry.Register(c) // registered once per process; a second registry keeps its own
 		}
 		if err := metrics.Registry.Register(rateLimitRemaining); err != nil {
@@ -70,6 +70,16 @@ func registerMetrics() {
 		}
 	})
 }
+
+// conditionalCacheBytes is what the process's store of conditional
+// answers holds (etagAnswers).
+var conditionalCacheBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	Name: "cxloop_github_conditional_cache_bytes",
+	Help: "Approximate memory held by the answers GitHub requests are made conditional on (bounded at 8 MiB).",
+}, func() float64 {
+	_, b := etagAnswers.stats()
+	return float64(b)
+})
 
 var (
 	indexIssues = prometheus.NewGaugeVec(prometheus.GaugeOpts{
