@@ -736,4 +736,3 @@ func (t *limitTransport) saveBlock(req *http.Request) {
 		t.state.saveSoon(t.now) // try again shortly
 	}
 }
-
