@@ -62,11 +62,15 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 			Request: resp.Request, TLS: resp.TLS,
 		}, nil
 	}
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		c.store.drop(k) // nothing left to be conditional on
+	}
 	if resp.StatusCode != http.StatusOK {
 		return resp, nil
 	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
+		c.store.drop(k)
 		return resp, nil
 	}
 	// Read no more than an entry may hold: a larger answer (a page of long
@@ -158,17 +162,17 @@ func (s *etagStore) get(k string) *cacheEntry {
 
 func (s *etagStore) put(k string, e *cacheEntry) {
 	size := e.size(k)
-	s.drop(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries[k]; ok {
-		return // another answer came meanwhile; either will do
-	}
-	if size > s.maxEntry+32<<10 || size > s.maxBytes {
+	s.dropLocked(k) // the newer answer takes its place
+	if size > s.maxEntry+(32<<10) || size > s.maxBytes {
 		return
 	}
 	for s.bytes+size > s.maxBytes {
 		last := s.lru.Back()
+		if last == nil {
+			break
+		}
 		it := last.Value.(*etagItem)
 		s.lru.Remove(last)
 		delete(s.entries, it.key)
@@ -182,6 +186,10 @@ func (s *etagStore) put(k string, e *cacheEntry) {
 func (s *etagStore) drop(k string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dropLocked(k)
+}
+
+func (s *etagStore) dropLocked(k string) {
 	if el, ok := s.entries[k]; ok {
 		s.bytes -= el.Value.(*etagItem).size
 		s.lru.Remove(el)

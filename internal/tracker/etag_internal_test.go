@@ -19,14 +19,31 @@ func TestConditionalStoreIsBoundedInBytes(t *testing.T) {
 	entry := func(n int) *cacheEntry {
 		return &cacheEntry{etag: `"e"`, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(strings.Repeat("x", n))}
 	}
-	for i := 0; i < 100; i++ {
+	held := func(k string) bool { // without using it
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		_, ok := s.entries[k]
+		return ok
+	}
+	evicted := false
+	for i := 0; i < 100 && !evicted; i++ {
 		s.put(fmt.Sprint("k", i), entry(4<<10))
-		if i == 5 {
-			s.get("k0") // used: stays while k1, k2, … leave
-		}
 		if _, b := s.stats(); b > max {
 			t.Fatalf("after %d answers the store holds %d bytes, want at most %d", i+1, b, max)
 		}
+		s.get("k0") // used at each step; k1 never
+		switch {
+		case !held("k0"):
+			t.Fatalf("after %d answers the answer used at each step left (the one never used: held %v)", i+1, held("k1"))
+		case i > 0 && !held("k1"):
+			evicted = true
+		}
+	}
+	if !evicted {
+		t.Fatal("100 answers of 4 KiB each fit in a store of 64 KiB")
+	}
+	for i := 20; i < 100; i++ {
+		s.put(fmt.Sprint("k", i), entry(4<<10))
 	}
 	n, b := s.stats()
 	if n < 10 || b < max/2 {
@@ -42,9 +59,17 @@ func TestConditionalStoreIsBoundedInBytes(t *testing.T) {
 	s = newETagStore(max, 8<<10)
 	s.put("k", entry(4<<10))
 	_, once := s.stats()
-	s.put("k", entry(4<<10))
+	newer := entry(4 << 10)
+	newer.etag = `"f"`
+	s.put("k", newer)
 	if n, b := s.stats(); n != 1 || b != once {
 		t.Errorf("an answer put twice: %d entries, %d bytes; want 1, %d", n, b, once)
+	}
+	if e := s.get("k"); e == nil || e.etag != `"f"` {
+		t.Errorf("after a newer answer the store holds the older one: %v; want the newer (ETag \"f\")", e != nil && e.etag == `"e"`)
+	}
+	if s.put("big", entry(max)); s.get("big") != nil {
+		t.Error("an answer larger than an entry may be was kept")
 	}
 	s.drop("k")
 	if n, b := s.stats(); n != 0 || b != 0 {
@@ -56,6 +81,14 @@ func TestConditionalStoreIsBoundedInBytes(t *testing.T) {
 // than an entry may be (a page of long comments) is read whole by its
 // caller, is not kept, and the next request is not conditional on it.
 func TestOversizedAnswerReachesItsCallerWholeButIsNotKept(t *testing.T) {
+	// content is n bytes in which every place tells itself from the others.
+	content := func(n int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "%d,", i)
+		}
+		return b.String()[:n]
+	}
 	size := 3000
 	var conditional []bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +98,7 @@ func TestOversizedAnswerReachesItsCallerWholeButIsNotKept(t *testing.T) {
 			return
 		}
 		w.Header().Set("ETag", fmt.Sprintf(`"%d"`, size))
-		_, _ = io.WriteString(w, strings.Repeat("y", size))
+		_, _ = io.WriteString(w, content(size))
 	}))
 	defer srv.Close()
 	c := &etagCache{next: http.DefaultTransport, identity: "token:x", store: newETagStore(64<<10, 4<<10)}
@@ -84,10 +117,10 @@ func TestOversizedAnswerReachesItsCallerWholeButIsNotKept(t *testing.T) {
 		return string(b)
 	}
 
-	if b := get(); len(b) != size {
-		t.Fatalf("a small answer arrived with %d bytes, want %d", len(b), size)
+	if b := get(); b != content(size) {
+		t.Fatalf("a small answer arrived with %d bytes, want %d as sent", len(b), size)
 	}
-	if b := get(); len(b) != size || !conditional[1] {
+	if b := get(); b != content(size) || !conditional[1] {
 		t.Fatalf("the second GET of a kept answer: conditional %v, %d bytes", conditional[1], len(b))
 	}
 	if n, _ := c.store.stats(); n != 1 {
@@ -95,8 +128,8 @@ func TestOversizedAnswerReachesItsCallerWholeButIsNotKept(t *testing.T) {
 	}
 
 	size = 10000 // larger than an entry may be
-	if b := get(); len(b) != size {
-		t.Fatalf("an oversized answer arrived with %d bytes, want %d (whole)", len(b), size)
+	if b := get(); b != content(size) {
+		t.Fatalf("an oversized answer arrived with %d bytes, want %d as sent (whole, in order)", len(b), size)
 	}
 	if n, b := c.store.stats(); n != 0 || b != 0 {
 		t.Errorf("after an oversized answer the store holds %d answers, %d bytes; want none (the old one dropped, the new one not kept)", n, b)

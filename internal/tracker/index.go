@@ -634,8 +634,8 @@ func (c *Client) listQuery(state, direction string, since time.Time) string {
 // requests left out) to each and dropping the page; read, if given, hears
 // of each page read (its number and ETag). The first page is asked with
 // If-None-Match when etag is set; errNotModified says it was unchanged.
-// The pages bypass the client's ETag cache, which would keep every
-// page's body.
+// The pages bypass the store of conditional answers (etagAnswers), which
+// would keep every page's body.
 func (c *Client) listPages(ctx context.Context, next, etag string, each func(cachedIssue) error, read ...func(page int, etag string)) error {
 	ctx = context.WithValue(ctx, skipETagCache{}, true)
 	for page := 0; next != ""; page++ {

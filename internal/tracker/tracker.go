@@ -155,7 +155,6 @@ type Client struct {
 	perPage int
 	now     func() time.Time
 	limits  *limitState
-	cache   *etagCache
 
 	keyLocks keyedMutex
 	// index is the repository's issues, shared with every Client of the
@@ -293,7 +292,6 @@ func New(cfg Config) (*Client, error) {
 		perPage:   cfg.PageSize,
 		now:       cfg.Now,
 		limits:    limits,
-		cache:     cache,
 		recent:    map[string]recentIssue{},
 		commented: map[string]bool{},
 		apps:      apps,
