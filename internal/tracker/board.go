@@ -567,6 +567,9 @@ func (b *Board) walkItems(ctx context.Context, maxPages int, visit func(BoardIte
 		q.Set("fields", strings.Join(ids, ","))
 	}
 	next := b.path + "/items?" + q.Encode()
+	// A walk's pages are read an hour apart at least (AddItem's lookup):
+	// kept, they would push out of the store the answers asked at each sync.
+	ctx = context.WithValue(ctx, skipETagCache{}, true)
 	for pages := 1; next != "" && (maxPages == 0 || pages <= maxPages); pages++ {
 		var page []projectItem
 		resp, err := b.c.do(ctx, http.MethodGet, next, nil, &page)

@@ -734,10 +734,14 @@ func TestBoardLooksThroughItsFirstPagesOnly(t *testing.T) {
 	}
 	e.clk.Step(time.Hour)
 	before = e.requestCount()
+	held, _ := tracker.ConditionalCacheStats()
 	if _, err := b.AddItem(ctx, numbers[21]); err == nil {
 		t.Fatal("AddItem of an issue off the board, refused, succeeded")
 	}
 	if lists := e.sent(before, http.MethodGet, "/items"); lists != 20 {
 		t.Errorf("read %d pages of a board of 21 items, one a page, want 20", lists)
+	}
+	if now, _ := tracker.ConditionalCacheStats(); now != held {
+		t.Errorf("the lookup's 20 pages left %d answers in the store of conditional answers, want none", now-held)
 	}
 }
