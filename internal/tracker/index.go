@@ -167,7 +167,6 @@ func acquireIndex(key, ownerRepo string) *issueIndex {
 		indexes[key] = x
 	}
 	x.refs++
-	indexGauge(x)
 	return x
 }
 
@@ -177,7 +176,6 @@ func releaseIndex(x *issueIndex) {
 	x.refs--
 	if x.refs <= 0 && indexes[x.key] == x {
 		delete(indexes, x.key)
-		dropIndexGauge(x)
 	}
 }
 
@@ -457,7 +455,6 @@ func (x *issueIndex) listWhole(ctx context.Context, c *Client, now time.Time) (i
 	x.loaded, x.refreshedAt, x.openAt = true, time.Now(), now
 	x.since, x.sinceURL, x.sinceETag = sinceOf(newest), "", ""
 	x.mu.Unlock()
-	indexGauge(x)
 	return pages, nil
 }
 
@@ -519,7 +516,6 @@ func (x *issueIndex) listChangedOnce(ctx context.Context, c *Client, now time.Ti
 	x.refreshedAt = time.Now()
 	over := x.bytes > maxIndexBytes
 	x.mu.Unlock()
-	indexGauge(x)
 	if over {
 		return nil, false, &APIError{Reason: cxv1.ReasonInternalError, Message: fmt.Sprintf("the repository's issues labelled %q take more than %d MiB: more than cxloop keeps in memory", c.label, maxIndexBytes>>20)}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	"github.com/cxloop/cxloop/internal/localgithub"
 	"github.com/cxloop/cxloop/internal/tracker"
 )
@@ -258,5 +260,68 @@ func TestDeliveriesOfOwnOpensKeepTheViewWithoutARefresh(t *testing.T) {
 	tracker.InvalidateRepository(owner, repo, 0)
 	if _, err := c.Issues(ctx); err != nil || e.requestCount() == before {
 		t.Fatalf("after a delivery of a change no request was sent (%v)", err)
+	}
+}
+
+// TestIndexMetricsShowEachRepositoryOnce: a repository tracked with two
+// credentials has an index for each; its series sum their bytes and show
+// the most issues either holds, and go with the last journey tracking it.
+func TestIndexMetricsShowEachRepositoryOnce(t *testing.T) {
+	e := newEnv(t, localgithub.Options{})
+	ctx := context.Background()
+	const name = "journeys-two-teams" // a repository no other test's indexes hold
+	e.srv.AddRepo(owner, name)
+	if _, err := e.srv.AddHistory(owner, name, 150, []string{"cxloop"}, historyBody("shop")); err != nil {
+		t.Fatal(err)
+	}
+	other := "ghp_other_" + e.token
+	e.srv.AddToken(other)
+	shop := e.client(func(c *tracker.Config) { c.Repo, c.KeyPrefix = name, "ns/shop/" })
+	museum := e.client(func(c *tracker.Config) {
+		c.Repo, c.KeyPrefix, c.Credentials = name, "team-b/museum/", tracker.Credentials{Token: other}
+	})
+	for _, c := range []*tracker.Client{shop, museum} {
+		if _, err := c.Issues(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := shop.IndexStats(), museum.IndexStats()
+	if a.Holders != 1 || b.Holders != 1 || a.Issues != 150 || b.Issues != 150 {
+		t.Fatalf("two credentials' indexes: %+v and %+v, want one holder and 150 issues each", a, b)
+	}
+	series := func() (issues, bytes float64, n int) {
+		t.Helper()
+		mfs, err := metrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() != "repository" || l.GetValue() != owner+"/"+name {
+						continue
+					}
+					switch mf.GetName() {
+					case "cxloop_github_issue_index_issues":
+						issues, n = m.GetGauge().GetValue(), n+1
+					case "cxloop_github_issue_index_bytes":
+						bytes, n = m.GetGauge().GetValue(), n+1
+					}
+				}
+			}
+		}
+		return issues, bytes, n
+	}
+	issues, bytes, n := series()
+	if n != 2 || issues != 150 || bytes != float64(a.Bytes+b.Bytes) {
+		t.Errorf("series of the repository: %d, issues %v, bytes %v; want 2 series, 150 issues, %d bytes (both indexes)", n, issues, bytes, a.Bytes+b.Bytes)
+	}
+	shop.Close()
+	if issues, bytes, _ := series(); issues != 150 || bytes != float64(b.Bytes) {
+		t.Errorf("after one team's journey is gone: issues %v, bytes %v; want 150, %d (the other's index)", issues, bytes, b.Bytes)
+	}
+	museum.Close()
+	if _, _, n := series(); n != 0 {
+		t.Errorf("after the last journey of the repository is gone: %d series, want none", n)
 	}
 }

@@ -57,7 +57,7 @@ func registerMetrics() {
 				}
 			}
 		}
-		for _, c := range []prometheus.Collector{writeBudgetRemaining, writeBudgetNextWrite, conditionalCacheBytes} {
+		for _, c := range []prometheus.Collector{writeBudgetRemaining, writeBudgetNextWrite, conditionalCacheBytes, indexCollector{}} {
 			_ = metrics.Registry.Register(c) // registered once per process; a second registry keeps its own
 		}
 		if err := metrics.Registry.Register(rateLimitRemaining); err != nil {
@@ -81,36 +81,39 @@ var conditionalCacheBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 	return float64(b)
 })
 
+// indexCollector reports the repositories' shared indexes as they are
+// when scraped: a repository tracked with two credentials has an index for
+// each, and its series sum their bytes and show the most issues either
+// holds; a repository no journey tracks any more has no series.
+type indexCollector struct{}
+
 var (
-	indexIssues = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cxloop_github_issue_index_issues",
-		Help: "Issues carrying cxloop's label that the shared index of a repository holds.",
-	}, []string{"repository"})
-	indexBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cxloop_github_issue_index_bytes",
-		Help: "Approximate memory the shared issue index of a repository holds.",
-	}, []string{"repository"})
-	indexMetricsOnce sync.Once
+	indexIssuesDesc = prometheus.NewDesc("cxloop_github_issue_index_issues",
+		"Issues carrying cxloop's label that the shared index of a repository holds (the most of its indexes, one per credentials).", []string{"repository"}, nil)
+	indexBytesDesc = prometheus.NewDesc("cxloop_github_issue_index_bytes",
+		"Approximate memory the shared issue indexes of a repository hold together.", []string{"repository"}, nil)
 )
 
-func indexGauge(x *issueIndex) {
-	indexMetricsOnce.Do(func() {
-		_ = metrics.Registry.Register(indexIssues)
-		_ = metrics.Registry.Register(indexBytes)
-	})
-	x.mu.RLock()
-	n, b := len(x.entries), x.bytes
-	x.mu.RUnlock()
-	indexIssues.WithLabelValues(x.owner).Set(float64(n))
-	indexBytes.WithLabelValues(x.owner).Set(float64(b))
+func (indexCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- indexIssuesDesc
+	ch <- indexBytesDesc
 }
 
-func dropIndexGauge(x *issueIndex) {
-	for _, other := range indexes {
-		if other.owner == x.owner {
-			return // another identity's index of the repository goes on
-		}
+func (indexCollector) Collect(ch chan<- prometheus.Metric) {
+	type totals struct{ issues, bytes int }
+	byRepo := map[string]totals{}
+	indexesMu.Lock()
+	for _, x := range indexes {
+		x.mu.RLock()
+		t := byRepo[x.owner]
+		t.issues = max(t.issues, len(x.entries))
+		t.bytes += x.bytes
+		byRepo[x.owner] = t
+		x.mu.RUnlock()
 	}
-	indexIssues.DeleteLabelValues(x.owner)
-	indexBytes.DeleteLabelValues(x.owner)
+	indexesMu.Unlock()
+	for repo, t := range byRepo {
+		ch <- prometheus.MustNewConstMetric(indexIssuesDesc, prometheus.GaugeValue, float64(t.issues), repo)
+		ch <- prometheus.MustNewConstMetric(indexBytesDesc, prometheus.GaugeValue, float64(t.bytes), repo)
+	}
 }
