@@ -168,15 +168,8 @@ func (s *etagStore) put(k string, e *cacheEntry) {
 	if size > s.maxEntry+(32<<10) || size > s.maxBytes {
 		return
 	}
-	for s.bytes+size > s.maxBytes {
-		last := s.lru.Back()
-		if last == nil {
-			break
-		}
-		it := last.Value.(*etagItem)
-		s.lru.Remove(last)
-		delete(s.entries, it.key)
-		s.bytes -= it.size
+	for s.bytes+size > s.maxBytes && s.lru.Len() > 0 {
+		s.dropLocked(s.lru.Back().Value.(*etagItem).key) // the least recently used
 	}
 	s.entries[k] = s.lru.PushFront(&etagItem{key: k, entry: e, size: size})
 	s.bytes += size
