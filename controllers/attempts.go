@@ -43,10 +43,12 @@ type statusObject[T any] interface {
 // guarded by persisted's resourceVersion (statusMergeFromLocked), one write
 // at a time: each successful write moves persisted forward, so the next is
 // guarded by the version it produced. A Conflict is exactlyonce's
-// ErrSuperseded; any failure is a statusWriteError.
+// ErrSuperseded; any failure is a statusWriteError. written, if set, is
+// called after each successful write.
 type lockedStatusWriter[T statusObject[T]] struct {
 	c              client.StatusClient
 	obj, persisted T
+	written        func()
 }
 
 func (w lockedStatusWriter[T]) Write(ctx context.Context) error {
@@ -57,7 +59,16 @@ func (w lockedStatusWriter[T]) Write(ctx context.Context) error {
 		return &statusWriteError{err}
 	}
 	w.obj.DeepCopyInto(w.persisted)
+	if w.written != nil {
+		w.written()
+	}
 	return nil
+}
+
+// attemptWriter writes the run's attempts (exactlyonce), guarded by the
+// phase it read; each write records, and so tells, the news so far.
+func (r *ImprovementPhaseReconciler) attemptWriter(run *phaseRun) lockedStatusWriter[*cxv1.ImprovementPhase] {
+	return lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted, written: func() { run.news.told(r.Recorder, run.ph) }}
 }
 
 // leaderGate is the leader election as exactlyonce's Gate (a nil lease:

@@ -73,7 +73,13 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	defer func() {
 		summarizeReady(&cj.Status.Conditions, cj.Generation, s.ready)
 		cj.Status.ObservedGeneration = cj.Generation
-		if patchErr := patchStatus(ctx, r.Client, s.persisted, &cj); patchErr != nil && err == nil {
+		patchErr := patchStatusTelling(ctx, r.Client, r.Recorder, s.persisted, &cj, &s.news)
+		if apierrors.IsConflict(patchErr) {
+			// A run on a stale copy that found news: the journey as it
+			// is is looked at again soon.
+			result, patchErr = ctrl.Result{RequeueAfter: supersededRetry}, nil
+		}
+		if patchErr != nil && err == nil {
 			err = patchErr
 		}
 	}()

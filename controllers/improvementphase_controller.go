@@ -114,9 +114,16 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	run := &phaseRun{ph: &ph, persisted: ph.DeepCopy(), gen: ph.Generation}
 	defer func() {
-		if !run.superseded { // else the phase moved on without this run: its view is stale
-			err = errors.Join(err, r.writeStatus(ctx, run))
+		if run.superseded { // the phase moved on without this run: its view is stale
+			return
 		}
+		werr := r.writeStatus(ctx, run)
+		if apierrors.IsConflict(werr) {
+			// A run on a stale copy that found news (patchStatusTelling):
+			// the phase as it is is looked at again soon.
+			result, werr = ctrl.Result{RequeueAfter: supersededRetry}, nil
+		}
+		err = errors.Join(err, werr)
 	}()
 	res, err := steps.Run(ctx, run, r.phaseSteps())
 	if err != nil {
@@ -125,7 +132,8 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	return r.outcome(run, res)
 }
 
-// writeStatus summarises the run into the status and writes it if it changed.
+// writeStatus summarises the run into the status and writes it if it
+// changed, telling the run's news once written.
 func (r *ImprovementPhaseReconciler) writeStatus(ctx context.Context, run *phaseRun) error {
 	ph := run.ph
 	summarizeReady(run.conds(), run.gen, run.ready)
@@ -136,7 +144,7 @@ func (r *ImprovementPhaseReconciler) writeStatus(ctx context.Context, run *phase
 	}
 	forecastPhase(ph, r.Clock.Now())
 	recordPhaseMetrics(ph)
-	return patchStatus(ctx, r.Client, run.persisted, ph)
+	return patchStatusTelling(ctx, r.Client, r.Recorder, run.persisted, ph, &run.news)
 }
 
 // outcome is the requeue of a run whose steps did not fail outright.
@@ -330,7 +338,7 @@ func (r *ImprovementPhaseReconciler) startPhase(_ context.Context, run *phaseRun
 		started := now(r.Clock)
 		ph.Status.StartedAt = &started
 	}
-	r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
+	run.news.tell(run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseStarted, "Start", "%s phase of journey %s started", ph.Spec.Type, run.cj.Name)
 	return steps.Result{}, nil
 }
 
@@ -357,7 +365,9 @@ func (r *ImprovementPhaseReconciler) syncIssues(ctx context.Context, run *phaseR
 	}
 	run.issues = issues
 	run.changes = plan.Merge(run.ph, run.desired, issues, run.pc, vanishedIssues(run.cj), r.Clock.Now(), r.createGrace())
-	r.reportMissingIssues(run.ph, run.persisted)
+	for _, msg := range newlyMissing(run.ph, run.persisted) {
+		run.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonIssueMissing, "Sync", "%s", msg)
+	}
 	return steps.Result{}, nil
 }
 
@@ -486,7 +496,7 @@ func (r *ImprovementPhaseReconciler) checkExitCriteria(ctx context.Context, run 
 		completed := now(r.Clock)
 		ph.Status.CompletedAt = &completed
 		run.ready.Ready(cxv1.ReasonPhaseCompleted, "completed: "+progress.Summary)
-		r.Recorder.Eventf(ph, run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
+		run.news.tell(run.cj, corev1.EventTypeNormal, cxv1.ReasonPhaseCompleted, "Complete", "%s phase of journey %s completed: %s", ph.Spec.Type, run.cj.Name, progress.Summary)
 		if parentIssues(run.cj) && ph.Status.Parent == nil && opensWork(ph) {
 			// Work opened before the journey asked for parent issues, or
 			// before this version recorded the parent owed: the parent
@@ -532,20 +542,22 @@ func (r *ImprovementPhaseReconciler) refusedForThisIssue(ph *cxv1.ImprovementPha
 	return true
 }
 
-// reportMissingIssues emits a Warning Event for each issue newly found
-// missing on GitHub (deleted, transferred, unlabelled, refused).
-func (r *ImprovementPhaseReconciler) reportMissingIssues(ph, before *cxv1.ImprovementPhase) {
+// newlyMissing is the message of each issue newly found missing on GitHub
+// (deleted, transferred, unlabelled, refused): news, told in a Warning.
+func newlyMissing(ph, before *cxv1.ImprovementPhase) []string {
 	was := map[string]string{}
 	for _, it := range before.Status.Items {
 		was[it.Key] = it.Message
 	}
+	var out []string
 	for _, it := range ph.Status.Items {
 		// One Warning per vanished issue: a webhook that later says what
 		// happened refines the item's message, not the news.
 		if it.Message != "" && was[it.Key] == "" {
-			r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonIssueMissing, "Sync", "%s", it.Message)
+			out = append(out, it.Message)
 		}
 	}
+	return out
 }
 
 func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {

@@ -17,6 +17,9 @@ type journeyRun struct {
 	persisted *cxv1.CustomerJourney
 	tr        tracker.Tracker
 	issues    map[string]tracker.Issue
+	// news is the reconcile's news (journeyState.news), told by the
+	// attempts' writes too.
+	news *news
 }
 
 // ensureJourneyIssue finds or opens one of the journey's own issues (a
@@ -48,7 +51,7 @@ func (r *CustomerJourneyReconciler) ensureJourneyIssue(ctx context.Context, run 
 	// As a phase's: the attempt applies only to the journey this run read,
 	// and the create leaves within the grace or not at all.
 	res, err := attempts.Open(ctx, mark,
-		lockedStatusWriter[*cxv1.CustomerJourney]{c: r.Client, obj: run.cj, persisted: run.persisted},
+		lockedStatusWriter[*cxv1.CustomerJourney]{c: r.Client, obj: run.cj, persisted: run.persisted, written: func() { run.news.told(r.Recorder, run.cj) }},
 		leaderGate{r.leader}, run.tr, req)
 	if exactlyonce.Superseded(err) {
 		// The journey moved on since this run read it (a webhook's

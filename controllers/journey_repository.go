@@ -19,7 +19,7 @@ import (
 // from spec.tracker.github's (the repository was renamed or transferred),
 // cxloop keeps working (GitHub redirects the old name) and says so, so that
 // a person updates the spec.
-func (r *CustomerJourneyReconciler) followRepository(ctx context.Context, cj *cxv1.CustomerJourney, tr tracker.Tracker) error {
+func (r *CustomerJourneyReconciler) followRepository(ctx context.Context, cj *cxv1.CustomerJourney, tr tracker.Tracker, n *news) error {
 	repo, err := tr.Repository(ctx)
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func (r *CustomerJourneyReconciler) followRepository(ctx context.Context, cj *cx
 	msg := fmt.Sprintf("spec.tracker.github names %s, which GitHub now calls %s (repository %d, renamed or transferred): cxloop follows it by its ID; set spec.tracker.github.owner and repo to the new name",
 		named, repo.FullName, repo.ID)
 	if !conditionIs(cj.Status.Conditions, cxv1.ConditionRepositoryRenamed, metav1.ConditionTrue, cxv1.ReasonRepositoryRenamed) {
-		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, cxv1.ReasonRepositoryRenamed, "Track", "%s", msg)
+		n.tell(nil, corev1.EventTypeWarning, cxv1.ReasonRepositoryRenamed, "Track", "%s", msg)
 	}
 	conditions.Set(&cj.Status.Conditions, cj.Generation, cxv1.ConditionRepositoryRenamed, metav1.ConditionTrue, cxv1.ReasonRepositoryRenamed, msg)
 	return nil

@@ -97,7 +97,7 @@ func (r *CustomerJourneyReconciler) reconcileReviews(ctx context.Context, run *j
 	case d.TooLate:
 		cj.Status.Review.Missed += int32(d.Missed) + 1
 		last = d.ScheduledTime
-		r.Recorder.Eventf(cj, nil, corev1.EventTypeWarning, cxv1.ReasonReviewMissed, "Review",
+		run.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonReviewMissed, "Review",
 			"the review due at %s was missed: more than spec.review.startingDeadlineSeconds late", d.ScheduledTime.UTC().Format(time.RFC3339))
 	case d.ShouldOpen():
 		opened, wait, err := r.openReview(ctx, run, sched, d, m, phases)

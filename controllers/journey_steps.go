@@ -34,6 +34,9 @@ type journeyState struct {
 	gh *journeyRun
 	// ready is what the steps found, for the Ready condition.
 	ready readiness
+	// news is what the steps found worth an Event (the map scored or
+	// invalid, a review missed), told once a write records it.
+	news news
 }
 
 func newJourneyState(cj *cxv1.CustomerJourney) *journeyState {
@@ -73,7 +76,7 @@ func (r *CustomerJourneyReconciler) validateMap(_ context.Context, s *journeySta
 	}
 	msg := problemsMessage(problems)
 	if stallIsNews(s.cj.Status.Conditions, s.cj.Generation, cxv1.ReasonInvalidMap, msg) {
-		r.Recorder.Eventf(s.cj, nil, corev1.EventTypeWarning, cxv1.ReasonInvalidMap, "Validate", msg)
+		s.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonInvalidMap, "Validate", "%s", msg)
 	}
 	s.ready.Stall(cxv1.ReasonInvalidMap, msg)
 	return steps.Done(0), nil
@@ -111,7 +114,7 @@ func (r *CustomerJourneyReconciler) parseReviewSchedule(_ context.Context, s *jo
 	}
 	msg := err.Error()
 	if !conditionIs(s.cj.Status.Conditions, cxv1.ConditionStalled, metav1.ConditionTrue, cxv1.ReasonInvalidSchedule) {
-		r.Recorder.Eventf(s.cj, nil, corev1.EventTypeWarning, cxv1.ReasonInvalidSchedule, "Schedule", "%s", msg)
+		s.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonInvalidSchedule, "Schedule", "%s", msg)
 	}
 	s.cj.Status.NextReviewTime = nil
 	s.ready.Stall(cxv1.ReasonInvalidSchedule, msg)
@@ -140,11 +143,11 @@ func (r *CustomerJourneyReconciler) connectTracker(ctx context.Context, s *journ
 	if err != nil {
 		return r.githubStopped(s, err)
 	}
-	if err := r.followRepository(ctx, cj, tr); err != nil {
+	if err := r.followRepository(ctx, cj, tr, &s.news); err != nil {
 		return r.githubStopped(s, err)
 	}
 	trackerConnected(&cj.Status.Conditions, cj.Generation)
-	s.gh = &journeyRun{cj: cj, persisted: s.persisted, tr: tr, issues: issues}
+	s.gh = &journeyRun{cj: cj, persisted: s.persisted, tr: tr, issues: issues, news: &s.news}
 	r.settleAttempts(s.gh)
 	return steps.Result{}, nil
 }
@@ -191,7 +194,7 @@ func (r *CustomerJourneyReconciler) reportScore(_ context.Context, s *journeySta
 	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", st.Summary.Touchpoints, st.Summary.Channels, *st.HealthScore, len(st.Gaps))
 	s.ready.Ready(cxv1.ReasonMapScored, msg)
 	if !equality.Semantic.DeepEqual(before.Summary, st.Summary) || !equality.Semantic.DeepEqual(before.HealthScore, st.HealthScore) {
-		r.Recorder.Eventf(s.cj, nil, corev1.EventTypeNormal, cxv1.ReasonMapScored, "Score", msg)
+		s.news.tell(nil, corev1.EventTypeNormal, cxv1.ReasonMapScored, "Score", "%s", msg)
 	}
 	return steps.Result{}, nil
 }

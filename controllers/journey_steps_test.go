@@ -50,6 +50,13 @@ func newJourneyStepRig(t *testing.T, clk clock.PassiveClock, objs ...client.Obje
 	return &journeyStepRig{r: &CustomerJourneyReconciler{Client: c, Recorder: rec, Clock: clk, CreateGrace: time.Minute}, rec: rec, c: c}
 }
 
+// told tells the news s found (as a write of its status would) and
+// drains the Events recorded so far.
+func (g *journeyStepRig) told(s *journeyState) []string {
+	s.news.told(g.rec, s.cj)
+	return g.events()
+}
+
 // events drains the Events recorded so far, as "Type Reason note".
 func (g *journeyStepRig) events() []string {
 	var out []string
@@ -185,7 +192,7 @@ func TestValidateMapStep(t *testing.T) {
 			if len(s.m.Stages) != len(cj.Spec.Stages) {
 				t.Errorf("the step left no map for the steps after it")
 			}
-			if evs := rig.events(); (len(evs) == 1 && strings.Contains(evs[0], "Warning InvalidMap")) != tc.wantEvent || len(evs) > 1 {
+			if evs := rig.told(s); (len(evs) == 1 && strings.Contains(evs[0], "Warning InvalidMap")) != tc.wantEvent || len(evs) > 1 {
 				t.Errorf("events %q, want an InvalidMap Warning: %v", evs, tc.wantEvent)
 			}
 		})
@@ -340,7 +347,7 @@ func TestParseReviewScheduleStep(t *testing.T) {
 			if stop && cj.Status.NextReviewTime != nil {
 				t.Errorf("a stalled schedule still shows a next review at %v", cj.Status.NextReviewTime)
 			}
-			if evs := rig.events(); (len(evs) == 1) != tc.wantEvent || len(evs) > 1 {
+			if evs := rig.told(s); (len(evs) == 1) != tc.wantEvent || len(evs) > 1 {
 				t.Errorf("events %q, want one: %v", evs, tc.wantEvent)
 			}
 		})
@@ -586,7 +593,7 @@ func runTrackedStep(t *testing.T, rig *journeyStepRig, cj *cxv1.CustomerJourney,
 		if res, err = run(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
-		if err := patchStatus(context.Background(), rig.c, s.persisted, cj); err != nil {
+		if err := patchStatusTelling(context.Background(), rig.c, rig.rec, s.persisted, cj, &s.news); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -689,7 +696,7 @@ func TestReportScoreStep(t *testing.T) {
 			if kind, reason := verdictOf(s.ready); kind != "ready" || reason != cxv1.ReasonMapScored || !strings.Contains(s.ready.ready.Message, "touchpoints on") {
 				t.Errorf("verdict %+v, want ready MapScored with the figures", s.ready)
 			}
-			evs := rig.events()
+			evs := rig.told(s)
 			if got := len(evs) == 1 && strings.Contains(evs[0], "Normal MapScored"); got != tc.wantEvent || len(evs) > 1 {
 				t.Errorf("events %q, want a MapScored Event: %v", evs, tc.wantEvent)
 			}

@@ -68,7 +68,7 @@ func (r *ImprovementPhaseReconciler) openPlannedWork(ctx context.Context, run *p
 		w := run.work[run.ph.Status.Items[i].Key]
 		opened, err := attempts.Open(ctx,
 			itemMark{ph: run.ph, gen: run.gen, i: i, parent: parentIssues(run.cj)},
-			lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
+			r.attemptWriter(run),
 			leaderGate{r.leader}, run.tr, tracker.IssueRequest{
 				Key: run.trackerKey(w.Key), Title: w.Title, Body: w.Body, Labels: w.Labels, Assignees: run.pc.Assignees,
 				Attempted: attempted,

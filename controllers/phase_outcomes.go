@@ -76,7 +76,7 @@ func (r *ImprovementPhaseReconciler) verifyOutcomes(ctx context.Context, run *ph
 			}
 			verdictAt := metav1.NewTime(now.Truncate(time.Second))
 			o.VerifiedAt = &verdictAt
-			r.reportOutcome(ph, it)
+			reportOutcome(run, it)
 		}
 		if o.Verdict == cxv1.VerdictImproved {
 			verified++
@@ -151,15 +151,16 @@ func judgeOutcome(ctx context.Context, src metricsource.Source, namespace string
 	return nil
 }
 
-func (r *ImprovementPhaseReconciler) reportOutcome(ph *cxv1.ImprovementPhase, it *cxv1.PhaseItem) {
+// reportOutcome tells the item's verdict (news: told once written).
+func reportOutcome(run *phaseRun, it *cxv1.PhaseItem) {
 	o := it.Outcome
 	switch o.Verdict {
 	case cxv1.VerdictWorse:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		run.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeWorse, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	case cxv1.VerdictNoData:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		run.news.tell(nil, corev1.EventTypeWarning, cxv1.ReasonOutcomeNoData, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	default:
-		r.Recorder.Eventf(ph, nil, corev1.EventTypeNormal, cxv1.ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
+		run.news.tell(nil, corev1.EventTypeNormal, cxv1.ReasonOutcomeVerified, "Verify", "issue #%d: %s", it.Issue, o.Message)
 	}
 }
 

@@ -270,7 +270,7 @@ func (r *ImprovementPhaseReconciler) ensureParent(ctx context.Context, run *phas
 		return steps.Requeue(max(time.Second, v.Wait)), false, nil // an earlier attempt may still land
 	}
 	opened, err := attempts.Open(ctx, parentMark{ph: run.ph, gen: run.gen},
-		lockedStatusWriter[*cxv1.ImprovementPhase]{c: r.Client, obj: run.ph, persisted: run.persisted},
+		r.attemptWriter(run),
 		leaderGate{r.leader}, run.tr, tracker.IssueRequest{
 			Key: key, Title: item.Title, Body: item.Body, Labels: item.Labels, Assignees: run.pc.Assignees,
 			Attempted: v.Attempted,

@@ -73,6 +73,9 @@ type phaseRun struct {
 	// superseded: an attempt write met a newer phase (Conflict); the run
 	// writes nothing more, see exactlyonce.Attempts.Open.
 	superseded bool
+	// news is what the run found of the phase (it started or completed,
+	// an issue is gone, a verdict), told once a write records it.
+	news news
 }
 
 func (run *phaseRun) conds() *[]metav1.Condition { return &run.ph.Status.Conditions }

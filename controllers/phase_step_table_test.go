@@ -107,6 +107,7 @@ func runPhaseStepCases(t *testing.T, step string, cases []phaseStepCase) {
 					t.Errorf("%s = %q, want %q (conditions %+v)", typ, got, want, ph.Status.Conditions)
 				}
 			}
+			run.news.told(rec, ph) // as the write of the status would (writeStatus)
 			var reasons []string
 			for len(rec.Events) > 0 {
 				fields := strings.Fields(<-rec.Events)
