@@ -24,8 +24,11 @@ import (
 // its active phase.
 type CustomerJourneyReconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Clock    clock.PassiveClock
+	// APIReader reads the object from the API server when a write of its
+	// status meets a Conflict (patchStatus); nil: the manager's, or Client.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
 	// Trackers gives the journey's issue tracker, for reviews and the dashboard.
 	Trackers TrackerSource
 	// CreateGrace: see ImprovementPhaseReconciler.CreateGrace.
@@ -73,10 +76,10 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	defer func() {
 		summarizeReady(&cj.Status.Conditions, cj.Generation, s.ready)
 		cj.Status.ObservedGeneration = cj.Generation
-		patchErr := patchStatusTelling(ctx, r.Client, r.Recorder, s.persisted, &cj, &s.news)
+		patchErr := patchStatus(ctx, r.Client, liveReader(r.APIReader, r.Client), s.persisted, &cj, r.Recorder, &s.news)
 		if apierrors.IsConflict(patchErr) {
-			// A run on a stale copy that found news: the journey as it
-			// is is looked at again soon.
+			// A run on a stale copy (patchStatus): the journey as it is
+			// is looked at again soon.
 			result, patchErr = ctrl.Result{RequeueAfter: supersededRetry}, nil
 		}
 		if patchErr != nil && err == nil {
@@ -103,6 +106,9 @@ func (r *CustomerJourneyReconciler) forget(key client.ObjectKey) {
 func (r *CustomerJourneyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cxv1.CustomerJourney{}, builder.WithPredicates(journeyChanged)).

@@ -45,9 +45,12 @@ const defaultSyncInterval = 5 * time.Minute
 // phase when its exit criteria hold.
 type ImprovementPhaseReconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Clock    clock.PassiveClock
-	Trackers TrackerSource
+	// APIReader reads the object from the API server when a write of its
+	// status meets a Conflict (patchStatus); nil: the manager's, or Client.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	Trackers  TrackerSource
 	// CreateGrace is how long an attempt to open an issue may still turn
 	// up on GitHub (a request in flight when cxloop stopped, or GitHub's
 	// listing lagging behind a create). Defaults to exactlyonce.DefaultGrace.
@@ -119,8 +122,8 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 		werr := r.writeStatus(ctx, run)
 		if apierrors.IsConflict(werr) {
-			// A run on a stale copy that found news (patchStatusTelling):
-			// the phase as it is is looked at again soon.
+			// A run on a stale copy (patchStatus): the phase as it is
+			// is looked at again soon.
 			result, werr = ctrl.Result{RequeueAfter: supersededRetry}, nil
 		}
 		err = errors.Join(err, werr)
@@ -144,7 +147,7 @@ func (r *ImprovementPhaseReconciler) writeStatus(ctx context.Context, run *phase
 	}
 	forecastPhase(ph, r.Clock.Now())
 	recordPhaseMetrics(ph)
-	return patchStatusTelling(ctx, r.Client, r.Recorder, run.persisted, ph, &run.news)
+	return patchStatus(ctx, r.Client, liveReader(r.APIReader, r.Client), run.persisted, ph, r.Recorder, &run.news)
 }
 
 // outcome is the requeue of a run whose steps did not fail outright.
@@ -573,6 +576,9 @@ func syncInterval(ph *cxv1.ImprovementPhase) time.Duration {
 func (r *ImprovementPhaseReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cxv1.ImprovementPhase{}, afterIndex, func(o client.Object) []string {
 		if a := o.(*cxv1.ImprovementPhase).Spec.After; a != "" {

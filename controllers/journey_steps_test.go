@@ -593,7 +593,7 @@ func runTrackedStep(t *testing.T, rig *journeyStepRig, cj *cxv1.CustomerJourney,
 		if res, err = run(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
-		if err := patchStatusTelling(context.Background(), rig.c, rig.rec, s.persisted, cj, &s.news); err != nil {
+		if err := patchStatus(context.Background(), rig.c, rig.c, s.persisted, cj, rig.rec, &s.news); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -63,7 +63,7 @@ func BenchmarkJourneyWrites(b *testing.B) {
 					cur.Status.HealthScore = &health
 					conditions.MarkReady(&cur.Status.Conditions, cur.Generation, cxv1.ReasonMapScored,
 						fmt.Sprintf("140 touchpoints on 12 channels, health %d, %d gaps", health, len(cur.Status.Gaps)))
-					return patchStatus(ctx, k8sClient, before, cur)
+					return patchStatus(ctx, k8sClient, k8sClient, before, cur, nil, nil)
 				}
 				benchmarkWrites(b, cj, func() error {
 					b.StartTimer()
@@ -151,7 +151,7 @@ func writeBenchJourney(b *testing.B, measures int) *cxv1.CustomerJourney {
 	trackerConnected(&cur.Status.Conditions, cur.Generation)
 	conditions.MarkReady(&cur.Status.Conditions, cur.Generation, cxv1.ReasonMapScored, "scored")
 	cur.Status.ObservedGeneration = cur.Generation
-	if err := patchStatus(ctx, k8sClient, before, &cur); err != nil {
+	if err := patchStatus(ctx, k8sClient, k8sClient, before, &cur, nil, nil); err != nil {
 		b.Fatal(err)
 	}
 	return &cur

@@ -93,7 +93,7 @@ func TestAMissingIssueIsToldOnce(t *testing.T) {
 	}
 
 	// The next run reads the phase from before that write.
-	r.Client = staleReads{Client: c, stale: stale}
+	r.Client, r.APIReader = staleReads{Client: c, stale: stale}, c
 	res, err := r.Reconcile(ctx, req)
 	if err != nil {
 		t.Fatalf("a run on a stale copy: %v, want it to look again without an error", err)
@@ -123,24 +123,41 @@ func TestAMissingIssueIsToldOnce(t *testing.T) {
 
 // TestJourneyNewsIsToldOnce: a journey's news (here, its map scored) is
 // told once, also when the next reconcile reads the journey from before
-// the write that recorded it.
+// the write that recorded it. A journey whose metadata alone moved since
+// it was read (a webhook delivery's annotation) is not stale: its status
+// is written all the same.
 func TestJourneyNewsIsToldOnce(t *testing.T) {
 	ctx := context.Background()
 	cj := stepJourney(t)
 	rig := newJourneyStepRig(t, clocktesting.NewFakeClock(stepNow), cj)
+	rig.r.APIReader = rig.c
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cj)}
 	var before cxv1.CustomerJourney
 	if err := rig.c.Get(ctx, req.NamespacedName, &before); err != nil {
 		t.Fatal(err)
 	}
+	// A delivery is recorded after the cache's copy was read.
+	delivery := before.DeepCopy()
+	delivery.Annotations = map[string]string{AnnotationGitHubDelivery: "d-1"}
+	if err := rig.c.Patch(ctx, delivery, client.MergeFrom(&before)); err != nil {
+		t.Fatal(err)
+	}
+	rig.r.Client = staleReads{Client: rig.c, stale: &before}
 	if _, err := rig.r.Reconcile(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if evs := rig.events(); len(evs) != 1 || !strings.Contains(evs[0], "Normal MapScored") {
 		t.Fatalf("events %q, want the map scored", evs)
 	}
+	var got cxv1.CustomerJourney
+	if err := rig.c.Get(ctx, req.NamespacedName, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.HealthScore == nil || got.Annotations[AnnotationGitHubDelivery] != "d-1" {
+		t.Fatalf("status %+v, annotations %v: want the score written beside the delivery", got.Status, got.Annotations)
+	}
 
-	rig.r.Client = staleReads{Client: rig.c, stale: &before}
+	// The next run still reads that copy: its status is stale now.
 	res, err := rig.r.Reconcile(ctx, req)
 	if err != nil {
 		t.Fatalf("a run on a stale copy: %v, want it to look again without an error", err)

@@ -7,8 +7,10 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -67,17 +69,59 @@ type statusDocument struct {
 	Status any `json:"status"`
 }
 
-// patchStatus writes obj's status when it differs from before's.
-func patchStatus[T client.Object](ctx context.Context, c client.Client, before, obj T) error {
+// patchStatus writes obj's status when it differs from before's, as a
+// merge patch guarded by before's resourceVersion, and then tells the
+// run's news (n; nil: none). A run that read a copy older than the last
+// write of the status (the manager's cache lags a moment behind each)
+// must neither write over it nor tell again what that write told. A
+// Conflict is looked into with a read from the API server (live): if the
+// status there is still before's, only the object's metadata or spec moved
+// since (a webhook delivery's annotation, an edit), and the write is made
+// again, guarded by that version; if the status moved, the Conflict is
+// returned, and the caller looks again from the object as it is.
+func patchStatus[T client.Object](ctx context.Context, c client.Client, live client.Reader, before, obj T, rec events.EventRecorder, n *news) error {
 	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
+		n.told(rec, obj) // as written: before records it
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, statusMergeFrom(before)); err != nil {
-		logf.FromContext(ctx).Error(err, "writing status")
-		return client.IgnoreNotFound(err)
+	lock := client.Object(before)
+	for tries := 1; ; tries++ {
+		err := c.Status().Patch(ctx, obj, statusPatch{before: before, lock: lock.GetResourceVersion()})
+		switch {
+		case err == nil:
+			n.told(rec, obj)
+			return nil
+		case apierrors.IsNotFound(err):
+			return nil
+		case !apierrors.IsConflict(err):
+			logf.FromContext(ctx).Error(err, "writing status")
+			return err
+		case tries == maxStatusTries:
+			return err
+		}
+		fresh, _ := before.DeepCopyObject().(client.Object)
+		if gerr := live.Get(ctx, client.ObjectKeyFromObject(before), fresh); gerr != nil {
+			return client.IgnoreNotFound(gerr)
+		}
+		if !equality.Semantic.DeepEqual(statusOf(fresh), statusOf(before)) {
+			return err // the status moved on without this run: its view is stale
+		}
+		lock = fresh
 	}
-	return nil
 }
+
+// liveReader is the reader patchStatus looks into a Conflict with: the API
+// server's (apiReader), or else c (a test's client, which has no cache).
+func liveReader(apiReader client.Reader, c client.Client) client.Reader {
+	if apiReader != nil {
+		return apiReader
+	}
+	return c
+}
+
+// maxStatusTries bounds the writes of one status whose object keeps
+// moving (metadata only) under the run: the run is looked at again after.
+const maxStatusTries = 3
 
 func statusOf(o client.Object) any {
 	switch v := o.(type) {

@@ -210,7 +210,9 @@ func (w *IssueWebhook) journeysOf(ctx context.Context, e ghwebhook.IssueEvent) (
 // no resourceVersion, so that it never fails for the status writes going
 // on meanwhile (the last delivery's ID wins, which is all the leader
 // needs). It does move the journey's resourceVersion, so the attempt
-// writes guarded by it (ensureJourneyIssue) conflict and look again. What vanished is news that must not be lost: read fresh and
+// writes guarded by it (ensureJourneyIssue) conflict and look again, and a
+// status write guarded by it finds the status unmoved and is made again
+// (patchStatus). What vanished is news that must not be lost: read fresh and
 // written with optimistic locking, so that two replicas recording at once
 // keep both.
 func (w *IssueWebhook) record(ctx context.Context, key client.ObjectKey, delivery string, gone *vanishedIssue) error {
