@@ -95,7 +95,18 @@ func (r *CustomerJourneyReconciler) scoreJourney(_ context.Context, s *journeySt
 	scoreMap(s.cj, s.m, s.phases)
 	s.cj.Status.ActivePhase = activePhase(s.phases)
 	journeyHealth.WithLabelValues(s.cj.Namespace, s.cj.Name).Set(float64(*s.cj.Status.HealthScore))
+	// News when the figures changed: told here, against the journey as
+	// read, as an attempt's write later in the run records them too.
+	st, before := &s.cj.Status, &s.persisted.Status
+	if !equality.Semantic.DeepEqual(before.Summary, st.Summary) || !equality.Semantic.DeepEqual(before.HealthScore, st.HealthScore) {
+		s.news.tell(nil, corev1.EventTypeNormal, cxv1.ReasonMapScored, "Score", "%s", scoredMessage(st))
+	}
 	return steps.Result{}, nil
+}
+
+// scoredMessage sums a scored journey up.
+func scoredMessage(st *cxv1.CustomerJourneyStatus) string {
+	return fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", st.Summary.Touchpoints, st.Summary.Channels, *st.HealthScore, len(st.Gaps))
 }
 
 // recordJourneyHistory adds the figures to status.history; a change it may
@@ -188,14 +199,9 @@ func (r *CustomerJourneyReconciler) syncDashboard(ctx context.Context, s *journe
 	return steps.Requeue(steps.Earliest(grace, wait.Jitter(journeySyncInterval, 0.1))), nil
 }
 
-// reportScore says the journey is scored, with an Event when its figures changed.
+// reportScore says the journey is scored (its Event is scoreJourney's news).
 func (r *CustomerJourneyReconciler) reportScore(_ context.Context, s *journeyState) (steps.Result, error) {
-	st, before := &s.cj.Status, &s.persisted.Status
-	msg := fmt.Sprintf("%d touchpoints on %d channels, health %d, %d gaps", st.Summary.Touchpoints, st.Summary.Channels, *st.HealthScore, len(st.Gaps))
-	s.ready.Ready(cxv1.ReasonMapScored, msg)
-	if !equality.Semantic.DeepEqual(before.Summary, st.Summary) || !equality.Semantic.DeepEqual(before.HealthScore, st.HealthScore) {
-		s.news.tell(nil, corev1.EventTypeNormal, cxv1.ReasonMapScored, "Score", "%s", msg)
-	}
+	s.ready.Ready(cxv1.ReasonMapScored, scoredMessage(&s.cj.Status))
 	return steps.Result{}, nil
 }
 

@@ -585,6 +585,7 @@ func runTrackedStep(t *testing.T, rig *journeyStepRig, cj *cxv1.CustomerJourney,
 		if s.gh == nil && cj.Spec.Tracker != nil {
 			t.Fatalf("not connected: %+v", cj.Status.Conditions)
 		}
+		s.news = nil // the steps before's (the map scored): not the step's
 		rig.events()
 		if githubDown {
 			_ = gh.Close()
@@ -688,6 +689,10 @@ func TestReportScoreStep(t *testing.T) {
 				prev := cj.Status.DeepCopy()
 				tc.before(prev)
 				s.persisted.Status = *prev
+			}
+			// scoreJourney finds the news, reportScore says Ready.
+			if res, err := rig.r.scoreJourney(context.Background(), s); err != nil || res != (steps.Result{}) {
+				t.Fatalf("score: result %v, %v", res, err)
 			}
 			res, err := rig.r.reportScore(context.Background(), s)
 			if err != nil || res != (steps.Result{}) {

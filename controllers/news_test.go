@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,28 @@ func TestJourneyNewsIsToldOnce(t *testing.T) {
 	}
 	if evs := rig.events(); len(evs) != 0 {
 		t.Errorf("the next run told again: %q", evs)
+	}
+}
+
+// TestTheScoreIsToldBesideAnOpenedReview: a journey's first reconcile
+// scores its map and opens its due review. The review's attempt writes the
+// status, score and all, before the run's last write: the score's news is
+// told with that write, not lost because the last write finds it written.
+func TestTheScoreIsToldBesideAnOpenedReview(t *testing.T) {
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Hour).Add(10 * time.Minute)
+	gh := githubServer(t)
+	rig, cj := trackedRig(t, clocktesting.NewFakeClock(at), gh, hourlyReviews(at, 3600))
+	rig.r.APIReader = rig.c
+	if _, err := rig.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cj)}); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range rig.events() {
+		reasons = append(reasons, strings.Fields(e)[1])
+	}
+	slices.Sort(reasons)
+	if want := []string{cxv1.ReasonMapScored, cxv1.ReasonReviewOpened}; !slices.Equal(reasons, want) {
+		t.Errorf("events %v, want %v", reasons, want)
 	}
 }
