@@ -9,8 +9,7 @@ import (
 )
 
 // etagCache makes every GET conditional. A 304 answer is turned into the
-// cached 200 answer (marked with headerNotModified) carrying the fresh
-// rate-limit headers of the 304.
+// cached 200 answer carrying the fresh rate-limit headers of the 304.
 //
 // The answers live in one store for the whole process (etagAnswers),
 // bounded in bytes: every journey of a repository asks the same URLs with
@@ -54,7 +53,6 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 			h[name] = v
 		}
 		h.Del("Content-Length")
-		h.Set(headerNotModified, "true")
 		return &http.Response{
 			Status: "200 OK", StatusCode: http.StatusOK,
 			Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor,

@@ -21,9 +21,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// headerNotModified marks a response the cache layer rebuilt from a 304 answer.
-const headerNotModified = "X-Cxloop-Not-Modified"
-
 // ---------------------------------------------------------------------------
 // metricsTransport: the bottom layer, sees every real request (including
 // GitHub App token requests).
