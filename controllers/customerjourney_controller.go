@@ -76,12 +76,7 @@ func (r *CustomerJourneyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	defer func() {
 		summarizeReady(&cj.Status.Conditions, cj.Generation, s.ready)
 		cj.Status.ObservedGeneration = cj.Generation
-		patchErr := patchStatus(ctx, r.Client, liveReader(r.APIReader, r.Client), s.persisted, &cj, r.Recorder, &s.news)
-		if apierrors.IsConflict(patchErr) {
-			// A run on a stale copy (patchStatus): the journey as it is
-			// is looked at again soon.
-			result, patchErr = ctrl.Result{RequeueAfter: supersededRetry}, nil
-		}
+		patchErr := lookAgainIfStale(&result, patchStatus(ctx, r.Client, liveReader(r.APIReader, r.Client), s.persisted, &cj, r.Recorder, &s.news))
 		if patchErr != nil && err == nil {
 			err = patchErr
 		}

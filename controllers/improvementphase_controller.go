@@ -120,13 +120,7 @@ func (r *ImprovementPhaseReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if run.superseded { // the phase moved on without this run: its view is stale
 			return
 		}
-		werr := r.writeStatus(ctx, run)
-		if apierrors.IsConflict(werr) {
-			// A run on a stale copy (patchStatus): the phase as it is
-			// is looked at again soon.
-			result, werr = ctrl.Result{RequeueAfter: supersededRetry}, nil
-		}
-		err = errors.Join(err, werr)
+		err = errors.Join(err, lookAgainIfStale(&result, r.writeStatus(ctx, run)))
 	}()
 	res, err := steps.Run(ctx, run, r.phaseSteps())
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -108,6 +109,17 @@ func patchStatus[T client.Object](ctx context.Context, c client.Client, live cli
 		}
 		lock = fresh
 	}
+}
+
+// lookAgainIfStale turns patchStatus's Conflict (the run read a stale
+// copy) into a look again soon, from the object as it is, without an
+// error; any other failure is returned as it is.
+func lookAgainIfStale(result *ctrl.Result, err error) error {
+	if apierrors.IsConflict(err) {
+		*result = ctrl.Result{RequeueAfter: supersededRetry}
+		return nil
+	}
+	return err
 }
 
 // liveReader is the reader patchStatus looks into a Conflict with: the API
